@@ -1,0 +1,120 @@
+"""People, the reports-to org chart and out-of-office delegation.
+
+Users are never deleted: requests, decisions and audit rows point at them,
+so leaving the company means `is_active = False`.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    EMPLOYEE = "employee", _("Employee")
+    MANAGER = "manager", _("Manager")
+    DIRECTOR = "director", _("Director")
+    VP = "vp", _("VP")
+    ADMIN = "admin", _("Administrator")
+
+
+class User(AbstractUser):
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.EMPLOYEE)
+    title = models.CharField(_("job title"), max_length=120, blank=True)
+    reports_to = models.ForeignKey(
+        "self",
+        verbose_name=_("reports to"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reports",
+    )
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def is_auditor(self) -> bool:
+        return self.is_superuser or self.role == Role.ADMIN
+
+    def clean(self) -> None:
+        super().clean()
+        if self.reports_to_id is None:
+            return
+        if self.pk is not None and self.reports_to_id == self.pk:
+            raise ValidationError({"reports_to": _("A person cannot report to themselves.")})
+        seen: set[int] = set()
+        manager = self.reports_to
+        while manager is not None:
+            if self.pk is not None and manager.pk == self.pk:
+                raise ValidationError(
+                    {"reports_to": _("This would create a cycle in the reporting chain.")}
+                )
+            if manager.pk in seen:  # an existing cycle above us; refuse to extend it
+                raise ValidationError({"reports_to": _("The reporting chain above has a cycle.")})
+            seen.add(manager.pk)
+            manager = manager.reports_to
+
+    def save(self, *args, **kwargs) -> None:
+        if self.reports_to_id is not None:
+            self.clean()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        """Deactivate instead: history must keep pointing at this person."""
+        self.is_active = False
+        self.save(update_fields=["is_active"])
+        return 0, {}
+
+
+class DelegationQuerySet(models.QuerySet):
+    def active(self, on=None):
+        today = on or timezone.localdate()
+        return self.filter(starts_on__lte=today, ends_on__gte=today, delegate__is_active=True)
+
+
+class Delegation(models.Model):
+    """While active, `delegate` may see and decide `user`'s pending levels."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="delegations_given")
+    delegate = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="delegations_received"
+    )
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("until"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DelegationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")), name="delegation_dates_ordered"
+            ),
+            models.CheckConstraint(
+                condition=~Q(user=models.F("delegate")), name="delegation_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.delegate} ({self.starts_on}–{self.ends_on})"
+
+    def clean(self) -> None:
+        if self.user_id and self.user_id == self.delegate_id:
+            raise ValidationError(_("You cannot delegate to yourself."))
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValidationError(_("The end date must not be before the start date."))

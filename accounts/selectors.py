@@ -1,0 +1,42 @@
+"""Reads of the org chart: management chains and delegation."""
+
+from __future__ import annotations
+
+from .models import Delegation, User
+
+
+def manager_chain(*, user: User, depth: int) -> list[User]:
+    """The first `depth` managers above `user`, nearest first (shorter at the top)."""
+    chain: list[User] = []
+    seen = {user.pk}
+    manager = user.reports_to
+    while manager is not None and len(chain) < depth and manager.pk not in seen:
+        chain.append(manager)
+        seen.add(manager.pk)
+        manager = manager.reports_to
+    return chain
+
+
+def nth_manager(*, user: User, n: int) -> User | None:
+    """The n-th manager up the reports-to chain (n=1 is the direct manager)."""
+    if n < 1:
+        raise ValueError("n starts at 1")
+    chain = manager_chain(user=user, depth=n)
+    return chain[n - 1] if len(chain) >= n else None
+
+
+def admin_usernames() -> list[str]:
+    return sorted(
+        User.objects.filter(is_active=True, is_superuser=True).values_list("username", flat=True)
+    )
+
+
+def delegators_for(*, delegate: User) -> list[str]:
+    """Usernames whose pending levels `delegate` may decide today."""
+    return sorted(
+        set(
+            Delegation.objects.active()
+            .filter(delegate=delegate, user__is_active=True)
+            .values_list("user__username", flat=True)
+        )
+    )

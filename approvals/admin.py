@@ -1,0 +1,40 @@
+from django.contrib import admin
+
+from .models import ApprovalPolicy, AuditEntry, ExpenseRequest
+
+
+@admin.register(ApprovalPolicy)
+class ApprovalPolicyAdmin(admin.ModelAdmin):
+    list_display = ("two_levels_from", "three_levels_from", "max_amount", "max_escalations")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ExpenseRequest)
+class ExpenseRequestAdmin(admin.ModelAdmin):
+    list_display = ("pk", "title", "requester", "amount", "currency", "status", "created_at")
+    list_filter = ("status", "currency", "category")
+    search_fields = ("title", "requester__username")
+    readonly_fields = [f.name for f in ExpenseRequest._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # requests start workflows: submit them through the app
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ("at", "request", "kind", "actor_username", "channel")
+    readonly_fields = [f.name for f in AuditEntry._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

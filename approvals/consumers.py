@@ -1,0 +1,62 @@
+"""Websocket: pushes HTML fragments about a user's requests to their open pages.
+
+Each signed-in user joins `user.<pk>`; activities send small `request.changed`
+events there, and this consumer renders them into out-of-band fragments
+that htmx swaps in (status badges, inbox rows) plus a `request-changed`
+trigger for regions that refresh themselves.
+"""
+
+from __future__ import annotations
+
+import json
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.template.loader import render_to_string
+
+from accounts.selectors import delegators_for
+
+
+class EventsConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active:
+            await self.close(code=4401)
+            return
+        self.user = user
+        self.group = f"user.{user.pk}"
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        """Clients only listen; anything they send is ignored."""
+
+    async def request_changed(self, event):
+        html = await database_sync_to_async(self._render)(event)
+        await self.send(text_data=html)
+
+    def _render(self, event: dict) -> str:
+        user = self.user
+        mine = {user.username, *delegators_for(delegate=user)}
+        in_inbox = bool(mine & set(event.get("pending", []))) and event.get("status") == "pending"
+        on_behalf = next((p for p in event.get("pending", []) if p in mine and p != user.username), "")
+        row = None
+        if in_inbox:
+            from .views_inbox import row_from_event
+
+            row = row_from_event(event, on_behalf_of=on_behalf)
+        return render_to_string(
+            "approvals/_live.html",
+            {
+                "event": event,
+                "event_json": json.dumps({"request_id": event["request_id"],
+                                          "status": event["status"]}),
+                "in_inbox": in_inbox,
+                "row": row,
+                "user": user,
+            },
+        )

