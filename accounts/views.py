@@ -28,9 +28,12 @@ def delegation(request):
         return redirect("delegation")
     context = {
         "form": form,
-        "given": Delegation.objects.filter(user=request.user, ends_on__gte=timezone.localdate())
-        .select_related("delegate"),
-        "received": Delegation.objects.active().filter(delegate=request.user).select_related("user"),
+        "given": Delegation.objects.filter(
+            user=request.user, ends_on__gte=timezone.localdate()
+        ).select_related("delegate"),
+        "received": Delegation.objects.active()
+        .filter(delegate=request.user)
+        .select_related("user"),
     }
     return render(request, "accounts/delegation.html", context, status=400 if form.errors else 200)
 

@@ -43,7 +43,9 @@ class EventsConsumer(AsyncWebsocketConsumer):
         user = self.user
         mine = {user.username, *delegators_for(delegate=user)}
         in_inbox = bool(mine & set(event.get("pending", []))) and event.get("status") == "pending"
-        on_behalf = next((p for p in event.get("pending", []) if p in mine and p != user.username), "")
+        on_behalf = next(
+            (p for p in event.get("pending", []) if p in mine and p != user.username), ""
+        )
         row = None
         if in_inbox:
             from .views_inbox import row_from_event
@@ -53,8 +55,9 @@ class EventsConsumer(AsyncWebsocketConsumer):
             "approvals/_live.html",
             {
                 "event": event,
-                "event_json": json.dumps({"request_id": event["request_id"],
-                                          "status": event["status"]}),
+                "event_json": json.dumps(
+                    {"request_id": event["request_id"], "status": event["status"]}
+                ),
                 "in_inbox": in_inbox,
                 "row": row,
                 "user": user,

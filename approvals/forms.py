@@ -90,14 +90,20 @@ class ResubmitForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     amount = AmountField(label=_("Amount"))
     comment = forms.CharField(
-        label=_("What changed"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("What changed"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 
 class DecisionForm(forms.Form):
     action = forms.ChoiceField(
-        choices=[("approve", _("Approve")), ("reject", _("Reject")),
-                 ("request_changes", _("Request changes"))]
+        choices=[
+            ("approve", _("Approve")),
+            ("reject", _("Reject")),
+            ("request_changes", _("Request changes")),
+        ]
     )
     comment = forms.CharField(required=False, max_length=2000)
     decision_id = forms.RegexField(regex=r"^[A-Za-z0-9-]{8,64}$", required=False)
@@ -106,13 +112,18 @@ class DecisionForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("action") in {"reject", "request_changes"} and not (data.get("comment") or "").strip():
+        if (
+            data.get("action") in {"reject", "request_changes"}
+            and not (data.get("comment") or "").strip()
+        ):
             self.add_error("comment", _("A comment is required to reject or to request changes."))
         return data
 
 
 class StatusFilterForm(forms.Form):
-    status = forms.ChoiceField(choices=[("", _("All"))] + list(RequestStatus.choices), required=False)
+    status = forms.ChoiceField(
+        choices=[("", _("All"))] + list(RequestStatus.choices), required=False
+    )
 
 
 class InboxFilterForm(forms.Form):

@@ -35,8 +35,16 @@ class Category(models.TextChoices):
 
 
 CURRENCIES = [
-    ("EUR", "EUR"), ("USD", "USD"), ("GBP", "GBP"), ("CHF", "CHF"), ("SEK", "SEK"),
-    ("DKK", "DKK"), ("NOK", "NOK"), ("PLN", "PLN"), ("CZK", "CZK"), ("JPY", "JPY"),
+    ("EUR", "EUR"),
+    ("USD", "USD"),
+    ("GBP", "GBP"),
+    ("CHF", "CHF"),
+    ("SEK", "SEK"),
+    ("DKK", "DKK"),
+    ("NOK", "NOK"),
+    ("PLN", "PLN"),
+    ("CZK", "CZK"),
+    ("JPY", "JPY"),
 ]
 
 
@@ -158,9 +166,7 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
-        constraints = [
-            models.UniqueConstraint(fields=["request", "key"], name="audit_key_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["request", "key"], name="audit_key_unique")]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.actor_username}"

@@ -8,6 +8,8 @@ lose one.
 
 from __future__ import annotations
 
+import contextlib
+
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError
@@ -38,19 +40,29 @@ def _subject(event: StepEvent, t: Transition) -> str:
     title = state.title
     if event.kind == "assigned":
         return _("Expense request #%(id)s awaits your decision: %(title)s") % {
-            "id": state.request_id, "title": title}
+            "id": state.request_id,
+            "title": title,
+        }
     if event.kind == "reminder":
         return _("Reminder: expense request #%(id)s is due: %(title)s") % {
-            "id": state.request_id, "title": title}
+            "id": state.request_id,
+            "title": title,
+        }
     if event.kind == "escalated":
         return _("Expense request #%(id)s was escalated: %(title)s") % {
-            "id": state.request_id, "title": title}
+            "id": state.request_id,
+            "title": title,
+        }
     if event.kind == "decided":
         return _("Changes requested on expense request #%(id)s: %(title)s") % {
-            "id": state.request_id, "title": title}
+            "id": state.request_id,
+            "title": title,
+        }
     return _("Expense request #%(id)s is %(status)s: %(title)s") % {
-        "id": state.request_id, "status": event.detail.get("outcome", state.status),
-        "title": title}
+        "id": state.request_id,
+        "status": event.detail.get("outcome", state.status),
+        "title": title,
+    }
 
 
 def send_for_transition(t: Transition) -> int:
@@ -66,29 +78,33 @@ def send_for_transition(t: Transition) -> int:
             continue
         key = f"{event.detail.get('seq', 0)}:{event.kind}"
         for user in User.objects.filter(username__in=names, is_active=True):
-            if Notification.objects.filter(request=request, key=key, recipient=user.username).exists():
+            if Notification.objects.filter(
+                request=request, key=key, recipient=user.username
+            ).exists():
                 continue
             with translation.override(settings.LANGUAGE_CODE):
                 subject = _subject(event, t)
                 body = "\n".join(
-                    line for line in [
+                    line
+                    for line in [
                         subject,
                         "",
-                        _("Amount: %(amount)s %(currency)s") % {
+                        _("Amount: %(amount)s %(currency)s")
+                        % {
                             "amount": f"{state.amount_cents / 100:,.2f}",
-                            "currency": state.currency},
+                            "currency": state.currency,
+                        },
                         _("Requested by: %(name)s") % {"name": state.requester_display},
                         (_("Comment: %(comment)s") % {"comment": event.comment})
-                        if event.comment else "",
+                        if event.comment
+                        else "",
                         "",
                         _("Open the request: %(link)s") % {"link": link},
                     ]
                 )
             if user.email:
                 send_mail(subject.replace("\n", " ")[:200], body, None, [user.email])
-            try:
+            with contextlib.suppress(IntegrityError):
                 Notification.objects.create(request=request, key=key, recipient=user.username)
-            except IntegrityError:
-                pass
             sent += 1
     return sent

@@ -55,7 +55,10 @@ from .temporal.shared import (
 
 log = logging.getLogger(__name__)
 
-UNAVAILABLE = "The approval service is not reachable right now. Nothing was changed; please try again in a moment."
+UNAVAILABLE = (
+    "The approval service is not reachable right now. "
+    "Nothing was changed; please try again in a moment."
+)
 
 
 class ServiceError(Exception):
@@ -121,7 +124,9 @@ def expense_submit(
 
 
 def workflow_input(request: ExpenseRequest) -> ApprovalInput:
-    snapshot = PolicySnapshot(**request.policy_snapshot) if request.policy_snapshot else policy_snapshot()
+    snapshot = (
+        PolicySnapshot(**request.policy_snapshot) if request.policy_snapshot else policy_snapshot()
+    )
     return ApprovalInput(
         request_id=request.pk,
         requester=request.requester.username,
@@ -158,7 +163,7 @@ async def _start(client: Client, inp: ApprovalInput) -> None:
                 ]
             ),
         )
-    except WorkflowAlreadyStartedError:
+    except WorkflowAlreadyStartedError:  # noqa: SIM105
         pass  # started by an earlier attempt: exactly what we wanted
 
 
@@ -210,7 +215,9 @@ def _refusal_message(exc: BaseException) -> str:
     return str(exc)
 
 
-def _update(request: ExpenseRequest, name: str, arg, *, update_id: str | None = None) -> ApprovalState:
+def _update(
+    request: ExpenseRequest, name: str, arg, *, update_id: str | None = None
+) -> ApprovalState:
     handle_id = workflow_id(request.pk)
 
     async def run(client: Client) -> ApprovalState:
@@ -296,8 +303,9 @@ def expense_resubmit(
     return _update(
         request,
         "resubmit",
-        ResubmitInput(actor=actor_for(actor), title=title, amount_cents=_cents(amount),
-                      comment=comment),
+        ResubmitInput(
+            actor=actor_for(actor), title=title, amount_cents=_cents(amount), comment=comment
+        ),
     )
 
 
@@ -305,7 +313,9 @@ def deadline_extend(
     *, request: ExpenseRequest, actor: User, seconds: int, reason: str = ""
 ) -> ApprovalState:
     return _update(
-        request, "extend_deadline", ExtendInput(actor=actor_for(actor), seconds=seconds, reason=reason)
+        request,
+        "extend_deadline",
+        ExtendInput(actor=actor_for(actor), seconds=seconds, reason=reason),
     )
 
 

@@ -28,8 +28,15 @@ class Timeline:
 
 def build(expense: ExpenseRequest) -> Timeline:
     entries = [
-        Entry(at=a.at, source="audit log", kind=a.kind, summary=a.kind, actor=a.actor_name,
-              comment=a.comment, detail=a.detail)
+        Entry(
+            at=a.at,
+            source="audit log",
+            kind=a.kind,
+            summary=a.kind,
+            actor=a.actor_name,
+            comment=a.comment,
+            detail=a.detail,
+        )
         for a in expense.audit.all()
     ]
     return Timeline(entries=entries, history_available=False)

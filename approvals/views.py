@@ -92,8 +92,10 @@ def request_new(request: HttpRequest) -> HttpResponse:
         if expense.workflow_started_at is None:
             messages.warning(
                 request,
-                _("Your request was saved. The approval service is unreachable right now; "
-                  "your request will start automatically as soon as it is back."),
+                _(
+                    "Your request was saved. The approval service is unreachable right now; "
+                    "your request will start automatically as soon as it is back."
+                ),
             )
         else:
             messages.success(request, _("Your request was submitted."))
@@ -126,9 +128,13 @@ def _detail_context(request: HttpRequest, expense, resubmit_form=None) -> dict:
         "can_decide": (
             not is_requester
             and expense.status == "pending"
-            and (request.user.username in expense.pending_approvers
-                 or bool(set(expense.pending_approvers)
-                         & set(people.delegators_for(delegate=request.user))))
+            and (
+                request.user.username in expense.pending_approvers
+                or bool(
+                    set(expense.pending_approvers)
+                    & set(people.delegators_for(delegate=request.user))
+                )
+            )
         ),
         "decision_id": str(uuid.uuid4()),
         "resubmit_form": resubmit_form
@@ -189,6 +195,7 @@ def request_resubmit(request: HttpRequest, pk: int) -> HttpResponse:
 def _back_to_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         expense = selectors.access_request(user=request.user, pk=pk)
-        return render(request, "approvals/request_detail.html#request-body",
-                      _detail_context(request, expense))
+        return render(
+            request, "approvals/request_detail.html#request-body", _detail_context(request, expense)
+        )
     return redirect("request-detail", pk=pk)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -97,7 +97,7 @@ async def fetch_inbox_page(
         row = _row(execution, await execution.memo(), principals, username)
         if row is not None:
             rows.append(row)
-    rows.sort(key=lambda r: (r.due_at is None, r.due_at or datetime.max, r.request_id))
+    rows.sort(key=lambda r: (r.due_at is None, r.due_at or datetime.max.replace(tzinfo=UTC), r.request_id))
     return rows, iterator.next_page_token
 
 
@@ -137,13 +137,18 @@ def inbox(request: HttpRequest) -> HttpResponse:
     try:
         rows, next_token = call(
             lambda client: fetch_inbox_page(
-                client, query, token=token, principals=set(principals),
+                client,
+                query,
+                token=token,
+                principals=set(principals),
                 username=request.user.username,
             )
         )
     except TemporalUnavailable:
-        error = _("The inbox cannot be loaded right now: the approval service is not reachable. "
-                  "Please try again in a moment.")
+        error = _(
+            "The inbox cannot be loaded right now: the approval service is not reachable. "
+            "Please try again in a moment."
+        )
     except Exception:  # noqa: BLE001 - e.g. a stale page token; show the first page instead
         error = _("The inbox could not be loaded. Please reload the page.")
     params = request.GET.copy()
@@ -193,8 +198,11 @@ def _decide_one(request: HttpRequest, pk: int, data: dict) -> tuple[bool, str]:
         )
     except services.ServiceError as exc:
         return False, str(exc)
-    labels = {"approve": _("Approved"), "reject": _("Rejected"),
-              "request_changes": _("Changes requested")}
+    labels = {
+        "approve": _("Approved"),
+        "reject": _("Rejected"),
+        "request_changes": _("Changes requested"),
+    }
     return True, labels[data["action"]]
 
 
@@ -243,7 +251,9 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
     if request.htmx:
         return render(request, template, {"results": results})
     for r in results:
-        (messages.success if r["ok"] else messages.error)(request, f"#{r['request_id']}: {r['message']}")
+        (messages.success if r["ok"] else messages.error)(
+            request, f"#{r['request_id']}: {r['message']}"
+        )
     from django.shortcuts import redirect
 
     return redirect("inbox")

@@ -37,12 +37,25 @@ def temporal_binary() -> str:
 
 def dev_server_command(port: int, ui_port: int, db_file: Path) -> list[str]:
     command = [
-        temporal_binary(), "server", "start-dev",
-        "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
-        "--db-filename", str(db_file),
-        "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
-        "--namespace", os.environ.get("TEMPORAL_NAMESPACE", "default"),
-        "--log-level", "warn",
+        temporal_binary(),
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ui-port",
+        str(ui_port),
+        "--db-filename",
+        str(db_file),
+        "--sqlite-pragma",
+        "journal_mode=wal",
+        "--sqlite-pragma",
+        "synchronous=normal",
+        "--namespace",
+        os.environ.get("TEMPORAL_NAMESPACE", "default"),
+        "--log-level",
+        "warn",
     ]
     for name, kind in SEARCH_ATTRIBUTES.items():
         command += ["--search-attribute", f"{name}={kind}"]
@@ -92,11 +105,16 @@ def main() -> int:
             log = open(VAR / "temporal.log", "ab")  # noqa: SIM115 - lives as long as the child
             server = subprocess.Popen(
                 dev_server_command(t_port, ui_port, VAR / "temporal.db"),
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
             children.append(server)
             if not wait_for_port(t_port, 60, server):
-                print(f"Temporal dev server did not start; see {VAR / 'temporal.log'}", file=sys.stderr)
+                print(
+                    f"Temporal dev server did not start; see {VAR / 'temporal.log'}",
+                    file=sys.stderr,
+                )
                 return 1
             print(f"Temporal UI: http://127.0.0.1:{ui_port}/")
         else:
@@ -107,8 +125,11 @@ def main() -> int:
         web = subprocess.Popen([PY, "manage.py", "serve", "--port", str(port)], cwd=ROOT)
         children.append(web)
         if wait_for_port(port, 60, web):
-            print(f"\nApprovals is running: http://127.0.0.1:{port}/  (users: emma, max, diana, "
-                  "admin … password 'demo'; Ctrl-C stops everything)\n", flush=True)
+            print(
+                f"\nApprovals is running: http://127.0.0.1:{port}/  (users: emma, max, diana, "
+                "admin … password 'demo'; Ctrl-C stops everything)\n",
+                flush=True,
+            )
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         return 1

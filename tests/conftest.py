@@ -85,7 +85,7 @@ def _temporal_settings(request, settings):
     settings.TEMPORAL_CALL_TIMEOUT = 10
     if "temporal_server" in request.fixturenames:
         server = request.getfixturevalue("temporal_server")
-        if settings.TEMPORAL_ADDRESS != server.address:
+        if server.address != settings.TEMPORAL_ADDRESS:
             settings.TEMPORAL_ADDRESS = server.address
             temporal_client.reset_client()
     yield

@@ -41,5 +41,8 @@ def wait_status(request: ExpenseRequest, status: str, timeout: float = 20) -> Ex
 
 
 def wait_pending_level(request, level: int, timeout: float = 20) -> ApprovalState:
-    return wait_state(request, lambda s: s.status == "pending" and s.current_level == level
-                      and bool(s.pending_approvers), timeout)
+    return wait_state(
+        request,
+        lambda s: s.status == "pending" and s.current_level == level and bool(s.pending_approvers),
+        timeout,
+    )

@@ -74,9 +74,7 @@ _bridge = _Bridge()
 
 
 async def connect() -> Client:
-    return await Client.connect(
-        settings.TEMPORAL_ADDRESS, namespace=settings.TEMPORAL_NAMESPACE
-    )
+    return await Client.connect(settings.TEMPORAL_ADDRESS, namespace=settings.TEMPORAL_NAMESPACE)
 
 
 def call(fn: Callable[[Client], Awaitable[T]], *, timeout: float | None = None) -> T:

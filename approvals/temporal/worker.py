@@ -8,6 +8,7 @@ reaches every websocket of that process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
@@ -47,10 +48,8 @@ async def reconcile_forever(stop: asyncio.Event) -> None:
                 log.info("reconciler started %d queued request(s)", started)
         except Exception:
             log.exception("reconciler pass failed; next pass retries")
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=settings.RECONCILE_INTERVAL_SECONDS)
-        except TimeoutError:
-            pass
 
 
 async def connect_with_retry(stop: asyncio.Event) -> Client | None:
@@ -59,11 +58,11 @@ async def connect_with_retry(stop: asyncio.Event) -> Client | None:
         try:
             return await connect()
         except Exception as exc:  # the server may still be starting
-            log.warning("Temporal not reachable at %s (%s); retrying", settings.TEMPORAL_ADDRESS, exc)
-            try:
+            log.warning(
+                "Temporal not reachable at %s (%s); retrying", settings.TEMPORAL_ADDRESS, exc
+            )
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=delay)
-            except TimeoutError:
-                pass
             delay = min(delay * 2, 5)
     return None
 
@@ -74,8 +73,11 @@ async def run(stop: asyncio.Event, *, reconcile: bool = True) -> None:
         return
     worker = build_worker(client)
     tasks = [asyncio.create_task(reconcile_forever(stop))] if reconcile else []
-    log.info("worker polling task queue %r at %s", settings.TEMPORAL_TASK_QUEUE,
-             settings.TEMPORAL_ADDRESS)
+    log.info(
+        "worker polling task queue %r at %s",
+        settings.TEMPORAL_TASK_QUEUE,
+        settings.TEMPORAL_ADDRESS,
+    )
     async with worker:
         await stop.wait()
     for task in tasks:

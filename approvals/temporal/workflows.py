@@ -12,7 +12,6 @@ Imports no Django: the sandbox re-imports this module.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from datetime import datetime, timedelta
 
@@ -29,7 +28,6 @@ with workflow.unsafe.imports_passed_through():
         SA_STATUS,
         WORKFLOW_TYPE,
         Action,
-        Actor,
         ApprovalInput,
         ApprovalState,
         ChainRequest,
@@ -48,7 +46,9 @@ with workflow.unsafe.imports_passed_through():
     )
 
 MAX_COMMENT = 2000
-DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+DB_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+)
 PUSH_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
 
 
@@ -108,7 +108,7 @@ class ExpenseApprovalWorkflow:
                     lambda: bool(self._outbox) or self._state.status in Status.TERMINAL,
                     timeout=self._next_timer(),
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await self._on_timer()  # reminders and escalation, never approval
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._flush()
@@ -224,9 +224,7 @@ class ExpenseApprovalWorkflow:
                     },
                 )
             )
-            workflow.upsert_memo(
-                {"title": state.title, "amount_cents": state.amount_cents}
-            )
+            workflow.upsert_memo({"title": state.title, "amount_cents": state.amount_cents})
             # Approvals given before the change were for other content: the
             # chain starts again at level 1 (history keeps the old decisions).
             self._install_chain(chain)
@@ -359,8 +357,12 @@ class ExpenseApprovalWorkflow:
             channel=channel,
             decision_id=d.decision_id,
             on_behalf_of=on_behalf_of or "",
-            override=bool(d.override and d.actor.is_admin and not on_behalf_of
-                          and d.actor.username not in level.approvers),
+            override=bool(
+                d.override
+                and d.actor.is_admin
+                and not on_behalf_of
+                and d.actor.username not in level.approvers
+            ),
         )
         self._state.decisions.append(record)
         level.decided_by, level.decided_at = d.actor.username, record.at
@@ -417,19 +419,38 @@ class ExpenseApprovalWorkflow:
                 level.channel = Channel.AUTO
                 state.decisions.append(
                     DecisionRecord(
-                        seq=state.seq + 1, level=number, action=Action.APPROVE,
-                        actor=already[0], actor_display="", actor_role="", comment="",
-                        at=now, channel=Channel.AUTO,
+                        seq=state.seq + 1,
+                        level=number,
+                        action=Action.APPROVE,
+                        actor=already[0],
+                        actor_display="",
+                        actor_role="",
+                        comment="",
+                        at=now,
+                        channel=Channel.AUTO,
                     )
                 )
-                self._emit(StepEvent(kind="auto_approved", level=number, actor=already[0],
-                                     channel=Channel.AUTO,
-                                     detail={"reason": "already approved at an earlier level"}))
+                self._emit(
+                    StepEvent(
+                        kind="auto_approved",
+                        level=number,
+                        actor=already[0],
+                        channel=Channel.AUTO,
+                        detail={"reason": "already approved at an earlier level"},
+                    )
+                )
                 number += 1
                 continue
             self._start_clock(level)
-            self._emit(StepEvent(kind="assigned", level=number, recipients=list(level.approvers),
-                                 channel=Channel.TIMER, detail={"due_at": level.due_at}))
+            self._emit(
+                StepEvent(
+                    kind="assigned",
+                    level=number,
+                    recipients=list(level.approvers),
+                    channel=Channel.TIMER,
+                    detail={"due_at": level.due_at},
+                )
+            )
             return
         self._finish(Status.APPROVED, StepEvent(kind="completed", detail={"outcome": "approved"}))
 
@@ -487,14 +508,26 @@ class ExpenseApprovalWorkflow:
         if now < self._due:
             if self._remind_at is not None and now >= self._remind_at and not level.reminded:
                 level.reminded = True
-                self._emit(StepEvent(kind="reminder", level=level.level,
-                                     recipients=list(level.approvers), channel=Channel.TIMER,
-                                     detail={"due_at": level.due_at}))
+                self._emit(
+                    StepEvent(
+                        kind="reminder",
+                        level=level.level,
+                        recipients=list(level.approvers),
+                        channel=Channel.TIMER,
+                        detail={"due_at": level.due_at},
+                    )
+                )
             return
         if level.escalations >= self._policy.max_escalations:
-            self._finish(Status.EXPIRED, StepEvent(
-                kind="expired", level=level.level, channel=Channel.TIMER,
-                detail={"escalations": level.escalations}))
+            self._finish(
+                Status.EXPIRED,
+                StepEvent(
+                    kind="expired",
+                    level=level.level,
+                    channel=Channel.TIMER,
+                    detail={"escalations": level.escalations},
+                ),
+            )
             return
         number, round_ = level.level, self._state.round
         targets = await workflow.execute_activity(
@@ -510,16 +543,28 @@ class ExpenseApprovalWorkflow:
         previous = list(level.approvers)
         level.approvers = list(targets) or previous
         level.escalations += 1
-        self._emit(StepEvent(kind="escalated", level=number, recipients=list(level.approvers),
-                             channel=Channel.ESCALATION,
-                             detail={"from": previous, "to": level.approvers,
-                                     "escalations": level.escalations}))
+        self._emit(
+            StepEvent(
+                kind="escalated",
+                level=number,
+                recipients=list(level.approvers),
+                channel=Channel.ESCALATION,
+                detail={"from": previous, "to": level.approvers, "escalations": level.escalations},
+            )
+        )
         if set(level.approvers) & self._approved_by:
             self._activate(number)
         else:
             self._start_clock(level)
-            self._emit(StepEvent(kind="assigned", level=number, recipients=list(level.approvers),
-                                 channel=Channel.ESCALATION, detail={"due_at": level.due_at}))
+            self._emit(
+                StepEvent(
+                    kind="assigned",
+                    level=number,
+                    recipients=list(level.approvers),
+                    channel=Channel.ESCALATION,
+                    detail={"due_at": level.due_at},
+                )
+            )
 
     # ----------------------------------------------------------- activities
     async def _resolve_chain(self, levels: int) -> list[list[str]]:

@@ -29,8 +29,12 @@ class Command(BaseCommand):
 
         async def main() -> None:
             config = uvicorn.Config(
-                "config.asgi:application", host=host, port=port, lifespan="off",
-                log_level="warning", proxy_headers=True,
+                "config.asgi:application",
+                host=host,
+                port=port,
+                lifespan="off",
+                log_level="warning",
+                proxy_headers=True,
             )
             server = uvicorn.Server(config)
             stop = asyncio.Event()
