@@ -8,6 +8,7 @@ module only says who the actor is.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import uuid
@@ -140,7 +141,8 @@ def workflow_input(request: ExpenseRequest) -> ApprovalInput:
 
 
 async def _start(client: Client, inp: ApprovalInput) -> None:
-    try:
+    # Already started by an earlier attempt is exactly what we wanted.
+    with contextlib.suppress(WorkflowAlreadyStartedError):
         await client.start_workflow(
             WORKFLOW_TYPE,
             inp,
@@ -163,8 +165,6 @@ async def _start(client: Client, inp: ApprovalInput) -> None:
                 ]
             ),
         )
-    except WorkflowAlreadyStartedError:  # noqa: SIM105
-        pass  # started by an earlier attempt: exactly what we wanted
 
 
 def workflow_start(*, request_id: int) -> None:

@@ -97,7 +97,8 @@ async def fetch_inbox_page(
         row = _row(execution, await execution.memo(), principals, username)
         if row is not None:
             rows.append(row)
-    rows.sort(key=lambda r: (r.due_at is None, r.due_at or datetime.max.replace(tzinfo=UTC), r.request_id))
+    never = datetime.max.replace(tzinfo=UTC)
+    rows.sort(key=lambda r: (r.due_at is None, r.due_at or never, r.request_id))
     return rows, iterator.next_page_token
 
 
