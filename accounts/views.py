@@ -7,9 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from approvals.forms import DelegationForm
-
 from . import services
+from .forms import DelegationForm
 from .models import Delegation
 
 

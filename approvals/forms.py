@@ -97,55 +97,7 @@ class ResubmitForm(forms.Form):
     )
 
 
-class DecisionForm(forms.Form):
-    action = forms.ChoiceField(
-        choices=[
-            ("approve", _("Approve")),
-            ("reject", _("Reject")),
-            ("request_changes", _("Request changes")),
-        ]
-    )
-    comment = forms.CharField(required=False, max_length=2000)
-    decision_id = forms.RegexField(regex=r"^[A-Za-z0-9-]{8,64}$", required=False)
-    level = forms.IntegerField(required=False, min_value=0, max_value=10)
-    override = forms.BooleanField(required=False)
-
-    def clean(self):
-        data = super().clean()
-        if (
-            data.get("action") in {"reject", "request_changes"}
-            and not (data.get("comment") or "").strip()
-        ):
-            self.add_error("comment", _("A comment is required to reject or to request changes."))
-        return data
-
-
 class StatusFilterForm(forms.Form):
     status = forms.ChoiceField(
         choices=[("", _("All"))] + list(RequestStatus.choices), required=False
     )
-
-
-class InboxFilterForm(forms.Form):
-    min_amount = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2)
-    max_amount = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2)
-    overdue = forms.BooleanField(required=False)
-    page = forms.CharField(required=False, max_length=2000)
-
-
-class DelegationForm(forms.Form):
-    delegate = forms.ModelChoiceField(queryset=None, label=_("Delegate"))
-    starts_on = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        from accounts.models import User
-
-        self.fields["delegate"].queryset = User.objects.filter(is_active=True).exclude(pk=user.pk)
-
-    def clean(self):
-        data = super().clean()
-        if data.get("starts_on") and data.get("ends_on") and data["ends_on"] < data["starts_on"]:
-            self.add_error("ends_on", _("The end date must not be before the start date."))
-        return data

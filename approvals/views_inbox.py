@@ -23,7 +23,7 @@ from temporalio.client import Client
 from accounts import selectors as people
 
 from . import selectors, services
-from .forms import DecisionForm, InboxFilterForm
+from .forms_inbox import DecisionForm, InboxFilterForm
 from .models import ExpenseRequest
 from .selectors import InboxRow
 from .temporal.client import TemporalUnavailable, call
