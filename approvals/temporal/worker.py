@@ -68,17 +68,32 @@ async def connect_with_retry(stop: asyncio.Event) -> Client | None:
 
 
 async def run(stop: asyncio.Event, *, reconcile: bool = True) -> None:
+    """Run until `stop` is set; if the worker dies (server gone too long), start it again."""
     client = await connect_with_retry(stop)
     if client is None:
         return
-    worker = build_worker(client)
     tasks = [asyncio.create_task(reconcile_forever(stop))] if reconcile else []
-    log.info(
-        "worker polling task queue %r at %s",
-        settings.TEMPORAL_TASK_QUEUE,
-        settings.TEMPORAL_ADDRESS,
-    )
-    async with worker:
-        await stop.wait()
-    for task in tasks:
-        task.cancel()
+    try:
+        while not stop.is_set():
+            worker = build_worker(client)
+            log.info(
+                "worker polling task queue %r at %s",
+                settings.TEMPORAL_TASK_QUEUE,
+                settings.TEMPORAL_ADDRESS,
+            )
+            run_task = asyncio.create_task(worker.run())
+            stop_task = asyncio.create_task(stop.wait())
+            await asyncio.wait({run_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+            if run_task.done():
+                stop_task.cancel()
+                error = run_task.exception()
+                log.error("worker stopped (%s); restarting in 2 s", error)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=2)
+                continue
+            await worker.shutdown()
+            with contextlib.suppress(Exception):
+                await run_task
+    finally:
+        for task in tasks:
+            task.cancel()
