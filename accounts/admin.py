@@ -1,28 +1,96 @@
-from django.contrib import admin
+"""Admin for people and the org chart.
+
+People are deactivated, never deleted (the delete permission is off and the
+model turns deletes into deactivation). A reports-to cycle is refused by
+`User.clean()`, which the admin's model form runs on save.
+"""
+
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .models import Delegation, User
+from .selectors import manager_chain
+
+ORGANISATION = (_("Organisation"), {"fields": ("role", "title", "reports_to")})
+
+
+class DirectReportsInline(admin.TabularInline):
+    """Read-only list of who reports to this person (edit them on their own page)."""
+
+    model = User
+    fk_name = "reports_to"
+    fields = ("username", "first_name", "last_name", "role", "is_active")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name = _("direct report")
+    verbose_name_plural = _("direct reports")
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(User)
 class PersonAdmin(UserAdmin):
-    list_display = ("username", "first_name", "last_name", "role", "reports_to", "is_active")
+    list_display = (
+        "username",
+        "first_name",
+        "last_name",
+        "role",
+        "title",
+        "reports_to",
+        "is_active",
+    )
     list_filter = ("role", "is_active", "is_superuser")
+    list_select_related = ("reports_to",)
+    search_fields = ("username", "first_name", "last_name", "email", "title")
+    readonly_fields = ("management_chain",)
     fieldsets = (
         *UserAdmin.fieldsets,
-        (_("Organisation"), {"fields": ("role", "title", "reports_to")}),
+        (_("Organisation"), {"fields": ("role", "title", "reports_to", "management_chain")}),
     )
-    actions = ["deactivate"]
+    add_fieldsets = (*UserAdmin.add_fieldsets, ORGANISATION)
+    inlines = [DirectReportsInline]
+    actions = ["deactivate", "reactivate"]
 
     def has_delete_permission(self, request, obj=None):
         return False  # deactivate instead: history must survive
 
+    @admin.display(description=_("Management chain"))
+    def management_chain(self, obj: User) -> str:
+        chain = manager_chain(user=obj, depth=20) if obj.pk else []
+        if not chain:
+            return _("(top of the organisation)")
+        return format_html_join(" → ", "{}", ((manager,) for manager in chain))
+
     @admin.action(description=_("Deactivate selected people"))
     def deactivate(self, request, queryset):
-        queryset.update(is_active=False)
+        count = queryset.update(is_active=False)
+        self.message_user(
+            request,
+            ngettext("%(count)d person deactivated.", "%(count)d people deactivated.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Reactivate selected people"))
+    def reactivate(self, request, queryset):
+        count = queryset.update(is_active=True)
+        self.message_user(
+            request,
+            ngettext("%(count)d person reactivated.", "%(count)d people reactivated.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(Delegation)
 class DelegationAdmin(admin.ModelAdmin):
     list_display = ("user", "delegate", "starts_on", "ends_on")
+    list_filter = ("starts_on", "ends_on")
+    list_select_related = ("user", "delegate")
+    search_fields = ("user__username", "delegate__username")

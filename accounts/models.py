@@ -6,7 +6,7 @@ so leaving the company means `is_active = False`.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -22,6 +22,17 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("Administrator")
 
 
+class UserQuerySet(models.QuerySet):
+    def delete(self):
+        """Bulk "delete" deactivates too, so no code path can erase a person."""
+        count = self.update(is_active=False)
+        return count, {}
+
+
+class PersonManager(UserManager.from_queryset(UserQuerySet)):
+    pass
+
+
 class User(AbstractUser):
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.EMPLOYEE)
     title = models.CharField(_("job title"), max_length=120, blank=True)
@@ -33,6 +44,8 @@ class User(AbstractUser):
         on_delete=models.PROTECT,
         related_name="reports",
     )
+
+    objects = PersonManager()
 
     class Meta:
         verbose_name = _("person")
@@ -89,17 +102,27 @@ class DelegationQuerySet(models.QuerySet):
 class Delegation(models.Model):
     """While active, `delegate` may see and decide `user`'s pending levels."""
 
-    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="delegations_given")
+    user = models.ForeignKey(
+        User,
+        verbose_name=_("person"),
+        on_delete=models.PROTECT,
+        related_name="delegations_given",
+    )
     delegate = models.ForeignKey(
-        User, on_delete=models.PROTECT, related_name="delegations_received"
+        User,
+        verbose_name=_("delegate"),
+        on_delete=models.PROTECT,
+        related_name="delegations_received",
     )
     starts_on = models.DateField(_("from"))
     ends_on = models.DateField(_("until"))
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = DelegationQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("delegation")
+        verbose_name_plural = _("delegations")
         ordering = ["-starts_on"]
         constraints = [
             models.CheckConstraint(
