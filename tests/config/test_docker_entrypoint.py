@@ -1,0 +1,109 @@
+"""The container's entrypoint and build steps, run here without a Docker engine.
+
+The entrypoint refuses unsafe production settings, migrates (unless told not
+to, as on the worker) and then execs the command; the image's collectstatic
+step works with production settings.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+
+from tests.config.conftest import ROOT, django_eval, run
+
+ENTRYPOINT = ROOT / "docker-entrypoint.sh"
+ADMIN_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/approvals")
+
+
+@pytest.fixture
+def scratch_database():
+    """An empty PostgreSQL database of this test's own (named after the test DB)."""
+    name = os.environ.get("DATABASE_TEST_NAME", "test_approvals") + "_entrypoint"
+    parts = urlsplit(ADMIN_URL)
+    server = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield parts._replace(path=f"/{name}").geturl()
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def applied_migrations(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        exists = conn.execute("SELECT to_regclass('django_migrations')").fetchone()[0]
+        if exists is None:
+            return 0
+        return conn.execute("SELECT count(*) FROM django_migrations").fetchone()[0]
+
+
+def entrypoint(env: dict[str, str], *command: str):
+    return run(["sh", str(ENTRYPOINT), *command], env, timeout=180)
+
+
+def test_entrypoint_migrates_then_runs_the_command(production_env, scratch_database):
+    production_env["DATABASE_URL"] = scratch_database
+    result = entrypoint(production_env, "python", "-c", "print('command started')")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().endswith("command started")
+    assert "System check identified no issues" in result.stdout
+    assert applied_migrations(scratch_database) > 0
+
+
+def test_entrypoint_skips_migrations_when_asked_as_the_worker_does(
+    production_env, scratch_database
+):
+    production_env.update(DATABASE_URL=scratch_database, DJANGO_MIGRATE="0")
+    result = entrypoint(production_env, "python", "-c", "print('worker started')")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "worker started" in result.stdout
+    assert applied_migrations(scratch_database) == 0
+
+
+def test_entrypoint_refuses_to_start_without_a_secret(production_env, scratch_database):
+    del production_env["SECRET_KEY"]
+    production_env["DATABASE_URL"] = scratch_database
+    result = entrypoint(production_env, "python", "-c", "print('should not run')")
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+    assert "should not run" not in result.stdout
+    assert applied_migrations(scratch_database) == 0
+
+
+def test_entrypoint_refuses_to_start_with_debug_on(production_env, scratch_database):
+    production_env.update(DATABASE_URL=scratch_database, DJANGO_DEBUG="1")
+    result = entrypoint(production_env, "python", "-c", "print('should not run')")
+    assert result.returncode != 0
+    assert "security.W018" in result.stdout + result.stderr  # DEBUG in deployment
+    assert "should not run" not in result.stdout
+
+
+def test_image_collectstatic_step_builds_a_hashed_manifest(production_env, tmp_path):
+    # The Dockerfile's build step: production settings, a throwaway secret.
+    env = dict(production_env, SECRET_KEY="collectstatic-only-not-used-at-run-time")
+    result = run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], env)
+    assert result.returncode == 0, result.stderr
+    static_root = tmp_path / "staticfiles"
+    assert (static_root / "staticfiles.json").exists()
+    assert list(static_root.glob("css/app.*.css.gz")), "whitenoise compressed nothing"
+    url = django_eval(
+        "__import__('django.templatetags.static', fromlist=['static']).static('css/app.css')",
+        production_env,
+    )
+    assert url.returncode == 0, url.stderr
+    assert url.stdout.strip() != '"/static/css/app.css"'
+    assert url.stdout.strip().startswith('"/static/css/app.')
+
+
+def test_dockerfile_runs_as_non_root_through_the_entrypoint():
+    lines = [line.strip() for line in (ROOT / "Dockerfile").read_text().splitlines()]
+    runtime = lines[lines.index("FROM python:3.11-slim-bookworm AS runtime") :]
+    assert any(line.startswith("USER app") for line in runtime)
+    assert 'ENTRYPOINT ["/app/docker-entrypoint.sh"]' in runtime
+    assert any("collectstatic" in line for line in lines)
+    assert os.access(ENTRYPOINT, os.X_OK)

@@ -1,0 +1,127 @@
+"""Production settings come from the environment and are safe by default."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from tests.config.conftest import clean_env, django_eval, run
+
+
+def settings_of(env: dict[str, str], *names: str) -> dict:
+    result = django_eval("{" + ", ".join(f"{n!r}: settings.{n}" for n in names) + "}", env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_missing_secret_key_without_debug_is_a_clear_error(tmp_path):
+    result = run([sys.executable, "manage.py", "check"], clean_env(tmp_path))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_debug_must_be_asked_for_and_then_needs_no_secret(tmp_path):
+    values = settings_of(clean_env(tmp_path, DJANGO_DEBUG="1"), "DEBUG", "ALLOWED_HOSTS")
+    assert values["DEBUG"] is True
+    assert "127.0.0.1" in values["ALLOWED_HOSTS"]
+
+
+def test_production_settings_are_secure_by_default(production_env):
+    values = settings_of(
+        production_env,
+        "DEBUG",
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+        "SECURE_SSL_REDIRECT",
+        "SECURE_HSTS_SECONDS",
+        "ALLOWED_HOSTS",
+        "CSRF_TRUSTED_ORIGINS",
+        "STORAGES",
+        "WHITENOISE_USE_FINDERS",
+    )
+    assert values["DEBUG"] is False
+    assert values["SESSION_COOKIE_SECURE"] is True
+    assert values["CSRF_COOKIE_SECURE"] is True
+    assert values["SECURE_SSL_REDIRECT"] is True
+    assert values["SECURE_HSTS_SECONDS"] >= 31536000
+    assert values["ALLOWED_HOSTS"] == ["approvals.example.com"]
+    assert values["CSRF_TRUSTED_ORIGINS"] == ["https://approvals.example.com"]
+    assert values["STORAGES"]["staticfiles"]["BACKEND"] == (
+        "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    )
+    assert values["WHITENOISE_USE_FINDERS"] is False
+
+
+def test_check_deploy_with_production_env_has_no_warnings(production_env):
+    result = run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        production_env,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+    assert "WARNING" not in result.stdout + result.stderr
+
+
+def test_check_deploy_fails_with_a_weak_secret(production_env):
+    production_env["SECRET_KEY"] = "short"
+    result = run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        production_env,
+    )
+    assert result.returncode != 0
+    assert "security.W009" in result.stdout + result.stderr
+
+
+def test_database_url_switches_to_postgresql_and_default_is_sqlite(tmp_path, production_env):
+    assert settings_of(production_env, "DATABASES")["DATABASES"]["default"]["ENGINE"] == (
+        "django.db.backends.postgresql"
+    )
+    sqlite = settings_of(clean_env(tmp_path, DJANGO_DEBUG="1"), "DATABASES")["DATABASES"]
+    assert sqlite["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert sqlite["default"]["NAME"].startswith(str(tmp_path / "var"))
+
+
+def test_temporal_address_and_ports_come_from_the_environment(tmp_path):
+    env = clean_env(tmp_path, DJANGO_DEBUG="1", TEMPORAL_PORT="7299", TEMPORAL_UI_PORT="8299")
+    values = settings_of(env, "TEMPORAL_ADDRESS", "TEMPORAL_UI_URL")
+    assert values == {
+        "TEMPORAL_ADDRESS": "127.0.0.1:7299",
+        "TEMPORAL_UI_URL": "http://127.0.0.1:8299",
+    }
+    env["TEMPORAL_ADDRESS"] = "temporal.internal:7233"
+    assert settings_of(env, "TEMPORAL_ADDRESS")["TEMPORAL_ADDRESS"] == "temporal.internal:7233"
+
+
+def test_embedded_mode_uses_the_in_memory_channel_layer(tmp_path):
+    layers = settings_of(clean_env(tmp_path, DJANGO_DEBUG="1"), "CHANNEL_LAYERS")
+    assert layers["CHANNEL_LAYERS"]["default"]["BACKEND"] == (
+        "channels.layers.InMemoryChannelLayer"
+    )
+
+
+def test_redis_url_switches_to_a_working_redis_channel_layer(tmp_path):
+    """A message sent to a group through real Redis reaches a member channel."""
+    env = clean_env(tmp_path, DJANGO_DEBUG="1", REDIS_URL="redis://127.0.0.1:6379/0")
+    env["REDIS_PREFIX"] = f"approvals-test-{tmp_path.name}"
+    code = """
+import asyncio, json, django
+django.setup()
+from channels.layers import get_channel_layer
+
+async def main():
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add("user.1", channel)
+    await layer.group_send("user.1", {"type": "request.changed", "request_id": 7})
+    message = await asyncio.wait_for(layer.receive(channel), 10)
+    await layer.group_discard("user.1", channel)
+    print(json.dumps({"backend": type(layer).__module__, "message": message}))
+
+asyncio.run(main())
+"""
+    result = run([sys.executable, "-c", code], env)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["backend"] == "channels_redis.core"
+    assert out["message"] == {"type": "request.changed", "request_id": 7}
