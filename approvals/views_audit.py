@@ -1,16 +1,30 @@
-"""Audit pages (admins only): search from the projection, per-request timeline."""
+"""Audit pages (admins only): search from the projection, per-request timeline.
+
+Times are shown in the viewer's time zone: `?tz=Area/City` picks one and is
+remembered in a cookie; without it, Django's current time zone
+(settings.TIME_ZONE unless a middleware activated another) is used.
+"""
 
 from __future__ import annotations
+
+import zoneinfo
+from functools import cache
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from . import timeline
+from .forms_audit import AuditSearchForm, audit_search
 from .models import ExpenseRequest
+
+PAGE_SIZE = 25
+TZ_COOKIE = "audit_tz"
 
 
 def _require_auditor(request: HttpRequest) -> None:
@@ -18,30 +32,87 @@ def _require_auditor(request: HttpRequest) -> None:
         raise PermissionDenied
 
 
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _viewer_zone(request: HttpRequest) -> tuple[str, str, bool]:
+    """(zone name, error for the page, whether to remember it)."""
+    default = request.COOKIES.get(TZ_COOKIE, "")
+    if default not in _zones():
+        default = timezone.get_current_timezone_name()
+    asked = request.GET.get("tz", "").strip()
+    if not asked:
+        return default, "", False
+    if asked in _zones():
+        return asked, "", True
+    error = _("Unknown time zone “%(asked)s”; times are shown in %(zone)s.") % {
+        "asked": asked[:64],
+        "zone": default,
+    }
+    return default, error, False
+
+
+def _with_zone(request: HttpRequest, render_in_zone) -> HttpResponse:
+    zone, error, remember = _viewer_zone(request)
+    with timezone.override(zone):
+        response = render_in_zone(zone, error)
+    if remember:
+        response.set_cookie(TZ_COOKIE, zone, max_age=365 * 86400, samesite="Lax")
+    return response
+
+
 @login_required
 @require_GET
 def audit_list(request: HttpRequest) -> HttpResponse:
     _require_auditor(request)
-    qs = ExpenseRequest.objects.select_related("requester").order_by("-created_at", "-pk")
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    return render(request, "approvals/audit_list.html", {"page": page})
+
+    def page(zone: str, tz_error: str) -> HttpResponse:
+        form = AuditSearchForm(request.GET)
+        # Invalid filters show their errors and no rows, never a guess.
+        qs = audit_search(**form.cleaned_data) if form.is_valid() else ExpenseRequest.objects.none()
+        results = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+        return render(
+            request,
+            "approvals/audit_list.html",
+            {"form": form, "page": results, "time_zone": zone, "tz_error": tz_error},
+        )
+
+    return _with_zone(request, page)
 
 
 @login_required
 @require_GET
 def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _require_auditor(request)
-    expense = get_object_or_404(ExpenseRequest, pk=pk)
-    result = timeline.build(expense)
-    return render(request, "approvals/audit_detail.html", {"expense": expense, "timeline": result})
+    expense = get_object_or_404(ExpenseRequest.objects.select_related("requester"), pk=pk)
+
+    def page(zone: str, tz_error: str) -> HttpResponse:
+        return render(
+            request,
+            "approvals/audit_detail.html",
+            {
+                "expense": expense,
+                "timeline": timeline.build(expense),
+                "time_zone": zone,
+                "tz_error": tz_error,
+            },
+        )
+
+    return _with_zone(request, page)
 
 
 @login_required
 @require_GET
-def audit_json(request: HttpRequest, pk: int) -> JsonResponse:
+def audit_json(request: HttpRequest, pk: int) -> HttpResponse:
     _require_auditor(request)
     expense = get_object_or_404(ExpenseRequest, pk=pk)
-    result = timeline.build(expense)
-    response = JsonResponse(timeline.as_json(expense, result), json_dumps_params={"indent": 2})
-    response["Content-Disposition"] = f'attachment; filename="expense-{pk}-timeline.json"'
-    return response
+
+    def download(zone: str, tz_error: str) -> HttpResponse:
+        data = timeline.as_json(expense, timeline.build(expense))
+        response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
+        response["Content-Disposition"] = f'attachment; filename="expense-{pk}-timeline.json"'
+        return response
+
+    return _with_zone(request, download)
