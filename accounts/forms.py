@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import User
 
+MAX_DELEGATION_DAYS = 366
+
 
 class DelegationForm(forms.Form):
-    delegate = forms.ModelChoiceField(queryset=None, label=_("Delegate"))
+    delegate = forms.ModelChoiceField(
+        queryset=None,
+        label=_("Delegate"),
+        error_messages={"invalid_choice": _("Choose an active colleague other than yourself.")},
+    )
     starts_on = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     ends_on = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -17,8 +26,18 @@ class DelegationForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["delegate"].queryset = User.objects.filter(is_active=True).exclude(pk=user.pk)
 
+    def clean_starts_on(self):
+        starts_on = self.cleaned_data["starts_on"]
+        if starts_on < timezone.localdate():
+            raise forms.ValidationError(_("The start date must not be in the past."))
+        return starts_on
+
     def clean(self):
         data = super().clean()
-        if data.get("starts_on") and data.get("ends_on") and data["ends_on"] < data["starts_on"]:
-            self.add_error("ends_on", _("The end date must not be before the start date."))
+        starts_on, ends_on = data.get("starts_on"), data.get("ends_on")
+        if starts_on and ends_on:
+            if ends_on < starts_on:
+                self.add_error("ends_on", _("The end date must not be before the start date."))
+            elif ends_on - starts_on > timedelta(days=MAX_DELEGATION_DAYS):
+                self.add_error("ends_on", _("A delegation lasts at most one year."))
         return data

@@ -1,9 +1,12 @@
 """Websocket: pushes HTML fragments about a user's requests to their open pages.
 
 Each signed-in user joins `user.<pk>`; activities send small `request.changed`
-events there, and this consumer renders them into out-of-band fragments
-that htmx swaps in (status badges, inbox rows) plus a `request-changed`
-trigger for regions that refresh themselves.
+events there (only to the people concerned: requester, old and new approvers,
+their delegates), and this consumer renders them into out-of-band fragments
+that htmx swaps in: the status badge, the inbox row (added when the request
+now waits on the user or someone they stand in for, deleted otherwise), and
+a marker that static/js/app.js turns into a `request-changed` trigger for
+regions that refresh themselves.
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ from django.template.loader import render_to_string
 
 from accounts.selectors import delegators_for
 
+from .temporal.shared import Status
+
 
 class EventsConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
-            await self.close(code=4401)
+            await self.close(code=4401)  # never silently joined
             return
         self.user = user
         self.group = f"user.{user.pk}"
@@ -40,16 +45,20 @@ class EventsConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=html)
 
     def _render(self, event: dict) -> str:
+        from .views_inbox import new_decision_id, row_from_event
+
         user = self.user
+        # Delegations are read per event: one that starts or ends takes effect at once.
         mine = {user.username, *delegators_for(delegate=user)}
-        in_inbox = bool(mine & set(event.get("pending", []))) and event.get("status") == "pending"
-        on_behalf = next(
-            (p for p in event.get("pending", []) if p in mine and p != user.username), ""
+        pending = list(event.get("pending", []))
+        in_inbox = (
+            event.get("status") == Status.PENDING
+            and bool(mine & set(pending))
+            and event.get("requester") != user.username
         )
         row = None
         if in_inbox:
-            from .views_inbox import row_from_event
-
+            on_behalf = "" if user.username in pending else next(p for p in pending if p in mine)
             row = row_from_event(event, on_behalf_of=on_behalf)
         return render_to_string(
             "approvals/_live.html",
@@ -61,5 +70,6 @@ class EventsConsumer(AsyncWebsocketConsumer):
                 "in_inbox": in_inbox,
                 "row": row,
                 "user": user,
+                "new_decision_id": new_decision_id,
             },
         )

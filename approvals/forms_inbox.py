@@ -1,4 +1,4 @@
-"""Forms of the approver inbox: decisions and filters."""
+"""Forms of the approver inbox: decisions, bulk approval and filters."""
 
 from __future__ import annotations
 
@@ -12,12 +12,17 @@ class DecisionForm(forms.Form):
             ("approve", _("Approve")),
             ("reject", _("Reject")),
             ("request_changes", _("Request changes")),
-        ]
+        ],
+        error_messages={
+            "required": _("Choose approve, reject or request changes."),
+            "invalid_choice": _("Choose approve, reject or request changes."),
+        },
     )
     comment = forms.CharField(required=False, max_length=2000)
+    # Idempotency key of this decision: a double click or a retry is applied once.
     decision_id = forms.RegexField(regex=r"^[A-Za-z0-9-]{8,64}$", required=False)
+    # The level the decider saw; the validator refuses if the request moved on.
     level = forms.IntegerField(required=False, min_value=0, max_value=10)
-    override = forms.BooleanField(required=False)
 
     def clean(self):
         data = super().clean()
@@ -29,8 +34,56 @@ class DecisionForm(forms.Form):
         return data
 
 
+class RequestIdsField(forms.Field):
+    """Selected request numbers: positive integers, duplicates dropped, order kept."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "invalid": _("%(value)s is not a request number."),
+        "required": _("Select at least one request."),
+    }
+
+    def to_python(self, value):
+        ids: list[int] = []
+        for item in value or []:
+            try:
+                number = int(item)
+            except (TypeError, ValueError):
+                number = 0
+            if number <= 0:
+                raise forms.ValidationError(
+                    self.error_messages["invalid"], code="invalid", params={"value": item}
+                )
+            if number not in ids:
+                ids.append(number)
+        return ids
+
+
+class BulkApproveForm(forms.Form):
+    request_ids = RequestIdsField()
+
+    def __init__(self, *args, limit: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit = limit
+
+    def clean_request_ids(self):
+        ids = self.cleaned_data["request_ids"]
+        if len(ids) > self.limit:
+            raise forms.ValidationError(
+                _("Select at most %(limit)s requests at a time."), params={"limit": self.limit}
+            )
+        return ids
+
+
 class InboxFilterForm(forms.Form):
     min_amount = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2)
     max_amount = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2)
     overdue = forms.BooleanField(required=False)
     page = forms.CharField(required=False, max_length=2000)
+
+    def clean(self):
+        data = super().clean()
+        low, high = data.get("min_amount"), data.get("max_amount")
+        if low is not None and high is not None and low > high:
+            self.add_error("max_amount", _("The maximum must not be below the minimum."))
+        return data

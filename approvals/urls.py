@@ -10,6 +10,7 @@ urlpatterns = [
     path("requests/<int:pk>/withdraw/", views.request_withdraw, name="request-withdraw"),
     path("requests/<int:pk>/resubmit/", views.request_resubmit, name="request-resubmit"),
     path("requests/<int:pk>/decide/", views_inbox.decide, name="request-decide"),
+    path("requests/<int:pk>/live/", views_inbox.request_live, name="request-live"),
     path("inbox/", views_inbox.inbox, name="inbox"),
     path("inbox/count/", views_inbox.inbox_count, name="inbox-count"),
     path("inbox/bulk-approve/", views_inbox.bulk_approve, name="inbox-bulk-approve"),

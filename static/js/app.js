@@ -14,3 +14,33 @@ document.addEventListener("htmx:wsOpen", function () {
 document.addEventListener("htmx:wsClose", function () {
   document.body.dataset.wsOpen = "0";
 });
+
+// A pushed inbox row (out of band into #inbox-rows) replaces the row of the
+// same request if the page shows it, else joins the list in deadline order,
+// like the server sorts each page. Filtered or later pages take no arrivals
+// (the row may not match the filter); they still get updates of shown rows.
+document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+  var list = evt.detail.target;
+  if (!list || list.id !== "inbox-rows") return;
+  evt.detail.shouldSwap = false;
+  var arrivals = evt.detail.fragment.querySelectorAll("[data-testid=inbox-row]");
+  Array.prototype.forEach.call(arrivals, function (row) {
+    var existing = document.getElementById(row.id);
+    if (existing) {
+      existing.replaceWith(row);
+    } else if (list.dataset.liveInsert === "on") {
+      var due = row.dataset.due || "\uffff";
+      var before = null;
+      var rows = list.querySelectorAll("[data-testid=inbox-row]");
+      for (var i = 0; i < rows.length; i++) {
+        if ((rows[i].dataset.due || "\uffff") > due) { before = rows[i]; break; }
+      }
+      list.insertBefore(row, before);
+      var empty = document.getElementById("inbox-empty");
+      if (empty) empty.remove();
+    } else {
+      return;
+    }
+    htmx.process(row);
+  });
+});
