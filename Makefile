@@ -1,24 +1,35 @@
-# make run  — the whole app locally (SQLite, Temporal dev server, no Redis needed)
-# make test — everything CI runs: lint, migrations check, the full pytest suite
+# make run  — the whole app locally: SQLite, a Temporal dev server, the worker inside
+#             the web process (no Redis needed). Ctrl-C stops everything it started.
+# make test — everything CI runs: ruff, makemigrations --check, the full pytest suite
+#             (PostgreSQL, real Temporal dev servers from the wheels, Debian Chromium).
 SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+UV = $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/approvals
+# apt as root, or through sudo when not root.
+APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: run test lint stress bench deps uv chromium messages
+.PHONY: run test lint stress bench deps uv chromium gettext messages
 
+# uv from PyPI when missing (user site first; Debian's "externally managed" Python next).
 uv:
 	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || \
-		python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
+		python3 -m pip install --user --quiet uv 2>/dev/null || \
+		python3 -m pip install --user --quiet --break-system-packages uv
 
 deps: uv
 	@$(UV) sync --locked --quiet
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-		|| (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); }
+		$(APT) update -qq && $(APT) install -y -qq chromium >/dev/null; }
+
+# xgettext/msgfmt: the catalog test re-extracts messages; `make messages` compiles.
+# (The compiled .mo is committed, so `make run` never needs them.)
+gettext:
+	@command -v xgettext >/dev/null 2>&1 && command -v msgfmt >/dev/null 2>&1 || { \
+		$(APT) update -qq && $(APT) install -y -qq gettext >/dev/null; }
 
 run: deps
 	@$(PY) scripts/run.py
@@ -27,7 +38,7 @@ lint: deps
 	@$(PY) -m ruff check .
 	@DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run >/dev/null
 
-test: deps chromium lint
+test: deps chromium gettext lint
 	@DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 stress: deps
@@ -36,6 +47,7 @@ stress: deps
 bench: deps
 	@DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 $(PY) bench/run.py
 
-messages: deps
-	@DJANGO_DEBUG=1 $(PY) manage.py makemessages -l de --ignore=.venv --ignore=staticfiles
+# Re-extract the catalog after changing strings, translate, then compile (commit both files).
+messages: deps gettext
+	@DJANGO_DEBUG=1 $(PY) manage.py makemessages -l de --ignore=.venv --ignore=staticfiles --ignore=var
 	@DJANGO_DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv

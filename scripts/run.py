@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
+VAR = Path(os.environ.get("APPROVALS_VAR_DIR", ROOT / "var"))  # same variable as settings
 PY = sys.executable
 SEARCH_ATTRIBUTES = {
     "ApprovalStatus": "Keyword",
@@ -79,10 +79,30 @@ def manage(*args: str) -> None:
     subprocess.run([PY, "manage.py", *args], cwd=ROOT, check=True)
 
 
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def main() -> int:
-    VAR.mkdir(exist_ok=True)
+    VAR.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("DJANGO_DEBUG", "1")
     port = int(os.environ.get("PORT", "8000"))
+    t_port = int(os.environ.get("TEMPORAL_PORT", "7233"))
+    ui_port = int(os.environ.get("TEMPORAL_UI_PORT", "8233"))
+    embedded_temporal = not os.environ.get("TEMPORAL_ADDRESS")
+    # Refuse busy ports up front: otherwise we would silently talk to someone else's server.
+    busy = [(name, p) for name, p in [("PORT", port)] if port_in_use(p)]
+    if embedded_temporal:
+        busy += [(name, p) for name, p in [("TEMPORAL_PORT", t_port)] if port_in_use(p)]
+        busy += [(name, p) for name, p in [("TEMPORAL_UI_PORT", ui_port)] if port_in_use(p)]
+    if busy:
+        for name, p in busy:
+            print(
+                f"Port {p} is already in use: stop what runs there or set {name}.", file=sys.stderr
+            )
+        return 1
     children: list[subprocess.Popen] = []
 
     def stop(*_args) -> None:
@@ -94,22 +114,23 @@ def main() -> int:
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 child.kill()
+                child.wait()
 
     signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
     try:
-        manage("migrate", "--noinput", "-v", "0")
-        manage("seed_demo")
-        if not os.environ.get("TEMPORAL_ADDRESS"):
-            t_port = int(os.environ.get("TEMPORAL_PORT", "7233"))
-            ui_port = int(os.environ.get("TEMPORAL_UI_PORT", "8233"))
+        if embedded_temporal:
+            # Started first: it boots while we migrate and seed.
             log = open(VAR / "temporal.log", "ab")  # noqa: SIM115 - lives as long as the child
             server = subprocess.Popen(
                 dev_server_command(t_port, ui_port, VAR / "temporal.db"),
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
+                start_new_session=True,  # Ctrl-C reaches it through stop(), in order
             )
             children.append(server)
+        manage("migrate", "--noinput", "-v", "0")
+        manage("seed_demo")
+        if embedded_temporal:
             if not wait_for_port(t_port, 60, server):
                 print(
                     f"Temporal dev server did not start; see {VAR / 'temporal.log'}",
@@ -121,6 +142,7 @@ def main() -> int:
             manage("register_search_attributes")
             print(f"Temporal: {os.environ['TEMPORAL_ADDRESS']}")
         if os.environ.get("REDIS_URL"):
+            # Redis carries worker events to the web process, so the worker can live apart.
             children.append(subprocess.Popen([PY, "manage.py", "run_worker"], cwd=ROOT))
         web = subprocess.Popen([PY, "manage.py", "serve", "--port", str(port)], cwd=ROOT)
         children.append(web)
