@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from temporalio.client import (
     Client,
+    RPCTimeoutOrCancelledError,
     WorkflowExecutionStatus,
     WorkflowUpdateFailedError,
 )
@@ -232,7 +233,7 @@ def _update(
         state = call(run)
     except WorkflowUpdateFailedError as exc:
         raise ServiceError(_refusal_message(exc)) from exc
-    except TemporalUnavailable as exc:
+    except (TemporalUnavailable, RPCTimeoutOrCancelledError) as exc:
         raise ServiceError(UNAVAILABLE) from exc
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:

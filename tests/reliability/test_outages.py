@@ -1,0 +1,150 @@
+"""Outages: Temporal unreachable from the web layer, the database unreachable
+from the worker. Nothing is lost; everything resumes by itself."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import psycopg
+import pytest
+from django.db import connection
+from django.test import Client
+
+from approvals import services
+from approvals.models import AuditEntry, ExpenseRequest
+from approvals.temporal import client as temporal_client
+from tests.conftest import WorkerThread, free_port, wait_for
+from tests.helpers import submit, wait_pending_level, wait_status
+
+from .harness import ManagedProcess, process_env
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def temporal_down(settings, temporal_server):
+    """Point the web layer at a closed port; yields a function that brings Temporal back."""
+    settings.TEMPORAL_CALL_TIMEOUT = 2
+    settings.TEMPORAL_ADDRESS = f"127.0.0.1:{free_port()}"
+    temporal_client.reset_client()
+
+    def restore() -> None:
+        settings.TEMPORAL_ADDRESS = temporal_server.address
+        temporal_client.reset_client()
+
+    yield restore
+    restore()
+
+
+def admin_sql(sql: str, params: list | None = None) -> None:
+    """Run SQL from the maintenance database (a database cannot lock itself out)."""
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
+        c.execute(sql, params)
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_views_answer_plainly_while_temporal_is_down_and_work_resumes_after(
+    demo_org, task_queue, temporal_down, settings
+):
+    emma, max_ = demo_org["emma"], demo_org["max"]
+    # An existing pending request, started while Temporal was up.
+    temporal_down()
+    worker = WorkerThread(task_queue).start()
+    try:
+        earlier = submit(emma, "200.00", title="before the outage")
+        wait_pending_level(earlier, 1)
+    finally:
+        worker.stop()
+
+    settings.TEMPORAL_ADDRESS = f"127.0.0.1:{free_port()}"
+    temporal_client.reset_client()
+    emma_web, max_web = signed_in(emma), signed_in(max_)
+
+    started = time.monotonic()
+    response = emma_web.post(
+        "/requests/new/",
+        {
+            "title": "during the outage",
+            "amount": "150.00",
+            "currency": "EUR",
+            "category": "travel",
+            "description": "",
+        },
+        follow=True,
+    )
+    submit_seconds = time.monotonic() - started
+    assert response.status_code == 200
+    assert "will start automatically" in response.content.decode()
+    queued = ExpenseRequest.objects.get(title="during the outage")
+    assert queued.status == "queued" and queued.workflow_started_at is None
+
+    response = max_web.get("/inbox/")
+    assert response.status_code == 200
+    assert "not reachable" in response.content.decode()
+
+    response = max_web.post(
+        f"/requests/{earlier.pk}/decide/",
+        {"action": "approve", "decision_id": uuid.uuid4().hex, "level": 1},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "not reachable" in response.content.decode()
+    earlier.refresh_from_db()
+    assert earlier.status == "pending"  # nothing applied
+
+    # Temporal is back: the worker's reconciler starts the queued request.
+    temporal_down()
+    settings.RECONCILE_INTERVAL_SECONDS = 0.5
+    worker = WorkerThread(task_queue, reconcile=True).start()
+    try:
+        wait_status(queued, "pending", timeout=30)
+        state = services.decision_record(request=earlier, actor=max_, action="approve")
+        assert state.status == "approved"
+        wait_status(earlier, "approved")
+    finally:
+        worker.stop()
+    print(f"\nsubmit with Temporal down answered in {submit_seconds:.2f}s")
+
+
+def test_activity_retries_while_the_database_refuses_the_worker(
+    tmp_path, demo_org, task_queue, temporal_server, settings
+):
+    """The worker's database goes away mid-flight; the decision is kept and projected later."""
+    name = connection.settings_dict["NAME"]
+    env = process_env(database_name=name, temporal=temporal_server.address, task_queue=task_queue)
+    env["PGAPPNAME"] = "approvals-worker-under-test"
+    worker = ManagedProcess(["run_worker"], env, tmp_path / "worker.log")
+    worker.start()
+    try:
+        request = submit(demo_org["emma"], "300.00")
+        wait_pending_level(request, 1)
+        wait_for(lambda: AuditEntry.objects.filter(request=request, kind="assigned").exists())
+        admin_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        admin_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            ["approvals-worker-under-test"],
+        )
+        try:
+            state = services.decision_record(
+                request=request, actor=demo_org["max"], action="approve"
+            )
+            assert state.status == "approved"  # the workflow has it: the decision is not lost
+            time.sleep(3)  # the worker's activity fails and retries meanwhile
+            assert not AuditEntry.objects.filter(request=request, kind="decided").exists()
+        finally:
+            admin_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        wait_for(
+            lambda: AuditEntry.objects.filter(request=request, kind="completed").exists(),
+            timeout=60,
+            message="the projection never caught up after the database came back",
+        )
+        assert AuditEntry.objects.filter(request=request, kind="decided").count() == 1
+        wait_status(request, "approved")
+    finally:
+        worker.stop()
