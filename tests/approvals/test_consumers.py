@@ -1,0 +1,198 @@
+"""The live websocket, end to end through a REAL Redis channel layer.
+
+The worker (its own thread and loop) publishes from its activity; the
+consumers run on the test's loop; Redis carries the events between them, as
+between the worker process and the web process in production.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import sync_to_async
+from asgiref.testing import ApplicationCommunicator
+from django.conf import settings as django_settings
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import Delegation
+from approvals import services
+from config.asgi import application
+from tests.helpers import submit, wait_pending_level
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = (b"origin", b"http://127.0.0.1")
+
+
+class WebsocketCommunicator(ApplicationCommunicator):
+    """Channels' WebsocketCommunicator, minus its package import of daphne (not a
+    dependency here): drives the real ASGI app with websocket events."""
+
+    def __init__(self, app, path: str, headers: list[tuple[bytes, bytes]]):
+        scope = {
+            "type": "websocket",
+            "path": path,
+            "query_string": b"",
+            "headers": headers,
+            "subprotocols": [],
+        }
+        super().__init__(app, scope)
+
+    async def connect(self, timeout: float = 1) -> tuple[bool, object]:
+        await self.send_input({"type": "websocket.connect"})
+        response = await self.receive_output(timeout)
+        if response["type"] == "websocket.close":
+            return False, response.get("code", 1000)
+        assert response["type"] == "websocket.accept"
+        return True, response.get("subprotocol")
+
+    async def send_to(self, text_data: str) -> None:
+        await self.send_input({"type": "websocket.receive", "text": text_data})
+
+    async def receive_from(self, timeout: float = 1) -> str:
+        response = await self.receive_output(timeout)
+        assert response["type"] == "websocket.send", response
+        return response["text"]
+
+    async def disconnect(self, code: int = 1000, timeout: float = 1) -> None:
+        await self.send_input({"type": "websocket.disconnect", "code": code})
+        await self.wait(timeout)
+
+
+@pytest.fixture
+def redis_layer(settings):
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": ["redis://127.0.0.1:6379/5"],
+                "prefix": f"test-inbox-{uuid.uuid4().hex[:8]}",
+            },
+        }
+    }
+    from channels.layers import get_channel_layer
+    from channels_redis.core import RedisChannelLayer
+
+    assert isinstance(get_channel_layer(), RedisChannelLayer)
+    return settings.CHANNEL_LAYERS
+
+
+def session_cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    name = django_settings.SESSION_COOKIE_NAME
+    return f"{name}={client.cookies[name].value}".encode()
+
+
+async def open_socket(user=None, origin=ORIGIN) -> tuple[WebsocketCommunicator, bool]:
+    headers = [origin]
+    if user is not None:
+        headers.append((b"cookie", await sync_to_async(session_cookie)(user)))
+    communicator = WebsocketCommunicator(application, "/ws/events/", headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    return communicator, connected
+
+
+async def until(communicator, predicate, timeout: float = 20) -> str:
+    """Receive messages until one matches; fail with what arrived otherwise."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            message = await communicator.receive_from(timeout=max(0.1, deadline - time.monotonic()))
+        except TimeoutError:
+            break
+        seen.append(message)
+        if predicate(message):
+            return message
+    pytest.fail(f"no matching message within {timeout}s; got {seen!r}")
+
+
+def adds_row(pk: int):
+    pattern = re.compile(
+        rf'<div id="inbox-rows" hx-swap-oob="beforeend">.*id="inbox-row-{pk}"', re.S
+    )
+    return lambda message: bool(pattern.search(message))
+
+
+def deletes_row(pk: int):
+    return lambda message: f'<div id="inbox-row-{pk}" hx-swap-oob="delete"></div>' in message
+
+
+async def test_anonymous_socket_is_closed(redis_layer):
+    communicator, connected = await open_socket(None)
+    assert connected is False
+    await communicator.wait()
+
+
+async def test_socket_from_a_foreign_origin_is_refused(redis_layer, demo_org):
+    communicator, connected = await open_socket(
+        demo_org["max"], origin=(b"origin", b"https://evil.example")
+    )
+    assert connected is False
+
+
+async def test_arrival_and_departure_reach_the_right_people_only(redis_layer, demo_org, worker):
+    emma, max_, diana, maria, finn = (
+        demo_org[n] for n in ("emma", "max", "diana", "maria", "finn")
+    )
+    sockets = {}
+    for user in (max_, diana, maria, finn, emma):
+        communicator, connected = await open_socket(user)
+        assert connected, user.username
+        sockets[user.username] = communicator
+    try:
+        request = await sync_to_async(submit)(emma, "5000.00", title="Offsite <script>x</script>")
+        pk = request.pk
+        # It arrives in max's open inbox, escaped.
+        arrival = await until(sockets["max"], adds_row(pk))
+        assert "Offsite &lt;script&gt;x&lt;/script&gt;" in arrival
+        assert "<script>x" not in arrival
+        await sync_to_async(wait_pending_level)(request, 1)
+
+        # Maria stands in for diana from today.
+        await sync_to_async(Delegation.objects.create)(
+            user=diana,
+            delegate=maria,
+            starts_on=timezone.localdate(),
+            ends_on=timezone.localdate() + timedelta(days=2),
+        )
+
+        # Max approves level 1: it leaves max's inbox and arrives in diana's and maria's.
+        await sync_to_async(services.decision_record)(request=request, actor=max_, action="approve")
+        gone = await until(sockets["max"], deletes_row(pk))
+        assert f'id="status-{pk}"' in gone and ">pending<" in gone
+        await until(sockets["diana"], adds_row(pk))
+        stand_in = await until(sockets["maria"], adds_row(pk))
+        assert 'data-testid="on-behalf-of">for diana<' in stand_in
+        # The pushed row knows its level, so a stale click is refused as such.
+        assert '<input type="hidden" name="level" value="2">' in stand_in
+
+        # Maria decides for diana: the row leaves diana's open inbox too.
+        await sync_to_async(services.decision_record)(
+            request=request, actor=maria, action="reject", comment="Not this quarter"
+        )
+        done = await until(sockets["diana"], deletes_row(pk))
+        assert f'<span id="status-{pk}" class="badge s-rejected" data-testid="status"' in done
+        await until(sockets["maria"], deletes_row(pk))
+        # The requester's open pages learn the outcome.
+        await until(sockets["emma"], lambda m: f'id="status-{pk}"' in m and ">rejected<" in m)
+
+        # Nothing about emma's request ever reaches finn.
+        assert await sockets["finn"].receive_nothing(timeout=1)
+    finally:
+        for communicator in sockets.values():
+            await communicator.disconnect()
+
+
+async def test_clients_only_listen(redis_layer, demo_org):
+    communicator, connected = await open_socket(demo_org["max"])
+    assert connected
+    await communicator.send_to(text_data='{"type": "request.changed", "request_id": 1}')
+    assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
