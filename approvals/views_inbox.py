@@ -230,6 +230,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
         )
     except RPCError:
         error = _("The inbox could not be loaded. Please reload the page.")
+    filtered = bool(data.get("overdue")) or any(
+        data.get(k) is not None for k in ("min_amount", "max_amount")
+    )
     params = request.GET.copy()
     params["page"] = _encode(next_token, salt=salt)
     first = request.GET.copy()
@@ -242,9 +245,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "first_page": first.urlencode() if token else None,
         # Live arrivals are added only to the unfiltered first page: a pushed row
         # may not match a filter, and belongs to page one by the server's order.
-        "live_insert": not token
-        and not any(data.get(k) for k in ("min_amount", "max_amount"))
-        and not data.get("overdue"),
+        "live_insert": not token and not filtered,
         "new_decision_id": new_decision_id,
     }
     template = "approvals/inbox.html"

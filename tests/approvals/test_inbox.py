@@ -19,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import Role, User
 from approvals import views_inbox
 from approvals.temporal import client as temporal_client
-from tests.conftest import WorkerThread, wait_for
+from tests.conftest import WorkerThread, free_port, wait_for
 from tests.helpers import submit, wait_pending_level
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -269,3 +269,45 @@ def test_inbox_query_quotes_names_and_excludes_own_requests():
     assert "PendingApprovers IN ('o\\'neil', 'max')" in query
     assert "Requester != 'o\\'neil'" in query
     assert "AmountCents >= 100" in query
+
+
+def test_dev_server_visibility_cannot_order_by_deadline(temporal_server):
+    """Why each page is sorted in Python (see views_inbox): ORDER BY is refused here."""
+    from temporalio.service import RPCError
+
+    async def ordered(client):
+        iterator = client.list_workflows(
+            "ExecutionStatus = 'Running' ORDER BY DecisionDueAt", page_size=1
+        )
+        await iterator.fetch_next_page()
+
+    with pytest.raises(RPCError, match="not supported"):
+        temporal_client.call(ordered)
+
+
+def test_inbox_says_plainly_when_temporal_is_unreachable(worker, settings):
+    team = make_team()
+    request = submit(team["employee"], "100.00")
+    wait_pending_level(request, 1)
+    boss = client_for(team["manager"])
+    settings.TEMPORAL_ADDRESS = f"127.0.0.1:{free_port()}"
+    settings.TEMPORAL_CALL_TIMEOUT = 2
+    temporal_client.reset_client()
+    try:
+        response = boss.get("/inbox/")
+        assert response.status_code == 200
+        assert 'data-testid="inbox-error"' in response.content.decode()
+        assert "not reachable" in response.content.decode()
+        assert boss.get("/inbox/count/").status_code == 200
+        response = boss.post(
+            f"/requests/{request.pk}/decide/",
+            {"action": "approve"},
+            headers={"HX-Request": "true", "HX-Target": f"row-msg-{request.pk}"},
+        )
+        assert response.status_code == 200
+        assert "Nothing was changed" in response.content.decode()
+        live = boss.get(f"/requests/{request.pk}/live/")
+        assert live.status_code == 200
+        assert 'data-testid="live-unavailable"' in live.content.decode()
+    finally:
+        temporal_client.reset_client()

@@ -54,6 +54,8 @@ def test_approval_travels_from_max_to_diana_and_back_to_emma_live(live_app, new_
     diana_row.wait_for()
     assert diana_page.evaluate("window.__sameDocument === true")
     assert "Team offsite" in diana_row.inner_text()
+    # The navigation badge (count_workflows) refreshes on the live event too.
+    diana_page.locator("#inbox-count [data-testid=inbox-count]").wait_for()
 
     # Rejecting needs a comment: the refusal shows on the row in words.
     diana_row.locator("[data-testid=reject]").click()
