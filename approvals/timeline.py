@@ -451,7 +451,7 @@ class _HistoryReader:
             if handler is not None:
                 handler(event)
             if event.type in CLOSING:
-                self.close_type = event.type
+                self.close_type = event.type.removeprefix("WORKFLOW_EXECUTION_").lower()
         self._fold_updates()
         self._fold_signals()
 

@@ -7,6 +7,7 @@ Each test drives a request through the real services, then reads
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime
 from decimal import Decimal
 
@@ -273,3 +274,45 @@ def test_markup_in_comments_is_shown_escaped(demo_org, worker, client):
     # The download carries the comment verbatim: it is data, not markup.
     entries = audit_json(client, admin, request)["entries"]
     assert any(e["kind"] == "decided" and e["comment"] == comment for e in entries)
+
+
+def test_ignored_signal_extension_and_withdrawal_show_while_refused_updates_never_do(
+    demo_org, worker, client
+):
+    emma, finn, max_, admin = (demo_org[n] for n in ("emma", "finn", "max", "admin"))
+    request = submit(emma, "700.00")
+    wait_pending_level(request, 1)
+    # Refused by the validator: Temporal never writes it to the history.
+    with pytest.raises(services.ServiceError):
+        services.decision_record(request=request, actor=emma, action="approve")
+    # A signal from someone who is not the approver is recorded and ignored.
+    services.decision_signal(
+        request=request,
+        actor=finn,
+        action="approve",
+        comment="from a stale mail link",
+        decision_id=str(uuid.uuid4()),
+    )
+    wait_for(lambda: AuditEntry.objects.filter(request=request, kind="signal_ignored").exists())
+    services.deadline_extend(request=request, actor=max_, seconds=3600, reason="Travelling")
+    services.expense_withdraw(request=request, actor=emma, reason="Booked by the client")
+    wait_closed(request)
+
+    entries = audit_json(client, admin, request)["entries"]
+    kinds = [e["kind"] for e in entries]
+    ignored = entries[first(kinds, "signal_ignored")]
+    assert ignored["actor"] == "Finn Fischer"
+    assert ignored["channel"] == "signal"
+    assert ignored["detail"]["reason"] == "You are not the approver of this level."
+    assert ignored["detail"]["signal"]["name"] == "decide_signal"
+    assert ignored["source"] == "history + audit log"
+    extended = entries[first(kinds, "deadline_extended")]
+    assert extended["detail"]["seconds"] == 3600
+    assert extended["comment"] == "Travelling"
+    assert extended["detail"]["update"]["name"] == "extend_deadline"
+    withdrawn = entries[first(kinds, "withdrawn", kinds.index("deadline_extended"))]
+    assert withdrawn["comment"] == "Booked by the client"
+    assert withdrawn["detail"]["update"]["name"] == "withdraw"
+    assert entries[first(kinds, "completed")]["detail"]["outcome"] == "withdrawn"
+    # Emma's refused self-approval left no trace: no decision, no stray Update.
+    assert "decided" not in kinds and "update" not in kinds
