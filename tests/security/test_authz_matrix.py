@@ -1,0 +1,200 @@
+"""Authorization matrix: every project URL × every role × GET and POST.
+
+The URLs come from the URL configuration (tests/security/routes.py), the
+expectations from MATRIX below. A URL without an entry fails the test: whoever
+adds a view must decide, here, who may reach it.
+
+The world: emma's request pending at level 1 (max decides it), and a future
+delegation emma gave to finn (for `delegation-end`). POSTs carry no form data:
+they show who gets past the door, not what the form then says.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from accounts import services as people_services
+from accounts.models import Delegation
+from approvals.models import ExpenseRequest
+from tests.conftest import wait_for
+from tests.helpers import submit, wait_pending_level
+
+from .routes import project_routes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROLES = ("anonymous", "requester", "other_employee", "approver", "other_manager", "admin")
+USERS = {
+    "requester": "emma",
+    "other_employee": "finn",
+    "approver": "max",
+    "other_manager": "maria",
+    "admin": "admin",
+}
+
+# A string is a redirect (302) whose Location starts with it; an int is a status.
+LOGIN = "/accounts/login/"
+MINE = "/requests/"
+INBOX = "/inbox/"
+ALL_IN = (LOGIN,) + (200,) * 5  # anonymous to the login page, every signed-in role 200
+GET_ONLY = (LOGIN,) + (405,) * 5
+POST_ONLY = (LOGIN,) + (405,) * 5
+ADMINS = (LOGIN, 403, 403, 403, 403, 200)
+# Who may see emma's request: herself, the approver in the chain, the admin. The
+# others get 404, exactly as for a request that does not exist.
+SEES_REQUEST = (LOGIN, 200, 404, 200, 404, 200)
+
+# url name -> (GET per role, POST per role), roles in the order of ROLES:
+#            anonymous, requester, other employee, approver, other manager, admin
+MATRIX: dict[str, tuple[tuple, tuple]] = {
+    "healthz": ((200,) * 6, (405,) * 6),
+    "login": ((200,) + (MINE,) * 5, (200,) + (MINE,) * 5),
+    "logout": ((405,) * 6, (LOGIN,) * 6),
+    # An empty POST binds no form (`request.POST or None`): the page again, no error.
+    "delegation": (ALL_IN, ALL_IN),
+    # Only one's own delegation can be ended; someone else's is a 404 like a missing one.
+    "delegation-end": (POST_ONLY, (LOGIN, "/accounts/delegation/", 404, 404, 404, 404)),
+    "home": ((LOGIN,) + (MINE,) * 5, (405,) * 6),
+    "requests": (ALL_IN, GET_ONLY),
+    "request-new": (ALL_IN, (LOGIN,) + (400,) * 5),
+    "request-detail": (SEES_REQUEST, GET_ONLY),
+    "request-live": (SEES_REQUEST, GET_ONLY),
+    # Those who may see the request but are not its requester get 403, the rest 404.
+    "request-withdraw": (POST_ONLY, (LOGIN, MINE, 404, 403, 404, 403)),
+    "request-resubmit": (POST_ONLY, (LOGIN, 400, 404, 403, 404, 403)),
+    # An empty decision is refused with a message on the inbox, for everyone alike.
+    "request-decide": (POST_ONLY, (LOGIN,) + (INBOX,) * 5),
+    "inbox": (ALL_IN, GET_ONLY),
+    "inbox-count": (ALL_IN, GET_ONLY),
+    "inbox-bulk-approve": (POST_ONLY, (LOGIN,) + (INBOX,) * 5),
+    "audit": (ADMINS, GET_ONLY),
+    "audit-detail": (ADMINS, GET_ONLY),
+    "audit-json": (ADMINS, GET_ONLY),
+}
+
+# Which object each URL parameter names, per URL (default: emma's request).
+PARAMETER_OBJECT = {"delegation-end": "delegation"}
+
+
+def test_every_url_has_an_entry_in_the_matrix():
+    routes = project_routes()
+    unnamed = [r.route for r in routes if not r.name]
+    assert not unnamed, f"give these URL patterns a name and a MATRIX entry: {unnamed}"
+    missing = sorted({r.name for r in routes} - set(MATRIX))
+    assert not missing, (
+        f"URL(s) {missing} have no entry in tests/security/test_authz_matrix.py MATRIX: "
+        "add one saying which status each role gets for GET and POST."
+    )
+    stale = sorted(set(MATRIX) - {r.name for r in routes})
+    assert not stale, f"MATRIX lists URLs that no longer exist: {stale}"
+    for name, (get, post) in MATRIX.items():
+        assert len(get) == len(post) == len(ROLES), name
+
+
+@pytest.fixture
+def world(demo_org, worker):
+    emma, finn = demo_org["emma"], demo_org["finn"]
+    request = submit(emma, "300.00", title="Matrix request")
+    wait_pending_level(request, 1)
+    # The projection (what the views read) catches up through an activity.
+    wait_for(lambda: ExpenseRequest.objects.get(pk=request.pk).pending_approvers == ["max"])
+    today = timezone.localdate()
+    delegation = people_services.delegation_create(
+        user=emma,
+        delegate=finn,
+        starts_on=today + timedelta(days=30),
+        ends_on=today + timedelta(days=35),
+    )
+    return {"request": request.pk, "delegation": delegation.pk, "users": demo_org}
+
+
+def _client(role: str, users) -> Client:
+    client = Client()
+    if role != "anonymous":
+        client.force_login(users[USERS[role]])
+    return client
+
+
+def _outcome(response) -> int | str:
+    if response.status_code == 302:
+        return response["Location"]
+    return response.status_code
+
+
+def _matches(expected: int | str, actual: int | str) -> bool:
+    if isinstance(expected, str):
+        return isinstance(actual, str) and actual.startswith(expected)
+    return expected == actual
+
+
+def _paths(world) -> dict[str, str]:
+    paths = {}
+    for route in project_routes():
+        obj = PARAMETER_OBJECT.get(route.name, "request")
+        paths[route.name] = route.path(**dict.fromkeys(route.parameters, world[obj]))
+    return paths
+
+
+def test_every_url_answers_every_role_as_the_matrix_says(world):
+    """GETs first (they change nothing), then POSTs role by role with the requester
+    last, since her withdraw POST really withdraws the request."""
+    paths = _paths(world)
+    checked = 0
+    clients: dict[str, Client] = {}
+    failures = []
+    for method, column in (("get", 0), ("post", 1)):
+        order = ROLES if method == "get" else (*[r for r in ROLES if r != "requester"], "requester")
+        for role in order:
+            for name, path in paths.items():
+                expected = MATRIX[name][column][ROLES.index(role)]
+                if role not in clients:
+                    clients[role] = _client(role, world["users"])
+                response = getattr(clients[role], method)(path)
+                if name == "logout":
+                    clients.pop(role)  # that session is gone; sign in again
+                actual = _outcome(response)
+                checked += 1
+                if not _matches(expected, actual):
+                    failures.append(
+                        f"{method.upper()} {path} ({name}) as {role}: "
+                        f"expected {expected!r}, got {actual!r}"
+                    )
+    print(
+        f"\nauthorization matrix: {len(paths)} URLs x {len(ROLES)} roles x 2 methods "
+        f"= {checked} checks"
+    )
+    assert not failures, "\n".join(failures)
+
+
+def test_detail_of_a_missing_request_looks_like_a_foreign_one(world):
+    """No existence leak: finn gets the same 404 for emma's request and for none at all."""
+    finn = _client("other_employee", world["users"])
+    missing = world["request"] + 10_000
+    for url in ("/requests/{}/", "/requests/{}/live/"):
+        assert finn.get(url.format(world["request"])).status_code == 404
+        assert finn.get(url.format(missing)).status_code == 404
+    foreign = finn.post(f"/requests/{world['request']}/withdraw/")
+    absent = finn.post(f"/requests/{missing}/withdraw/")
+    assert foreign.status_code == absent.status_code == 404
+    assert foreign.content == absent.content
+
+
+def test_every_post_is_refused_without_a_csrf_token(world):
+    """CSRF for every URL, whatever its method: a forged POST never reaches a view."""
+    paths = _paths(world)
+    users = world["users"]
+    for role in ("anonymous", "requester", "admin"):
+        forger = Client(enforce_csrf_checks=True)
+        if role != "anonymous":
+            forger.force_login(users[USERS[role]])
+        for name, path in paths.items():
+            data = {"action": "approve", "request_ids": [world["request"]], "title": "x"}
+            response = forger.post(path, data)
+            assert response.status_code == 403, f"POST {path} ({name}) as {role} without token"
+    # Nothing happened: still pending at level 1, the delegation still there.
+    assert ExpenseRequest.objects.get(pk=world["request"]).status == "pending"
+    assert Delegation.objects.filter(pk=world["delegation"]).exists()
