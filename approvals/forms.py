@@ -2,31 +2,49 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+import contextlib
+import uuid
+from decimal import Decimal, InvalidOperation
 
 from django import forms
-from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 from .models import CURRENCIES, Category, RequestStatus
 
 MAX_RECEIPT_BYTES = 10 * 1024 * 1024
-MAGIC = {
-    b"%PDF-": "application/pdf",
-    b"\xff\xd8\xff": "image/jpeg",
-    b"\x89PNG\r\n\x1a\n": "image/png",
-}
+MAX_TEXT = 2000
+CENT = Decimal("0.01")
+# Leading bytes of each accepted receipt type, with the extension it is stored under.
+MAGIC = (
+    (b"%PDF-", "pdf"),
+    (b"\xff\xd8\xff", "jpg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+)
+# Readers accept a PDF whose end-of-file marker sits within the last KiB.
+PDF_TAIL = 1024
 
 
 def sniff(upload) -> str | None:
-    """The receipt's type from its first bytes, never from its name."""
-    head = upload.read(16)
+    """The receipt's type (an extension) from its bytes, never from its name."""
     upload.seek(0)
-    return next((kind for magic, kind in MAGIC.items() if head.startswith(magic)), None)
+    head = upload.read(32)
+    kind = next((ext for magic, ext in MAGIC if head.startswith(magic)), None)
+    if kind == "png" and head[12:16] != b"IHDR":
+        kind = None  # a PNG always opens with its header chunk
+    elif kind == "pdf":
+        size = upload.size or 0
+        upload.seek(max(size - PDF_TAIL, 0))
+        if b"%%EOF" not in upload.read(PDF_TAIL):
+            kind = None  # "%PDF-" in front of anything else is not a document
+    upload.seek(0)
+    return kind
 
 
 class AmountField(forms.DecimalField):
+    """A positive money amount: two decimals at most, bounded by the policy's maximum."""
+
     def __init__(self, *, max_value: Decimal = Decimal("1000000.00"), **kwargs):
+        kwargs.setdefault("widget", forms.NumberInput(attrs={"step": "0.01", "min": "0.01"}))
         super().__init__(
             max_digits=12,
             decimal_places=2,
@@ -47,7 +65,37 @@ class AmountField(forms.DecimalField):
         value = super().to_python(value)
         if value is not None and not value.is_finite():
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        with contextlib.suppress(InvalidOperation):  # too many digits: max_value says so
+            if value is not None and value == value.quantize(CENT):
+                value = value.quantize(CENT)  # "12.500" is two decimals written long
         return value
+
+    def validate(self, value):
+        # Zero and negatives get the friendly message before any digit-count message.
+        if value is not None and value <= 0:
+            raise forms.ValidationError(self.error_messages["min_value"], code="min_value")
+        super().validate(value)
+
+    def run_validators(self, value):
+        # One clear message per bad amount: "too large" wins over digit counts.
+        if value is not None and value > self.max_value:
+            raise forms.ValidationError(
+                self.error_messages["max_value"],
+                code="max_value",
+                params={"limit_value": f"{self.max_value:,.2f}"},
+            )
+        super().run_validators(value)
+
+
+def _bounded_text(value: str, what) -> str:
+    # Browsers count a line break as one character but send CRLF: count it once too.
+    value = value.replace("\r\n", "\n")
+    if len(value) > MAX_TEXT:
+        raise forms.ValidationError(
+            _("%(what)s is too long: %(length)s characters, at most %(limit)s."),
+            params={"what": what, "length": len(value), "limit": MAX_TEXT},
+        )
+    return value
 
 
 class ExpenseForm(forms.Form):
@@ -58,11 +106,14 @@ class ExpenseForm(forms.Form):
     description = forms.CharField(
         label=_("Description"),
         required=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        validators=[MaxLengthValidator(2000)],
-        max_length=2000,
+        # Length is checked in clean_description, after line breaks are normalised.
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": MAX_TEXT}),
     )
-    receipt = forms.FileField(label=_("Receipt (PDF, JPEG or PNG, up to 10 MB)"), required=False)
+    receipt = forms.FileField(
+        label=_("Receipt (PDF, JPEG or PNG, up to 10 MB)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"}),
+    )
 
     def __init__(self, *args, max_amount: Decimal | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,14 +126,27 @@ class ExpenseForm(forms.Form):
             raise forms.ValidationError(_("The title must not be empty."))
         return title
 
+    def clean_description(self):
+        return _bounded_text(self.cleaned_data["description"], _("The description"))
+
     def clean_receipt(self):
         upload = self.cleaned_data.get("receipt")
         if not upload:
             return None
         if upload.size > MAX_RECEIPT_BYTES:
             raise forms.ValidationError(_("The receipt is larger than 10 MB."))
-        if sniff(upload) is None:
+        kind = sniff(upload)
+        if kind is None:
             raise forms.ValidationError(_("The receipt must be a PDF, JPEG or PNG file."))
+        # The name is only a claim: a file called ".pdf" must really be a PDF (reviewers
+        # open it expecting the document), while any real PDF/JPEG/PNG is accepted.
+        if upload.name.lower().endswith(".pdf") and kind != "pdf":
+            raise forms.ValidationError(
+                _("This file is called .pdf but is not a PDF. Attach the PDF itself.")
+            )
+        # Stored under a name of our own with the extension of what it really is: the
+        # typed name never reaches the file system.
+        upload.name = f"{uuid.uuid4().hex}.{kind}"
         return upload
 
 
@@ -92,12 +156,19 @@ class ResubmitForm(forms.Form):
     comment = forms.CharField(
         label=_("What changed"),
         required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": MAX_TEXT}),
     )
+
+    def __init__(self, *args, max_amount: Decimal | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if max_amount is not None:
+            self.fields["amount"] = AmountField(label=_("Amount"), max_value=max_amount)
+
+    def clean_comment(self):
+        return _bounded_text(self.cleaned_data["comment"], _("The comment"))
 
 
 class StatusFilterForm(forms.Form):
     status = forms.ChoiceField(
-        choices=[("", _("All"))] + list(RequestStatus.choices), required=False
+        label=_("Status"), choices=[("", _("All")), *RequestStatus.choices], required=False
     )

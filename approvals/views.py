@@ -1,21 +1,59 @@
-"""Employee pages: my requests, submit, detail (withdraw, resubmit), and /healthz."""
+"""Employee pages: my requests, submit, detail (withdraw, resubmit).
+
+Each page is one template whose swappable region is a named partial; an htmx
+request gets just that partial. Invalid htmx posts answer 200 with the form
+and its errors (htmx 2 does not swap 4xx answers); plain posts answer 400.
+"""
 
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from accounts import selectors as people
 
 from . import selectors, services
 from .forms import ExpenseForm, ResubmitForm, StatusFilterForm
-from .models import ApprovalPolicy, RequestStatus
+from .models import ApprovalPolicy, ExpenseRequest, RequestStatus
+
+# How a level's state and a history entry read on the page.
+STEP_LABELS = {
+    "waiting": gettext_lazy("waiting"),
+    "pending": gettext_lazy("awaiting decision"),
+    "approved": gettext_lazy("approved"),
+    "rejected": gettext_lazy("rejected"),
+    "changes_requested": gettext_lazy("changes requested"),
+}
+EVENT_LABELS = {
+    "submitted": gettext_lazy("submitted"),
+    "assigned": gettext_lazy("assigned"),
+    "decided": gettext_lazy("decided"),
+    "auto_approved": gettext_lazy("approved automatically"),
+    "reminder": gettext_lazy("reminder sent"),
+    "escalated": gettext_lazy("escalated"),
+    "withdrawn": gettext_lazy("withdrawn"),
+    "resubmitted": gettext_lazy("resubmitted"),
+    "deadline_extended": gettext_lazy("deadline extended"),
+    "signal_ignored": gettext_lazy("decision refused"),
+    "expired": gettext_lazy("expired"),
+    "completed": gettext_lazy("completed"),
+}
+
+
+def _partial(request: HttpRequest) -> bool:
+    # A history restore (back button after hx-push-url) needs the whole page.
+    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 @require_GET
@@ -27,6 +65,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@vary_on_headers("HX-Request")
 def request_list(request: HttpRequest) -> HttpResponse:
     form = StatusFilterForm(request.GET)
     status = form.cleaned_data["status"] if form.is_valid() else ""
@@ -34,101 +73,123 @@ def request_list(request: HttpRequest) -> HttpResponse:
         "requests": selectors.requests_of(user=request.user, status=status),
         "filter_form": form,
         "status": status,
-        "statuses": RequestStatus.choices,
     }
-    if request.htmx:
-        return render(request, "approvals/request_list.html#request-table", context)
-    return render(request, "approvals/request_list.html", context)
+    template = "approvals/request_list.html"
+    if _partial(request):
+        template += "#request-table"
+    return render(request, template, context)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 def request_new(request: HttpRequest) -> HttpResponse:
     max_amount = ApprovalPolicy.current().max_amount
-    form = ExpenseForm(request.POST or None, request.FILES or None, max_amount=max_amount)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        expense = services.expense_submit(
-            requester=request.user,
-            title=data["title"],
-            amount=data["amount"],
-            currency=data["currency"],
-            category=data["category"],
-            description=data["description"],
-            receipt=data.get("receipt"),
-        )
-        expense.refresh_from_db()
-        if expense.workflow_started_at is None:
-            messages.warning(
-                request,
-                _(
-                    "Your request was saved. The approval service is unreachable right now; "
-                    "your request will start automatically as soon as it is back."
-                ),
+    if request.method != "POST":
+        form = ExpenseForm(max_amount=max_amount)
+        return render(request, "approvals/request_new.html", {"form": form})
+    form = ExpenseForm(request.POST, request.FILES, max_amount=max_amount)
+    if not form.is_valid():
+        context = {"form": form, "reattach": bool(request.FILES.get("receipt"))}
+        if _partial(request):
+            return render(request, "approvals/request_new.html#expense-form", context)
+        return render(request, "approvals/request_new.html", context, status=400)
+    data = form.cleaned_data
+    expense = services.expense_submit(
+        requester=request.user,
+        title=data["title"],
+        amount=data["amount"],
+        currency=data["currency"],
+        category=data["category"],
+        description=data["description"],
+        receipt=data.get("receipt"),
+    )
+    expense.refresh_from_db(fields=["workflow_started_at", "status"])
+    if expense.workflow_started_at is None:
+        messages.warning(
+            request,
+            _(
+                "Your request #%(id)s was saved. The approval service is unreachable right "
+                "now; your request will start automatically as soon as it is back. "
+                "You do not need to submit it again."
             )
-        else:
-            messages.success(request, _("Your request was submitted."))
-        if request.htmx:
-            response = HttpResponse(status=204)
-            response["HX-Redirect"] = expense_url(expense.pk)
-            return response
-        return redirect("request-detail", pk=expense.pk)
-    template = "approvals/request_new.html"
-    if request.htmx and request.method == "POST":
-        template += "#expense-form"
-    return render(request, template, {"form": form}, status=400 if form.is_bound else 200)
+            % {"id": expense.pk},
+        )
+    else:
+        messages.success(request, _("Your request #%(id)s was submitted.") % {"id": expense.pk})
+    url = reverse("request-detail", args=[expense.pk])
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
 
 
-def expense_url(pk: int) -> str:
-    from django.urls import reverse
-
-    return reverse("request-detail", args=[pk])
-
-
-def _detail_context(request: HttpRequest, expense, resubmit_form=None) -> dict:
+def _detail_context(request: HttpRequest, expense: ExpenseRequest, resubmit_form=None) -> dict:
+    user = request.user
+    is_requester = expense.requester_id == user.pk
+    principals = {user.username, *people.delegators_for(delegate=user)}
     steps = list(expense.steps.all())
-    is_requester = expense.requester_id == request.user.pk
+    for step in steps:
+        step.label = STEP_LABELS.get(step.status, step.status)
+    history = list(expense.audit.order_by("-at", "-pk")[:20])
+    for entry in history:
+        entry.label = EVENT_LABELS.get(entry.kind, entry.kind)
     return {
         "expense": expense,
         "steps": steps,
         "is_requester": is_requester,
-        "can_withdraw": is_requester and expense.status in {"pending", "changes_requested"},
-        "can_resubmit": is_requester and expense.status == "changes_requested",
-        "can_decide": (
-            not is_requester
-            and expense.status == "pending"
-            and (
-                request.user.username in expense.pending_approvers
-                or bool(
-                    set(expense.pending_approvers)
-                    & set(people.delegators_for(delegate=request.user))
-                )
-            )
-        ),
+        "can_withdraw": is_requester
+        and expense.status in {RequestStatus.PENDING, RequestStatus.CHANGES_REQUESTED},
+        "can_resubmit": is_requester and expense.status == RequestStatus.CHANGES_REQUESTED,
+        "can_decide": not is_requester
+        and expense.status == RequestStatus.PENDING
+        and bool(principals & set(expense.pending_approvers)),
         "decision_id": str(uuid.uuid4()),
         "resubmit_form": resubmit_form
-        or ResubmitForm(initial={"title": expense.title, "amount": expense.amount}),
-        "history": list(expense.audit.all()[:50]),
+        or ResubmitForm(
+            initial={"title": expense.title, "amount": expense.amount},
+            max_amount=_max_amount(expense),
+        ),
+        "history": history,
     }
+
+
+def _max_amount(expense: ExpenseRequest) -> Decimal | None:
+    """The maximum of the policy the request was submitted under (the workflow's bound)."""
+    cents = (expense.policy_snapshot or {}).get("max_amount_cents")
+    return Decimal(cents) / 100 if cents else None
+
+
+def _render_detail(request, expense, *, resubmit_form=None, status=200) -> HttpResponse:
+    context = _detail_context(request, expense, resubmit_form=resubmit_form)
+    if _partial(request):
+        return render(request, "approvals/request_detail.html#request-body", context)
+    return render(request, "approvals/request_detail.html", context, status=status)
 
 
 @login_required
 @require_GET
+@vary_on_headers("HX-Request")
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     expense = selectors.access_request(user=request.user, pk=pk)
-    context = _detail_context(request, expense)
-    if request.htmx:
-        return render(request, "approvals/request_detail.html#request-body", context)
-    return render(request, "approvals/request_detail.html", context)
+    return _render_detail(request, expense)
+
+
+def _own_request(request: HttpRequest, pk: int) -> ExpenseRequest:
+    """404 for who may not see it; 403 for who may see it but is not the requester."""
+    expense = selectors.access_request(user=request.user, pk=pk)
+    if expense.requester_id != request.user.pk:
+        raise PermissionDenied(_("Only the requester can change a request."))
+    return expense
 
 
 @login_required
 @require_POST
 def request_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
-    expense = selectors.access_request(user=request.user, pk=pk)
-    reason = request.POST.get("reason", "")[:2000]
+    expense = _own_request(request, pk)
     try:
-        services.expense_withdraw(request=expense, actor=request.user, reason=reason)
+        services.expense_withdraw(request=expense, actor=request.user)
         messages.success(request, _("Your request was withdrawn."))
     except services.ServiceError as exc:
         messages.error(request, str(exc))
@@ -138,8 +199,8 @@ def request_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def request_resubmit(request: HttpRequest, pk: int) -> HttpResponse:
-    expense = selectors.access_request(user=request.user, pk=pk)
-    form = ResubmitForm(request.POST)
+    expense = _own_request(request, pk)
+    form = ResubmitForm(request.POST, max_amount=_max_amount(expense))
     if form.is_valid():
         try:
             services.expense_resubmit(
@@ -151,20 +212,14 @@ def request_resubmit(request: HttpRequest, pk: int) -> HttpResponse:
             )
             messages.success(request, _("Your changes were resubmitted."))
             return _back_to_detail(request, pk)
-        except services.ServiceError as exc:
+        except services.ServiceError as exc:  # the workflow's validator said no
             form.add_error(None, str(exc))
     expense.refresh_from_db()
-    context = _detail_context(request, expense, resubmit_form=form)
-    template = "approvals/request_detail.html"
-    if request.htmx:
-        template += "#request-body"
-    return render(request, template, context, status=400)
+    return _render_detail(request, expense, resubmit_form=form, status=400)
 
 
 def _back_to_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         expense = selectors.access_request(user=request.user, pk=pk)
-        return render(
-            request, "approvals/request_detail.html#request-body", _detail_context(request, expense)
-        )
+        return _render_detail(request, expense)
     return redirect("request-detail", pk=pk)

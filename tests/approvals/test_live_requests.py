@@ -1,0 +1,169 @@
+"""Live updates of a requester's pages through a real websocket and a real Redis layer.
+
+The worker's activities (their own thread and event loop) publish to the
+channel layer; the test's socket, in another loop, must receive the rendered
+fragment. Only Redis connects the two, as between processes in production.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.testing import ApplicationCommunicator
+from django.conf import settings as django_settings
+from django.test import Client
+
+from approvals import services
+from config.asgi import application
+from tests.helpers import submit, wait_pending_level
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = (b"origin", b"http://127.0.0.1")
+
+
+@pytest.fixture
+def redis_layer(settings):
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": ["redis://127.0.0.1:6379/0"],
+                "prefix": f"test-emp-{uuid.uuid4().hex[:8]}",
+            },
+        }
+    }
+    return settings.CHANNEL_LAYERS
+
+
+class Socket(ApplicationCommunicator):
+    """A websocket client speaking ASGI to the app (channels.testing needs daphne)."""
+
+    def __init__(self, headers: list[tuple[bytes, bytes]]) -> None:
+        scope = {
+            "type": "websocket",
+            "path": "/ws/events/",
+            "query_string": b"",
+            "headers": headers,
+            "subprotocols": [],
+        }
+        super().__init__(application, scope)
+
+    async def connect(self) -> bool:
+        await self.send_input({"type": "websocket.connect"})
+        return (await self.receive_output(5))["type"] == "websocket.accept"
+
+    async def receive_from(self, timeout: float) -> str:
+        message = await self.receive_output(timeout)
+        assert message["type"] == "websocket.send", message
+        return message["text"]
+
+    async def disconnect(self) -> None:
+        await self.send_input({"type": "websocket.disconnect", "code": 1000})
+        await self.wait(5)
+
+
+def session_cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    name = django_settings.SESSION_COOKIE_NAME
+    return f"{name}={client.cookies[name].value}".encode()
+
+
+def socket(cookie: bytes | None = None, origin=ORIGIN) -> Socket:
+    headers = [origin, (b"host", b"127.0.0.1")]
+    if cookie:
+        headers.append((b"cookie", cookie))
+    return Socket(headers)
+
+
+async def receive_until(communicator, predicate, timeout: float = 30) -> list[str]:
+    """Messages until one satisfies `predicate` (fails the test on timeout)."""
+    seen: list[str] = []
+    while True:
+        try:
+            message = await communicator.receive_from(timeout=timeout)
+        except TimeoutError:
+            pytest.fail(f"no matching live message; got {len(seen)}: {seen[-3:]}")
+        seen.append(message)
+        if predicate(message):
+            return seen
+
+
+def badge(request_id: int, status: str):
+    pattern = re.compile(
+        rf'<span id="status-{request_id}" class="badge s-{status}" data-testid="status"'
+        rf'[^>]*hx-swap-oob="true">{status}</span>'
+    )
+    return lambda html: bool(pattern.search(html))
+
+
+def test_requester_socket_receives_each_new_status_badge(redis_layer, demo_org, worker):
+    emma, finn = demo_org["emma"], demo_org["finn"]
+    emma_cookie, finn_cookie = session_cookie(emma), session_cookie(finn)
+
+    async def scenario():
+        mine, other = socket(emma_cookie), socket(finn_cookie)
+        assert await mine.connect()
+        assert await other.connect()
+        try:
+            request = await sync_to_async(submit)(emma, "5000.00", title="Offsite <b>bold</b>")
+            await receive_until(mine, badge(request.pk, "pending"))
+            await sync_to_async(wait_pending_level)(request, 1)
+            await sync_to_async(services.decision_record)(
+                request=request, actor=demo_org["max"], action="approve"
+            )
+            await sync_to_async(wait_pending_level)(request, 2)
+            await sync_to_async(services.decision_record)(
+                request=request, actor=demo_org["diana"], action="approve"
+            )
+            seen = await receive_until(mine, badge(request.pk, "approved"))
+            last = seen[-1]
+            assert f'"request_id": {request.pk}' in last.replace("&quot;", '"')
+            assert "<b>bold</b>" not in "".join(seen)  # nothing typed is sent unescaped
+            # Finn is neither requester nor approver: not a word about Emma's request.
+            assert await other.receive_nothing(timeout=1)
+        finally:
+            await mine.disconnect()
+            await other.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_approver_socket_hears_of_a_request_awaiting_them(redis_layer, demo_org, worker):
+    cookie = session_cookie(demo_org["max"])
+
+    async def scenario():
+        communicator = socket(cookie)
+        assert await communicator.connect()
+        try:
+            request = await sync_to_async(submit)(demo_org["emma"], "80.00")
+            await receive_until(communicator, badge(request.pk, "pending"))
+        finally:
+            await communicator.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_anonymous_socket_is_closed(redis_layer, db):
+    async def scenario():
+        communicator = socket()
+        assert not await communicator.connect()
+
+    async_to_sync(scenario)()
+
+
+def test_socket_from_a_foreign_origin_is_refused(redis_layer, demo_org):
+    cookie = session_cookie(demo_org["emma"])
+
+    async def scenario():
+        communicator = socket(cookie, origin=(b"origin", b"https://evil.example"))
+        assert not await communicator.connect()
+        communicator = socket(cookie)  # the same session from our own origin is welcome
+        assert await communicator.connect()
+        await communicator.disconnect()
+
+    async_to_sync(scenario)()
