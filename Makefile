@@ -44,8 +44,11 @@ test: deps chromium gettext lint
 stress: deps
 	@DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 STRESS_N=500 $(PY) -m pytest tests/reliability -p no:randomly $(PYTEST_ARGS)
 
+# make bench — not part of make test: its own database (dropped and created), Temporal dev
+# server, worker and web; needs PostgreSQL and Redis. Results: BENCHMARKS.md, bench/results/.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/approvals_bench
 bench: deps
-	@DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 $(PY) bench/run.py
+	@BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/run.py
 
 # Re-extract the catalog after changing strings, translate, then compile (commit both files).
 messages: deps gettext
