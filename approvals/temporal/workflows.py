@@ -7,6 +7,24 @@ outbox through activities (projection + audit, live push, email). So an
 Update returns the new state without waiting for I/O, and side effects are
 retried by Temporal until they land.
 
+Decisions worth knowing:
+- Resubmission after "request changes" recomputes the chain from the new
+  amount (with the policy snapshotted at submission) and restarts it at
+  level 1: approvals given before the change were for other content. They
+  stay in `decisions` and in history; only the new round's approvals can
+  auto-satisfy a later level.
+- Timers never approve: after `max_escalations` escalations the request
+  expires.
+- Validators and handlers of an Update run in one task without yielding, so
+  of two concurrent decisions the second is validated against the state the
+  first one left (exactly one wins; the other gets a clear refusal).
+
+Versioning: this is version 1 and histories made by it are committed under
+tests/histories/ and replayed in CI. From now on a behaviour change that
+alters the commands a running workflow emits (activities, timers, search
+attribute upserts, their order) must be guarded with `workflow.patched(...)`
+so approvals already in flight keep replaying.
+
 Imports no Django: the sandbox re-imports this module.
 """
 
@@ -141,11 +159,17 @@ class ExpenseApprovalWorkflow:
     @workflow.signal
     async def decide_signal(self, d: DecisionInput) -> None:
         """Fire-and-forget path with the same rules; refusals are recorded, not applied."""
-        if not d.decision_id or d.decision_id in self._decision_ids:
+        if d.decision_id in self._decision_ids:
             return  # a duplicate delivery
-        self._decision_ids.add(d.decision_id)
+        if d.decision_id:
+            self._decision_ids.add(d.decision_id)
         await workflow.wait_condition(lambda: self._ready and not self._busy)
-        reason = self._refusal(d)
+        # Without its own id a signal cannot be deduplicated: never apply it.
+        reason = (
+            self._refusal(d)
+            if d.decision_id
+            else "A decision sent by signal must carry its own decision id."
+        )
         if reason:
             now = workflow.now()
             self._state.ignored_signals.append(
@@ -243,10 +267,14 @@ class ExpenseApprovalWorkflow:
         reason = self._extend_refusal(e)
         if reason:
             raise ApplicationError(reason, type="ExtendRefused", non_retryable=True)
-        assert self._due is not None
-        self._due = self._due + timedelta(seconds=e.seconds)
+        if self._due is None:  # unreachable after the check above; never fail the task
+            raise ApplicationError("Only a pending request has a deadline to extend.")
+        extra = timedelta(seconds=e.seconds)
+        self._due += extra
         level = self._current()
-        level.due_at = _iso(self._due)
+        if self._remind_at is not None and not level.reminded:
+            self._remind_at += extra  # the reminder keeps its distance to the deadline
+        level.due_at = self._state.due_at = _iso(self._due)
         self._emit(
             StepEvent(
                 kind="deadline_extended",
@@ -295,15 +323,38 @@ class ExpenseApprovalWorkflow:
             return "This request is still being routed; try again in a moment."
         if state.status != Status.PENDING:
             return f"This request is no longer awaiting a decision (it is {state.status})."
-        if d.level and d.level != state.current_level:
-            return "This level was already decided; the request has moved on."
+        if d.level < 0 or d.level > state.current_level:
+            return "This level is not awaiting a decision yet."
+        if 0 < d.level < state.current_level:
+            return self._moved_on(state.levels[d.level - 1])
         if d.action != Action.APPROVE and not d.comment.strip():
             return "A comment is required to reject or to request changes."
         if len(d.comment) > MAX_COMMENT:
             return f"The comment is too long (at most {MAX_COMMENT} characters)."
+        earlier = self._decided_level_for(d)
+        if earlier is not None:
+            return self._moved_on(earlier)
         if d.actor.username in self._approved_by:
             return "You have already approved this request."
         return self._authority(d)[1]
+
+    @staticmethod
+    def _moved_on(level: LevelState) -> str:
+        by = level.decided_by + (f" for {level.on_behalf_of}" if level.on_behalf_of else "")
+        return f"Level {level.level} was already decided by {by}; the request has moved on."
+
+    def _decided_level_for(self, d: DecisionInput) -> LevelState | None:
+        """An earlier level of this round the actor could have decided: they lost a race."""
+        current = self._current()
+        if d.actor.username in current.approvers:
+            return None
+        if any(p in current.approvers for p in d.actor.delegate_for):
+            return None
+        for level in self._state.levels[: self._state.current_level - 1]:
+            people = set(level.original_approvers) | set(level.approvers)
+            if d.actor.username in people or people & set(d.actor.delegate_for):
+                return level
+        return None
 
     def _withdraw_refusal(self, w: WithdrawInput) -> str:
         if w.actor.username != self._state.requester:
@@ -332,6 +383,8 @@ class ExpenseApprovalWorkflow:
     def _extend_refusal(self, e: ExtendInput) -> str:
         if self._state.status != Status.PENDING or not self._ready or self._due is None:
             return "Only a pending request has a deadline to extend."
+        if e.actor.username == self._state.requester:
+            return "You cannot extend the deadline of your own request."
         if not 0 < e.seconds <= 30 * 86400:
             return "An extension must be between one second and 30 days."
         if e.actor.username in self._current().approvers or e.actor.is_admin:
@@ -540,6 +593,8 @@ class ExpenseApprovalWorkflow:
         state = self._state
         if state.status != Status.PENDING or state.current_level != number or state.round != round_:
             return  # decided while we looked up the escalation target
+        if self._due is not None and workflow.now() < self._due:
+            return  # the deadline was extended meanwhile
         previous = list(level.approvers)
         level.approvers = list(targets) or previous
         level.escalations += 1

@@ -1,0 +1,128 @@
+"""Fixtures and helpers for the ExpenseApproval workflow tests.
+
+Everything runs on the real dev server with the real worker and activities
+(see tests/conftest.py); only test_time_skipping.py replaces activities, as it
+is about the workflow alone.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.db import connections
+from django.utils import timezone
+
+from accounts.models import Delegation, Role, User
+from approvals import services
+from approvals.models import AuditEntry, ExpenseRequest
+from approvals.temporal.client import call
+from approvals.temporal.shared import ApprovalState, workflow_id
+from tests.conftest import wait_for
+from tests.helpers import state_of
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """seed_demo hashes seven passwords per test; these tests never log in."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def fast_timers(settings):
+    """A 3 s level deadline with a reminder after 1 s (read by services.policy_snapshot)."""
+    settings.APPROVAL_SLA_SECONDS = 3
+    settings.APPROVAL_REMINDER_SECONDS = 1
+    return settings
+
+
+@pytest.fixture
+def admin2(demo_org):
+    user = User.objects.create_user(
+        "admin2", "admin2@example.com", "demo", first_name="Alex", last_name="Admin"
+    )
+    user.is_superuser = user.is_staff = True
+    user.role = Role.ADMIN
+    user.save()
+    return user
+
+
+def delegate(principal: User, to: User) -> Delegation:
+    today = timezone.localdate()
+    return Delegation.objects.create(
+        user=principal, delegate=to, starts_on=today - timedelta(days=1), ends_on=today
+    )
+
+
+def decide(request: ExpenseRequest, user: User, action: str = "approve", **kw) -> ApprovalState:
+    return services.decision_record(request=request, actor=user, action=action, **kw)
+
+
+def refusal(request: ExpenseRequest, user: User, action: str = "approve", **kw) -> str:
+    """The message a refused decision gives the user (fails the test if it is accepted)."""
+    with pytest.raises(services.ServiceError) as info:
+        decide(request, user, action, **kw)
+    return str(info.value)
+
+
+def wait_closed(request: ExpenseRequest, status: str, timeout: float = 30) -> ApprovalState:
+    """Wait until the workflow reports `status` and the projection caught up."""
+
+    def check():
+        state = state_of(request)
+        request.refresh_from_db()
+        return state if state.status == status and request.status == status else None
+
+    return wait_for(check, timeout, message=f"request {request.pk} never became {status}")
+
+
+def audit_kinds(request: ExpenseRequest) -> list[str]:
+    return list(AuditEntry.objects.filter(request=request).values_list("kind", flat=True))
+
+
+def wait_audit(request: ExpenseRequest, kind: str, count: int = 1, timeout: float = 20):
+    return wait_for(
+        lambda: audit_kinds(request).count(kind) >= count,
+        timeout,
+        message=f"no {count} audit row(s) of kind {kind} for request {request.pk}",
+    )
+
+
+def visibility(request: ExpenseRequest):
+    """The request's row in Temporal visibility (None while it is not indexed yet)."""
+
+    async def run(client):
+        async for execution in client.list_workflows(f"WorkflowId = '{workflow_id(request.pk)}'"):
+            return execution
+        return None
+
+    return call(run)
+
+
+def at_the_same_time(*calls):
+    """Run the calls in threads released together; returns (results, errors) by index."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+    errors: list = [None] * len(calls)
+
+    def run(i, fn):
+        barrier.wait()
+        try:
+            results[i] = fn()
+        except Exception as exc:  # collected for the test to inspect
+            errors[i] = exc
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results, errors
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())

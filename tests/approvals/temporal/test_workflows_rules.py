@@ -1,0 +1,281 @@
+"""Who may decide what, and when: the Update validator's refusals and idempotency."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Delegation
+from approvals import services
+from approvals.temporal.client import call
+from approvals.temporal.shared import Channel, DecisionInput, workflow_id
+from tests.helpers import state_of, submit, wait_pending_level
+
+from .conftest import (
+    at_the_same_time,
+    decide,
+    delegate,
+    new_id,
+    refusal,
+    wait_audit,
+    wait_closed,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_requester_cannot_approve_their_own_request(demo_org, worker):
+    max_ = demo_org["max"]
+    request = submit(max_, "500.00")
+    wait_pending_level(request, 1)
+    assert refusal(request, max_) == "You cannot decide on your own request."
+    assert state_of(request).decisions == []
+
+
+def test_an_administrator_cannot_approve_their_own_request_even_as_override(
+    demo_org, admin2, worker
+):
+    request = submit(admin2, "500.00")  # no manager: the level goes to the other admins
+    state = wait_pending_level(request, 1)
+    assert state.pending_approvers == ["admin"]
+    message = refusal(request, admin2, override=True)
+    assert message == "You cannot decide on your own request."
+
+
+def test_director_cannot_approve_level_one(demo_org, worker):
+    request = submit(demo_org["emma"], "5000.00")
+    wait_pending_level(request, 1)
+    assert refusal(request, demo_org["diana"]) == "You are not the approver of this level."
+    assert refusal(request, demo_org["finn"]) == "You are not the approver of this level."
+    state = state_of(request)
+    assert state.decisions == [] and state.pending_approvers == ["max"]
+
+
+@pytest.mark.parametrize("action", ["reject", "request_changes"])
+def test_reject_and_request_changes_need_a_comment(demo_org, worker, action):
+    request = submit(demo_org["emma"], "500.00")
+    wait_pending_level(request, 1)
+    for comment in ("", "   "):
+        message = refusal(request, demo_org["max"], action, comment=comment)
+        assert message == "A comment is required to reject or to request changes."
+    assert state_of(request).status == "pending"
+
+
+def test_unknown_action_is_refused(demo_org, worker):
+    request = submit(demo_org["emma"], "500.00")
+    wait_pending_level(request, 1)
+    assert refusal(request, demo_org["max"], "delete") == "Unknown action 'delete'."
+
+
+def test_a_decision_for_a_level_already_decided_is_refused(demo_org, worker):
+    request = submit(demo_org["emma"], "5000.00")
+    wait_pending_level(request, 1)
+    decide(request, demo_org["max"], level=1)
+    message = refusal(request, demo_org["max"], level=1)
+    assert message == "Level 1 was already decided by max; the request has moved on."
+    # The approver of a level not reached yet cannot jump ahead either.
+    request2 = submit(demo_org["emma"], "5000.00")
+    wait_pending_level(request2, 1)
+    assert refusal(request2, demo_org["diana"], level=2) == (
+        "This level is not awaiting a decision yet."
+    )
+    assert [d.actor for d in state_of(request).decisions] == ["max"]
+
+
+def test_a_closed_request_refuses_further_decisions(demo_org, worker):
+    request = submit(demo_org["emma"], "5000.00")
+    wait_pending_level(request, 1)
+    decide(request, demo_org["max"], "reject", comment="No")
+    message = refusal(request, demo_org["diana"])
+    assert message in {
+        "This request is no longer awaiting a decision (it is rejected).",
+        "This request is no longer awaiting any action.",
+        "This request is already closed.",
+    }
+
+
+def test_the_same_decision_twice_is_applied_once(demo_org, worker):
+    request = submit(demo_org["emma"], "5000.00")
+    wait_pending_level(request, 1)
+    decision_id = new_id()
+    first = decide(request, demo_org["max"], decision_id=decision_id)
+    second = decide(request, demo_org["max"], decision_id=decision_id)
+    assert second.seq == first.seq and second.decisions == first.decisions
+    state = state_of(request)
+    assert [(d.level, d.actor) for d in state.decisions] == [(1, "max")]
+    assert state.current_level == 2
+
+
+def test_the_same_update_id_twice_returns_the_first_result(demo_org, worker):
+    request = submit(demo_org["emma"], "5000.00")
+    wait_pending_level(request, 1)
+    actor = services.actor_for(demo_org["max"])
+    update_id = f"decide-{uuid.uuid4()}"
+
+    async def send(client, comment):
+        handle = client.get_workflow_handle(workflow_id(request.pk))
+        decision = DecisionInput(new_id(), actor, "approve", comment=comment)
+        return await handle.execute_update(
+            "decide", decision, id=update_id, result_type=services.ApprovalState
+        )
+
+    first = call(lambda c: send(c, "first"))
+    # Same update id, even with another payload: Temporal answers with the first outcome.
+    second = call(lambda c: send(c, "second"))
+    assert second == first
+    assert [(d.actor, d.comment) for d in state_of(request).decisions] == [("max", "first")]
+
+
+def test_repeating_a_decision_that_closed_the_request_answers_as_the_first_time(demo_org, worker):
+    request = submit(demo_org["emma"], "500.00")
+    wait_pending_level(request, 1)
+    decision_id = new_id()
+    decide(request, demo_org["max"], decision_id=decision_id)
+    wait_closed(request, "approved")
+    again = decide(request, demo_org["max"], decision_id=decision_id)
+    assert again.status == "approved"
+    assert [d.decision_id for d in again.decisions] == [decision_id]
+
+
+def test_an_active_delegate_decides_on_behalf_of_the_approver(demo_org, worker):
+    delegate(demo_org["max"], demo_org["maria"])
+    request = submit(demo_org["emma"], "5000.00")
+    wait_pending_level(request, 1)
+    state = decide(request, demo_org["maria"])
+    (decision,) = state.decisions
+    assert (decision.actor, decision.on_behalf_of) == ("maria", "max")
+    assert state.levels[0].on_behalf_of == "max" and state.pending_approvers == ["diana"]
+    wait_audit(request, "decided")
+
+
+def test_an_expired_delegation_gives_no_authority(demo_org, worker):
+    today = timezone.localdate()
+    Delegation.objects.create(
+        user=demo_org["max"],
+        delegate=demo_org["maria"],
+        starts_on=today - timedelta(days=10),
+        ends_on=today - timedelta(days=1),
+    )
+    request = submit(demo_org["emma"], "500.00")
+    wait_pending_level(request, 1)
+    assert refusal(request, demo_org["maria"]) == "You are not the approver of this level."
+
+
+def test_a_delegate_cannot_approve_their_own_request_for_their_manager(demo_org, worker):
+    delegate(demo_org["max"], demo_org["emma"])
+    request = submit(demo_org["emma"], "500.00")
+    wait_pending_level(request, 1)
+    assert refusal(request, demo_org["emma"]) == "You cannot decide on your own request."
+
+
+def test_an_administrator_decides_another_level_only_as_a_recorded_override(demo_org, worker):
+    request = submit(demo_org["emma"], "5000.00")
+    wait_pending_level(request, 1)
+    assert refusal(request, demo_org["admin"]) == (
+        "You are not this level's approver; decide as an administrator override."
+    )
+    state = decide(request, demo_org["admin"], override=True)
+    (decision,) = state.decisions
+    assert (decision.actor, decision.override, decision.level) == ("admin", True, 1)
+    assert state.pending_approvers == ["diana"]
+    wait_audit(request, "decided")
+    from approvals.models import AuditEntry
+
+    assert AuditEntry.objects.get(request=request, kind="decided").detail["override"] is True
+
+
+def test_a_level_resolving_to_an_earlier_approver_is_satisfied_automatically(demo_org, worker):
+    # diana decides level 1 for max; level 2 is diana herself: she decides once.
+    delegate(demo_org["max"], demo_org["diana"])
+    request = submit(demo_org["emma"], "5000.00")
+    wait_pending_level(request, 1)
+    state = decide(request, demo_org["diana"])
+    assert state.status == "approved"
+    assert [(d.level, d.actor, d.channel) for d in state.decisions] == [
+        (1, "diana", Channel.UPDATE),
+        (2, "diana", Channel.AUTO),
+    ]
+    assert state.levels[1].channel == Channel.AUTO
+    wait_closed(request, "approved")
+    wait_audit(request, "auto_approved")
+
+
+def test_two_eligible_approvers_at_once_exactly_one_wins(demo_org, worker):
+    delegate(demo_org["max"], demo_org["maria"])
+    request = submit(demo_org["emma"], "5000.00")
+    wait_pending_level(request, 1)
+    results, errors = at_the_same_time(
+        lambda: decide(request, demo_org["max"], level=1),
+        lambda: decide(request, demo_org["maria"], level=1),
+    )
+    winners = [i for i, result in enumerate(results) if result is not None]
+    assert len(winners) == 1, errors
+    loser = 1 - winners[0]
+    assert isinstance(errors[loser], services.ServiceError)
+    winner_name = ("max", "maria")[winners[0]]
+    expected = f"Level 1 was already decided by {winner_name}"
+    assert str(errors[loser]).startswith(expected)
+    state = state_of(request)
+    assert len([d for d in state.decisions if d.level == 1]) == 1
+    assert state.current_level == 2 and state.pending_approvers == ["diana"]
+
+
+def test_two_eligible_approvers_at_once_without_naming_the_level(demo_org, worker):
+    delegate(demo_org["max"], demo_org["maria"])
+    request = submit(demo_org["emma"], "5000.00")
+    wait_pending_level(request, 1)
+    results, errors = at_the_same_time(
+        lambda: decide(request, demo_org["maria"], "request_changes", comment="Which trip?"),
+        lambda: decide(request, demo_org["max"]),
+    )
+    assert sum(result is not None for result in results) == 1, errors
+    (error,) = [e for e in errors if e is not None]
+    assert isinstance(error, services.ServiceError)
+    assert str(error) in {
+        "Level 1 was already decided by max; the request has moved on.",
+        "This request is no longer awaiting a decision (it is changes_requested).",
+    }
+    state = state_of(request)
+    assert len([d for d in state.decisions if d.level == 1]) == 1
+
+
+def test_two_administrators_at_once_exactly_one_wins(demo_org, admin2, worker):
+    request = submit(demo_org["victor"], "500.00")  # the VP has no manager: admins decide
+    state = wait_pending_level(request, 1)
+    assert state.pending_approvers == ["admin", "admin2"]
+    results, errors = at_the_same_time(
+        lambda: decide(request, demo_org["admin"]),
+        lambda: decide(request, admin2),
+    )
+    assert sum(result is not None for result in results) == 1, errors
+    (error,) = [e for e in errors if e is not None]
+    assert isinstance(error, services.ServiceError)
+    assert str(error) in {
+        "This request is no longer awaiting a decision (it is approved).",
+        "This request is no longer awaiting any action.",
+        "This request is already closed.",
+    }
+    state = wait_closed(request, "approved")
+    assert len(state.decisions) == 1
+
+
+def test_the_current_approver_or_an_administrator_extends_the_deadline(demo_org, worker):
+    request = submit(demo_org["emma"], "500.00")
+    before = wait_pending_level(request, 1)
+    state = services.deadline_extend(request=request, actor=demo_org["max"], seconds=3600)
+    assert state.due_at > before.due_at and state.levels[0].due_at == state.due_at
+    later = services.deadline_extend(request=request, actor=demo_org["admin"], seconds=60)
+    assert later.due_at > state.due_at
+    for name, message in [
+        ("diana", "Only the current approver or an administrator can extend the deadline."),
+        ("emma", "You cannot extend the deadline of your own request."),
+    ]:
+        with pytest.raises(services.ServiceError, match=message):
+            services.deadline_extend(request=request, actor=demo_org[name], seconds=60)
+    with pytest.raises(services.ServiceError, match="between one second and 30 days"):
+        services.deadline_extend(request=request, actor=demo_org["max"], seconds=0)
+    assert state_of(request).due_at == later.due_at
+    wait_audit(request, "deadline_extended", 2)
