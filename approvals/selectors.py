@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
@@ -43,16 +42,6 @@ def requests_of(*, user: User, status: str = "") -> list[ExpenseRequest]:
     if status:
         qs = qs.filter(status=status)
     return list(qs)
-
-
-def visible_requests(*, user: User):
-    if user.is_superuser:
-        return ExpenseRequest.objects.all()
-    names = [user.username, *delegators_for(delegate=user)]
-    q = Q(requester=user)
-    for name in names:
-        q |= Q(chain_usernames__contains=[name]) | Q(pending_approvers__contains=[name])
-    return ExpenseRequest.objects.filter(q)
 
 
 @dataclass
