@@ -196,3 +196,25 @@ async def test_clients_only_listen(redis_layer, demo_org):
     await communicator.send_to(text_data='{"type": "request.changed", "request_id": 1}')
     assert await communicator.receive_nothing(timeout=0.5)
     await communicator.disconnect()
+
+
+async def test_escalation_moves_the_row_between_open_inboxes(
+    redis_layer, demo_org, worker, settings
+):
+    settings.APPROVAL_SLA_SECONDS = 2
+    settings.APPROVAL_REMINDER_SECONDS = 0
+    emma, max_, diana = demo_org["emma"], demo_org["max"], demo_org["diana"]
+    sockets = {}
+    for user in (max_, diana):
+        communicator, connected = await open_socket(user)
+        assert connected
+        sockets[user.username] = communicator
+    try:
+        request = await sync_to_async(submit)(emma, "300.00", title="Nobody looked")
+        await until(sockets["max"], adds_row(request.pk))
+        # Nobody decides within the deadline: the level goes to max's manager.
+        await until(sockets["max"], deletes_row(request.pk))
+        await until(sockets["diana"], adds_row(request.pk))
+    finally:
+        for communicator in sockets.values():
+            await communicator.disconnect()
