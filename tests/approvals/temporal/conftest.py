@@ -8,18 +8,28 @@ is about the workflow alone.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connections
 from django.utils import timezone
+from temporalio.client import WorkflowExecutionStatus
 
 from accounts.models import Delegation, Role, User
 from approvals import services
 from approvals.models import AuditEntry, ExpenseRequest
 from approvals.temporal.client import call
-from approvals.temporal.shared import ApprovalState, workflow_id
+from approvals.temporal.shared import (
+    SA_AMOUNT,
+    SA_DUE,
+    SA_PENDING,
+    SA_REQUESTER,
+    SA_STATUS,
+    ApprovalState,
+    workflow_id,
+)
 from tests.conftest import wait_for
 from tests.helpers import state_of
 
@@ -90,15 +100,51 @@ def wait_audit(request: ExpenseRequest, kind: str, count: int = 1, timeout: floa
     )
 
 
-def visibility(request: ExpenseRequest):
-    """The request's row in Temporal visibility (None while it is not indexed yet)."""
+def visibility(request: ExpenseRequest) -> dict | None:
+    """The request as Temporal visibility lists it (None while it is not indexed yet)."""
 
     async def run(client):
-        async for execution in client.list_workflows(f"WorkflowId = '{workflow_id(request.pk)}'"):
-            return execution
+        query = f"WorkflowId = '{workflow_id(request.pk)}'"
+        async for execution in client.list_workflows(query):
+            attrs = execution.typed_search_attributes
+            return {
+                "ApprovalStatus": attrs.get(SA_STATUS),
+                "PendingApprovers": list(attrs.get(SA_PENDING) or []),
+                "Requester": attrs.get(SA_REQUESTER),
+                "AmountCents": attrs.get(SA_AMOUNT),
+                "DecisionDueAt": attrs.get(SA_DUE),
+                "memo": await execution.memo(),
+                "running": execution.status == WorkflowExecutionStatus.RUNNING,
+            }
         return None
 
     return call(run)
+
+
+def wait_visible(request: ExpenseRequest, timeout: float = 20, **expected) -> dict:
+    """Poll visibility (eventually consistent) until every expected field matches."""
+    seen: list = [None]
+
+    def check():
+        row = seen[0] = visibility(request)
+        if row is None:
+            return None
+        memo = expected.get("memo", {})
+        fields_ok = all(row[k] == v for k, v in expected.items() if k != "memo")
+        memo_ok = all(row["memo"].get(k) == v for k, v in memo.items())
+        return row if fields_ok and memo_ok else None
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = check()
+        if row:
+            return row
+        time.sleep(0.1)
+    pytest.fail(f"visibility of request {request.pk} never showed {expected}; last: {seen[0]}")
+
+
+def due(state: ApprovalState) -> datetime | None:
+    return datetime.fromisoformat(state.due_at) if state.due_at else None
 
 
 def at_the_same_time(*calls):

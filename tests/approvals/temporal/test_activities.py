@@ -1,0 +1,108 @@
+"""The workflow's activities are idempotent: Temporal may run any of them again."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from temporalio.testing import ActivityEnvironment
+
+from approvals.models import ApprovalStep, AuditEntry, ExpenseRequest, Notification
+from approvals.temporal.activities import record_transition, send_notifications
+from approvals.temporal.shared import (
+    ApprovalState,
+    LevelState,
+    StepEvent,
+    Transition,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+AT = datetime(2030, 1, 7, 9, 0, tzinfo=UTC).isoformat()
+
+
+def transition(request: ExpenseRequest, seq: int, events: list[StepEvent], **state) -> Transition:
+    fields = {
+        "request_id": request.pk,
+        "requester": "emma",
+        "requester_display": "Emma Engel",
+        "title": request.title,
+        "amount_cents": request.amount_cents,
+        "currency": "EUR",
+        "submitted_at": AT,
+        "status": "pending",
+        "current_level": 1,
+        "levels": [LevelState(level=1, approvers=["max"], original_approvers=["max"])],
+        "pending_approvers": ["max"],
+        "due_at": AT,
+        "seq": seq,
+    }
+    fields.update(state)
+    for i, event in enumerate(events):
+        event.detail = {**event.detail, "seq": seq - len(events) + i + 1, "at": AT}
+    return Transition(state=ApprovalState(**fields), events=events)
+
+
+@pytest.fixture
+def expense(demo_org):
+    return ExpenseRequest.objects.create(
+        requester=demo_org["emma"],
+        title="Train",
+        amount=Decimal("500.00"),
+        category="travel",
+        status="queued",
+    )
+
+
+def test_recording_a_transition_twice_adds_no_duplicate_audit_rows(expense):
+    t = transition(
+        expense,
+        2,
+        [
+            StepEvent(kind="submitted", actor="emma", actor_role="requester"),
+            StepEvent(kind="assigned", level=1, recipients=["max"], channel="timer"),
+        ],
+    )
+    env = ActivityEnvironment()
+    env.run(record_transition, t)
+    env.run(record_transition, t)  # a retry after a lost acknowledgement
+    rows = list(AuditEntry.objects.filter(request=expense).values_list("key", "kind"))
+    assert rows == [("wf:1:submitted", "submitted"), ("wf:2:assigned", "assigned")]
+    assert ApprovalStep.objects.filter(request=expense).count() == 1
+    expense.refresh_from_db()
+    assert (expense.status, expense.state_seq, expense.pending_approvers) == ("pending", 2, ["max"])
+    # The audit keeps the name as text, looked up from the org chart.
+    assert AuditEntry.objects.get(request=expense, kind="submitted").actor_name == "Emma Engel"
+
+
+def test_an_older_transition_never_overwrites_a_newer_projection(expense):
+    env = ActivityEnvironment()
+    newer = transition(
+        expense,
+        4,
+        [StepEvent(kind="decided", level=1, actor="max", detail={"action": "approve"})],
+        status="approved",
+        pending_approvers=[],
+        due_at="",
+    )
+    older = transition(expense, 2, [StepEvent(kind="assigned", level=1, recipients=["max"])])
+    env.run(record_transition, newer)
+    env.run(record_transition, older)  # delivered late
+    expense.refresh_from_db()
+    assert (expense.status, expense.state_seq, expense.pending_approvers) == ("approved", 4, [])
+    # Its audit row still lands: the log is append-only, the projection is newest-wins.
+    assert set(AuditEntry.objects.filter(request=expense).values_list("kind", flat=True)) == {
+        "decided",
+        "assigned",
+    }
+
+
+def test_sending_notifications_twice_mails_each_recipient_once(expense, mailoutbox):
+    t = transition(expense, 2, [StepEvent(kind="assigned", level=1, recipients=["max"])])
+    env = ActivityEnvironment()
+    env.run(send_notifications, t)
+    env.run(send_notifications, t)
+    assert [m.to for m in mailoutbox] == [["max@example.com"]]
+    assert Notification.objects.filter(request=expense, recipient="max").count() == 1
+    assert "awaits your decision" in mailoutbox[0].subject

