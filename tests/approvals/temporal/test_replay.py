@@ -1,0 +1,75 @@
+"""Committed histories (tests/histories/, made by scripts/make_histories.py) must
+replay against today's workflow code: a change that would break approvals
+already running fails here, in CI, instead of in production.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
+from temporalio.workflow import NondeterminismError
+
+from approvals.temporal.shared import WORKFLOW_TYPE, ApprovalInput, ApprovalState
+from approvals.temporal.workflows import ExpenseApprovalWorkflow
+
+HISTORIES = Path(__file__).resolve().parents[2] / "histories"
+FILES = sorted(HISTORIES.glob("*.json"))
+
+
+def load(path: Path) -> WorkflowHistory:
+    data = json.loads(path.read_text())
+    started = data["events"][0]["workflowExecutionStartedEventAttributes"]
+    return WorkflowHistory.from_json(started.get("workflowId", path.stem), data)
+
+
+def test_histories_are_committed_for_every_path():
+    names = {path.stem for path in FILES}
+    assert {
+        "approve_three_levels",
+        "reject_at_level_two",
+        "changes_then_resubmit_then_approve",
+        "reminder_escalation_auto_approval",
+        "escalations_then_expiry",
+        "withdraw_while_pending",
+        "signals_with_duplicate_and_ignored",
+        "delegate_extension_override",
+    } <= names
+
+
+@pytest.mark.parametrize("path", FILES, ids=[path.stem for path in FILES])
+async def test_committed_history_replays_on_todays_workflow(path):
+    replayer = Replayer(workflows=[ExpenseApprovalWorkflow])
+    result = await replayer.replay_workflow(load(path))  # raises on nondeterminism
+    assert result.replay_failure is None
+
+
+@workflow.defn(name=WORKFLOW_TYPE)
+class WorkflowWithoutLivePush(ExpenseApprovalWorkflow):
+    """An incompatible change: one activity fewer per transition."""
+
+    @workflow.run
+    async def run(self, inp: ApprovalInput) -> ApprovalState:
+        return await super().run(inp)
+
+    async def _flush(self) -> None:
+        while self._outbox:
+            self._outbox = []
+            await workflow.execute_activity(
+                "record_transition",
+                self._state,
+                start_to_close_timeout=timedelta(seconds=30),
+            )
+
+
+async def test_replay_catches_a_change_that_would_break_running_approvals():
+    replayer = Replayer(
+        workflows=[WorkflowWithoutLivePush], workflow_runner=UnsandboxedWorkflowRunner()
+    )
+    with pytest.raises(NondeterminismError):
+        await replayer.replay_workflow(load(HISTORIES / "approve_three_levels.json"))
