@@ -86,8 +86,10 @@ def request_list(request: HttpRequest) -> HttpResponse:
 def request_new(request: HttpRequest) -> HttpResponse:
     max_amount = ApprovalPolicy.current().max_amount
     if request.method != "POST":
-        form = ExpenseForm(max_amount=max_amount)
-        return render(request, "approvals/request_new.html", {"form": form})
+        template = "approvals/request_new.html"
+        if _partial(request):
+            template += "#expense-form"  # e.g. a fresh form after "submit another"
+        return render(request, template, {"form": ExpenseForm(max_amount=max_amount)})
     form = ExpenseForm(request.POST, request.FILES, max_amount=max_amount)
     if not form.is_valid():
         context = {"form": form, "reattach": bool(request.FILES.get("receipt"))}

@@ -94,9 +94,10 @@ async def receive_until(communicator, predicate, timeout: float = 30) -> list[st
 
 
 def badge(request_id: int, status: str):
+    # The request's badge, swapped out of band, carrying the new status.
     pattern = re.compile(
-        rf'<span id="status-{request_id}" class="badge s-{status}" data-testid="status"'
-        rf'[^>]*hx-swap-oob="true">{status}</span>'
+        rf'<span id="status-{request_id}"(?=[^>]*data-testid="status")'
+        rf'(?=[^>]*hx-swap-oob="true")[^>]*>{status}</span>'
     )
     return lambda html: bool(pattern.search(html))
 

@@ -123,6 +123,15 @@ def test_new_request_page_offers_the_contract_fields_with_eur_default(emma_clien
 
 
 @pytest.mark.django_db
+def test_new_request_htmx_get_returns_the_empty_form_partial(emma_client):
+    response = emma_client.get(NEW, headers=HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html and html.lstrip().startswith('<form id="expense-form"')
+    assert 'name="amount"' in html and 'data-testid="error-' not in html
+
+
+@pytest.mark.django_db
 def test_new_request_page_needs_login(client, demo_org):
     response = client.get(NEW)
     assert response.status_code == 302
@@ -505,6 +514,19 @@ def test_withdraw_while_pending_as_htmx_returns_the_updated_body(demo_org, worke
     assert 'data-testid="withdraw"' not in html
     assert "Your request was withdrawn." in html  # out-of-band into #messages
     wait_status(request, "withdrawn")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_withdraw_while_pending_as_plain_post_redirects_to_the_detail(
+    demo_org, worker, emma_client
+):
+    request = pending_request(demo_org)
+    response = emma_client.post(f"/requests/{request.pk}/withdraw/")
+    assert response.status_code == 302 and response["Location"] == f"/requests/{request.pk}/"
+    wait_status(request, "withdrawn")
+    html = emma_client.get(response["Location"]).content.decode()
+    assert "Your request was withdrawn." in html
+    assert 'data-testid="status">withdrawn<' in html
 
 
 @pytest.mark.django_db(transaction=True)
