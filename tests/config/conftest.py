@@ -31,7 +31,12 @@ SETTINGS_VARS = {
 
 
 def clean_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARS}
+    # DJANGO_*: e.g. the browser tests' DJANGO_ALLOW_ASYNC_UNSAFE, which check --deploy flags.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in SETTINGS_VARS and not k.startswith("DJANGO_")
+    }
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
         APPROVALS_VAR_DIR=str(tmp_path / "var"),

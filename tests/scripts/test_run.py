@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from temporalio.api.enums.v1 import IndexedValueType
@@ -36,7 +37,9 @@ def test_dev_server_has_every_contract_search_attribute(temporal_server):
         )
         return dict(response.custom_attributes)
 
-    attributes = asyncio.run(registered())
+    # A thread of its own: the browser tests' Playwright may own this thread's loop.
+    with ThreadPoolExecutor(1) as pool:
+        attributes = pool.submit(asyncio.run, registered()).result(60)
     assert set(SEARCH_ATTRIBUTES) == {
         "ApprovalStatus",
         "PendingApprovers",
@@ -54,7 +57,9 @@ class MakeRun:
     def __init__(self, var_dir: Path) -> None:
         self.port, self.t_port, self.ui_port = free_port(), free_port(), free_port()
         drop = {"DATABASE_URL", "DATABASE_TEST_NAME", "REDIS_URL", "TEMPORAL_ADDRESS"}
-        self.env = {k: v for k, v in os.environ.items() if k not in drop}
+        self.env = {
+            k: v for k, v in os.environ.items() if k not in drop and not k.startswith("DJANGO_")
+        }
         self.env.update(
             DJANGO_DEBUG="1",
             APPROVALS_VAR_DIR=str(var_dir),
