@@ -52,5 +52,5 @@ bench: deps
 
 # Re-extract the catalog after changing strings, translate, then compile (commit both files).
 messages: deps gettext
-	@DJANGO_DEBUG=1 $(PY) manage.py makemessages -l de --ignore=.venv --ignore=staticfiles --ignore=var
+	@DJANGO_DEBUG=1 $(PY) manage.py makemessages -l de --add-location file --ignore=.venv --ignore=staticfiles --ignore=var
 	@DJANGO_DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv
