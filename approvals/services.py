@@ -276,11 +276,24 @@ def decision_record(
 
 
 def decision_signal(
-    *, request: ExpenseRequest, actor: User, action: str, comment: str, decision_id: str
+    *,
+    request: ExpenseRequest,
+    actor: User,
+    action: str,
+    comment: str,
+    decision_id: str,
+    level: int = 0,
 ) -> None:
-    """Fire-and-forget decision (e.g. from an email link); the workflow records refusals."""
+    """Fire-and-forget decision (e.g. from an email link); the workflow records refusals.
+
+    `level` is the level the link was made for, so a late click never lands on a later level.
+    """
     decision = DecisionInput(
-        decision_id=decision_id, actor=actor_for(actor), action=action, comment=comment
+        decision_id=decision_id,
+        actor=actor_for(actor),
+        action=action,
+        comment=comment,
+        level=level,
     )
 
     async def run(client: Client) -> None:
