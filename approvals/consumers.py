@@ -15,11 +15,30 @@ import json
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation.trans_real import parse_accept_lang_header
 
 from accounts.selectors import delegators_for
 
 from .temporal.shared import Status
+
+
+def scope_language(scope) -> str:
+    """The page's language: the switcher's cookie, else the browser's Accept-Language."""
+    candidates = [scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME, "")]
+    headers = dict(scope.get("headers", []))
+    accept = headers.get(b"accept-language", b"").decode("latin-1")
+    candidates += [code for code, _q in parse_accept_lang_header(accept) if code != "*"]
+    for code in candidates:
+        if not code:
+            continue
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return settings.LANGUAGE_CODE
 
 
 class EventsConsumer(AsyncWebsocketConsumer):
@@ -29,6 +48,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
             await self.close(code=4401)  # never silently joined
             return
         self.user = user
+        self.language = scope_language(self.scope)
         self.group = f"user.{user.pk}"
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -41,8 +61,12 @@ class EventsConsumer(AsyncWebsocketConsumer):
         """Clients only listen; anything they send is ignored."""
 
     async def request_changed(self, event):
-        html = await database_sync_to_async(self._render)(event)
+        html = await database_sync_to_async(self._render_in_language)(event)
         await self.send(text_data=html)
+
+    def _render_in_language(self, event: dict) -> str:
+        with translation.override(self.language):
+            return self._render(event)
 
     def _render(self, event: dict) -> str:
         from .views_inbox import new_decision_id, row_from_event

@@ -218,3 +218,26 @@ async def test_escalation_moves_the_row_between_open_inboxes(
     finally:
         for communicator in sockets.values():
             await communicator.disconnect()
+
+
+async def test_pushed_row_speaks_the_language_of_the_page(redis_layer, demo_org, worker):
+    """A German browser gets German buttons in a pushed row, not the server default."""
+    headers = [
+        ORIGIN,
+        (b"cookie", await sync_to_async(session_cookie)(demo_org["max"])),
+        (b"accept-language", b"de-DE,de;q=0.9,en;q=0.5"),
+    ]
+    german = WebsocketCommunicator(application, "/ws/events/", headers=headers)
+    connected, _ = await german.connect(timeout=5)
+    assert connected
+    english, connected = await open_socket(demo_org["max"])
+    assert connected
+    try:
+        request = await sync_to_async(submit)(demo_org["emma"], "120.00", title="Taxi")
+        in_german = await until(german, adds_row(request.pk))
+        in_english = await until(english, adds_row(request.pk))
+        assert ">Genehmigen<" in in_german and ">Approve<" not in in_german
+        assert ">Approve<" in in_english
+    finally:
+        await german.disconnect()
+        await english.disconnect()
