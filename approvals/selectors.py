@@ -37,11 +37,11 @@ def access_request(*, user: User, pk: int) -> ExpenseRequest:
     return request
 
 
-def requests_of(*, user: User, status: str = "") -> list[ExpenseRequest]:
+def requests_of(*, user: User, status: str = ""):
     qs = ExpenseRequest.objects.filter(requester=user)
     if status:
         qs = qs.filter(status=status)
-    return list(qs)
+    return qs
 
 
 @dataclass

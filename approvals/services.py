@@ -200,8 +200,12 @@ def reconcile_queued(*, limit: int = 200) -> int:
     started = 0
     queued = ExpenseRequest.objects.filter(workflow_started_at__isnull=True).order_by("pk")
     for request_id in queued.values_list("pk", flat=True)[:limit]:
-        if not workflow_start_quietly(request_id=request_id):
-            break
+        try:
+            if not workflow_start_quietly(request_id=request_id):
+                break  # Temporal is away: the next pass tries again
+        except Exception:  # one bad request must not block those queued after it
+            log.exception("could not start the workflow of request %s", request_id)
+            continue
         started += 1
     return started
 

@@ -7,6 +7,7 @@ urlpatterns = [
     path("requests/", views.request_list, name="requests"),
     path("requests/new/", views.request_new, name="request-new"),
     path("requests/<int:pk>/", views.request_detail, name="request-detail"),
+    path("requests/<int:pk>/receipt/", views.request_receipt, name="request-receipt"),
     path("requests/<int:pk>/withdraw/", views.request_withdraw, name="request-withdraw"),
     path("requests/<int:pk>/resubmit/", views.request_resubmit, name="request-resubmit"),
     path("requests/<int:pk>/decide/", views_inbox.decide, name="request-decide"),

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -69,8 +71,12 @@ def home(request: HttpRequest) -> HttpResponse:
 def request_list(request: HttpRequest) -> HttpResponse:
     form = StatusFilterForm(request.GET)
     status = form.cleaned_data["status"] if form.is_valid() else ""
+    page = Paginator(selectors.requests_of(user=request.user, status=status), 50).get_page(
+        request.GET.get("page")
+    )
     context = {
-        "requests": selectors.requests_of(user=request.user, status=status),
+        "requests": page,
+        "page_obj": page,
         "filter_form": form,
         "status": status,
     }
@@ -225,3 +231,18 @@ def _back_to_detail(request: HttpRequest, pk: int) -> HttpResponse:
         expense = selectors.access_request(user=request.user, pk=pk)
         return _render_detail(request, expense)
     return redirect("request-detail", pk=pk)
+
+
+@login_required
+@require_GET
+def request_receipt(request: HttpRequest, pk: int) -> FileResponse:
+    """The receipt, to whoever may see the request (404 otherwise, as for the page)."""
+    expense = selectors.access_request(user=request.user, pk=pk)
+    if not expense.receipt:
+        raise Http404("No receipt")
+    try:
+        handle = expense.receipt.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404("No receipt") from exc
+    suffix = Path(expense.receipt.name).suffix.lower()
+    return FileResponse(handle, as_attachment=True, filename=f"receipt-{pk}{suffix}")

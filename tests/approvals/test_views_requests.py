@@ -587,3 +587,39 @@ def test_workflow_validator_refusal_is_shown_inline_on_resubmit(demo_org, worker
     response = emma_client.post(url, data, headers=HTMX)
     assert response.status_code == 200
     assert "Changes were not requested on this request." in response.content.decode()
+
+
+# ------------------------------------------------------- receipt download, paging
+@pytest.mark.django_db
+def test_receipt_downloads_for_who_may_see_the_request_and_404_for_others(demo_org, media):
+    emma = client_for(demo_org["emma"])
+    pdf = real_pdf()
+    assert post_new(emma, receipt=upload("scan.pdf", pdf, "application/pdf")).status_code == 302
+    expense = ExpenseRequest.objects.get()
+    response = emma.get(f"/requests/{expense.pk}/receipt/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == pdf
+    assert f'filename="receipt-{expense.pk}.pdf"' in response["Content-Disposition"]
+    assert client_for(demo_org["finn"]).get(f"/requests/{expense.pk}/receipt/").status_code == 404
+    assert client_for(demo_org["admin"]).get(f"/requests/{expense.pk}/receipt/").status_code == 200
+    assert post_new(emma).status_code == 302
+    without = ExpenseRequest.objects.exclude(pk=expense.pk).get()
+    assert emma.get(f"/requests/{without.pk}/receipt/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_my_requests_are_paginated_with_the_filter_kept(demo_org, emma_client):
+    for n in range(55):
+        ExpenseRequest.objects.create(
+            requester=demo_org["emma"],
+            title=f"r{n}",
+            amount=Decimal("10.00"),
+            category="travel",
+            status="pending",
+        )
+    first = emma_client.get("/requests/?status=pending")
+    assert first.content.decode().count('data-testid="request-row"') == 50
+    assert 'href="?status=pending&amp;page=2"' in first.content.decode()
+    second = emma_client.get("/requests/?status=pending&page=2")
+    assert second.content.decode().count('data-testid="request-row"') == 5
+    assert emma_client.get("/requests/?page=abc").status_code == 200
