@@ -4,7 +4,7 @@ The URLs come from the URL configuration (tests/security/routes.py), the
 expectations from MATRIX below. A URL without an entry fails the test: whoever
 adds a view must decide, here, who may reach it.
 
-The world: emma's request pending at level 1 (max decides it), and a future
+The world: emma's request (with a receipt) pending at level 1 (max decides it), and a future
 delegation emma gave to finn (for `delegation-end`). POSTs carry no form data:
 they show who gets past the door, not what the form then says.
 """
@@ -12,16 +12,19 @@ they show who gets past the door, not what the form then says.
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
 from accounts import services as people_services
 from accounts.models import Delegation
+from approvals import services
 from approvals.models import ExpenseRequest
 from tests.conftest import wait_for
-from tests.helpers import submit, wait_pending_level
+from tests.helpers import wait_pending_level
 
 from .routes import project_routes
 
@@ -63,6 +66,7 @@ MATRIX: dict[str, tuple[tuple, tuple]] = {
     "request-new": (ALL_IN, (LOGIN,) + (400,) * 5),
     "request-detail": (SEES_REQUEST, GET_ONLY),
     "request-live": (SEES_REQUEST, GET_ONLY),
+    "request-receipt": (SEES_REQUEST, GET_ONLY),
     # Those who may see the request but are not its requester get 403, the rest 404.
     "request-withdraw": (POST_ONLY, (LOGIN, MINE, 404, 403, 404, 403)),
     "request-resubmit": (POST_ONLY, (LOGIN, 400, 404, 403, 404, 403)),
@@ -96,9 +100,18 @@ def test_every_url_has_an_entry_in_the_matrix():
 
 
 @pytest.fixture
-def world(demo_org, worker):
+def world(demo_org, worker, settings, tmp_path):
     emma, finn = demo_org["emma"], demo_org["finn"]
-    request = submit(emma, "300.00", title="Matrix request")
+    settings.MEDIA_ROOT = tmp_path / "media"
+    receipt = SimpleUploadedFile("receipt.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n")
+    request = services.expense_submit(
+        requester=emma,
+        title="Matrix request",
+        amount=Decimal("300.00"),
+        currency="EUR",
+        category="travel",
+        receipt=receipt,
+    )
     wait_pending_level(request, 1)
     # The projection (what the views read) catches up through an activity.
     wait_for(lambda: ExpenseRequest.objects.get(pk=request.pk).pending_approvers == ["max"])
