@@ -35,6 +35,7 @@ import platform
 import pstats
 import random
 import re
+import signal
 import sys
 import time
 import uuid
@@ -602,6 +603,28 @@ class CallTimer:
         self.bridge.call = self.original
 
 
+PROFILE_PARTS = {
+    # name: (file suffix, function) — the outermost frame of each part
+    "Temporal RPC (waiting)": ("approvals/temporal/client.py", "call"),
+    "template rendering": ("django/shortcuts.py", "render"),
+    "projection.apply_state": ("approvals/projection.py", "apply_state"),
+    "PostgreSQL connect": ("django/db/backends/base/base.py", "connect"),
+    "SQL queries": ("django/db/backends/utils.py", "_execute"),
+}
+
+
+def shares(stats: pstats.Stats) -> dict[str, float]:
+    """Share of the profiled time (%) spent inside each part (parts may overlap:
+    apply_state includes its own SQL)."""
+    table = stats.stats  # type: ignore[attr-defined]
+    total = max(entry[3] for entry in table.values())
+    out = {}
+    for name, (suffix, func) in PROFILE_PARTS.items():
+        times = [e[3] for (f, _, fn), e in table.items() if f.endswith(suffix) and fn == func]
+        out[name] = round(100 * max(times, default=0.0) / total, 1)
+    return out
+
+
 def profile_views(users: dict, pool: list, iterations: int = 30) -> dict:
     """The same views in this process (Django test client, no HTTP): their time,
     the part spent waiting on Temporal, and a cProfile of the rest."""
@@ -671,12 +694,14 @@ def profile_views(users: dict, pool: list, iterations: int = 30) -> dict:
         stats.sort_stats("cumulative").print_stats(40)
         path = RESULTS / f"profile_{name}.txt"
         path.write_text(text.getvalue())
+        profiler.dump_stats(RESULTS / f"profile_{name}.pstats")
         out[name] = {
             "view_in_process": summary(totals),
             "waiting_on_temporal": summary(temporal),
             "django_without_temporal": summary(django_only),
             "profile": str(path.relative_to(ROOT)),
             "sql_queries_per_request": len(queries),
+            "profile_shares": shares(stats),
         }
     return out
 
@@ -760,6 +785,8 @@ def table(r: dict) -> str:
 
 
 def main() -> int:
+    # A plain `kill` stops the bench like Ctrl-C: `finally` stops every child it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     database_url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_DATABASE_URL
     redis_url = os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/9"
     db, rd = urlsplit(database_url), urlsplit(redis_url)
@@ -888,9 +915,11 @@ def main() -> int:
     for name in ("inbox", "decision"):
         x = b[name]
         print(
-            f"{name} in-process: view p50 {fmt(x['view_in_process']['p50_ms'])} ms = "
-            f"Temporal {fmt(x['waiting_on_temporal']['p50_ms'])} ms + Django "
-            f"{fmt(x['django_without_temporal']['p50_ms'])} ms ({x['profile']})"
+            f"{name} in-process (p50s): view {fmt(x['view_in_process']['p50_ms'])} ms, "
+            f"waiting on Temporal {fmt(x['waiting_on_temporal']['p50_ms'])} ms, the rest "
+            f"{fmt(x['django_without_temporal']['p50_ms'])} ms, "
+            f"{x['sql_queries_per_request']} SQL queries; profile shares "
+            f"{x['profile_shares']} ({x['profile']})"
         )
     print(f"results: {RESULTS / 'latest.json'}")
     return 0
