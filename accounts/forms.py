@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -41,3 +43,18 @@ class DelegationForm(forms.Form):
             elif ends_on - starts_on > timedelta(days=MAX_DELEGATION_DAYS):
                 self.add_error("ends_on", _("A delegation lasts at most one year."))
         return data
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, with the username bounded before it reaches the
+    backends: django-axes records failed attempts in a 255-character column,
+    so an overlong name would otherwise fail in the database (a 500)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].validators.append(MaxLengthValidator(150))
+
+    def clean(self):
+        if self.errors.get("username"):
+            return self.cleaned_data  # never authenticate a name we refused
+        return super().clean()

@@ -16,7 +16,7 @@ from .models import Delegation
 @login_required
 @require_http_methods(["GET", "POST"])
 def delegation(request):
-    form = DelegationForm(request.POST or None, user=request.user)
+    form = DelegationForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             services.delegation_create(

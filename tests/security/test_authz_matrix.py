@@ -57,8 +57,8 @@ MATRIX: dict[str, tuple[tuple, tuple]] = {
     "healthz": ((200,) * 6, (405,) * 6),
     "login": ((200,) + (MINE,) * 5, (200,) + (MINE,) * 5),
     "logout": ((405,) * 6, (LOGIN,) * 6),
-    # An empty POST binds no form (`request.POST or None`): the page again, no error.
-    "delegation": (ALL_IN, ALL_IN),
+    # An empty POST is a bound, invalid form: the page again with its errors (400).
+    "delegation": (ALL_IN, (LOGIN,) + (400,) * 5),
     # Only one's own delegation can be ended; someone else's is a 404 like a missing one.
     "delegation-end": (POST_ONLY, (LOGIN, "/accounts/delegation/", 404, 404, 404, 404)),
     "home": ((LOGIN,) + (MINE,) * 5, (405,) * 6),
