@@ -67,6 +67,9 @@ MAX_COMMENT = 2000
 DB_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
+# Short attempt timeouts: an activity lost with a killed worker is retried
+# after this long, so keep it near what a slow database write can take.
+DB_TIMEOUT = timedelta(seconds=10)
 PUSH_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
 
 
@@ -587,7 +590,7 @@ class ExpenseApprovalWorkflow:
             "resolve_escalation",
             EscalationRequest(self._state.request_id, list(level.approvers), self._state.requester),
             result_type=list[str],
-            start_to_close_timeout=timedelta(seconds=30),
+            start_to_close_timeout=DB_TIMEOUT,
             retry_policy=DB_RETRY,
         )
         state = self._state
@@ -627,7 +630,7 @@ class ExpenseApprovalWorkflow:
             "resolve_chain",
             ChainRequest(self._state.request_id, self._state.requester, levels),
             result_type=list[list[str]],
-            start_to_close_timeout=timedelta(seconds=30),
+            start_to_close_timeout=DB_TIMEOUT,
             retry_policy=DB_RETRY,
         )
 
@@ -643,14 +646,14 @@ class ExpenseApprovalWorkflow:
             await workflow.execute_activity(
                 "record_transition",
                 transition,
-                start_to_close_timeout=timedelta(seconds=30),
+                start_to_close_timeout=DB_TIMEOUT,
                 retry_policy=DB_RETRY,
             )
             try:
                 await workflow.execute_activity(
                     "publish_transition",
                     transition,
-                    start_to_close_timeout=timedelta(seconds=10),
+                    start_to_close_timeout=timedelta(seconds=5),
                     retry_policy=PUSH_RETRY,
                 )
             except ActivityError:
@@ -658,6 +661,6 @@ class ExpenseApprovalWorkflow:
             await workflow.execute_activity(
                 "send_notifications",
                 transition,
-                start_to_close_timeout=timedelta(seconds=60),
+                start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=DB_RETRY,
             )
