@@ -171,3 +171,22 @@ def wait_for(predicate, timeout: float = 20, interval: float = 0.05, message: st
             return value
         time.sleep(interval)
     pytest.fail(message or f"condition not met within {timeout}s")
+
+
+@pytest.fixture
+def redis_layer(settings):
+    """A real Redis channel layer (own key prefix), shared by the worker thread and the test."""
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": ["redis://127.0.0.1:6379/5"],
+                "prefix": f"test-{uuid.uuid4().hex[:10]}",
+            },
+        }
+    }
+    from channels.layers import get_channel_layer
+    from channels_redis.core import RedisChannelLayer
+
+    assert isinstance(get_channel_layer(), RedisChannelLayer)
+    return settings.CHANNEL_LAYERS

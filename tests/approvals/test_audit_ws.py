@@ -11,47 +11,11 @@ import uuid
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
-from asgiref.testing import ApplicationCommunicator
-from django.test import Client
 
 from tests.helpers import submit
+from tests.ws import Socket, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class Socket(ApplicationCommunicator):
-    """A websocket client on the ASGI app (channels.testing would pull in daphne)."""
-
-    def __init__(self, application, cookie: bytes) -> None:
-        super().__init__(
-            application,
-            {
-                "type": "websocket",
-                "path": "/ws/events/",
-                "query_string": b"",
-                "headers": [(b"cookie", cookie), (b"origin", b"http://127.0.0.1")],
-                "subprotocols": [],
-            },
-        )
-
-    async def connect(self) -> bool:
-        await self.send_input({"type": "websocket.connect"})
-        return (await self.receive_output(10))["type"] == "websocket.accept"
-
-    async def receive_text(self, timeout: float) -> str:
-        message = await self.receive_output(timeout)
-        assert message["type"] == "websocket.send", message
-        return message["text"]
-
-    async def close(self) -> None:
-        await self.send_input({"type": "websocket.disconnect", "code": 1000})
-        await self.wait(5)
-
-
-def session_cookie(user) -> bytes:
-    client = Client()
-    client.force_login(user)
-    return f"sessionid={client.cookies['sessionid'].value}".encode()
 
 
 def test_finn_receives_nothing_about_emmas_request(demo_org, worker, settings):
@@ -64,7 +28,6 @@ def test_finn_receives_nothing_about_emmas_request(demo_org, worker, settings):
             },
         }
     }
-    from config.asgi import application
 
     emma, finn = demo_org["emma"], demo_org["finn"]
     cookies = {name: session_cookie(demo_org[name]) for name in ("emma", "finn")}
@@ -72,19 +35,19 @@ def test_finn_receives_nothing_about_emmas_request(demo_org, worker, settings):
     async def scenario() -> tuple[str, bool, int]:
         sockets = {}
         for name, cookie in cookies.items():
-            socket = Socket(application, cookie)
+            socket = Socket([(b"cookie", cookie), (b"origin", b"http://127.0.0.1")])
             assert await socket.connect(), name
             sockets[name] = socket
         try:
             request = await sync_to_async(submit)(emma, "500.00", title="Secret offsite")
             # Emma hears about her own request: the pipeline works...
-            seen = await sockets["emma"].receive_text(timeout=30)
+            seen = await sockets["emma"].receive_from(timeout=30)
             # ...and by then the same events have gone to every group addressed.
             quiet = await sockets["finn"].receive_nothing(timeout=1.5)
             return seen, quiet, request.pk
         finally:
             for socket in sockets.values():
-                await socket.close()
+                await socket.disconnect()
 
     seen, quiet, request_id = async_to_sync(scenario)()
     assert str(request_id) in seen

@@ -9,92 +9,28 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
-from asgiref.testing import ApplicationCommunicator
-from django.conf import settings as django_settings
-from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Delegation
 from approvals import services
-from config.asgi import application
 from tests.helpers import submit, wait_pending_level
+from tests.ws import Socket, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
 
 
-class WebsocketCommunicator(ApplicationCommunicator):
-    """Channels' WebsocketCommunicator, minus its package import of daphne (not a
-    dependency here): drives the real ASGI app with websocket events."""
-
-    def __init__(self, app, path: str, headers: list[tuple[bytes, bytes]]):
-        scope = {
-            "type": "websocket",
-            "path": path,
-            "query_string": b"",
-            "headers": headers,
-            "subprotocols": [],
-        }
-        super().__init__(app, scope)
-
-    async def connect(self, timeout: float = 1) -> tuple[bool, object]:
-        await self.send_input({"type": "websocket.connect"})
-        response = await self.receive_output(timeout)
-        if response["type"] == "websocket.close":
-            return False, response.get("code", 1000)
-        assert response["type"] == "websocket.accept"
-        return True, response.get("subprotocol")
-
-    async def send_to(self, text_data: str) -> None:
-        await self.send_input({"type": "websocket.receive", "text": text_data})
-
-    async def receive_from(self, timeout: float = 1) -> str:
-        response = await self.receive_output(timeout)
-        assert response["type"] == "websocket.send", response
-        return response["text"]
-
-    async def disconnect(self, code: int = 1000, timeout: float = 1) -> None:
-        await self.send_input({"type": "websocket.disconnect", "code": code})
-        await self.wait(timeout)
-
-
-@pytest.fixture
-def redis_layer(settings):
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": ["redis://127.0.0.1:6379/5"],
-                "prefix": f"test-inbox-{uuid.uuid4().hex[:8]}",
-            },
-        }
-    }
-    from channels.layers import get_channel_layer
-    from channels_redis.core import RedisChannelLayer
-
-    assert isinstance(get_channel_layer(), RedisChannelLayer)
-    return settings.CHANNEL_LAYERS
-
-
-def session_cookie(user) -> bytes:
-    client = Client()
-    client.force_login(user)
-    name = django_settings.SESSION_COOKIE_NAME
-    return f"{name}={client.cookies[name].value}".encode()
-
-
-async def open_socket(user=None, origin=ORIGIN) -> tuple[WebsocketCommunicator, bool]:
+async def open_socket(user=None, origin=ORIGIN) -> tuple[Socket, bool]:
     headers = [origin]
     if user is not None:
         headers.append((b"cookie", await sync_to_async(session_cookie)(user)))
-    communicator = WebsocketCommunicator(application, "/ws/events/", headers=headers)
-    connected, _ = await communicator.connect(timeout=5)
+    communicator = Socket(headers)
+    connected = await communicator.connect(timeout=5)
     return communicator, connected
 
 
@@ -122,19 +58,6 @@ def adds_row(pk: int):
 
 def deletes_row(pk: int):
     return lambda message: f'<div id="inbox-row-{pk}" hx-swap-oob="delete"></div>' in message
-
-
-async def test_anonymous_socket_is_closed(redis_layer):
-    communicator, connected = await open_socket(None)
-    assert connected is False
-    await communicator.wait()
-
-
-async def test_socket_from_a_foreign_origin_is_refused(redis_layer, demo_org):
-    communicator, connected = await open_socket(
-        demo_org["max"], origin=(b"origin", b"https://evil.example")
-    )
-    assert connected is False
 
 
 async def test_arrival_and_departure_reach_the_right_people_only(redis_layer, demo_org, worker):
@@ -227,8 +150,8 @@ async def test_pushed_row_speaks_the_language_of_the_page(redis_layer, demo_org,
         (b"cookie", await sync_to_async(session_cookie)(demo_org["max"])),
         (b"accept-language", b"de-DE,de;q=0.9,en;q=0.5"),
     ]
-    german = WebsocketCommunicator(application, "/ws/events/", headers=headers)
-    connected, _ = await german.connect(timeout=5)
+    german = Socket(headers)
+    connected = await german.connect(timeout=5)
     assert connected
     english, connected = await open_socket(demo_org["max"])
     assert connected

@@ -8,69 +8,17 @@ fragment. Only Redis connects the two, as between processes in production.
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
-from asgiref.testing import ApplicationCommunicator
-from django.conf import settings as django_settings
-from django.test import Client
 
 from approvals import services
-from config.asgi import application
 from tests.helpers import submit, wait_pending_level
+from tests.ws import Socket, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
-
-
-@pytest.fixture
-def redis_layer(settings):
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": ["redis://127.0.0.1:6379/0"],
-                "prefix": f"test-emp-{uuid.uuid4().hex[:8]}",
-            },
-        }
-    }
-    return settings.CHANNEL_LAYERS
-
-
-class Socket(ApplicationCommunicator):
-    """A websocket client speaking ASGI to the app (channels.testing needs daphne)."""
-
-    def __init__(self, headers: list[tuple[bytes, bytes]]) -> None:
-        scope = {
-            "type": "websocket",
-            "path": "/ws/events/",
-            "query_string": b"",
-            "headers": headers,
-            "subprotocols": [],
-        }
-        super().__init__(application, scope)
-
-    async def connect(self) -> bool:
-        await self.send_input({"type": "websocket.connect"})
-        return (await self.receive_output(5))["type"] == "websocket.accept"
-
-    async def receive_from(self, timeout: float) -> str:
-        message = await self.receive_output(timeout)
-        assert message["type"] == "websocket.send", message
-        return message["text"]
-
-    async def disconnect(self) -> None:
-        await self.send_input({"type": "websocket.disconnect", "code": 1000})
-        await self.wait(5)
-
-
-def session_cookie(user) -> bytes:
-    client = Client()
-    client.force_login(user)
-    name = django_settings.SESSION_COOKIE_NAME
-    return f"{name}={client.cookies[name].value}".encode()
 
 
 def socket(cookie: bytes | None = None, origin=ORIGIN) -> Socket:
@@ -145,26 +93,5 @@ def test_approver_socket_hears_of_a_request_awaiting_them(redis_layer, demo_org,
             await receive_until(communicator, badge(request.pk, "pending"))
         finally:
             await communicator.disconnect()
-
-    async_to_sync(scenario)()
-
-
-def test_anonymous_socket_is_closed(redis_layer, db):
-    async def scenario():
-        communicator = socket()
-        assert not await communicator.connect()
-
-    async_to_sync(scenario)()
-
-
-def test_socket_from_a_foreign_origin_is_refused(redis_layer, demo_org):
-    cookie = session_cookie(demo_org["emma"])
-
-    async def scenario():
-        communicator = socket(cookie, origin=(b"origin", b"https://evil.example"))
-        assert not await communicator.connect()
-        communicator = socket(cookie)  # the same session from our own origin is welcome
-        assert await communicator.connect()
-        await communicator.disconnect()
 
     async_to_sync(scenario)()

@@ -8,58 +8,17 @@ escape markup carried in the event.
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
-from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.conf import settings
-from django.test import Client
 
-from config.asgi import application
+from tests.ws import Socket
+from tests.ws import session_cookie as _session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 XSS = '<script>alert("xss")</script>'
 ORIGIN = b"http://localhost"
-
-
-class Socket(ApplicationCommunicator):
-    """A websocket client speaking ASGI to the application (what channels.testing's
-    communicator does; that module imports daphne, which this project does not use)."""
-
-    def __init__(self, path: str, headers: list[tuple[bytes, bytes]]) -> None:
-        scope = {"type": "websocket", "path": path, "query_string": b"", "headers": headers}
-        super().__init__(application, scope)
-
-    async def connect(self, timeout: float = 5) -> tuple[bool, int | None]:
-        await self.send_input({"type": "websocket.connect"})
-        answer = await self.receive_output(timeout)
-        if answer["type"] == "websocket.close":
-            return False, answer.get("code", 1000)
-        assert answer["type"] == "websocket.accept"
-        return True, None
-
-    async def send_to(self, text_data: str) -> None:
-        await self.send_input({"type": "websocket.receive", "text": text_data})
-
-    async def receive_from(self, timeout: float = 5) -> str:
-        answer = await self.receive_output(timeout)
-        assert answer["type"] == "websocket.send", answer
-        return answer["text"]
-
-    async def disconnect(self, code: int = 1000) -> None:
-        await self.send_input({"type": "websocket.disconnect", "code": code})
-        with contextlib.suppress(TimeoutError):  # already closed by the application
-            await self.wait(1)
-
-
-def _session_cookie(user) -> bytes:
-    client = Client()
-    client.force_login(user)
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    return f"{settings.SESSION_COOKIE_NAME}={session}".encode()
 
 
 async def connect(user=None, origin: bytes | None = ORIGIN):
@@ -68,8 +27,9 @@ async def connect(user=None, origin: bytes | None = ORIGIN):
         headers.append((b"origin", origin))
     if user is not None:
         headers.append((b"cookie", await database_sync_to_async(_session_cookie)(user)))
-    communicator = Socket("/ws/events/", headers)
-    connected, code = await communicator.connect()
+    communicator = Socket(headers)
+    connected = await communicator.connect()
+    code = communicator.close_code
     return communicator, connected, code
 
 
