@@ -79,8 +79,11 @@ def live_app(transactional_db, demo_org, task_queue, temporal_server):
     app.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    # Per test, not per session: Playwright's sync API keeps an event loop
+    # running on the main thread while it lives, and pytest-django reorders
+    # tests so async tests may run after the browser tests.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
