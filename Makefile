@@ -42,7 +42,7 @@ test: deps chromium gettext lint
 	@DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 stress: deps
-	@DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 STRESS_N=500 $(PY) -m pytest tests/reliability -p no:randomly $(PYTEST_ARGS)
+	@DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 STRESS_N=$${STRESS_N:-500} $(PY) -m pytest tests/reliability/test_crash.py -s $(PYTEST_ARGS)
 
 # make bench — not part of make test: its own database (dropped and created), Temporal dev
 # server, worker and web; needs PostgreSQL and Redis. Results: BENCHMARKS.md, bench/results/.
