@@ -6,10 +6,12 @@ request (404 otherwise). Visibility results are never used to authorize.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
@@ -64,3 +66,28 @@ class InboxRow:
     @property
     def amount(self) -> float:
         return self.amount_cents / 100
+
+    # URLs by string formatting from one reverse() each: the inbox renders many
+    # rows, and reversing per row was a measurable part of the page (BENCHMARKS.md).
+    @property
+    def detail_url(self) -> str:
+        return request_url("request-detail", self.request_id)
+
+    @property
+    def decide_url(self) -> str:
+        return request_url("request-decide", self.request_id)
+
+    @property
+    def live_url(self) -> str:
+        return request_url("request-live", self.request_id)
+
+
+@functools.cache
+def _url_template(name: str) -> str:
+    marker = 987654321
+    return reverse(name, args=[marker]).replace(str(marker), "{}")
+
+
+def request_url(name: str, pk: int) -> str:
+    """reverse(name, args=[pk]) for the request URLs, without resolving each time."""
+    return _url_template(name).format(int(pk))

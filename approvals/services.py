@@ -221,7 +221,7 @@ def _refusal_message(exc: BaseException) -> str:
 
 
 def _update(
-    request: ExpenseRequest, name: str, arg, *, update_id: str | None = None
+    request: ExpenseRequest, name: str, arg, *, update_id: str | None = None, project: bool = True
 ) -> ApprovalState:
     handle_id = workflow_id(request.pk)
 
@@ -245,7 +245,11 @@ def _update(
         if exc.status == RPCStatusCode.FAILED_PRECONDITION or "completed" in exc.message.lower():
             raise ServiceError("This request is already closed.") from exc
         raise ServiceError(UNAVAILABLE) from exc
-    projection.apply_state(state)  # the page shows it at once; the activity agrees later
+    if project:
+        # A redirect to the detail page shows the new state at once; the
+        # activity writes the same later. Callers that render from the answer
+        # itself skip this write (it was a third of a decision's time).
+        projection.apply_state(state)
     return state
 
 
@@ -258,8 +262,12 @@ def decision_record(
     decision_id: str | None = None,
     level: int = 0,
     override: bool = False,
+    project: bool = True,
 ) -> ApprovalState:
-    """Send a decision Update; returns the new state or raises ServiceError(refusal)."""
+    """Send a decision Update; returns the new state or raises ServiceError(refusal).
+
+    `project=False` leaves the Django projection to the worker's activity (for
+    callers that render from the returned state, such as an inbox row)."""
     decision_id = decision_id or str(uuid.uuid4())
     decision = DecisionInput(
         decision_id=decision_id,
@@ -270,7 +278,9 @@ def decision_record(
         override=override,
     )
     try:
-        return _update(request, "decide", decision, update_id=f"decide-{decision_id}")
+        return _update(
+            request, "decide", decision, update_id=f"decide-{decision_id}", project=project
+        )
     except ServiceError:
         # A repeat of a decision that closed the workflow: answer as the first time.
         state = status_query_quietly(request)

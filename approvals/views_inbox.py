@@ -286,7 +286,14 @@ def _success_message(action: str, state: ApprovalState) -> str:
 
 
 def decide_one(
-    *, user: User, pk: int, action: str, comment: str = "", decision_id: str = "", level: int = 0
+    *,
+    user: User,
+    pk: int,
+    action: str,
+    comment: str = "",
+    decision_id: str = "",
+    level: int = 0,
+    project: bool = False,
 ) -> tuple[bool, str]:
     """Send one decision Update; (ok, message for the user). Refusals change nothing.
 
@@ -306,6 +313,7 @@ def decide_one(
             comment=comment,
             decision_id=decision_id or None,
             level=level,
+            project=project,
         )
     except services.ServiceError as exc:
         return False, _(str(exc)) if visible else _(NOT_YOURS)
@@ -341,6 +349,9 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             comment=data.get("comment") or "",
             decision_id=data.get("decision_id") or "",
             level=data.get("level") or 0,
+            # Without htmx the answer is a redirect that may show the request:
+            # project at once. With htmx the row is rendered from the answer.
+            project=not request.htmx,
         )
     if request.htmx:
         response = render(
