@@ -347,12 +347,12 @@ def deadline_extend(
     )
 
 
-def status_query(request: ExpenseRequest) -> ApprovalState:
+def status_query(request: ExpenseRequest, *, timeout: float | None = None) -> ApprovalState:
     async def run(client: Client) -> ApprovalState:
         handle = client.get_workflow_handle(workflow_id(request.pk))
         return await handle.query("get_status", result_type=ApprovalState)
 
-    return call(run)
+    return call(run, timeout=timeout)
 
 
 def status_query_quietly(request: ExpenseRequest) -> ApprovalState | None:
