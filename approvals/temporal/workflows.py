@@ -73,6 +73,12 @@ DB_TIMEOUT = timedelta(seconds=10)
 PUSH_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
 
 
+def _refuse(reason: str, kind: str) -> None:
+    """Fail the caller (validator or handler) with `reason`, if there is one."""
+    if reason:
+        raise ApplicationError(reason, type=kind, non_retryable=True)
+
+
 def _iso(moment: datetime | None) -> str:
     return moment.isoformat() if moment else ""
 
@@ -145,9 +151,8 @@ class ExpenseApprovalWorkflow:
     async def decide(self, d: DecisionInput) -> ApprovalState:
         if d.decision_id and d.decision_id in self._decision_ids:
             return self._state  # the same decision again: applied once
-        reason = self._refusal(d)
-        if reason:  # someone else won the race since validation
-            raise ApplicationError(reason, type="DecisionRefused", non_retryable=True)
+        # Checked again: someone else may have won the race since validation.
+        _refuse(self._refusal(d), "DecisionRefused")
         self._apply_decision(d, Channel.UPDATE)
         return self._state
 
@@ -155,9 +160,7 @@ class ExpenseApprovalWorkflow:
     def _validate_decide(self, d: DecisionInput) -> None:
         if d.decision_id and d.decision_id in self._decision_ids:
             return
-        reason = self._refusal(d)
-        if reason:
-            raise ApplicationError(reason, type="DecisionRefused", non_retryable=True)
+        _refuse(self._refusal(d), "DecisionRefused")
 
     @workflow.signal
     async def decide_signal(self, d: DecisionInput) -> None:
@@ -196,9 +199,7 @@ class ExpenseApprovalWorkflow:
     # ---------------------------------------------------- requester actions
     @workflow.update
     async def withdraw(self, w: WithdrawInput) -> ApprovalState:
-        reason = self._withdraw_refusal(w)
-        if reason:
-            raise ApplicationError(reason, type="WithdrawRefused", non_retryable=True)
+        _refuse(self._withdraw_refusal(w), "WithdrawRefused")
         self._finish(
             Status.WITHDRAWN,
             StepEvent(
@@ -215,15 +216,11 @@ class ExpenseApprovalWorkflow:
 
     @withdraw.validator
     def _validate_withdraw(self, w: WithdrawInput) -> None:
-        reason = self._withdraw_refusal(w)
-        if reason:
-            raise ApplicationError(reason, type="WithdrawRefused", non_retryable=True)
+        _refuse(self._withdraw_refusal(w), "WithdrawRefused")
 
     @workflow.update
     async def resubmit(self, r: ResubmitInput) -> ApprovalState:
-        reason = self._resubmit_refusal(r)
-        if reason:
-            raise ApplicationError(reason, type="ResubmitRefused", non_retryable=True)
+        _refuse(self._resubmit_refusal(r), "ResubmitRefused")
         self._busy = True
         try:
             old_amount, old_title = self._state.amount_cents, self._state.title
@@ -261,15 +258,11 @@ class ExpenseApprovalWorkflow:
 
     @resubmit.validator
     def _validate_resubmit(self, r: ResubmitInput) -> None:
-        reason = self._resubmit_refusal(r)
-        if reason:
-            raise ApplicationError(reason, type="ResubmitRefused", non_retryable=True)
+        _refuse(self._resubmit_refusal(r), "ResubmitRefused")
 
     @workflow.update
     async def extend_deadline(self, e: ExtendInput) -> ApprovalState:
-        reason = self._extend_refusal(e)
-        if reason:
-            raise ApplicationError(reason, type="ExtendRefused", non_retryable=True)
+        _refuse(self._extend_refusal(e), "ExtendRefused")
         if self._due is None:  # unreachable after the check above; never fail the task
             raise ApplicationError("Only a pending request has a deadline to extend.")
         extra = timedelta(seconds=e.seconds)
@@ -294,9 +287,7 @@ class ExpenseApprovalWorkflow:
 
     @extend_deadline.validator
     def _validate_extend(self, e: ExtendInput) -> None:
-        reason = self._extend_refusal(e)
-        if reason:
-            raise ApplicationError(reason, type="ExtendRefused", non_retryable=True)
+        _refuse(self._extend_refusal(e), "ExtendRefused")
 
     # --------------------------------------------------------------- rules
     def _current(self) -> LevelState:
