@@ -20,7 +20,6 @@ from django.utils import timezone
 from temporalio.client import (
     Client,
     RPCTimeoutOrCancelledError,
-    WorkflowExecutionStatus,
     WorkflowUpdateFailedError,
 )
 from temporalio.common import (
@@ -39,7 +38,6 @@ from .models import ApprovalPolicy, ExpenseRequest, RequestStatus
 from .temporal.client import TemporalUnavailable, call
 from .temporal.shared import (
     SA_AMOUNT,
-    SA_DUE,
     SA_REQUESTER,
     SA_STATUS,
     WORKFLOW_TYPE,
@@ -360,23 +358,3 @@ def status_query_quietly(request: ExpenseRequest) -> ApprovalState | None:
         return status_query(request)
     except Exception:  # noqa: BLE001 - a live view is optional; the projection stands in
         return None
-
-
-async def describe_status(client: Client, request_id: int) -> WorkflowExecutionStatus | None:
-    description = await client.get_workflow_handle(workflow_id(request_id)).describe()
-    return description.status
-
-
-__all__ = [
-    "SA_DUE",
-    "ServiceError",
-    "decision_record",
-    "decision_signal",
-    "deadline_extend",
-    "expense_resubmit",
-    "expense_submit",
-    "expense_withdraw",
-    "reconcile_queued",
-    "status_query",
-    "workflow_start",
-]
