@@ -488,18 +488,22 @@ class ExpenseApprovalWorkflow:
                 )
                 number += 1
                 continue
-            self._start_clock(level)
-            self._emit(
-                StepEvent(
-                    kind="assigned",
-                    level=number,
-                    recipients=list(level.approvers),
-                    channel=Channel.TIMER,
-                    detail={"due_at": level.due_at},
-                )
-            )
+            self._assign(level, Channel.TIMER)
             return
         self._finish(Status.APPROVED, StepEvent(kind="completed", detail={"outcome": "approved"}))
+
+    def _assign(self, level: LevelState, channel: str) -> None:
+        """Give `level` to its approvers now: start its clock and tell them."""
+        self._start_clock(level)
+        self._emit(
+            StepEvent(
+                kind="assigned",
+                level=level.level,
+                recipients=list(level.approvers),
+                channel=channel,
+                detail={"due_at": level.due_at},
+            )
+        )
 
     def _start_clock(self, level: LevelState) -> None:
         now = workflow.now()
@@ -604,16 +608,7 @@ class ExpenseApprovalWorkflow:
         if set(level.approvers) & self._approved_by:
             self._activate(number)
         else:
-            self._start_clock(level)
-            self._emit(
-                StepEvent(
-                    kind="assigned",
-                    level=number,
-                    recipients=list(level.approvers),
-                    channel=Channel.ESCALATION,
-                    detail={"due_at": level.due_at},
-                )
-            )
+            self._assign(level, Channel.ESCALATION)
 
     # ----------------------------------------------------------- activities
     async def _resolve_chain(self, levels: int) -> list[list[str]]:
