@@ -6,9 +6,10 @@ from decimal import Decimal
 
 from approvals import services
 from approvals.models import ExpenseRequest
-from approvals.temporal.shared import ApprovalState
+from approvals.temporal import client as temporal_client
+from approvals.temporal.shared import ApprovalState, workflow_id
 
-from .conftest import wait_for
+from .conftest import free_port, wait_for
 
 
 def submit(user, amount="500.00", title="Train tickets", **extra) -> ExpenseRequest:
@@ -46,3 +47,23 @@ def wait_pending_level(request, level: int, timeout: float = 20) -> ApprovalStat
         lambda s: s.status == "pending" and s.current_level == level and bool(s.pending_approvers),
         timeout,
     )
+
+
+def take_temporal_down(settings) -> None:
+    """Point this process's Temporal client at a port where nothing listens."""
+    settings.TEMPORAL_ADDRESS = f"127.0.0.1:{free_port()}"
+    temporal_client.reset_client()
+
+
+def bring_temporal_back(settings, server) -> None:
+    settings.TEMPORAL_ADDRESS = server.address
+    temporal_client.reset_client()
+
+
+def describe(request_id: int):
+    """The request's workflow execution as the server describes it."""
+
+    async def run(client):
+        return await client.get_workflow_handle(workflow_id(request_id)).describe()
+
+    return temporal_client.call(run)

@@ -10,27 +10,17 @@ from approvals import services
 from approvals.models import ExpenseRequest
 from approvals.temporal import client as temporal_client
 from approvals.temporal.shared import WORKFLOW_TYPE, workflow_id
-from tests.conftest import WorkerThread, free_port, wait_for
-from tests.helpers import submit, wait_pending_level, wait_status
+from tests.conftest import WorkerThread, wait_for
+from tests.helpers import (
+    bring_temporal_back,
+    describe,
+    submit,
+    take_temporal_down,
+    wait_pending_level,
+    wait_status,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def take_temporal_down(settings) -> None:
-    settings.TEMPORAL_ADDRESS = f"127.0.0.1:{free_port()}"
-    temporal_client.reset_client()
-
-
-def bring_temporal_back(settings, server) -> None:
-    settings.TEMPORAL_ADDRESS = server.address
-    temporal_client.reset_client()
-
-
-def describe(request_id: int):
-    async def run(client):
-        return await client.get_workflow_handle(workflow_id(request_id)).describe()
-
-    return temporal_client.call(run)
 
 
 def executions_of(request_id: int) -> int:

@@ -14,8 +14,15 @@ from approvals import services
 from approvals.models import ExpenseRequest
 from approvals.temporal import client as temporal_client
 from approvals.temporal.shared import WORKFLOW_TYPE, workflow_id
-from tests.conftest import free_port, wait_for
-from tests.helpers import submit, wait_pending_level, wait_status
+from tests.conftest import wait_for
+from tests.helpers import (
+    bring_temporal_back,
+    describe,
+    submit,
+    take_temporal_down,
+    wait_pending_level,
+    wait_status,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,18 +30,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def temporal_down(settings, temporal_server):
     """Point the process's client at a port where nothing listens, then back."""
-    settings.TEMPORAL_ADDRESS = f"127.0.0.1:{free_port()}"
-    temporal_client.reset_client()
+    take_temporal_down(settings)
     yield
-    settings.TEMPORAL_ADDRESS = temporal_server.address
-    temporal_client.reset_client()
-
-
-def describe(request_id: int):
-    async def run(client):
-        return await client.get_workflow_handle(workflow_id(request_id)).describe()
-
-    return temporal_client.call(run)
+    bring_temporal_back(settings, temporal_server)
 
 
 def start_again(request: ExpenseRequest):

@@ -13,9 +13,14 @@ from django.test import Client
 
 from approvals import services
 from approvals.models import AuditEntry, ExpenseRequest
-from approvals.temporal import client as temporal_client
-from tests.conftest import WorkerThread, free_port, wait_for
-from tests.helpers import submit, wait_pending_level, wait_status
+from tests.conftest import WorkerThread, wait_for
+from tests.helpers import (
+    bring_temporal_back,
+    submit,
+    take_temporal_down,
+    wait_pending_level,
+    wait_status,
+)
 
 from .harness import ManagedProcess, process_env
 
@@ -26,12 +31,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def temporal_down(settings, temporal_server):
     """Point the web layer at a closed port; yields a function that brings Temporal back."""
     settings.TEMPORAL_CALL_TIMEOUT = 2
-    settings.TEMPORAL_ADDRESS = f"127.0.0.1:{free_port()}"
-    temporal_client.reset_client()
+    take_temporal_down(settings)
 
     def restore() -> None:
-        settings.TEMPORAL_ADDRESS = temporal_server.address
-        temporal_client.reset_client()
+        bring_temporal_back(settings, temporal_server)
 
     yield restore
     restore()
@@ -62,8 +65,7 @@ def test_views_answer_plainly_while_temporal_is_down_and_work_resumes_after(
     finally:
         worker.stop()
 
-    settings.TEMPORAL_ADDRESS = f"127.0.0.1:{free_port()}"
-    temporal_client.reset_client()
+    take_temporal_down(settings)
     emma_web, max_web = signed_in(emma), signed_in(max_)
 
     started = time.monotonic()
