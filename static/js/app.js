@@ -9,6 +9,11 @@ document.addEventListener("htmx:wsAfterMessage", function (evt) {
   htmx.trigger(document.body, "request-changed", data);
 });
 document.addEventListener("htmx:wsOpen", function () {
+  // A change between the page's render and the socket opening (or while it
+  // reconnected) was never pushed to this page: refresh what it shows, once.
+  var body = document.getElementById("request-body");
+  var shown = body ? { request_id: Number(body.dataset.requestId) } : {};
+  htmx.trigger(document.body, "request-changed", shown);
   document.body.dataset.wsOpen = "1";
 });
 document.addEventListener("htmx:wsClose", function () {
