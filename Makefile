@@ -7,6 +7,8 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 UV = $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/approvals
+# Tests only: seed_demo hashes the demo passwords for every test (1.6 s each with PBKDF2).
+export PASSWORD_HASHERS := django.contrib.auth.hashers.MD5PasswordHasher
 # apt as root, or through sudo when not root.
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 

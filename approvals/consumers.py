@@ -22,7 +22,7 @@ from django.utils.translation.trans_real import parse_accept_lang_header
 
 from accounts.selectors import delegators_for
 
-from .temporal.shared import Status
+from .workflow.contract import Status
 
 
 def scope_language(scope) -> str:
@@ -69,7 +69,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
             return self._render(event)
 
     def _render(self, event: dict) -> str:
-        from .views_inbox import new_decision_id, row_from_event
+        from .selectors.inbox import new_decision_id, row_from_event
 
         user = self.user
         # Delegations are read per event: one that starts or ends takes effect at once.

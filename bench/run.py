@@ -203,13 +203,13 @@ def plan_requests() -> list[int]:
 
 def open_workflows(users: dict, client) -> dict:
     """SCALE requests: rows in bulk, then their workflows started concurrently with
-    exactly what services._start sends (input, id, memo, search attributes)."""
+    exactly what starter.start_workflow sends (input, id, memo, search attributes)."""
     from django.utils import timezone
 
-    from approvals import services
     from approvals.models import ExpenseRequest, RequestStatus
+    from approvals.temporal import starter
 
-    snapshot = dataclasses.asdict(services.policy_snapshot())  # as expense_submit stores it
+    snapshot = dataclasses.asdict(starter.policy_snapshot())  # as expense_submit stores it
     rng = random.Random(20)
     t0 = time.perf_counter()
     rows = []
@@ -229,7 +229,7 @@ def open_workflows(users: dict, client) -> dict:
         )
     created = ExpenseRequest.objects.bulk_create(rows, batch_size=2000)
     t_rows = time.perf_counter() - t0
-    inputs = [services.workflow_input(r) for r in created]
+    inputs = [starter.workflow_input(r) for r in created]
     log(f"{len(created)} rows in {t_rows:.1f}s; starting workflows…")
 
     async def start_all() -> None:
@@ -237,7 +237,7 @@ def open_workflows(users: dict, client) -> dict:
 
         async def one(inp) -> None:
             async with gate:
-                await services._start(client, inp)
+                await starter.start_workflow(client, inp)
 
         await asyncio.gather(*(one(inp) for inp in inputs))
 
@@ -282,8 +282,8 @@ def wait_processed(stack: Stack, client, *, timeout: float = 4 * 3600) -> float:
 
 # -------------------------------------------------------------------- inbox
 def bench_inbox(stack: Stack, client, *, naive_iterations: int = NAIVE_ITER) -> dict:
-    from approvals.temporal.shared import ApprovalState
-    from approvals.views_inbox import PAGE_SIZE, inbox_query
+    from approvals.selectors.inbox import PAGE_SIZE, inbox_query
+    from approvals.workflow.contract import ApprovalState
 
     hot = approver(0)
     query = inbox_query([hot], me=hot)
@@ -362,7 +362,7 @@ def pending_pool(requesters: list[str]) -> list:
 
 def bench_decision(stack: Stack, client, pool: list) -> dict:
     from approvals import services
-    from approvals.temporal.shared import ApprovalState, DecisionInput, workflow_id
+    from approvals.workflow.contract import ApprovalState, DecisionInput, workflow_id
 
     users = {r.requester.reports_to.username: r.requester.reports_to for r in pool}
     webs = {name: WebClient("127.0.0.1", stack.web_port, name).sign_in() for name in sorted(users)}
@@ -421,7 +421,7 @@ def bench_push(stack: Stack, client, pool: list) -> dict:
     import websockets
     from temporalio.api.enums.v1 import EventType
 
-    from approvals.temporal.shared import workflow_id
+    from approvals.workflow.contract import workflow_id
 
     approvers = {a: WebClient("127.0.0.1", stack.web_port, a).sign_in() for a, _ in PUSH_PAIRS}
     requesters = {e: WebClient("127.0.0.1", stack.web_port, e).sign_in() for _, e in PUSH_PAIRS}

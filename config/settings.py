@@ -123,6 +123,11 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Tests (and only tests) put a fast hasher first: seed_demo hashes every demo
+# password per test. Never set this in production.
+if os.environ.get("PASSWORD_HASHERS"):
+    PASSWORD_HASHERS = env_list("PASSWORD_HASHERS")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

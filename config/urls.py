@@ -3,7 +3,7 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
-from approvals import health
+from approvals.views import health
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

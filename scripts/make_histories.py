@@ -11,7 +11,7 @@ saves every workflow's history as JSON. tests/approvals/temporal/test_replay.py
 replays them against today's workflow code, so a change that would break
 approvals already running fails CI. Histories of a released version are
 never regenerated: add new files instead and guard changes with
-workflow.patched (see approvals/temporal/workflows.py).
+workflow.patched (see approvals/workflow/workflow.py).
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ def main() -> int:
 
         from accounts.models import User
         from approvals.temporal import client as temporal_client
-        from approvals.temporal.shared import workflow_id
+        from approvals.workflow.contract import workflow_id
         from tests.conftest import DevServer, WorkerThread
 
         call_command("migrate", verbosity=0)

@@ -8,6 +8,7 @@ against the test database (use `django_db(transaction=True)` so they see it).
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
 import sys
@@ -18,6 +19,10 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+
+# Fast password hashing for every test and every server process a test starts
+# (they inherit the environment); settings.py reads it (tests only).
+os.environ.setdefault("PASSWORD_HASHERS", "django.contrib.auth.hashers.MD5PasswordHasher")
 
 from approvals.temporal import client as temporal_client
 
@@ -104,8 +109,8 @@ class WorkerThread:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        from approvals.temporal import worker as worker_mod
         from approvals.temporal.client import connect
+        from approvals.worker import worker as worker_mod
 
         async def main() -> None:
             self.loop = asyncio.get_running_loop()
@@ -152,6 +157,12 @@ def worker(task_queue, temporal_server):
     thread = WorkerThread(task_queue).start()
     yield thread
     thread.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """The in-process part of the fast hashing above (settings are already loaded)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from decimal import Decimal
 from approvals import services
 from approvals.models import ExpenseRequest
 from approvals.temporal import client as temporal_client
-from approvals.temporal.shared import ApprovalState, workflow_id
+from approvals.workflow.contract import ApprovalState, workflow_id
 
 from .conftest import free_port, wait_for
 

@@ -16,8 +16,10 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.service import RPCError, RPCStatusCode
 
-from approvals import services, timeline
+from approvals import services
 from approvals.models import AuditEntry
+from approvals.selectors import timeline
+from approvals.temporal import history
 from approvals.temporal.client import call
 from tests.conftest import wait_for
 from tests.helpers import submit, wait_pending_level, wait_state, wait_status
@@ -220,7 +222,7 @@ def _delete_workflow(request_id: int) -> None:
 
 def _history_gone(request_id: int) -> bool:
     try:
-        timeline.fetch_history(request_id)
+        history.fetch_history(request_id)
     except RPCError as exc:
         return exc.status == RPCStatusCode.NOT_FOUND
     return False

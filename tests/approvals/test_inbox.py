@@ -17,7 +17,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role, User
-from approvals import views_inbox
+from approvals.selectors import inbox as inbox_selectors
 from approvals.temporal import client as temporal_client
 from tests.conftest import WorkerThread, free_port, wait_for
 from tests.helpers import submit, wait_pending_level
@@ -181,7 +181,7 @@ def test_invalid_filter_is_explained_not_a_500(worker):
 
 
 def test_pagination_walks_past_the_first_page(worker, monkeypatch):
-    monkeypatch.setattr(views_inbox, "PAGE_SIZE", 3)
+    monkeypatch.setattr(inbox_selectors, "PAGE_SIZE", 3)
     team = make_team()
     boss = client_for(team["manager"])
     pks = {submit(team["employee"], f"{100 + i}.00", title=f"Item {i}").pk for i in range(7)}
@@ -265,14 +265,16 @@ def test_inbox_pages_need_a_login(client, path):
 
 
 def test_inbox_query_quotes_names_and_excludes_own_requests():
-    query = views_inbox.inbox_query(["o'neil", "max"], me="o'neil", min_cents=100, overdue=False)
+    query = inbox_selectors.inbox_query(
+        ["o'neil", "max"], me="o'neil", min_cents=100, overdue=False
+    )
     assert "PendingApprovers IN ('o\\'neil', 'max')" in query
     assert "Requester != 'o\\'neil'" in query
     assert "AmountCents >= 100" in query
 
 
 def test_dev_server_visibility_cannot_order_by_deadline(temporal_server):
-    """Why each page is sorted in Python (see views_inbox): ORDER BY is refused here."""
+    """Why each page is sorted in Python (see inbox_selectors): ORDER BY is refused here."""
     from temporalio.service import RPCError
 
     async def ordered(client):

@@ -6,10 +6,10 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from approvals import services
 from approvals.models import ExpenseRequest
 from approvals.temporal import client as temporal_client
-from approvals.temporal.shared import WORKFLOW_TYPE, workflow_id
+from approvals.temporal import starter
+from approvals.workflow.contract import WORKFLOW_TYPE, workflow_id
 from tests.conftest import WorkerThread, wait_for
 from tests.helpers import (
     bring_temporal_back,
@@ -36,7 +36,7 @@ def assert_exactly_one_workflow(request: ExpenseRequest) -> None:
     description = describe(request.pk)
     assert description.status == WorkflowExecutionStatus.RUNNING
 
-    inp = services.workflow_input(request)
+    inp = starter.workflow_input(request)
 
     async def start_again(client):
         await client.start_workflow(
@@ -60,12 +60,12 @@ def test_reconcile_waits_while_temporal_is_down_then_starts_each_request_once(
     first = submit(demo_org["emma"], "40.00", title="Lunch")
     second = submit(demo_org["finn"], "2500.00", title="Laptop")
     assert first.status == second.status == "queued"
-    assert services.reconcile_queued() == 0  # still down: nothing started, nothing lost
+    assert starter.reconcile_queued() == 0  # still down: nothing started, nothing lost
     assert ExpenseRequest.objects.filter(workflow_started_at__isnull=True).count() == 2
 
     bring_temporal_back(settings, temporal_server)
-    assert services.reconcile_queued() == 2
-    assert services.reconcile_queued() == 0  # nothing left to start
+    assert starter.reconcile_queued() == 2
+    assert starter.reconcile_queued() == 0  # nothing left to start
     worker = WorkerThread(task_queue).start()
     try:
         for request in (first, second):
@@ -108,7 +108,7 @@ def test_reconcile_absorbs_a_start_that_happened_but_was_not_recorded(
     run_id = describe(request.pk).run_id
     # The start reached Temporal but the process died before writing it down.
     ExpenseRequest.objects.filter(pk=request.pk).update(workflow_started_at=None)
-    assert services.reconcile_queued() == 1
+    assert starter.reconcile_queued() == 1
     request.refresh_from_db()
     assert request.workflow_started_at is not None
     assert describe(request.pk).run_id == run_id

@@ -13,7 +13,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from approvals import services
 from approvals.models import ExpenseRequest
 from approvals.temporal import client as temporal_client
-from approvals.temporal.shared import WORKFLOW_TYPE, workflow_id
+from approvals.temporal import starter
+from approvals.workflow.contract import WORKFLOW_TYPE, workflow_id
 from tests.conftest import wait_for
 from tests.helpers import (
     bring_temporal_back,
@@ -38,7 +39,7 @@ def temporal_down(settings, temporal_server):
 def start_again(request: ExpenseRequest):
     """A raw second start with the same id, bypassing the service's guards."""
 
-    inp = services.workflow_input(request)
+    inp = starter.workflow_input(request)
 
     async def run(client):
         await client.start_workflow(
@@ -110,7 +111,7 @@ def test_workflow_start_is_idempotent_and_one_workflow_exists(demo_org, worker):
     first_run = describe(request.pk).run_id
     # As if the acknowledgement had been lost: the service tries again.
     ExpenseRequest.objects.filter(pk=request.pk).update(workflow_started_at=None)
-    services.workflow_start(request_id=request.pk)
+    starter.workflow_start(request_id=request.pk)
     request.refresh_from_db()
     assert request.workflow_started_at is not None
     assert describe(request.pk).run_id == first_run
@@ -130,7 +131,7 @@ def test_a_finished_request_is_never_started_again(demo_org, worker):
     )
     run_id = closed.run_id
     ExpenseRequest.objects.filter(pk=request.pk).update(workflow_started_at=None)
-    services.workflow_start(request_id=request.pk)
+    starter.workflow_start(request_id=request.pk)
     description = describe(request.pk)
     assert description.run_id == run_id
     assert description.status == WorkflowExecutionStatus.COMPLETED

@@ -42,8 +42,8 @@ class LiveApp:
         self.worker_ready = threading.Event()
 
     def _run(self) -> None:
-        from approvals.temporal import worker as worker_mod
         from approvals.temporal.client import connect
+        from approvals.worker import worker as worker_mod
         from config.asgi import application
 
         async def main() -> None:

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from approvals import services, timeline
+from approvals import services
+from approvals.selectors import timeline
 from tests.conftest import wait_for
 from tests.e2e.conftest import login
 from tests.helpers import submit, wait_state

@@ -5,7 +5,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from approvals.temporal import worker
+from approvals.worker import worker
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from approvals.temporal import worker
+from approvals.worker import worker
 
 
 class Command(BaseCommand):

@@ -21,7 +21,7 @@ from accounts.models import Delegation, Role, User
 from approvals import services
 from approvals.models import AuditEntry, ExpenseRequest
 from approvals.temporal.client import call
-from approvals.temporal.shared import (
+from approvals.workflow.contract import (
     SA_AMOUNT,
     SA_DUE,
     SA_PENDING,
@@ -32,12 +32,6 @@ from approvals.temporal.shared import (
 )
 from tests.conftest import wait_for
 from tests.helpers import state_of
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """seed_demo hashes seven passwords per test; these tests never log in."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

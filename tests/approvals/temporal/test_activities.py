@@ -9,8 +9,8 @@ import pytest
 from temporalio.testing import ActivityEnvironment
 
 from approvals.models import ApprovalStep, AuditEntry, ExpenseRequest, Notification
-from approvals.temporal.activities import record_transition, send_notifications
-from approvals.temporal.shared import (
+from approvals.worker.activities import record_transition, send_notifications
+from approvals.workflow.contract import (
     ApprovalState,
     LevelState,
     StepEvent,

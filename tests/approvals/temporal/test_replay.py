@@ -15,8 +15,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from temporalio.workflow import NondeterminismError
 
-from approvals.temporal.shared import WORKFLOW_TYPE, ApprovalInput, ApprovalState
-from approvals.temporal.workflows import ExpenseApprovalWorkflow
+from approvals.workflow.contract import WORKFLOW_TYPE, ApprovalInput, ApprovalState
+from approvals.workflow.workflow import ExpenseApprovalWorkflow
 
 HISTORIES = Path(__file__).resolve().parents[2] / "histories"
 FILES = sorted(HISTORIES.glob("*.json"))

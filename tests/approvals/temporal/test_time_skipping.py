@@ -20,7 +20,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from approvals.temporal.shared import (
+from approvals.workflow.contract import (
     ApprovalInput,
     ApprovalState,
     ChainRequest,
@@ -29,7 +29,7 @@ from approvals.temporal.shared import (
     Transition,
     workflow_id,
 )
-from approvals.temporal.workflows import ExpenseApprovalWorkflow
+from approvals.workflow.workflow import ExpenseApprovalWorkflow
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 MANAGERS = {"emma": "max", "max": "diana", "diana": "victor"}

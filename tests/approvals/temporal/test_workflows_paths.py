@@ -8,7 +8,7 @@ import pytest
 
 from approvals import services
 from approvals.models import ApprovalPolicy, ApprovalStep, AuditEntry
-from approvals.temporal.shared import Channel
+from approvals.workflow.contract import Channel
 from tests.helpers import state_of, submit, wait_pending_level
 
 from .conftest import audit_kinds, decide, wait_audit, wait_closed

@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import Delegation
 from approvals import services
 from approvals.temporal.client import call
-from approvals.temporal.shared import Channel, DecisionInput, workflow_id
+from approvals.workflow.contract import ApprovalState, Channel, DecisionInput, workflow_id
 from tests.helpers import state_of, submit, wait_pending_level
 
 from .conftest import (
@@ -119,7 +119,7 @@ def test_the_same_update_id_twice_returns_the_first_result(demo_org, worker):
         handle = client.get_workflow_handle(workflow_id(request.pk))
         decision = DecisionInput(new_id(), actor, "approve", comment=comment)
         return await handle.execute_update(
-            "decide", decision, id=update_id, result_type=services.ApprovalState
+            "decide", decision, id=update_id, result_type=ApprovalState
         )
 
     first = call(lambda c: send(c, "first"))

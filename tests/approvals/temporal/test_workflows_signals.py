@@ -6,7 +6,7 @@ import pytest
 
 from approvals import services
 from approvals.models import AuditEntry
-from approvals.temporal.shared import Channel
+from approvals.workflow.contract import Channel
 from tests.helpers import state_of, submit, wait_pending_level, wait_state
 
 from .conftest import decide, new_id, wait_audit, wait_closed

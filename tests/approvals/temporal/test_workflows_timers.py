@@ -13,7 +13,7 @@ import pytest
 
 from approvals import services
 from approvals.models import AuditEntry, Notification
-from approvals.temporal.shared import Channel
+from approvals.workflow.contract import Channel
 from tests.conftest import wait_for
 from tests.helpers import state_of, submit, wait_pending_level, wait_state
 

@@ -17,7 +17,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from .temporal.client import TemporalUnavailable, call
+from ..temporal.client import TemporalUnavailable, call
 
 
 def check_database() -> dict:

@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 
-from .models import ExpenseRequest, Notification
-from .temporal.shared import StepEvent, Transition
+from ..models import ExpenseRequest, Notification
+from ..workflow.contract import StepEvent, Transition
 
 
 def _recipients(event: StepEvent, t: Transition) -> list[str]:

@@ -17,9 +17,9 @@ from django.conf import settings
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from ..temporal.client import connect
+from ..workflow.workflow import ExpenseApprovalWorkflow
 from .activities import ACTIVITIES
-from .client import connect
-from .workflows import ExpenseApprovalWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def build_worker(client: Client, *, task_queue: str | None = None) -> Worker:
 
 async def reconcile_forever(stop: asyncio.Event) -> None:
     """Start workflows of requests saved while Temporal was unreachable."""
-    from ..services import reconcile_queued
+    from ..temporal.starter import reconcile_queued
 
     while not stop.is_set():
         try:

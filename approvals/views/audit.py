@@ -19,9 +19,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from . import timeline
-from .forms_audit import AuditSearchForm, audit_search
-from .models import ExpenseRequest
+from ..forms.audit import AuditSearchForm
+from ..models import ExpenseRequest
+from ..selectors import timeline
+from ..selectors.audit import audit_search
 
 PAGE_SIZE = 25
 TZ_COOKIE = "audit_tz"

@@ -21,8 +21,8 @@ from temporalio.exceptions import ApplicationError
 from accounts.models import Delegation, User
 from accounts.selectors import admin_usernames
 
-from .. import notifications, projection
-from .shared import ChainRequest, EscalationRequest, Transition
+from ..effects import notifications, projection
+from ..workflow.contract import ChainRequest, EscalationRequest, Transition
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable)

@@ -7,17 +7,14 @@ request (404 otherwise). Visibility results are never used to authorize.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from datetime import datetime
 
 from django.http import Http404
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import delegators_for
 
-from .models import ExpenseRequest
+from ..models import ExpenseRequest
 
 
 def can_view(*, user: User, request: ExpenseRequest) -> bool:
@@ -44,42 +41,6 @@ def requests_of(*, user: User, status: str = ""):
     if status:
         qs = qs.filter(status=status)
     return qs
-
-
-@dataclass
-class InboxRow:
-    request_id: int
-    title: str
-    requester_display: str
-    requester: str
-    amount_cents: int
-    currency: str
-    submitted_at: str
-    due_at: datetime | None
-    pending: list[str]
-    on_behalf_of: str = ""
-
-    @property
-    def overdue(self) -> bool:
-        return self.due_at is not None and self.due_at < timezone.now()
-
-    @property
-    def amount(self) -> float:
-        return self.amount_cents / 100
-
-    # URLs by string formatting from one reverse() each: the inbox renders many
-    # rows, and reversing per row was a measurable part of the page (BENCHMARKS.md).
-    @property
-    def detail_url(self) -> str:
-        return request_url("request-detail", self.request_id)
-
-    @property
-    def decide_url(self) -> str:
-        return request_url("request-decide", self.request_id)
-
-    @property
-    def live_url(self) -> str:
-        return request_url("request-live", self.request_id)
 
 
 @functools.cache

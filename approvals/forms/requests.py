@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import CURRENCIES, Category, RequestStatus
+from ..models import CURRENCIES, Category, RequestStatus
 
 MAX_RECEIPT_BYTES = 10 * 1024 * 1024
 MAX_TEXT = 2000

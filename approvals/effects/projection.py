@@ -13,8 +13,8 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import User
 
-from .models import ApprovalStep, AuditEntry, ExpenseRequest
-from .temporal.shared import ApprovalState, StepEvent
+from ..models import ApprovalStep, AuditEntry, ExpenseRequest
+from ..workflow.contract import ApprovalState, StepEvent
 
 
 def _dt(value: str) -> datetime | None:

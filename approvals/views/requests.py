@@ -25,9 +25,9 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts import selectors as people
 
-from . import selectors, services
-from .forms import ExpenseForm, ResubmitForm, StatusFilterForm
-from .models import ApprovalPolicy, ExpenseRequest, RequestStatus
+from .. import selectors, services
+from ..forms.requests import ExpenseForm, ResubmitForm, StatusFilterForm
+from ..models import ApprovalPolicy, ExpenseRequest, RequestStatus
 
 # How a level's state and a history entry read on the page.
 STEP_LABELS = {

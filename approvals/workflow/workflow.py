@@ -38,7 +38,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from .shared import (
+    from .contract import (
         SA_AMOUNT,
         SA_DUE,
         SA_PENDING,

@@ -1,0 +1,200 @@
+"""The approver inbox: one visibility query per page, rows from search attributes and memo.
+
+No workflow query and no database query per row: a page costs one
+`list_workflows` call (one ListWorkflowExecutions RPC) plus a constant number
+of database queries (session, user, active delegations). Visibility lags a
+little, so after a decision the row is dropped from the page at once and the
+answer shown; the validator, not the list, decides what is allowed.
+
+Ordering: the SQLite visibility store of `temporal server start-dev` refuses
+`ORDER BY` ("operation is not supported"), and so do the SQL stores of a
+standard server; only Elasticsearch visibility sorts by a custom attribute.
+So pages come in the server's order (newest first) and each page is sorted
+by `DecisionDueAt` here, in Python; overdue rows are marked.
+"""
+
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.core import signing
+from django.utils import timezone
+from temporalio.client import Client
+
+from accounts import selectors as people
+from accounts.models import User
+
+from ..workflow.contract import SA_DUE, SA_PENDING, SA_REQUESTER
+from .requests import request_url
+
+PAGE_SIZE = 25
+
+
+@dataclass
+class InboxRow:
+    request_id: int
+    title: str
+    requester_display: str
+    requester: str
+    amount_cents: int
+    currency: str
+    submitted_at: str
+    due_at: datetime | None
+    pending: list[str]
+    on_behalf_of: str = ""
+
+    @property
+    def overdue(self) -> bool:
+        return self.due_at is not None and self.due_at < timezone.now()
+
+    @property
+    def amount(self) -> float:
+        return self.amount_cents / 100
+
+    # URLs by string formatting from one reverse() each: the inbox renders many
+    # rows, and reversing per row was a measurable part of the page (BENCHMARKS.md).
+    @property
+    def detail_url(self) -> str:
+        return request_url("request-detail", self.request_id)
+
+    @property
+    def decide_url(self) -> str:
+        return request_url("request-decide", self.request_id)
+
+    @property
+    def live_url(self) -> str:
+        return request_url("request-live", self.request_id)
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def inbox_query(
+    principals: list[str],
+    *,
+    me: str = "",
+    min_cents: int | None = None,
+    max_cents: int | None = None,
+    overdue: bool = False,
+) -> str:
+    """The visibility query for the levels `principals` may decide (me + my delegators)."""
+    names = ", ".join(_quote(name) for name in principals)
+    clauses = [f"PendingApprovers IN ({names})", "ExecutionStatus = 'Running'"]
+    if me:
+        # A delegate never sees their own request, even when it waits on their delegator.
+        clauses.append(f"Requester != {_quote(me)}")
+    if min_cents is not None:
+        clauses.append(f"AmountCents >= {int(min_cents)}")
+    if max_cents is not None:
+        clauses.append(f"AmountCents <= {int(max_cents)}")
+    if overdue:
+        now = timezone.now().isoformat(timespec="seconds")
+        clauses.append(f"DecisionDueAt < {_quote(now)}")
+    return " AND ".join(clauses)
+
+
+def _row(execution, memo: dict, principals: set[str], username: str) -> InboxRow | None:
+    attrs = execution.typed_search_attributes
+    pending = list(attrs.get(SA_PENDING) or [])
+    try:
+        request_id = int(execution.id.removeprefix("expense-"))
+    except ValueError:
+        return None
+    mine = [p for p in pending if p in principals]
+    return InboxRow(
+        request_id=request_id,
+        title=str(memo.get("title", "")),
+        requester_display=str(memo.get("requester_display", "")),
+        requester=attrs.get(SA_REQUESTER) or "",
+        amount_cents=int(memo.get("amount_cents", 0)),
+        currency=str(memo.get("currency", "")),
+        submitted_at=str(memo.get("submitted_at", "")),
+        due_at=attrs.get(SA_DUE),
+        pending=pending,
+        on_behalf_of="" if username in mine or not mine else mine[0],
+    )
+
+
+@dataclass
+class LiveRow(InboxRow):
+    """A pushed row also knows the level, so a stale click is refused as such."""
+
+    level: int = 0
+
+
+def new_decision_id() -> str:
+    """A fresh id for a decision form: a double click or a retried POST applies once."""
+    return str(uuid.uuid4())
+
+
+def row_from_event(event: dict, *, on_behalf_of: str = "") -> LiveRow:
+    """An inbox row from a live `request.changed` event (the consumer pushes it)."""
+    due = event.get("due_at")
+    return LiveRow(
+        request_id=event["request_id"],
+        title=event.get("title", ""),
+        requester_display=event.get("requester_display", ""),
+        requester=event.get("requester", ""),
+        amount_cents=event.get("amount_cents", 0),
+        currency=event.get("currency", ""),
+        submitted_at=event.get("submitted_at", ""),
+        due_at=datetime.fromisoformat(due) if due else None,
+        pending=list(event.get("pending", [])),
+        on_behalf_of=on_behalf_of,
+        level=int(event.get("current_level") or 0),
+    )
+
+
+def sort_by_deadline(rows: list[InboxRow]) -> list[InboxRow]:
+    never = datetime.max.replace(tzinfo=UTC)
+    return sorted(rows, key=lambda r: (r.due_at is None, r.due_at or never, r.request_id))
+
+
+async def fetch_inbox_page(
+    client: Client, query: str, *, token: bytes | None, principals: set[str], username: str
+) -> tuple[list[InboxRow], bytes | None]:
+    """One ListWorkflowExecutions call; memo decoding is local (no RPC per row)."""
+    iterator = client.list_workflows(query, page_size=PAGE_SIZE, next_page_token=token)
+    await iterator.fetch_next_page()
+    rows = []
+    for execution in iterator.current_page or []:
+        row = _row(execution, await execution.memo(), principals, username)
+        if row is not None:
+            rows.append(row)
+    return sort_by_deadline(rows), iterator.next_page_token
+
+
+def page_salt(user: User, params) -> str:
+    filters = "&".join(f"{k}={params.get(k, '')}" for k in ("min_amount", "max_amount", "overdue"))
+    return f"inbox-page:{user.pk}:{filters}"
+
+
+def encode_page_token(token: bytes | None, *, salt: str) -> str:
+    """The server's page token, signed: a forged or borrowed one never reaches Temporal
+    (the dev server answers a garbled token with a retried internal error)."""
+    if not token:
+        return ""
+    return signing.Signer(salt=salt).sign(base64.urlsafe_b64encode(token).decode())
+
+
+def decode_page_token(value: str, *, salt: str) -> bytes | None:
+    """The page token, or None for the first page; raises BadSignature when not ours."""
+    if not value:
+        return None
+    raw = signing.Signer(salt=salt).unsign(value)
+    try:
+        return base64.urlsafe_b64decode(raw.encode())
+    except (binascii.Error, ValueError) as exc:
+        raise signing.BadSignature(str(exc)) from exc
+
+
+def principals_of(user: User) -> list[str]:
+    return [user.username, *people.delegators_for(delegate=user)]
+
+

@@ -1,0 +1,137 @@
+"""Decisions: by Update (the inbox, the detail page) or by Signal (mail links)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from accounts.models import User
+
+from .. import selectors
+from ..models import ExpenseRequest
+from ..temporal.client import TemporalUnavailable, call
+from ..workflow.contract import ApprovalState, DecisionInput, Status, workflow_id
+from .commands import _update, actor_for, status_query_quietly
+from .common import UNAVAILABLE, ServiceError
+
+
+def decision_record(
+    *,
+    request: ExpenseRequest,
+    actor: User,
+    action: str,
+    comment: str = "",
+    decision_id: str | None = None,
+    level: int = 0,
+    override: bool = False,
+    project: bool = True,
+) -> ApprovalState:
+    """Send a decision Update; returns the new state or raises ServiceError(refusal).
+
+    `project=False` leaves the Django projection to the worker's activity (for
+    callers that render from the returned state, such as an inbox row)."""
+    decision_id = decision_id or str(uuid.uuid4())
+    decision = DecisionInput(
+        decision_id=decision_id,
+        actor=actor_for(actor),
+        action=action,
+        comment=comment,
+        level=level,
+        override=override,
+    )
+    try:
+        return _update(
+            request, "decide", decision, update_id=f"decide-{decision_id}", project=project
+        )
+    except ServiceError:
+        # A repeat of a decision that closed the workflow: answer as the first time.
+        state = status_query_quietly(request)
+        if state is not None and any(d.decision_id == decision_id for d in state.decisions):
+            return state
+        raise
+
+
+def decision_signal(
+    *,
+    request: ExpenseRequest,
+    actor: User,
+    action: str,
+    comment: str,
+    decision_id: str,
+    level: int = 0,
+) -> None:
+    """Fire-and-forget decision (e.g. from an email link); the workflow records refusals.
+
+    `level` is the level the link was made for, so a late click never lands on a later level.
+    """
+    decision = DecisionInput(
+        decision_id=decision_id,
+        actor=actor_for(actor),
+        action=action,
+        comment=comment,
+        level=level,
+    )
+
+    async def run(client: Client) -> None:
+        await client.get_workflow_handle(workflow_id(request.pk)).signal("decide_signal", decision)
+
+    try:
+        call(run)
+    except TemporalUnavailable as exc:
+        raise ServiceError(UNAVAILABLE) from exc
+    except RPCError as exc:
+        raise ServiceError("This request is no longer awaiting any action.") from exc
+
+
+NOT_YOURS = gettext_noop("You cannot decide this request.")
+
+
+def _success_message(action: str, state: ApprovalState) -> str:
+    if action == "reject":
+        return _("Rejected.")
+    if action == "request_changes":
+        return _("Changes requested.")
+    if state.status == Status.APPROVED:
+        return _("Approved: the request is fully approved.")
+    if state.status == Status.PENDING and state.pending_approvers:
+        return _("Approved: now waiting for %(who)s.") % {"who": ", ".join(state.pending_approvers)}
+    return _("Approved.")
+
+
+def decide_one(
+    *,
+    user: User,
+    pk: int,
+    action: str,
+    comment: str = "",
+    decision_id: str = "",
+    level: int = 0,
+    project: bool = False,
+) -> tuple[bool, str]:
+    """Send one decision Update; (ok, message for the user). Refusals change nothing.
+
+    The validator is the authority, not the projection (which may lag behind a
+    fresh escalation). Someone who may not see the request gets the same words
+    whether it exists or not, so a forged POST learns nothing.
+    """
+    expense = ExpenseRequest.objects.select_related("requester").filter(pk=pk).first()
+    if expense is None:
+        return False, _(NOT_YOURS)
+    visible = selectors.can_view(user=user, request=expense)
+    try:
+        state = decision_record(
+            request=expense,
+            actor=user,
+            action=action,
+            comment=comment,
+            decision_id=decision_id or None,
+            level=level,
+            project=project,
+        )
+    except ServiceError as exc:
+        return False, _(str(exc)) if visible else _(NOT_YOURS)
+    return True, _success_message(action, state)

@@ -1,0 +1,141 @@
+"""Starting a request's workflow: its input from the request row, the one id, the reconciler.
+
+Submitting saves the row and starts the workflow after commit with the
+deterministic id `expense-<pk>`; if Temporal is away the row stays `queued`
+and `reconcile_queued` (run by the worker) starts it later. Both the web
+tier and the worker use this module, so it lives below both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from decimal import Decimal
+
+from django.conf import settings
+from django.utils import timezone
+from temporalio.client import Client
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from ..models import ApprovalPolicy, ExpenseRequest, RequestStatus
+from ..workflow.contract import (
+    SA_AMOUNT,
+    SA_REQUESTER,
+    SA_STATUS,
+    WORKFLOW_TYPE,
+    ApprovalInput,
+    PolicySnapshot,
+    Status,
+    workflow_id,
+)
+from .client import TemporalUnavailable, call
+
+log = logging.getLogger(__name__)
+
+
+def cents(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+def policy_snapshot() -> PolicySnapshot:
+    policy = ApprovalPolicy.current()
+    sla = settings.APPROVAL_SLA_SECONDS
+    return PolicySnapshot(
+        two_levels_from_cents=cents(policy.two_levels_from),
+        three_levels_from_cents=cents(policy.three_levels_from),
+        max_amount_cents=cents(policy.max_amount),
+        sla_seconds=sla,
+        reminder_seconds=settings.APPROVAL_REMINDER_SECONDS,
+        max_escalations=policy.max_escalations,
+    )
+
+
+def workflow_input(request: ExpenseRequest) -> ApprovalInput:
+    snapshot = (
+        PolicySnapshot(**request.policy_snapshot) if request.policy_snapshot else policy_snapshot()
+    )
+    return ApprovalInput(
+        request_id=request.pk,
+        requester=request.requester.username,
+        requester_display=request.requester.display_name,
+        title=request.title,
+        amount_cents=request.amount_cents,
+        currency=request.currency,
+        submitted_at=request.created_at.isoformat(),
+        policy=snapshot,
+    )
+
+
+async def start_workflow(client: Client, inp: ApprovalInput) -> None:
+    # Already started by an earlier attempt is exactly what we wanted.
+    with contextlib.suppress(WorkflowAlreadyStartedError):
+        await client.start_workflow(
+            WORKFLOW_TYPE,
+            inp,
+            id=workflow_id(inp.request_id),
+            task_queue=settings.TEMPORAL_TASK_QUEUE,
+            # One workflow per request, ever: a retry can never start a second.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            memo={
+                "title": inp.title,
+                "requester_display": inp.requester_display,
+                "amount_cents": inp.amount_cents,
+                "currency": inp.currency,
+                "submitted_at": inp.submitted_at,
+            },
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(SA_STATUS, Status.PENDING),
+                    SearchAttributePair(SA_REQUESTER, inp.requester),
+                    SearchAttributePair(SA_AMOUNT, inp.amount_cents),
+                ]
+            ),
+        )
+
+
+def workflow_start(*, request_id: int) -> None:
+    """Start the request's workflow (idempotent). Raises TemporalUnavailable."""
+    request = ExpenseRequest.objects.select_related("requester").get(pk=request_id)
+    if request.workflow_started_at is not None:
+        return
+    inp = workflow_input(request)
+    try:
+        call(lambda client: start_workflow(client, inp))
+    except RPCError as exc:
+        raise TemporalUnavailable(str(exc)) from exc
+    ExpenseRequest.objects.filter(pk=request_id, workflow_started_at__isnull=True).update(
+        workflow_started_at=timezone.now()
+    )
+    ExpenseRequest.objects.filter(pk=request_id, status=RequestStatus.QUEUED, state_seq=0).update(
+        status=RequestStatus.PENDING
+    )
+
+
+def workflow_start_quietly(*, request_id: int) -> bool:
+    try:
+        workflow_start(request_id=request_id)
+        return True
+    except TemporalUnavailable:
+        log.warning("request %s stays queued: Temporal unavailable", request_id)
+        return False
+
+
+def reconcile_queued(*, limit: int = 200) -> int:
+    """Start workflows for requests saved while Temporal was away. Returns how many."""
+    started = 0
+    queued = ExpenseRequest.objects.filter(workflow_started_at__isnull=True).order_by("pk")
+    for request_id in queued.values_list("pk", flat=True)[:limit]:
+        try:
+            if not workflow_start_quietly(request_id=request_id):
+                break  # Temporal is away: the next pass tries again
+        except Exception:  # one bad request must not block those queued after it
+            log.exception("could not start the workflow of request %s", request_id)
+            continue
+        started += 1
+    return started

@@ -1,0 +1,203 @@
+"""The approver inbox pages: the list, the badge count, one decision, bulk approval.
+
+Rows come from one visibility query per page (`selectors.inbox`); decisions go
+through `services.decisions.decide_one`, whose refusals are already in the
+user's language.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import reswap, retarget
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from ..forms.inbox import BulkApproveForm, DecisionForm, InboxFilterForm
+from ..selectors.inbox import (
+    InboxRow,
+    decode_page_token,
+    encode_page_token,
+    fetch_inbox_page,
+    inbox_query,
+    new_decision_id,
+    page_salt,
+    principals_of,
+)
+from ..services.decisions import decide_one
+from ..temporal.client import TemporalUnavailable, call
+
+BULK_LIMIT = 100
+
+
+def _cents(amount) -> int | None:
+    return None if amount is None else int((amount * 100).to_integral_value())
+
+
+@login_required
+@require_GET
+def inbox(request: HttpRequest) -> HttpResponse:
+    form = InboxFilterForm(request.GET)
+    data = form.cleaned_data if form.is_valid() else {}
+    principals = principals_of(request.user)
+    query = inbox_query(
+        principals,
+        me=request.user.username,
+        min_cents=_cents(data.get("min_amount")),
+        max_cents=_cents(data.get("max_amount")),
+        overdue=bool(data.get("overdue")),
+    )
+    salt = page_salt(request.user, data)
+    try:
+        token = decode_page_token(data.get("page") or "", salt=salt)
+    except signing.BadSignature:
+        messages.info(request, _("That page link is not valid here; showing the first page."))
+        token = None
+    error = ""
+    rows: list[InboxRow] = []
+    next_token = None
+
+    def fetch(page_token: bytes | None):
+        return call(
+            lambda client: fetch_inbox_page(
+                client,
+                query,
+                token=page_token,
+                principals=set(principals),
+                username=request.user.username,
+            )
+        )
+
+    try:
+        try:
+            rows, next_token = fetch(token)
+        except RPCError as exc:
+            if token is None or exc.status != RPCStatusCode.INVALID_ARGUMENT:
+                raise
+            # A page link from an older listing: start again at the first page.
+            messages.info(request, _("That page link has expired; showing the first page."))
+            token = None
+            rows, next_token = fetch(None)
+    except TemporalUnavailable:
+        error = _(
+            "The inbox cannot be loaded right now: the approval service is not reachable. "
+            "Please try again in a moment."
+        )
+    except RPCError:
+        error = _("The inbox could not be loaded. Please reload the page.")
+    filtered = bool(data.get("overdue")) or any(
+        data.get(k) is not None for k in ("min_amount", "max_amount")
+    )
+    params = request.GET.copy()
+    params["page"] = encode_page_token(next_token, salt=salt)
+    first = request.GET.copy()
+    first.pop("page", None)
+    context = {
+        "rows": rows,
+        "filter_form": form,
+        "error": error,
+        "next_page": params.urlencode() if next_token else "",
+        "first_page": first.urlencode() if token else None,
+        # Live arrivals are added only to the unfiltered first page: a pushed row
+        # may not match a filter, and belongs to page one by the server's order.
+        "live_insert": not token and not filtered,
+        "new_decision_id": new_decision_id,
+    }
+    template = "approvals/inbox.html"
+    if request.htmx and request.headers.get("HX-Target") == "inbox-list":
+        template += "#inbox-list"
+    return render(request, template, context)
+
+
+@login_required
+@require_GET
+def inbox_count(request: HttpRequest) -> HttpResponse:
+    """The navigation badge: one CountWorkflowExecutions call, optional (empty when down)."""
+    query = inbox_query(principals_of(request.user), me=request.user.username)
+
+    async def count(client: Client) -> int:
+        return (await client.count_workflows(query)).count
+
+    try:
+        number = call(count, timeout=2)
+    except (TemporalUnavailable, RPCError, RuntimeError):
+        number = None
+    return render(request, "approvals/_inbox_count.html", {"count": number})
+
+
+def _safe_next(request: HttpRequest) -> str:
+    next_url = request.POST.get("next", "")
+    if next_url and url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return next_url
+    return ""
+
+
+@login_required
+@require_POST
+def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    """Approve, reject or request changes on one request (an inbox row or the detail page).
+
+    htmx gets 200 either way (htmx 2 does not swap error responses): a refusal
+    lands in the row's message slot, a success replaces the whole row.
+    """
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        ok, message = False, " ".join(e for errors in form.errors.values() for e in errors)
+    else:
+        data = form.cleaned_data
+        ok, message = decide_one(
+            user=request.user,
+            pk=pk,
+            action=data["action"],
+            comment=data.get("comment") or "",
+            decision_id=data.get("decision_id") or "",
+            level=data.get("level") or 0,
+            # Without htmx the answer is a redirect that may show the request:
+            # project at once. With htmx the row is rendered from the answer.
+            project=not request.htmx,
+        )
+    if request.htmx:
+        response = render(
+            request,
+            "approvals/_decision_result.html",
+            {"ok": ok, "message": message, "request_id": pk},
+        )
+        if ok and request.headers.get("HX-Target") == f"row-msg-{pk}":
+            # Drop the row now; visibility may list it for a moment longer.
+            retarget(response, f"#inbox-row-{pk}")
+            reswap(response, "outerHTML")
+        return response
+    (messages.success if ok else messages.error)(request, f"#{pk}: {message}")
+    return redirect(_safe_next(request) or "inbox")
+
+
+@login_required
+@require_POST
+def bulk_approve(request: HttpRequest) -> HttpResponse:
+    """Approve the selected rows: one Update each, one result per row."""
+    form = BulkApproveForm(request.POST, limit=BULK_LIMIT)
+    results = []
+    if form.is_valid():
+        for pk in form.cleaned_data["request_ids"]:
+            ok, message = decide_one(user=request.user, pk=pk, action="approve")
+            results.append({"request_id": pk, "ok": ok, "message": message})
+    error = " ".join(e for errors in form.errors.values() for e in errors)
+    if request.htmx:
+        return render(request, "approvals/_bulk_result.html", {"results": results, "error": error})
+    if error:
+        messages.error(request, error)
+    for r in results:
+        (messages.success if r["ok"] else messages.error)(
+            request, f"#{r['request_id']}: {r['message']}"
+        )
+    return redirect("inbox")
+
+
