@@ -74,6 +74,12 @@ class ApprovalInput:
     currency: str
     submitted_at: str  # ISO 8601, for the memo
     policy: PolicySnapshot = field(default_factory=PolicySnapshot)
+    # The amount in the base currency (EUR) at the rate pinned at submission; the
+    # policy and the AmountCents search attribute use it. 0 = histories made before
+    # rates existed, where amount_cents was compared as if it were EUR.
+    base_amount_cents: int = 0
+    fx_rate: str = ""  # units of `currency` per 1 EUR, as a decimal string
+    fx_rate_date: str = ""  # ISO date of the rate
 
 
 @dataclass
@@ -110,6 +116,16 @@ class ResubmitInput:
     title: str
     amount_cents: int
     comment: str = ""
+    base_amount_cents: int = 0  # the new amount in EUR at the request's pinned rate
+
+
+@dataclass
+class RerouteInput:
+    """A person left (deactivated): every level waiting on them moves on at once."""
+
+    leaver: str  # username
+    reason: str = "deactivated"
+    reroute_id: str = ""  # dedupe key chosen by the caller
 
 
 @dataclass
