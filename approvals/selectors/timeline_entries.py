@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 
+from ..labels import refusal_text
 from ..models import AuditEntry
 from ..temporal.history import RawEvent
 
@@ -155,8 +156,29 @@ def step_summary(
         return _("Level %(level)s escalated from %(from)s to %(to)s") % values
     if kind == "signal_ignored":
         values["action"] = detail.get("action", "")
-        values["reason"] = detail.get("reason", "")
+        code = detail.get("code")
+        values["reason"] = (
+            refusal_text(code, detail.get("params") or {}) if code else detail.get("reason", "")
+        )
         return _("Signal from %(actor)s (%(action)s) ignored: %(reason)s") % values
+    if kind == "rerouted":
+        values["from"] = names.many(detail.get("from"))
+        values["to"] = names.many(detail.get("to") or recipients)
+        if detail.get("leaver"):
+            values["leaver"] = names(detail["leaver"])
+            return _("Level %(level)s re-routed from %(from)s to %(to)s: %(leaver)s left") % values
+        return _("Level %(level)s re-routed from %(from)s to %(to)s") % values
+    if kind == "needs_approver":
+        return (
+            _(
+                "Level %(level)s waits for an approver: nobody left may decide it "
+                "(separation of duties); the administrators were told"
+            )
+            % values
+        )
+    if kind == "notification_failed":
+        values["cause"] = detail.get("cause", "")
+        return _("A notification could not be sent: %(cause)s") % values
     if kind == "withdrawn":
         return _("Withdrawn by %(actor)s") % values
     if kind == "resubmitted":

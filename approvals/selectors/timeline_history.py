@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from ..models import ExpenseRequest, Notification
 from ..temporal.history import CLOSING, RawEvent
+from ..workflow.contract import Calls
 from .timeline_entries import (
     HISTORY,
     Entry,
@@ -163,6 +164,31 @@ class HistoryReader:
                 "chain_resolved",
                 _("Approval chain resolved: %(levels)s") % {"levels": levels or "—"},
                 detail={"chain": result},
+            )
+        elif activity == Calls.RESOLVE_ROUTE and isinstance(result, dict):
+            self.add(
+                event,
+                "chain_resolved",
+                _("Approval route resolved: managers %(ladder)s; administrators %(admins)s")
+                % {
+                    "ladder": self.names.many(result.get("ladder")),
+                    "admins": self.names.many(result.get("admins")),
+                },
+                detail={"route": result},
+            )
+        elif activity == Calls.RESOLVE_MANAGERS and isinstance(result, dict):
+            chains = result.get("chains") or {}
+            self.add(
+                event,
+                "escalation_resolved",
+                _("Managers looked up: %(chains)s")
+                % {
+                    "chains": "; ".join(
+                        f"{self.names(p)} → {self.names.many(c)}" for p, c in chains.items()
+                    )
+                    or "—"
+                },
+                detail={"managers": result},
             )
         elif activity == "resolve_escalation" and isinstance(result, list):
             self.add(

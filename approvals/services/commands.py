@@ -23,6 +23,7 @@ from accounts.models import User
 from accounts.selectors import delegators_for
 
 from ..effects import projection
+from ..labels import WORDS, ServiceCode
 from ..models import ExpenseRequest
 from ..temporal.client import TemporalUnavailable, call
 from ..temporal.starter import cents
@@ -34,7 +35,8 @@ from ..workflow.contract import (
     WithdrawInput,
     workflow_id,
 )
-from .common import UNAVAILABLE, ServiceError
+from ..workflow.workflow import ExpenseApprovalWorkflow
+from .common import ServiceError
 
 
 def actor_for(user: User) -> Actor:
@@ -47,40 +49,44 @@ def actor_for(user: User) -> Actor:
     )
 
 
-def _refusal_message(exc: BaseException) -> str:
+def refusal_of(exc: BaseException) -> ServiceError:
+    """The workflow's refusal (code + parameters) inside a failed Update."""
     cause = exc
     while cause is not None:
         if isinstance(cause, ApplicationError):
-            return cause.message
+            details = cause.details
+            params = details[0] if details and isinstance(details[0], dict) else {}
+            if cause.type in WORDS:
+                return ServiceError(cause.type, params)
+            return ServiceError(ServiceCode.UNKNOWN, {"detail": cause.message})
         cause = cause.__cause__
-    return str(exc)
+    return ServiceError(ServiceCode.UNKNOWN, {"detail": str(exc)})
 
 
 def _update(
-    request: ExpenseRequest, name: str, arg, *, update_id: str | None = None, project: bool = True
+    request: ExpenseRequest, update, arg, *, update_id: str | None = None, project: bool = True
 ) -> ApprovalState:
+    """Run `update` (a handler of ExpenseApprovalWorkflow, by reference) with `arg`."""
     handle_id = workflow_id(request.pk)
 
     async def run(client: Client) -> ApprovalState:
-        handle = client.get_workflow_handle(handle_id)
-        return await handle.execute_update(
-            name, arg, id=update_id or str(uuid.uuid4()), result_type=ApprovalState
-        )
+        handle = client.get_workflow_handle_for(ExpenseApprovalWorkflow.run, handle_id)
+        return await handle.execute_update(update, arg, id=update_id or str(uuid.uuid4()))
 
     if request.workflow_started_at is None:
-        raise ServiceError("This request has not started yet; it will start automatically shortly.")
+        raise ServiceError(ServiceCode.NOT_STARTED)
     try:
         state = call(run)
     except WorkflowUpdateFailedError as exc:
-        raise ServiceError(_refusal_message(exc)) from exc
+        raise refusal_of(exc) from exc
     except (TemporalUnavailable, RPCTimeoutOrCancelledError) as exc:
-        raise ServiceError(UNAVAILABLE) from exc
+        raise ServiceError(ServiceCode.UNAVAILABLE) from exc
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
-            raise ServiceError("This request is no longer awaiting any action.") from exc
+            raise ServiceError(ServiceCode.NO_LONGER_AWAITING) from exc
         if exc.status == RPCStatusCode.FAILED_PRECONDITION or "completed" in exc.message.lower():
-            raise ServiceError("This request is already closed.") from exc
-        raise ServiceError(UNAVAILABLE) from exc
+            raise ServiceError(ServiceCode.ALREADY_CLOSED) from exc
+        raise ServiceError(ServiceCode.UNAVAILABLE) from exc
     if project:
         # A redirect to the detail page shows the new state at once; the
         # activity writes the same later. Callers that render from the answer
@@ -90,7 +96,11 @@ def _update(
 
 
 def expense_withdraw(*, request: ExpenseRequest, actor: User, reason: str = "") -> ApprovalState:
-    return _update(request, "withdraw", WithdrawInput(actor=actor_for(actor), reason=reason))
+    return _update(
+        request,
+        ExpenseApprovalWorkflow.withdraw,
+        WithdrawInput(actor=actor_for(actor), reason=reason),
+    )
 
 
 def expense_resubmit(
@@ -98,7 +108,7 @@ def expense_resubmit(
 ) -> ApprovalState:
     return _update(
         request,
-        "resubmit",
+        ExpenseApprovalWorkflow.resubmit,
         ResubmitInput(
             actor=actor_for(actor), title=title, amount_cents=cents(amount), comment=comment
         ),
@@ -110,15 +120,17 @@ def deadline_extend(
 ) -> ApprovalState:
     return _update(
         request,
-        "extend_deadline",
+        ExpenseApprovalWorkflow.extend_deadline,
         ExtendInput(actor=actor_for(actor), seconds=seconds, reason=reason),
     )
 
 
 def status_query(request: ExpenseRequest, *, timeout: float | None = None) -> ApprovalState:
     async def run(client: Client) -> ApprovalState:
-        handle = client.get_workflow_handle(workflow_id(request.pk))
-        return await handle.query("get_status", result_type=ApprovalState)
+        handle = client.get_workflow_handle_for(
+            ExpenseApprovalWorkflow.run, workflow_id(request.pk)
+        )
+        return await handle.query(ExpenseApprovalWorkflow.get_status)
 
     return call(run, timeout=timeout)
 

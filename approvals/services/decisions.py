@@ -5,18 +5,19 @@ from __future__ import annotations
 import uuid
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from accounts.models import User
 
 from .. import selectors
+from ..labels import ServiceCode
 from ..models import ExpenseRequest
 from ..temporal.client import TemporalUnavailable, call
 from ..workflow.contract import ApprovalState, DecisionInput, Status, workflow_id
+from ..workflow.workflow import ExpenseApprovalWorkflow
 from .commands import _update, actor_for, status_query_quietly
-from .common import UNAVAILABLE, ServiceError
+from .common import ServiceError
 
 
 def decision_record(
@@ -45,7 +46,11 @@ def decision_record(
     )
     try:
         return _update(
-            request, "decide", decision, update_id=f"decide-{decision_id}", project=project
+            request,
+            ExpenseApprovalWorkflow.decide,
+            decision,
+            update_id=f"decide-{decision_id}",
+            project=project,
         )
     except ServiceError:
         # A repeat of a decision that closed the workflow: answer as the first time.
@@ -77,17 +82,20 @@ def decision_signal(
     )
 
     async def run(client: Client) -> None:
-        await client.get_workflow_handle(workflow_id(request.pk)).signal("decide_signal", decision)
+        handle = client.get_workflow_handle_for(
+            ExpenseApprovalWorkflow.run, workflow_id(request.pk)
+        )
+        await handle.signal(ExpenseApprovalWorkflow.decide_signal, decision)
 
     try:
         call(run)
     except TemporalUnavailable as exc:
-        raise ServiceError(UNAVAILABLE) from exc
+        raise ServiceError(ServiceCode.UNAVAILABLE) from exc
     except RPCError as exc:
-        raise ServiceError("This request is no longer awaiting any action.") from exc
+        raise ServiceError(ServiceCode.NO_LONGER_AWAITING) from exc
 
 
-NOT_YOURS = gettext_noop("You cannot decide this request.")
+NOT_YOURS = ServiceError(ServiceCode.NOT_YOURS)
 
 
 def _success_message(action: str, state: ApprovalState) -> str:
@@ -120,7 +128,7 @@ def decide_one(
     """
     expense = ExpenseRequest.objects.select_related("requester").filter(pk=pk).first()
     if expense is None:
-        return False, _(NOT_YOURS)
+        return False, NOT_YOURS.message
     visible = selectors.can_view(user=user, request=expense)
     try:
         state = decision_record(
@@ -133,5 +141,5 @@ def decide_one(
             project=project,
         )
     except ServiceError as exc:
-        return False, _(str(exc)) if visible else _(NOT_YOURS)
+        return False, exc.message if visible else NOT_YOURS.message
     return True, _success_message(action, state)

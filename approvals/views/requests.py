@@ -48,6 +48,9 @@ EVENT_LABELS = {
     "resubmitted": gettext_lazy("resubmitted"),
     "deadline_extended": gettext_lazy("deadline extended"),
     "signal_ignored": gettext_lazy("decision refused"),
+    "rerouted": gettext_lazy("re-routed"),
+    "needs_approver": gettext_lazy("waiting for an approver"),
+    "notification_failed": gettext_lazy("notification failed"),
     "expired": gettext_lazy("expired"),
     "completed": gettext_lazy("completed"),
 }
@@ -200,7 +203,7 @@ def request_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
         services.expense_withdraw(request=expense, actor=request.user)
         messages.success(request, _("Your request was withdrawn."))
     except services.ServiceError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, exc.message)
     return _back_to_detail(request, pk)
 
 
@@ -221,7 +224,7 @@ def request_resubmit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Your changes were resubmitted."))
             return _back_to_detail(request, pk)
         except services.ServiceError as exc:  # the workflow's validator said no
-            form.add_error(None, str(exc))
+            form.add_error(None, exc.message)
     expense.refresh_from_db()
     return _render_detail(request, expense, resubmit_form=form, status=400)
 

@@ -8,13 +8,16 @@ and the workflow's sequence number, so Temporal may retry them freely.
 from __future__ import annotations
 
 import logging
+import smtplib
 from collections.abc import Callable
 from functools import wraps
 from typing import TypeVar
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.core.mail import BadHeaderError
 from django.db import close_old_connections
+from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -22,7 +25,16 @@ from accounts.models import Delegation, User
 from accounts.selectors import admin_usernames
 
 from ..effects import notifications, projection
-from ..workflow.contract import ChainRequest, EscalationRequest, Transition
+from ..workflow.contract import (
+    Calls,
+    ChainRequest,
+    EscalationRequest,
+    Managers,
+    ManagersRequest,
+    Route,
+    RouteRequest,
+    Transition,
+)
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable)
@@ -61,7 +73,7 @@ def _admins_except(requester: str) -> list[str]:
     return admins
 
 
-@activity.defn(name="resolve_chain")
+@activity.defn(name=Calls.RESOLVE_CHAIN)
 @with_db
 def resolve_chain(req: ChainRequest) -> list[list[str]]:
     """One approver list per level: the requester's n-th active manager, else the admins."""
@@ -79,7 +91,7 @@ def resolve_chain(req: ChainRequest) -> list[list[str]]:
     return chain
 
 
-@activity.defn(name="resolve_escalation")
+@activity.defn(name=Calls.RESOLVE_ESCALATION)
 @with_db
 def resolve_escalation(req: EscalationRequest) -> list[str]:
     """The managers of the current approvers; the admins where there is none."""
@@ -93,7 +105,47 @@ def resolve_escalation(req: EscalationRequest) -> list[str]:
     return sorted(targets) or _admins_except(req.requester)
 
 
-@activity.defn(name="record_transition")
+def _ladder(user: User) -> list[str]:
+    """`user`'s active managers upward, nearest first (inactive ones skipped, cycles cut)."""
+    ladder: list[str] = []
+    seen = {user.pk}
+    manager = user.reports_to
+    while manager is not None and manager.pk not in seen:
+        seen.add(manager.pk)
+        if manager.is_active:
+            ladder.append(manager.username)
+        manager = manager.reports_to
+    return ladder
+
+
+@activity.defn(name=Calls.RESOLVE_ROUTE)
+@with_db
+def resolve_route(req: RouteRequest) -> Route:
+    """The requester's ladder and the active admins (version 2; SoD is the workflow's).
+
+    A requester who does not exist is a permanent error: non-retryable, so the
+    workflow routes to nobody and says so instead of retrying forever.
+    """
+    user = User.objects.select_related("reports_to").filter(username=req.requester).first()
+    if user is None:
+        raise ApplicationError(
+            f"requester {req.requester!r} does not exist", type="NoSuchUser", non_retryable=True
+        )
+    ladder = [name for name in _ladder(user) if name != req.requester]
+    return Route(ladder=ladder, admins=[a for a in admin_usernames() if a != req.requester])
+
+
+@activity.defn(name=Calls.RESOLVE_MANAGERS)
+@with_db
+def resolve_managers(req: ManagersRequest) -> Managers:
+    """Each person's active managers upward and the active admins (escalation, leavers)."""
+    people = User.objects.filter(username__in=req.people).select_related("reports_to")
+    return Managers(
+        chains={user.username: _ladder(user) for user in people}, admins=admin_usernames()
+    )
+
+
+@activity.defn(name=Calls.RECORD_TRANSITION)
 @with_db
 def record_transition(t: Transition) -> None:
     """Write the projection (newer state only) and append audit rows (once each)."""
@@ -137,7 +189,7 @@ def live_event(t: Transition) -> dict:
     }
 
 
-@activity.defn(name="publish_transition")
+@activity.defn(name=Calls.PUBLISH_TRANSITION)
 async def publish_transition(t: Transition) -> None:
     """Tell every open page of the people concerned (requester, approvers, delegates)."""
 
@@ -156,15 +208,34 @@ async def publish_transition(t: Transition) -> None:
         await layer.group_send(f"user.{user_id}", event)
 
 
-@activity.defn(name="send_notifications")
+# Mail errors that no retry can fix: the workflow records them and moves on.
+PERMANENT_MAIL_ERRORS = (
+    BadHeaderError,
+    TemplateDoesNotExist,
+    TemplateSyntaxError,
+    smtplib.SMTPRecipientsRefused,
+    smtplib.SMTPSenderRefused,
+    UnicodeError,
+)
+
+
+@activity.defn(name=Calls.SEND_NOTIFICATIONS)
 @with_db
 def send_notifications(t: Transition) -> None:
-    notifications.send_for_transition(t)
+    """Send the transition's mails; a permanent failure is non-retryable (classified here)."""
+    try:
+        notifications.send_for_transition(t)
+    except PERMANENT_MAIL_ERRORS as exc:
+        raise ApplicationError(
+            f"{type(exc).__name__}: {exc}"[:500], type="PermanentMailError", non_retryable=True
+        ) from exc
 
 
 ACTIVITIES = [
     resolve_chain,
     resolve_escalation,
+    resolve_route,
+    resolve_managers,
     record_transition,
     publish_transition,
     send_notifications,

@@ -1,7 +1,9 @@
-"""Plain dataclasses shared by the workflow, its activities and Django.
+"""The workflow's contract: names, codes and plain dataclasses shared with Django.
 
-Imports nothing but the standard library: the workflow sandbox loads this.
-Field names are part of persisted histories; add fields with defaults only.
+Imports nothing but the standard library and temporalio: the workflow sandbox
+loads this. Field names are part of persisted histories; add fields with
+defaults only. Update, signal, query and activity names are constants here so
+callers never spell them twice.
 """
 
 from __future__ import annotations
@@ -34,15 +36,115 @@ class Action:
     ALL = frozenset({"approve", "reject", "request_changes"})
 
 
-class Channel:
+class Via:
+    """How a step came about (was `Channel`, which clashed with Django Channels)."""
+
     UPDATE = "update"
     SIGNAL = "signal"
     AUTO = "auto"
     ESCALATION = "escalation"
     TIMER = "timer"
+    REROUTE = "reroute"
 
+
+class LevelStatus:
+    WAITING = "waiting"
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CHANGES_REQUESTED = "changes_requested"
+
+
+class StepKind:
+    SUBMITTED = "submitted"
+    ASSIGNED = "assigned"
+    DECIDED = "decided"
+    AUTO_APPROVED = "auto_approved"  # version 1 only: an approver who already approved
+    REMINDER = "reminder"
+    ESCALATED = "escalated"
+    REROUTED = "rerouted"
+    NEEDS_APPROVER = "needs_approver"
+    SIGNAL_IGNORED = "signal_ignored"
+    WITHDRAWN = "withdrawn"
+    RESUBMITTED = "resubmitted"
+    DEADLINE_EXTENDED = "deadline_extended"
+    EXPIRED = "expired"
+    COMPLETED = "completed"
+    NOTIFICATION_FAILED = "notification_failed"
+
+
+class WaitingReason:
+    NONE = ""
+    NEEDS_APPROVER = "needs_approver"  # nobody left who may decide this level
+
+
+class Calls:
+    """Handler and activity names (stable: they are in every history)."""
+
+    DECIDE = "decide"
+    DECIDE_SIGNAL = "decide_signal"
+    WITHDRAW = "withdraw"
+    RESUBMIT = "resubmit"
+    EXTEND_DEADLINE = "extend_deadline"
+    REROUTE = "reroute"
+    GET_STATUS = "get_status"
+    RESOLVE_CHAIN = "resolve_chain"  # version 1 routing
+    RESOLVE_ESCALATION = "resolve_escalation"  # version 1 routing
+    RESOLVE_ROUTE = "resolve_route"
+    RESOLVE_MANAGERS = "resolve_managers"
+    RECORD_TRANSITION = "record_transition"
+    PUBLISH_TRANSITION = "publish_transition"
+    SEND_NOTIFICATIONS = "send_notifications"
+
+
+# Metadata the payload codec adds to every payload it decrypted with one of our
+# keys. A decision without it was not written by our web tier (e.g. the CLI).
+AUTHENTICATED_METADATA = "approvals-authenticated"
 
 ADMINS = "@admins"  # placeholder approver meaning "any administrator"
+
+
+class Refusal:
+    """Codes the workflow refuses with (`ApplicationError.type`; params in details[0]).
+
+    `approvals.labels` turns each into words in the reader's language.
+    """
+
+    UNKNOWN_ACTION = "UnknownAction"
+    OWN_REQUEST = "OwnRequest"
+    STILL_ROUTING = "StillRouting"
+    NOT_AWAITING = "NotAwaitingDecision"
+    LEVEL_NOT_YET = "LevelNotYet"
+    LEVEL_MOVED_ON = "LevelMovedOn"
+    COMMENT_REQUIRED = "CommentRequired"
+    COMMENT_TOO_LONG = "CommentTooLong"
+    ALREADY_APPROVED = "AlreadyApproved"
+    PRINCIPAL_ALREADY_APPROVED = "PrincipalAlreadyApproved"
+    DELEGATE_HOLDS_OTHER_LEVEL = "DelegateHoldsOtherLevel"
+    NOT_APPROVER = "NotApprover"
+    NOT_APPROVER_USE_OVERRIDE = "NotApproverUseOverride"
+    OVERRIDE_NEEDS_REASON = "OverrideNeedsReason"
+    SIGNAL_WITHOUT_ID = "SignalWithoutId"
+    UNAUTHENTICATED = "Unauthenticated"
+    ONLY_REQUESTER_WITHDRAWS = "OnlyRequesterWithdraws"
+    CANNOT_WITHDRAW = "CannotWithdraw"
+    ONLY_REQUESTER_RESUBMITS = "OnlyRequesterResubmits"
+    CHANGES_NOT_REQUESTED = "ChangesNotRequested"
+    TITLE_EMPTY = "TitleEmpty"
+    TITLE_TOO_LONG = "TitleTooLong"
+    AMOUNT_NOT_POSITIVE = "AmountNotPositive"
+    AMOUNT_ABOVE_MAXIMUM = "AmountAboveMaximum"
+    NO_DEADLINE = "NoDeadline"
+    OWN_DEADLINE = "OwnDeadline"
+    EXTENSION_OUT_OF_RANGE = "ExtensionOutOfRange"
+    NOT_APPROVER_OR_ADMIN = "NotApproverOrAdmin"
+    NOT_PENDING = "NotPending"  # re-route of a request that is not pending
+
+
+@dataclass
+class RefusalInfo:
+    code: str
+    params: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -80,6 +182,10 @@ class ApprovalInput:
     base_amount_cents: int = 0
     fx_rate: str = ""  # units of `currency` per 1 EUR, as a decimal string
     fx_rate_date: str = ""  # ISO date of the rate
+    # True when the web tier encrypts payloads with the project's codec: then a
+    # decision whose payload our codec did not authenticate is refused.
+    authenticated_decisions: bool = False
+    policy_version: str = ""
 
 
 @dataclass
@@ -163,6 +269,7 @@ class DecisionRecord:
     decision_id: str = ""
     on_behalf_of: str = ""
     override: bool = False
+    round: int = 0  # 0 = recorded before rounds were kept (version 1)
 
 
 @dataclass
@@ -186,8 +293,10 @@ class IgnoredSignal:
     decision_id: str
     actor: str
     action: str
-    reason: str
+    reason: str  # English, for logs; `code` + `params` are what people read
     at: str
+    code: str = ""
+    params: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -208,6 +317,43 @@ class ApprovalState:
     due_at: str = ""
     round: int = 1
     seq: int = 0
+    waiting_reason: str = ""  # WaitingReason: why a pending request waits on nobody
+    policy_version: str = ""
+    base_amount_cents: int = 0  # EUR; equals amount_cents for EUR requests
+
+
+@dataclass
+class RouteRequest:
+    request_id: int
+    requester: str
+    levels: int
+
+
+@dataclass
+class Route:
+    """Who may be asked, as the org chart stands when the chain is resolved.
+
+    `ladder` is the requester's active managers upward, nearest first; level n
+    of the management part is ladder[n-1]. `admins` are the active admins.
+    The workflow applies separation of duties on top (rules.py).
+    """
+
+    ladder: list[str]
+    admins: list[str]
+
+
+@dataclass
+class ManagersRequest:
+    request_id: int
+    people: list[str]
+
+
+@dataclass
+class Managers:
+    """Each person's active managers upward, nearest first; the active admins."""
+
+    chains: dict[str, list[str]]
+    admins: list[str]
 
 
 @dataclass
@@ -244,3 +390,51 @@ SA_REQUESTER = SearchAttributeKey.for_keyword("Requester")
 SA_AMOUNT = SearchAttributeKey.for_int("AmountCents")
 SA_DUE = SearchAttributeKey.for_datetime("DecisionDueAt")
 SEARCH_ATTRIBUTES = (SA_STATUS, SA_PENDING, SA_REQUESTER, SA_AMOUNT, SA_DUE)
+
+
+# Activity interfaces: the workflow calls these by reference (typed arguments and
+# results, names in one place); approvals.worker.activities registers the real
+# implementations under the same names.
+from temporalio import activity  # noqa: E402
+
+
+def _interface(name: str):
+    def define(fn):
+        return activity.defn(name=name)(fn)
+
+    return define
+
+
+@_interface(Calls.RESOLVE_CHAIN)
+def resolve_chain(req: ChainRequest) -> list[list[str]]:
+    raise NotImplementedError  # interface only
+
+
+@_interface(Calls.RESOLVE_ESCALATION)
+def resolve_escalation(req: EscalationRequest) -> list[str]:
+    raise NotImplementedError  # interface only
+
+
+@_interface(Calls.RESOLVE_ROUTE)
+def resolve_route(req: RouteRequest) -> Route:
+    raise NotImplementedError  # interface only
+
+
+@_interface(Calls.RESOLVE_MANAGERS)
+def resolve_managers(req: ManagersRequest) -> Managers:
+    raise NotImplementedError  # interface only
+
+
+@_interface(Calls.RECORD_TRANSITION)
+def record_transition(t: Transition) -> None:
+    raise NotImplementedError  # interface only
+
+
+@_interface(Calls.PUBLISH_TRANSITION)
+def publish_transition(t: Transition) -> None:
+    raise NotImplementedError  # interface only
+
+
+@_interface(Calls.SEND_NOTIFICATIONS)
+def send_notifications(t: Transition) -> None:
+    raise NotImplementedError  # interface only

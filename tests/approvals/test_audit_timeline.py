@@ -100,7 +100,7 @@ def test_escalation_path_reads_submitted_reminder_escalation_approval_outcome_in
 
     assert entries[started]["detail"]["input"]["requester"] == "emma"
     assert entries[started]["detail"]["input"]["policy"]["sla_seconds"] == 3
-    assert entries[chain]["detail"]["chain"] == [["max"]]
+    assert entries[chain]["detail"]["route"]["ladder"] == ["max", "diana", "victor"]
     assert entries[assigned_max]["detail"]["recipients"] == ["max"]
     assert entries[reminder]["detail"]["recipients"] == ["max"]
     assert entries[escalated]["detail"]["from"] == ["max"]
@@ -306,7 +306,8 @@ def test_ignored_signal_extension_and_withdrawal_show_while_refused_updates_neve
     ignored = entries[first(kinds, "signal_ignored")]
     assert ignored["actor"] == "Finn Fischer"
     assert ignored["channel"] == "signal"
-    assert ignored["detail"]["reason"] == "You are not the approver of this level."
+    assert ignored["detail"]["code"] == "NotApprover"
+    assert "ignored: You are not the approver of this level." in ignored["summary"]
     assert ignored["detail"]["signal"]["name"] == "decide_signal"
     assert ignored["source"] == "history + audit log"
     extended = entries[first(kinds, "deadline_extended")]

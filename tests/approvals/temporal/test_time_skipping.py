@@ -23,9 +23,14 @@ from temporalio.worker import Worker
 from approvals.workflow.contract import (
     ApprovalInput,
     ApprovalState,
+    Calls,
     ChainRequest,
     EscalationRequest,
+    Managers,
+    ManagersRequest,
     PolicySnapshot,
+    Route,
+    RouteRequest,
     Transition,
     workflow_id,
 )
@@ -55,6 +60,21 @@ class FakeOrg:
         async def resolve_escalation(req: EscalationRequest) -> list[str]:
             return sorted({MANAGERS.get(name, "admin") for name in req.approvers})
 
+        def ladder(person: str) -> list[str]:
+            chain = []
+            while person in MANAGERS:
+                person = MANAGERS[person]
+                chain.append(person)
+            return chain
+
+        @activity.defn(name=Calls.RESOLVE_ROUTE)
+        async def resolve_route(req: RouteRequest) -> Route:
+            return Route(ladder=ladder(req.requester), admins=["admin"])
+
+        @activity.defn(name=Calls.RESOLVE_MANAGERS)
+        async def resolve_managers(req: ManagersRequest) -> Managers:
+            return Managers(chains={p: ladder(p) for p in req.people}, admins=["admin"])
+
         @activity.defn(name="record_transition")
         async def record_transition(t: Transition) -> None:
             for event in t.events:
@@ -72,6 +92,8 @@ class FakeOrg:
         return [
             resolve_chain,
             resolve_escalation,
+            resolve_route,
+            resolve_managers,
             record_transition,
             publish_transition,
             send_notifications,

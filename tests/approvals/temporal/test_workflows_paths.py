@@ -8,7 +8,7 @@ import pytest
 
 from approvals import services
 from approvals.models import ApprovalPolicy, ApprovalStep, AuditEntry
-from approvals.workflow.contract import Channel
+from approvals.workflow.contract import Via
 from tests.helpers import state_of, submit, wait_pending_level
 
 from .conftest import audit_kinds, decide, wait_audit, wait_closed
@@ -234,7 +234,7 @@ def test_get_status_reports_the_chain_and_every_decision(demo_org, worker):
         "max",
         "approve",
         "Fine by me",
-        Channel.UPDATE,
+        Via.UPDATE,
     )
     assert decision.at and decision.actor_display == demo_org["max"].display_name
     assert state.levels[0].decided_by == "max" and state.levels[0].decided_at == decision.at

@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import Delegation
 from approvals import services
 from approvals.temporal.client import call
-from approvals.workflow.contract import ApprovalState, Channel, DecisionInput, workflow_id
+from approvals.workflow.contract import ApprovalState, DecisionInput, workflow_id
 from tests.helpers import state_of, submit, wait_pending_level
 
 from .conftest import (
@@ -177,7 +177,10 @@ def test_an_administrator_decides_another_level_only_as_a_recorded_override(demo
     assert refusal(request, demo_org["admin"]) == (
         "You are not this level's approver; decide as an administrator override."
     )
-    state = decide(request, demo_org["admin"], override=True)
+    assert refusal(request, demo_org["admin"], override=True) == (
+        "An administrator override needs a reason in the comment."
+    )
+    state = decide(request, demo_org["admin"], override=True, comment="max is on leave")
     (decision,) = state.decisions
     assert (decision.actor, decision.override, decision.level) == ("admin", True, 1)
     assert state.pending_approvers == ["diana"]
@@ -187,20 +190,23 @@ def test_an_administrator_decides_another_level_only_as_a_recorded_override(demo
     assert AuditEntry.objects.get(request=request, kind="decided").detail["override"] is True
 
 
-def test_a_level_resolving_to_an_earlier_approver_is_satisfied_automatically(demo_org, worker):
-    # diana decides level 1 for max; level 2 is diana herself: she decides once.
+def test_a_level_resolving_to_an_earlier_approver_goes_on_up_the_chain(demo_org, worker):
+    # diana decides level 1 for max; level 2 would be diana herself: it goes to victor.
     delegate(demo_org["max"], demo_org["diana"])
-    request = submit(demo_org["emma"], "5000.00")
+    request = submit(demo_org["emma"], "1500.00")
     wait_pending_level(request, 1)
     state = decide(request, demo_org["diana"])
+    assert state.status == "pending" and state.current_level == 2
+    assert state.pending_approvers == ["victor"]
+    # diana's own click on level 2 is a lost race: she decided level 1 (for max).
+    assert refusal(request, demo_org["diana"], level=2).startswith("Level 1 was already decided")
+    state = decide(request, demo_org["victor"], level=2)
     assert state.status == "approved"
-    assert [(d.level, d.actor, d.channel) for d in state.decisions] == [
-        (1, "diana", Channel.UPDATE),
-        (2, "diana", Channel.AUTO),
+    assert [(d.level, d.actor, d.on_behalf_of) for d in state.decisions] == [
+        (1, "diana", "max"),
+        (2, "victor", ""),
     ]
-    assert state.levels[1].channel == Channel.AUTO
     wait_closed(request, "approved")
-    wait_audit(request, "auto_approved")
 
 
 def test_two_eligible_approvers_at_once_exactly_one_wins(demo_org, worker):
@@ -236,7 +242,7 @@ def test_two_eligible_approvers_at_once_without_naming_the_level(demo_org, worke
     assert isinstance(error, services.ServiceError)
     assert str(error) in {
         "Level 1 was already decided by max; the request has moved on.",
-        "This request is no longer awaiting a decision (it is changes_requested).",
+        "This request is no longer awaiting a decision (it is changes requested).",
     }
     state = state_of(request)
     assert len([d for d in state.decisions if d.level == 1]) == 1

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from approvals import services
+from approvals.labels import refusal_text
 from approvals.models import AuditEntry
-from approvals.workflow.contract import Channel
+from approvals.workflow.contract import Via
 from tests.helpers import state_of, submit, wait_pending_level, wait_state
 
 from .conftest import decide, new_id, wait_audit, wait_closed
@@ -29,6 +30,11 @@ def outline(state):
         [(lv.level, lv.approvers, lv.status, lv.decided_by, lv.comment) for lv in state.levels],
         [(d.level, d.actor, d.action, d.comment) for d in state.decisions],
     )
+
+
+def words(ignored) -> str:
+    """An ignored signal's refusal in words (the workflow records a code)."""
+    return refusal_text(ignored.code, ignored.params)
 
 
 def test_the_signal_path_ends_exactly_like_the_update_path(demo_org, worker):
@@ -58,7 +64,7 @@ def test_the_signal_path_ends_exactly_like_the_update_path(demo_org, worker):
     via_signal = wait_closed(by_signal, "approved")
     via_update = wait_closed(by_update, "approved")
     assert outline(via_signal) == outline(via_update)
-    assert {d.channel for d in via_signal.decisions} == {Channel.SIGNAL}
+    assert {d.channel for d in via_signal.decisions} == {Via.SIGNAL}
     assert via_signal.ignored_signals == []
 
 
@@ -104,7 +110,7 @@ def test_an_invalid_signal_is_recorded_as_ignored_and_never_applied(
     decision_id = signal(request, demo_org[who], action, comment)
     state = wait_state(request, lambda s: bool(s.ignored_signals))
     (ignored,) = state.ignored_signals
-    assert (ignored.decision_id, ignored.actor, ignored.action, ignored.reason) == (
+    assert (ignored.decision_id, ignored.actor, ignored.action, words(ignored)) == (
         decision_id,
         who,
         action,
@@ -114,8 +120,9 @@ def test_an_invalid_signal_is_recorded_as_ignored_and_never_applied(
     assert state.current_level == 1 and state.pending_approvers == ["max"]
     wait_audit(request, "signal_ignored")
     entry = AuditEntry.objects.get(request=request, kind="signal_ignored")
-    assert entry.actor_username == who and entry.channel == Channel.SIGNAL
-    assert entry.detail["reason"] == reason and entry.detail["decision_id"] == decision_id
+    assert entry.actor_username == who and entry.channel == Via.SIGNAL
+    assert refusal_text(entry.detail["code"], entry.detail["params"]) == reason
+    assert entry.detail["decision_id"] == decision_id
     # The request still works normally afterwards.
     assert decide(request, demo_org["max"]).current_level == 2
 
@@ -125,7 +132,7 @@ def test_a_signal_without_its_own_decision_id_is_ignored(demo_org, worker):
     wait_pending_level(request, 1)
     signal(request, demo_org["max"], decision_id="")
     state = wait_state(request, lambda s: bool(s.ignored_signals))
-    assert state.ignored_signals[0].reason == (
+    assert words(state.ignored_signals[0]) == (
         "A decision sent by signal must carry its own decision id."
     )
     assert state.status == "pending" and state.decisions == []
@@ -137,7 +144,7 @@ def test_a_signal_for_a_closed_level_is_ignored(demo_org, worker):
     decide(request, demo_org["max"])
     signal(request, demo_org["max"], "reject", comment="Changed my mind")
     state = wait_state(request, lambda s: bool(s.ignored_signals))
-    assert state.ignored_signals[0].reason == (
+    assert words(state.ignored_signals[0]) == (
         "Level 1 was already decided by max; the request has moved on."
     )
     assert state.current_level == 2 and state.status == "pending"

@@ -13,7 +13,7 @@ import pytest
 
 from approvals import services
 from approvals.models import AuditEntry, Notification
-from approvals.workflow.contract import Channel
+from approvals.workflow.contract import Via
 from tests.conftest import wait_for
 from tests.helpers import state_of, submit, wait_pending_level, wait_state
 
@@ -43,16 +43,18 @@ def test_reminder_then_escalation_then_the_escalated_approver_approves(demo_org,
     with pytest.raises(services.ServiceError, match="not the approver"):
         decide(request, demo_org["max"])
     state = decide(request, demo_org["diana"], level=1)
-    # Level 2 is diana too: she decides once, level 2 is satisfied automatically.
+    # Level 2 is diana too, who already approved: it goes on up to victor (SoD).
+    assert state.status == "pending" and state.pending_approvers == ["victor"]
+    state = decide(request, demo_org["victor"], level=2)
     assert state.status == "approved"
     assert [(d.level, d.actor, d.channel) for d in state.decisions] == [
-        (1, "diana", Channel.UPDATE),
-        (2, "diana", Channel.AUTO),
+        (1, "diana", Via.UPDATE),
+        (2, "victor", Via.UPDATE),
     ]
     wait_closed(request, "approved")
-    wait_audit(request, "auto_approved")
+    wait_audit(request, "completed")
     kinds = audit_kinds(request)
-    assert kinds.index("reminder") < kinds.index("escalated") < kinds.index("auto_approved")
+    assert kinds.index("reminder") < kinds.index("escalated") < kinds.index("completed")
     escalated = AuditEntry.objects.get(request=request, kind="escalated")
     assert escalated.detail["from"] == ["max"] and escalated.detail["to"] == ["diana"]
 

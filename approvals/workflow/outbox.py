@@ -1,0 +1,202 @@
+"""The workflow's I/O: routing lookups and the outbox of side effects.
+
+A mixin of `ExpenseApprovalWorkflow` (workflow.py). Every change emits steps
+into the outbox and upserts the search attributes at once; `_flush` writes
+the durable record (projection + audit, `record_transition`) and then, in
+version 2, runs the live push and the mail beside the state machine with
+bounded retries: a mail that fails for good becomes a `notification_failed`
+step and the request goes on. Imports no Django.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from . import rules
+    from .contract import (
+        SA_AMOUNT,
+        SA_DUE,
+        SA_PENDING,
+        SA_REQUESTER,
+        SA_STATUS,
+        ChainRequest,
+        ManagersRequest,
+        Route,
+        RouteRequest,
+        Status,
+        StepEvent,
+        StepKind,
+        Transition,
+        Via,
+        WaitingReason,
+        publish_transition,
+        record_transition,
+        resolve_chain,
+        resolve_managers,
+        resolve_route,
+        send_notifications,
+    )
+    from .steps import DB_RETRY, DB_TIMEOUT
+
+PUSH_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
+MAIL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    maximum_interval=timedelta(minutes=2),
+    maximum_attempts=8,  # about ten minutes of an SMTP outage, then recorded as failed
+)
+
+
+class Outbox:
+    m: rules.Machine
+    _outbox: list[StepEvent]
+    _published_pending: list[str]
+    _effects: list[asyncio.Task]
+
+    # ----------------------------------------------------------- activities
+    async def _resolve_chain(self, levels: int) -> list[list[str]]:
+        return await workflow.execute_activity(
+            resolve_chain,
+            ChainRequest(self.m.state.request_id, self.m.state.requester, levels),
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+        )
+
+    async def _resolve_route(self) -> Route:
+        """The requester's ladder and the admins; a permanent failure routes to nobody."""
+        try:
+            return await workflow.execute_activity(
+                resolve_route,
+                RouteRequest(self.m.state.request_id, self.m.state.requester, 0),
+                start_to_close_timeout=DB_TIMEOUT,
+                retry_policy=DB_RETRY,
+            )
+        except ActivityError as exc:
+            workflow.logger.warning("routing failed for good: %s", exc.cause or exc)
+            return Route(ladder=[], admins=[])
+
+    async def _route_or_withdrawn(self) -> Route | None:
+        """Resolve the route, unless the request is withdrawn meanwhile (then None)."""
+        task = asyncio.ensure_future(self._resolve_route())
+        await workflow.wait_condition(
+            lambda: task.done() or self.m.state.status in Status.TERMINAL
+        )
+        if not task.done():
+            task.cancel()
+            return None
+        return task.result()
+
+    async def _managers(self, people: list[str]):
+        try:
+            return await workflow.execute_activity(
+                resolve_managers,
+                ManagersRequest(self.m.state.request_id, list(people)),
+                start_to_close_timeout=DB_TIMEOUT,
+                retry_policy=DB_RETRY,
+            )
+        except ActivityError as exc:
+            workflow.logger.warning("manager lookup failed for good: %s", exc.cause or exc)
+            return None
+
+    async def _flush(self) -> None:
+        while self._outbox:
+            events, self._outbox = self._outbox, []
+            transition = Transition(
+                state=copy.deepcopy(self.m.state),
+                events=events,
+                previous_pending=list(self._published_pending),
+            )
+            self._published_pending = list(self.m.state.pending_approvers)
+            await workflow.execute_activity(
+                record_transition,
+                transition,
+                start_to_close_timeout=DB_TIMEOUT,
+                retry_policy=DB_RETRY,
+            )
+            if self.m.version >= 2:
+                # The durable record is written; push and mail never hold up the state.
+                self._effects = [t for t in self._effects if not t.done()]
+                self._effects.append(asyncio.ensure_future(self._side_effects(transition)))
+                continue
+            try:
+                await self._publish(transition)
+            except ActivityError:
+                workflow.logger.warning("live push failed; pages catch up on reload")
+            await workflow.execute_activity(
+                send_notifications,
+                transition,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=DB_RETRY,
+            )
+
+    async def _publish(self, transition: Transition) -> None:
+        await workflow.execute_activity(
+            publish_transition,
+            transition,
+            start_to_close_timeout=timedelta(seconds=5),
+            retry_policy=PUSH_RETRY,
+        )
+
+    async def _side_effects(self, transition: Transition) -> None:
+        async def push() -> None:
+            try:
+                await self._publish(transition)
+            except ActivityError:
+                workflow.logger.warning("live push failed; pages catch up on reload")
+
+        async def mail() -> None:
+            try:
+                await workflow.execute_activity(
+                    send_notifications,
+                    transition,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=MAIL_RETRY,
+                )
+            except ActivityError as exc:
+                cause = exc.cause or exc
+                kinds = [e.kind for e in transition.events]
+                if StepKind.NOTIFICATION_FAILED in kinds:
+                    return  # never a failure report about a failure report
+                self._emit(
+                    StepEvent(
+                        kind=StepKind.NOTIFICATION_FAILED,
+                        level=transition.state.current_level,
+                        channel=Via.AUTO,
+                        detail={
+                            "cause": str(getattr(cause, "message", "") or cause)[:500],
+                            "error_type": str(getattr(cause, "type", "") or ""),
+                            "for_seq": transition.state.seq,
+                            "kinds": kinds,
+                        },
+                    )
+                )
+
+        await asyncio.gather(push(), mail())
+
+    def _emit(self, event: StepEvent) -> None:
+        state = self.m.state
+        state.seq += 1
+        event.detail = {**event.detail, "seq": state.seq, "at": self._now()}
+        if state.status == Status.PENDING and state.levels:
+            state.pending_approvers = sorted(set(self._current().approvers))
+        else:
+            state.pending_approvers = []
+        if state.status != Status.PENDING:
+            state.waiting_reason = WaitingReason.NONE
+        self._outbox.append(event)
+        workflow.upsert_search_attributes(
+            [
+                SA_STATUS.value_set(state.status),
+                SA_PENDING.value_set(state.pending_approvers),
+                SA_REQUESTER.value_set(state.requester),
+                SA_AMOUNT.value_set(state.base_amount_cents),
+                SA_DUE.value_set(self.m.due) if self.m.due else SA_DUE.value_unset(),
+            ]
+        )
+

@@ -1,0 +1,288 @@
+"""The approval rules: what is allowed in which state, and who a level goes to.
+
+Pure: no Temporal, no Django. The workflow calls these functions from its
+validators, handlers and timers; unit tests call them directly
+(tests/approvals/workflow/test_rules.py). Each refusal is a `RefusalInfo`
+(a code from `contract.Refusal` plus parameters); `approvals.labels` words it.
+
+Separation of duties (version 2 of the workflow): a request that needs N
+levels is approved by N different people, never by its requester. A level
+whose approver already approved this round (directly, as a delegate or as an
+escalation target) goes on up the ladder to the next person who has not; past
+the top of the organisation it goes to the admins who have not; if nobody is
+left the level waits on nobody (`WaitingReason.NEEDS_APPROVER`). Version 1
+(histories before this) auto-approved such a level instead; `Machine.version`
+keeps those runs on their old rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .contract import (
+    Action,
+    ApprovalState,
+    DecisionInput,
+    ExtendInput,
+    LevelState,
+    LevelStatus,
+    PolicySnapshot,
+    Refusal,
+    RefusalInfo,
+    ResubmitInput,
+    Route,
+    Status,
+    Via,
+    WithdrawInput,
+)
+
+MAX_COMMENT = 2000
+MAX_TITLE = 200
+MAX_EXTENSION_SECONDS = 30 * 86400
+
+
+@dataclass
+class Machine:
+    """Everything the workflow knows: the public state plus the run's phase and clock."""
+
+    state: ApprovalState
+    policy: PolicySnapshot
+    version: int = 1  # 2: separation-of-duties routing and isolated side effects
+    authenticated: bool = False  # refuse decisions our codec did not authenticate
+    ready: bool = False  # the chain is resolved
+    busy: bool = False  # a resubmission or re-route is resolving people
+    due: datetime | None = None
+    remind_at: datetime | None = None
+    signal_ids: set[str] = field(default_factory=set)  # signals seen (even if refused)
+    route: Route | None = None  # version 2: the ladder and admins at resolution
+
+
+def refusal(code: str, **params) -> RefusalInfo:
+    return RefusalInfo(code, params)
+
+
+# ------------------------------------------------------------ derived facts
+def current(m: Machine) -> LevelState:
+    return m.state.levels[m.state.current_level - 1]
+
+
+def approved_by(m: Machine) -> set[str]:
+    """People who approved in this round, and the principals delegates acted for."""
+    people: set[str] = set()
+    for d in m.state.decisions:
+        if d.round == m.state.round and d.action == Action.APPROVE and d.channel != Via.AUTO:
+            people.add(d.actor)
+            if d.on_behalf_of:
+                people.add(d.on_behalf_of)
+    return people
+
+
+def excluded(m: Machine) -> set[str]:
+    """Who may not take a level of this request now (separation of duties)."""
+    return {m.state.requester} | approved_by(m)
+
+
+def seen_decision(m: Machine, decision_id: str) -> bool:
+    if not decision_id:
+        return False
+    return decision_id in m.signal_ids or any(
+        d.decision_id == decision_id for d in m.state.decisions
+    )
+
+
+# ---------------------------------------------------------------- decisions
+def moved_on(level: LevelState) -> RefusalInfo:
+    return refusal(
+        Refusal.LEVEL_MOVED_ON,
+        level=level.level,
+        by=level.decided_by,
+        on_behalf_of=level.on_behalf_of,
+    )
+
+
+def decided_level_for(m: Machine, d: DecisionInput) -> LevelState | None:
+    """An earlier level of this round the actor could have decided: they lost a race."""
+    now = current(m)
+    if d.actor.username in now.approvers:
+        return None
+    if any(p in now.approvers for p in d.actor.delegate_for):
+        return None
+    for level in m.state.levels[: m.state.current_level - 1]:
+        people = set(level.original_approvers) | set(level.approvers)
+        if d.actor.username in people or people & set(d.actor.delegate_for):
+            return level
+    return None
+
+
+def holds_other_level(m: Machine, username: str, level: LevelState) -> bool:
+    """Has `username` decided another level of this round (in their own right or for
+    someone)? A level still to come does not count: if it would go to them, it moves on
+    up when it arrives (so diana may decide level 1 for max; level 2 then goes to victor)."""
+    return any(
+        other.level != level.level and other.decided_by == username
+        for other in m.state.levels
+        if other.status == LevelStatus.APPROVED
+    )
+
+
+def authority(m: Machine, d: DecisionInput) -> tuple[str | None, RefusalInfo | None]:
+    """(on_behalf_of or "", refusal): whose authority the actor decides with."""
+    level = current(m)
+    if d.actor.username in level.approvers:
+        return "", None
+    for principal in d.actor.delegate_for:
+        if principal in level.approvers and principal != m.state.requester:
+            if m.version >= 2:
+                if principal in approved_by(m):
+                    return None, refusal(Refusal.PRINCIPAL_ALREADY_APPROVED, principal=principal)
+                if holds_other_level(m, d.actor.username, level):
+                    return None, refusal(Refusal.DELEGATE_HOLDS_OTHER_LEVEL, principal=principal)
+            return principal, None
+    if d.actor.is_admin and d.override:
+        if m.version >= 2 and not d.comment.strip():
+            return None, refusal(Refusal.OVERRIDE_NEEDS_REASON)
+        return "", None
+    if d.actor.is_admin:
+        return None, refusal(Refusal.NOT_APPROVER_USE_OVERRIDE)
+    return None, refusal(Refusal.NOT_APPROVER)
+
+
+def decision_refusal(m: Machine, d: DecisionInput) -> RefusalInfo | None:
+    state = m.state
+    if d.action not in Action.ALL:
+        return refusal(Refusal.UNKNOWN_ACTION, action=str(d.action)[:40])
+    if d.actor.username == state.requester:
+        return refusal(Refusal.OWN_REQUEST)
+    if not m.ready or m.busy:
+        return refusal(Refusal.STILL_ROUTING)
+    if state.status != Status.PENDING:
+        return refusal(Refusal.NOT_AWAITING, status=state.status)
+    if d.level < 0 or d.level > state.current_level:
+        return refusal(Refusal.LEVEL_NOT_YET)
+    if 0 < d.level < state.current_level:
+        return moved_on(state.levels[d.level - 1])
+    if d.action != Action.APPROVE and not d.comment.strip():
+        return refusal(Refusal.COMMENT_REQUIRED)
+    if len(d.comment) > MAX_COMMENT:
+        return refusal(Refusal.COMMENT_TOO_LONG, max=MAX_COMMENT)
+    earlier = decided_level_for(m, d)
+    if earlier is not None:
+        return moved_on(earlier)
+    if d.actor.username in approved_by(m):
+        return refusal(Refusal.ALREADY_APPROVED)
+    return authority(m, d)[1]
+
+
+def signal_refusal(m: Machine, d: DecisionInput) -> RefusalInfo | None:
+    # Without its own id a signal cannot be deduplicated: never apply it.
+    if not d.decision_id:
+        return refusal(Refusal.SIGNAL_WITHOUT_ID)
+    return decision_refusal(m, d)
+
+
+def is_override(m: Machine, d: DecisionInput, on_behalf_of: str) -> bool:
+    return bool(
+        d.override and d.actor.is_admin and not on_behalf_of
+        and d.actor.username not in current(m).approvers
+    )
+
+
+# ------------------------------------------------------- requester and admins
+def withdraw_refusal(m: Machine, w: WithdrawInput) -> RefusalInfo | None:
+    if w.actor.username != m.state.requester:
+        return refusal(Refusal.ONLY_REQUESTER_WITHDRAWS)
+    if m.state.status not in (Status.PENDING, Status.CHANGES_REQUESTED) or m.busy:
+        return refusal(Refusal.CANNOT_WITHDRAW, status=m.state.status)
+    return None
+
+
+def resubmit_refusal(m: Machine, r: ResubmitInput) -> RefusalInfo | None:
+    if r.actor.username != m.state.requester:
+        return refusal(Refusal.ONLY_REQUESTER_RESUBMITS)
+    if m.state.status != Status.CHANGES_REQUESTED or m.busy:
+        return refusal(Refusal.CHANGES_NOT_REQUESTED)
+    if not r.title.strip():
+        return refusal(Refusal.TITLE_EMPTY)
+    if len(r.title) > MAX_TITLE:
+        return refusal(Refusal.TITLE_TOO_LONG, max=MAX_TITLE)
+    if r.amount_cents <= 0:
+        return refusal(Refusal.AMOUNT_NOT_POSITIVE)
+    if (r.base_amount_cents or r.amount_cents) > m.policy.max_amount_cents:
+        return refusal(Refusal.AMOUNT_ABOVE_MAXIMUM)
+    if len(r.comment) > MAX_COMMENT:
+        return refusal(Refusal.COMMENT_TOO_LONG, max=MAX_COMMENT)
+    return None
+
+
+def extend_refusal(m: Machine, e: ExtendInput) -> RefusalInfo | None:
+    if m.state.status != Status.PENDING or not m.ready or m.due is None:
+        return refusal(Refusal.NO_DEADLINE)
+    if e.actor.username == m.state.requester:
+        return refusal(Refusal.OWN_DEADLINE)
+    if not 0 < e.seconds <= MAX_EXTENSION_SECONDS:
+        return refusal(Refusal.EXTENSION_OUT_OF_RANGE, max_days=MAX_EXTENSION_SECONDS // 86400)
+    if e.actor.username in current(m).approvers or e.actor.is_admin:
+        return None
+    return refusal(Refusal.NOT_APPROVER_OR_ADMIN)
+
+
+def reroute_refusal(m: Machine) -> RefusalInfo | None:
+    if m.state.status != Status.PENDING or not m.ready:
+        return refusal(Refusal.NOT_PENDING, status=m.state.status)
+    return None
+
+
+# ------------------------------------------------------------------ routing
+def choose(
+    preferred: list[str], above: list[str], admins: list[str], barred: set[str]
+) -> list[str]:
+    """Who a level goes to: its preferred approvers who may act; else the next person up
+    who may; else every admin who may (any one of them decides); else nobody ([])."""
+    allowed = [p for p in preferred if p not in barred]
+    if allowed:
+        return allowed
+    for person in above:
+        if person not in barred:
+            return [person]
+    return [a for a in admins if a not in barred]
+
+
+def initial_chain(route: Route, levels: int) -> list[list[str]]:
+    """Level n's preferred approvers: the n-th manager, else the admins (version 2)."""
+    return [
+        [route.ladder[n]] if n < len(route.ladder) else list(route.admins) for n in range(levels)
+    ]
+
+
+def above_level(route: Route, number: int) -> list[str]:
+    """The ladder above level `number`'s own manager (nothing above the admins)."""
+    return list(route.ladder[number:]) if number <= len(route.ladder) else []
+
+
+def route_level(m: Machine, level: LevelState) -> list[str]:
+    """Who may take `level` now, with separation of duties (version 2)."""
+    route = m.route or Route(ladder=[], admins=[])
+    return choose(level.approvers, above_level(route, level.level), route.admins, excluded(m))
+
+
+def escalation_targets(
+    approvers: list[str], chains: dict[str, list[str]], admins: list[str], barred: set[str]
+) -> list[str]:
+    """Each approver's nearest manager who may act; else the admins who may; else nobody."""
+    targets: set[str] = set()
+    for person in approvers:
+        for manager in chains.get(person, []):
+            if manager not in barred:
+                targets.add(manager)
+                break
+    if targets:
+        return sorted(targets)
+    return [a for a in admins if a not in barred]
+
+
+def replacement(
+    leaver: str, chain: list[str], admins: list[str], barred: set[str]
+) -> list[str]:
+    """Who takes over a level from someone who left: their manager up, else the admins."""
+    return choose([], chain, [a for a in admins if a != leaver], barred | {leaver})
