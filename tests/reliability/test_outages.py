@@ -9,20 +9,14 @@ import uuid
 import psycopg
 import pytest
 from django.db import connection
-from django.test import Client
 
 from approvals import services
 from approvals.models import AuditEntry, ExpenseRequest
-from tests.conftest import WorkerThread, wait_for
-from tests.helpers import (
-    bring_temporal_back,
-    submit,
-    take_temporal_down,
-    wait_pending_level,
-    wait_status,
-)
-
-from .harness import ManagedProcess, process_env
+from tests.support.processes import ManagedProcess, process_env
+from tests.support.requests import submit, wait_pending_level, wait_status
+from tests.support.servers import WorkerThread, bring_temporal_back, take_temporal_down
+from tests.support.waiting import wait_for
+from tests.support.web import client_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,12 +40,6 @@ def admin_sql(sql: str, params: list | None = None) -> None:
         c.execute(sql, params)
 
 
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def test_views_answer_plainly_while_temporal_is_down_and_work_resumes_after(
     demo_org, task_queue, temporal_down, settings
 ):
@@ -66,7 +54,7 @@ def test_views_answer_plainly_while_temporal_is_down_and_work_resumes_after(
         worker.stop()
 
     take_temporal_down(settings)
-    emma_web, max_web = signed_in(emma), signed_in(max_)
+    emma_web, max_web = client_for(emma), client_for(max_)
 
     started = time.monotonic()
     response = emma_web.post(
