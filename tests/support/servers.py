@@ -10,20 +10,12 @@ import asyncio
 import contextlib
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 from approvals.temporal import client as temporal_client
-
-from . import ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from scripts.run import dev_server_command, free_port
 
 
 def wait_port(port: int, timeout: float = 60) -> None:
@@ -49,10 +41,6 @@ class DevServer:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> DevServer:
-        if str(ROOT) not in sys.path:
-            sys.path.insert(0, str(ROOT))
-        from scripts.run import dev_server_command
-
         command = dev_server_command(self.port, free_port(), self.db_file or Path(""))
         if self.db_file is None:
             i = command.index("--db-filename")
