@@ -23,11 +23,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def temporal_down(settings, temporal_server):
-    """Point the web layer at a closed port; yields a function that brings Temporal back."""
+    """Point the web layer at a closed port (views give up after 2 s); yields a
+    function that brings Temporal back with the usual call timeout."""
+    usual = settings.TEMPORAL_CALL_TIMEOUT
     settings.TEMPORAL_CALL_TIMEOUT = 2
     take_temporal_down(settings)
 
     def restore() -> None:
+        # A fresh worker replays the workflow before it answers an Update: on a
+        # loaded 2-core machine that took longer than the outage's 2 s.
+        settings.TEMPORAL_CALL_TIMEOUT = usual
         bring_temporal_back(settings, temporal_server)
 
     yield restore
