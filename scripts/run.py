@@ -79,6 +79,13 @@ def manage(*args: str) -> None:
     subprocess.run([PY, "manage.py", *args], cwd=ROOT, check=True)
 
 
+def free_port() -> int:
+    """A port nothing listens on right now (for servers the scripts and tests start)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def port_in_use(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)

@@ -10,8 +10,10 @@ own loop, such as the worker, connects its own client: one per loop.)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TypeVar
 
@@ -31,6 +33,7 @@ class _Bridge:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: Client | None = None
         self._connecting: asyncio.Future | None = None
+        self.timers: list[list[float]] = []  # see timed_calls()
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
@@ -55,6 +58,7 @@ class _Bridge:
             return await fn(await self._get_client())
 
         future = asyncio.run_coroutine_threadsafe(run(), loop)
+        started = time.perf_counter()
         try:
             return future.result(timeout or settings.TEMPORAL_CALL_TIMEOUT)
         except FutureTimeout as exc:
@@ -64,6 +68,9 @@ class _Bridge:
             if "connect" in str(exc).lower() or "transport" in str(exc).lower():
                 raise TemporalUnavailable(str(exc)) from exc
             raise
+        finally:
+            for waits in self.timers:
+                waits.append(time.perf_counter() - started)
 
     def reset(self) -> None:
         """Forget the client (tests pointing at another server)."""
@@ -84,3 +91,14 @@ def call(fn: Callable[[Client], Awaitable[T]], *, timeout: float | None = None) 
 
 def reset_client() -> None:
     _bridge.reset()
+
+
+@contextlib.contextmanager
+def timed_calls() -> Iterator[list[float]]:
+    """Collect how long each `call()` of this process waits while inside (benchmarks)."""
+    waits: list[float] = []
+    _bridge.timers.append(waits)
+    try:
+        yield waits
+    finally:
+        _bridge.timers.remove(waits)

@@ -17,10 +17,16 @@ from accounts.models import Delegation
 from accounts.selectors import delegators_for
 from approvals import services
 from approvals.models import ApprovalStep
-from tests.approvals.test_inbox import client_for, inbox_ids, wait_inbox
-from tests.approvals.test_inbox_decisions import NOT_YOURS, assert_refused, decide
-from tests.conftest import wait_for
-from tests.helpers import state_of, submit, wait_pending_level
+from tests.support.requests import state_of, submit, wait_pending_level
+from tests.support.waiting import wait_for
+from tests.support.web import (
+    NOT_YOURS,
+    assert_refused,
+    client_for,
+    inbox_ids,
+    post_decision,
+    wait_inbox,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -130,7 +136,7 @@ def test_delegate_sees_and_decides_on_behalf_of_the_director(demo_org, worker):
     row = html[html.index(f'id="inbox-row-{request.pk}"') :].split('id="row-msg-')[0]
     assert 'data-testid="on-behalf-of">for diana<' in row
 
-    response = decide(maria_client, request.pk, "approve")
+    response = post_decision(maria_client, request.pk, "approve")
     assert "Approved: the request is fully approved." in response.content.decode()
     state = state_of(request)
     assert state.status == "approved"
@@ -161,7 +167,7 @@ def test_delegate_never_decides_own_request_through_the_delegation(demo_org, wor
     ids = wait_inbox(maria_client, {other.pk}, exact=False)
     assert own.pk not in ids
     assert_refused(
-        decide(maria_client, own.pk, "approve"), "You cannot decide on your own request."
+        post_decision(maria_client, own.pk, "approve"), "You cannot decide on your own request."
     )
     assert state_of(own).status == "pending" and state_of(own).decisions == []
 
@@ -190,7 +196,7 @@ def test_expired_delegation_ends_by_itself(demo_org, worker):
     )
     assert delegators_for(delegate=maria) == []
     assert request.pk not in inbox_ids(maria_client)
-    assert_refused(decide(maria_client, request.pk, "approve"), NOT_YOURS)
+    assert_refused(post_decision(maria_client, request.pk, "approve"), NOT_YOURS)
     state = state_of(request)
     assert state.current_level == 2 and len(state.decisions) == 1
 

@@ -3,27 +3,25 @@
 import pytest
 
 from accounts.models import User
-from accounts.selectors import admin_usernames, manager_chain, nth_manager
+from accounts.selectors import admin_usernames, manager_chain
 
 pytestmark = pytest.mark.django_db
 
 
-def test_first_manager_is_the_direct_manager(demo_org):
-    assert nth_manager(user=demo_org["emma"], n=1) == demo_org["max"]
-
-
-def test_second_manager_is_the_managers_manager(demo_org):
-    assert nth_manager(user=demo_org["emma"], n=2) == demo_org["diana"]
-    assert nth_manager(user=demo_org["finn"], n=2) == demo_org["diana"]
-
-
-def test_third_manager_is_the_vp(demo_org):
-    assert nth_manager(user=demo_org["emma"], n=3) == demo_org["victor"]
+def test_the_chain_climbs_direct_manager_then_theirs_then_the_vp(demo_org):
+    assert manager_chain(user=demo_org["emma"], depth=3) == [
+        demo_org["max"],
+        demo_org["diana"],
+        demo_org["victor"],
+    ]
 
 
 def test_above_the_top_of_the_tree_there_is_nobody(demo_org):
-    assert nth_manager(user=demo_org["emma"], n=4) is None
-    assert nth_manager(user=demo_org["victor"], n=1) is None
+    assert manager_chain(user=demo_org["emma"], depth=4) == [
+        demo_org["max"],
+        demo_org["diana"],
+        demo_org["victor"],
+    ]
     assert manager_chain(user=demo_org["victor"], depth=3) == []
 
 
@@ -32,11 +30,6 @@ def test_chain_is_nearest_first_and_cut_at_depth(demo_org):
     assert names == ["max", "diana"]
     names = [u.username for u in manager_chain(user=demo_org["finn"], depth=10)]
     assert names == ["maria", "diana", "victor"]
-
-
-def test_nth_manager_refuses_level_zero(demo_org):
-    with pytest.raises(ValueError, match="n starts at 1"):
-        nth_manager(user=demo_org["emma"], n=0)
 
 
 def test_chain_stops_at_a_cycle_written_behind_validation(demo_org):

@@ -21,8 +21,8 @@ from approvals.models import AuditEntry
 from approvals.selectors import timeline
 from approvals.temporal import history
 from approvals.temporal.client import call
-from tests.conftest import wait_for
-from tests.helpers import submit, wait_pending_level, wait_state, wait_status
+from tests.support.requests import submit, wait_pending_level, wait_state, wait_status
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,8 +12,7 @@ from decimal import Decimal
 import pytest
 
 from approvals.models import AuditEntry, ExpenseRequest
-from approvals.temporal import client as temporal_client
-from tests.conftest import free_port
+from tests.support.servers import temporal_unreachable
 
 pytestmark = pytest.mark.django_db
 
@@ -152,15 +151,9 @@ def test_temporal_out_of_reach_shows_the_audit_log_with_a_notice(client, demo_or
         level=1,
         detail={"recipients": ["max"], "due_at": "2025-01-17T12:00:01+00:00"},
     )
-    # Nothing listens on this port: the process client cannot connect.
-    settings.TEMPORAL_ADDRESS = f"127.0.0.1:{free_port()}"
-    settings.TEMPORAL_CALL_TIMEOUT = 3
-    temporal_client.reset_client()
-    try:
+    with temporal_unreachable(settings, call_timeout=3):
         client.force_login(demo_org["admin"])
         response = client.get(f"/audit/{request.pk}/")
-    finally:
-        temporal_client.reset_client()
     assert response.status_code == 200
     html = response.content.decode()
     assert "Temporal cannot be reached right now" in html

@@ -12,8 +12,8 @@ import uuid
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 
-from tests.helpers import submit
-from tests.ws import Socket, session_cookie
+from tests.support.requests import submit
+from tests.support.ws import Socket, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

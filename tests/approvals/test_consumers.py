@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from accounts.models import Delegation
 from approvals import services
-from tests.helpers import submit, wait_pending_level
-from tests.ws import Socket, session_cookie
+from tests.support.requests import submit, wait_pending_level
+from tests.support.ws import Socket, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -4,8 +4,7 @@ import time
 
 import pytest
 
-from approvals.temporal.client import reset_client
-from tests.conftest import free_port
+from tests.support.servers import temporal_unreachable
 
 pytestmark = pytest.mark.django_db
 
@@ -22,14 +21,10 @@ def test_healthz_is_ok_when_database_and_temporal_answer(client, temporal_server
 
 
 def test_healthz_names_temporal_when_it_is_unreachable(client, settings):
-    settings.TEMPORAL_ADDRESS = f"127.0.0.1:{free_port()}"  # nothing listens there
-    reset_client()
-    try:
+    with temporal_unreachable(settings):
         started = time.monotonic()
         response = client.get("/healthz")
         elapsed = time.monotonic() - started
-    finally:
-        reset_client()
     assert response.status_code == 503
     body = response.json()
     assert body["failing"] == ["temporal"]

@@ -19,12 +19,12 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import Role, User
 from approvals.selectors import inbox as inbox_selectors
 from approvals.temporal import client as temporal_client
-from tests.conftest import WorkerThread, free_port, wait_for
-from tests.helpers import submit, wait_pending_level
+from tests.support.requests import submit, wait_pending_level
+from tests.support.servers import WorkerThread, temporal_unreachable
+from tests.support.waiting import wait_for
+from tests.support.web import ROW_ID, client_for, inbox_ids, wait_inbox
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ROW_ID = re.compile(r'data-testid="inbox-row" data-request-id="(\d+)"')
 
 
 # ------------------------------------------------------------------ helpers
@@ -41,34 +41,6 @@ def make_team(prefix: str = "") -> dict[str, User]:
         f"emp-{tag}", password="demo", role=Role.EMPLOYEE, reports_to=manager, first_name="Eve"
     )
     return {"employee": employee, "manager": manager, "director": director}
-
-
-def client_for(user: User, **kwargs) -> Client:
-    client = Client(**kwargs)
-    client.force_login(user)
-    return client
-
-
-def inbox_ids(client: Client, query: str = "") -> list[int]:
-    response = client.get(f"/inbox/{query}")
-    assert response.status_code == 200
-    return [int(pk) for pk in ROW_ID.findall(response.content.decode())]
-
-
-def wait_inbox(client: Client, expected: set[int], query: str = "", exact: bool = True):
-    """Poll until the inbox (eventually consistent) shows `expected`; return its ids in order."""
-
-    def check():
-        ids = inbox_ids(client, query)
-        shown = set(ids)
-        ok = shown == expected if exact else expected <= shown
-        return ids if ok else None
-
-    return wait_for(check, timeout=20, message=f"inbox never showed {sorted(expected)}")
-
-
-def wait_not_in_inbox(client: Client, pk: int, query: str = ""):
-    wait_for(lambda: pk not in inbox_ids(client, query), message=f"{pk} stayed in the inbox")
 
 
 def web_client():
@@ -292,10 +264,7 @@ def test_inbox_says_plainly_when_temporal_is_unreachable(worker, settings):
     request = submit(team["employee"], "100.00")
     wait_pending_level(request, 1)
     boss = client_for(team["manager"])
-    settings.TEMPORAL_ADDRESS = f"127.0.0.1:{free_port()}"
-    settings.TEMPORAL_CALL_TIMEOUT = 2
-    temporal_client.reset_client()
-    try:
+    with temporal_unreachable(settings, call_timeout=2):
         response = boss.get("/inbox/")
         assert response.status_code == 200
         assert 'data-testid="inbox-error"' in response.content.decode()
@@ -311,5 +280,3 @@ def test_inbox_says_plainly_when_temporal_is_unreachable(worker, settings):
         live = boss.get(f"/requests/{request.pk}/live/")
         assert live.status_code == 200
         assert 'data-testid="live-unavailable"' in live.content.decode()
-    finally:
-        temporal_client.reset_client()

@@ -12,30 +12,18 @@ import pytest
 from django.test import Client
 
 from approvals import services
-from tests.approvals.test_inbox import client_for, wait_inbox, wait_not_in_inbox
-from tests.helpers import state_of, submit, wait_pending_level, wait_status
+from tests.support.requests import state_of, submit, wait_pending_level, wait_status
+from tests.support.web import (
+    HTMX,
+    NOT_YOURS,
+    assert_refused,
+    client_for,
+    post_decision,
+    wait_inbox,
+    wait_not_in_inbox,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-HTMX = {"HX-Request": "true"}
-NOT_YOURS = "You cannot decide this request."
-
-
-def decide(client: Client, pk: int, action: str = "approve", **data):
-    """POST a decision like the inbox row does (htmx, targeting the row's message slot)."""
-    return client.post(
-        f"/requests/{pk}/decide/",
-        {"action": action, "decision_id": str(uuid.uuid4()), **data},
-        headers={**HTMX, "HX-Target": f"row-msg-{pk}"},
-    )
-
-
-def assert_refused(response, words: str) -> None:
-    assert response.status_code == 200  # htmx 2 swaps only 2xx
-    html = response.content.decode()
-    assert 'data-testid="decision-refused"' in html, html
-    assert words in html, html
-    assert "HX-Retarget" not in response  # the row stays, with the words in it
 
 
 def assert_unchanged(request, level: int, approvers: list[str], decisions: int = 0) -> None:
@@ -50,7 +38,7 @@ def test_manager_approves_from_inbox_row_is_removed_at_once(demo_org, worker):
     request = submit(demo_org["emma"], "5000.00")
     wait_pending_level(request, 1)
     max_ = client_for(demo_org["max"])
-    response = decide(max_, request.pk, "approve")
+    response = post_decision(max_, request.pk, "approve")
     assert response.status_code == 200
     # The row is replaced by the confirmation now, before visibility catches up.
     assert response["HX-Retarget"] == f"#inbox-row-{request.pk}"
@@ -70,7 +58,9 @@ def test_director_rejects_with_comment_and_request_is_rejected(demo_org, worker)
     request = submit(demo_org["emma"], "5000.00")
     wait_pending_level(request, 1)
     services.decision_record(request=request, actor=demo_org["max"], action="approve")
-    response = decide(client_for(demo_org["diana"]), request.pk, "reject", comment="Too much")
+    response = post_decision(
+        client_for(demo_org["diana"]), request.pk, "reject", comment="Too much"
+    )
     assert "Rejected." in response.content.decode()
     wait_status(request, "rejected")
     assert state_of(request).decisions[-1].comment == "Too much"
@@ -81,11 +71,11 @@ def test_request_changes_needs_a_comment_and_then_works(demo_org, worker):
     wait_pending_level(request, 1)
     max_ = client_for(demo_org["max"])
     assert_refused(
-        decide(max_, request.pk, "request_changes", comment="  "),
+        post_decision(max_, request.pk, "request_changes", comment="  "),
         "A comment is required to reject or to request changes.",
     )
     assert_unchanged(request, 1, ["max"])
-    response = decide(max_, request.pk, "request_changes", comment="Add the receipt")
+    response = post_decision(max_, request.pk, "request_changes", comment="Add the receipt")
     assert "Changes requested." in response.content.decode()
     assert state_of(request).status == "changes_requested"
 
@@ -110,7 +100,7 @@ def test_same_decision_sent_twice_is_applied_once(demo_org, worker):
     max_ = client_for(demo_org["max"])
     decision_id = str(uuid.uuid4())
     for _ in range(2):
-        response = decide(max_, request.pk, "approve", decision_id=decision_id)
+        response = post_decision(max_, request.pk, "approve", decision_id=decision_id)
         assert 'data-testid="decision-done"' in response.content.decode()
     state = state_of(request)
     assert [d.actor for d in state.decisions] == ["max"]
@@ -122,8 +112,8 @@ def test_someone_elses_request_is_refused_like_a_missing_one(demo_org, worker):
     request = submit(demo_org["emma"], "300.00")
     wait_pending_level(request, 1)
     finn = client_for(demo_org["finn"])
-    foreign = decide(finn, request.pk, "approve")
-    missing = decide(finn, 999_999_999, "approve")
+    foreign = post_decision(finn, request.pk, "approve")
+    missing = post_decision(finn, 999_999_999, "approve")
     assert_refused(foreign, NOT_YOURS)
     assert_refused(missing, NOT_YOURS)
     # Same words either way: the POST learns nothing about the request.
@@ -137,7 +127,7 @@ def test_requester_cannot_decide_own_request(demo_org, worker):
     request = submit(demo_org["emma"], "300.00")
     wait_pending_level(request, 1)
     assert_refused(
-        decide(client_for(demo_org["emma"]), request.pk, "approve"),
+        post_decision(client_for(demo_org["emma"]), request.pk, "approve"),
         "You cannot decide on your own request.",
     )
     assert_unchanged(request, 1, ["max"])
@@ -147,7 +137,7 @@ def test_director_cannot_approve_level_one(demo_org, worker):
     request = submit(demo_org["emma"], "5000.00")
     wait_pending_level(request, 1)
     assert_refused(
-        decide(client_for(demo_org["diana"]), request.pk, "approve"),
+        post_decision(client_for(demo_org["diana"]), request.pk, "approve"),
         "You are not the approver of this level.",
     )
     assert_unchanged(request, 1, ["max"])
@@ -157,12 +147,14 @@ def test_stale_post_for_a_decided_level_is_refused(demo_org, worker):
     request = submit(demo_org["emma"], "5000.00")
     wait_pending_level(request, 1)
     max_ = client_for(demo_org["max"])
-    assert 'data-testid="decision-done"' in decide(max_, request.pk, level=1).content.decode()
+    assert (
+        'data-testid="decision-done"' in post_decision(max_, request.pk, level=1).content.decode()
+    )
     # Whether the stale form names its level or not, the words say it moved on.
     assert_refused(
-        decide(max_, request.pk, "reject", comment="changed my mind", level=1), "moved on"
+        post_decision(max_, request.pk, "reject", comment="changed my mind", level=1), "moved on"
     )
-    assert_refused(decide(max_, request.pk, "reject", comment="changed my mind"), "moved on")
+    assert_refused(post_decision(max_, request.pk, "reject", comment="changed my mind"), "moved on")
     assert_unchanged(request, 2, ["diana"], decisions=1)
 
 
@@ -170,9 +162,9 @@ def test_post_for_a_finished_request_is_refused(demo_org, worker):
     request = submit(demo_org["emma"], "300.00")
     wait_pending_level(request, 1)
     max_ = client_for(demo_org["max"])
-    decide(max_, request.pk, "approve")
+    post_decision(max_, request.pk, "approve")
     wait_status(request, "approved")
-    response = decide(max_, request.pk, "reject", comment="too late")
+    response = post_decision(max_, request.pk, "reject", comment="too late")
     assert response.status_code == 200
     html = response.content.decode()
     assert 'data-testid="decision-refused"' in html

@@ -13,8 +13,8 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 
 from approvals import services
-from tests.helpers import submit, wait_pending_level
-from tests.ws import Socket, session_cookie
+from tests.support.requests import submit, wait_pending_level
+from tests.support.ws import Socket, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

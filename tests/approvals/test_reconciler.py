@@ -9,16 +9,10 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from approvals.models import ExpenseRequest
 from approvals.temporal import client as temporal_client
 from approvals.temporal import starter
-from approvals.workflow.contract import WORKFLOW_TYPE, workflow_id
-from tests.conftest import WorkerThread, wait_for
-from tests.helpers import (
-    bring_temporal_back,
-    describe,
-    submit,
-    take_temporal_down,
-    wait_pending_level,
-    wait_status,
-)
+from approvals.workflow.contract import workflow_id
+from tests.support.requests import describe, start_again, submit, wait_pending_level, wait_status
+from tests.support.servers import WorkerThread, bring_temporal_back, take_temporal_down
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,18 +30,8 @@ def assert_exactly_one_workflow(request: ExpenseRequest) -> None:
     description = describe(request.pk)
     assert description.status == WorkflowExecutionStatus.RUNNING
 
-    inp = starter.workflow_input(request)
-
-    async def start_again(client):
-        await client.start_workflow(
-            WORKFLOW_TYPE,
-            inp,
-            id=workflow_id(request.pk),
-            task_queue="nowhere",
-        )
-
     with pytest.raises(WorkflowAlreadyStartedError):
-        temporal_client.call(start_again)
+        start_again(request)
     # Visibility lags: wait until it lists the run, then it must be the only one.
     assert wait_for(lambda: executions_of(request.pk)) == 1
     assert describe(request.pk).run_id == description.run_id

@@ -12,18 +12,10 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from approvals import services
 from approvals.models import ExpenseRequest
-from approvals.temporal import client as temporal_client
 from approvals.temporal import starter
-from approvals.workflow.contract import WORKFLOW_TYPE, workflow_id
-from tests.conftest import wait_for
-from tests.helpers import (
-    bring_temporal_back,
-    describe,
-    submit,
-    take_temporal_down,
-    wait_pending_level,
-    wait_status,
-)
+from tests.support.requests import describe, start_again, submit, wait_pending_level, wait_status
+from tests.support.servers import bring_temporal_back, take_temporal_down
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,22 +26,6 @@ def temporal_down(settings, temporal_server):
     take_temporal_down(settings)
     yield
     bring_temporal_back(settings, temporal_server)
-
-
-def start_again(request: ExpenseRequest):
-    """A raw second start with the same id, bypassing the service's guards."""
-
-    inp = starter.workflow_input(request)
-
-    async def run(client):
-        await client.start_workflow(
-            WORKFLOW_TYPE,
-            inp,
-            id=workflow_id(request.pk),
-            task_queue="nowhere",
-        )
-
-    return temporal_client.call(run)
 
 
 def test_submit_saves_the_request_and_starts_its_workflow(demo_org, worker):

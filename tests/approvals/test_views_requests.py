@@ -21,8 +21,9 @@ from django.utils import timezone
 from accounts.models import Delegation
 from approvals import services
 from approvals.models import ApprovalPolicy, ExpenseRequest
-from tests.conftest import wait_for
-from tests.helpers import submit, wait_pending_level, wait_status
+from tests.support.requests import submit, wait_pending_level, wait_status
+from tests.support.waiting import wait_for
+from tests.support.web import client_for
 
 HTMX = {"HX-Request": "true"}
 NEW = "/requests/new/"
@@ -84,12 +85,6 @@ def upload(name: str, content: bytes, content_type: str = "application/pdf"):
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
-from tests.config.conftest import ROOT, django_eval, run
+from tests.support import ROOT
+from tests.support.processes import django_eval, run
 
 ENTRYPOINT = ROOT / "docker-entrypoint.sh"
 ADMIN_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/approvals")

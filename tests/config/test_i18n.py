@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from approvals.models import ExpenseRequest
-from tests.config.conftest import ROOT, clean_env
+from tests.support import ROOT
+from tests.support.processes import clean_env
 
 PO = ROOT / "locale" / "de" / "LC_MESSAGES" / "django.po"
 MO = PO.with_suffix(".mo")

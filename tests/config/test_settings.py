@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from tests.config.conftest import clean_env, django_eval, run
+from tests.support.processes import clean_env, django_eval, run
 
 
 def settings_of(env: dict[str, str], *names: str) -> dict:

@@ -8,9 +8,9 @@ import pytest
 
 from approvals import services
 from approvals.selectors import timeline
-from tests.conftest import wait_for
-from tests.e2e.conftest import login
-from tests.helpers import submit, wait_state
+from tests.support.browser import login
+from tests.support.requests import submit, wait_state
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

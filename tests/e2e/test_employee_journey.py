@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from approvals.models import ExpenseRequest
-from tests.conftest import wait_for
-from tests.e2e.conftest import login, wait_ws
+from tests.support.browser import login, wait_ws
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import login, wait_ws
+from tests.support.browser import login, wait_ws
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

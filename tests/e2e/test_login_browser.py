@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.e2e.conftest import login
+from tests.support.browser import login
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

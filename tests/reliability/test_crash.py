@@ -29,8 +29,9 @@ from approvals import services
 from approvals.models import AuditEntry, ExpenseRequest
 from approvals.temporal import client as temporal_client
 from approvals.temporal.client import TemporalUnavailable, call
-
-from .harness import ManagedProcess, RestartableDevServer, WebUser, free_port, process_env
+from tests.support.processes import ManagedProcess, process_env
+from tests.support.servers import RestartableDevServer, free_port
+from tests.support.web import WebUser
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(1800)]
 

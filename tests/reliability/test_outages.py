@@ -9,31 +9,30 @@ import uuid
 import psycopg
 import pytest
 from django.db import connection
-from django.test import Client
 
 from approvals import services
 from approvals.models import AuditEntry, ExpenseRequest
-from tests.conftest import WorkerThread, wait_for
-from tests.helpers import (
-    bring_temporal_back,
-    submit,
-    take_temporal_down,
-    wait_pending_level,
-    wait_status,
-)
-
-from .harness import ManagedProcess, process_env
+from tests.support.processes import ManagedProcess, process_env
+from tests.support.requests import submit, wait_pending_level, wait_status
+from tests.support.servers import WorkerThread, bring_temporal_back, take_temporal_down
+from tests.support.waiting import wait_for
+from tests.support.web import client_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def temporal_down(settings, temporal_server):
-    """Point the web layer at a closed port; yields a function that brings Temporal back."""
+    """Point the web layer at a closed port (views give up after 2 s); yields a
+    function that brings Temporal back with the usual call timeout."""
+    usual = settings.TEMPORAL_CALL_TIMEOUT
     settings.TEMPORAL_CALL_TIMEOUT = 2
     take_temporal_down(settings)
 
     def restore() -> None:
+        # A fresh worker replays the workflow before it answers an Update: on a
+        # loaded 2-core machine that took longer than the outage's 2 s.
+        settings.TEMPORAL_CALL_TIMEOUT = usual
         bring_temporal_back(settings, temporal_server)
 
     yield restore
@@ -44,12 +43,6 @@ def admin_sql(sql: str, params: list | None = None) -> None:
     """Run SQL from the maintenance database (a database cannot lock itself out)."""
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
         c.execute(sql, params)
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_views_answer_plainly_while_temporal_is_down_and_work_resumes_after(
@@ -66,7 +59,7 @@ def test_views_answer_plainly_while_temporal_is_down_and_work_resumes_after(
         worker.stop()
 
     take_temporal_down(settings)
-    emma_web, max_web = signed_in(emma), signed_in(max_)
+    emma_web, max_web = client_for(emma), client_for(max_)
 
     started = time.monotonic()
     response = emma_web.post(

@@ -19,7 +19,8 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
 from scripts.run import SEARCH_ATTRIBUTES
-from tests.conftest import ROOT, free_port
+from tests.support import ROOT
+from tests.support.servers import free_port
 
 KINDS = {
     "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,

@@ -23,8 +23,8 @@ from accounts import services as people_services
 from accounts.models import Delegation
 from approvals import services
 from approvals.models import ExpenseRequest
-from tests.conftest import wait_for
-from tests.helpers import wait_pending_level
+from tests.support.requests import wait_pending_level
+from tests.support.waiting import wait_for
 
 from .routes import project_routes
 

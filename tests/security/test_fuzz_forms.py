@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from contextlib import contextmanager
 from datetime import timedelta
 from urllib.parse import urljoin, urlsplit
 
@@ -28,9 +27,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from approvals.models import ExpenseRequest
-from approvals.temporal import client as temporal_client
-from tests.conftest import free_port, wait_for
-from tests.helpers import submit, wait_pending_level, wait_status
+from tests.support.requests import submit, wait_pending_level, wait_status
+from tests.support.servers import temporal_unreachable
+from tests.support.waiting import wait_for
+from tests.support.web import client_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -159,26 +159,6 @@ def check(response, *sent, tally: Tally | None = None, endpoint: str = "") -> No
                 assert payload not in body, f"unescaped {payload!r} in {answer}"
 
 
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@contextmanager
-def temporal_unreachable(settings_):
-    """The web layer points at a closed port; the client is rebuilt both ways."""
-    address = settings_.TEMPORAL_ADDRESS
-    settings_.TEMPORAL_ADDRESS = f"127.0.0.1:{free_port()}"
-    settings_.TEMPORAL_CALL_TIMEOUT = 1
-    temporal_client.reset_client()
-    try:
-        yield
-    finally:
-        settings_.TEMPORAL_ADDRESS = address
-        temporal_client.reset_client()
-
-
 # ------------------------------------------------------------------ submit
 @pytest.fixture
 def media(settings, tmp_path):
@@ -186,7 +166,7 @@ def media(settings, tmp_path):
 
 
 def _submit_form(emma, tally: Tally, label: str):
-    client = signed_in(emma)
+    client = client_for(emma)
 
     @settings(max_examples=EXAMPLES["many"], **FUZZ)
     @given(
@@ -230,7 +210,7 @@ def test_submit_form_survives_hostile_input(demo_org, task_queue, media):
 
 
 def test_the_form_shows_markup_in_the_title_as_text(demo_org, task_queue):
-    client = signed_in(demo_org["emma"])
+    client = client_for(demo_org["emma"])
     response = client.post(
         "/requests/new/",
         {"title": XSS, "amount": "NaN", "currency": "EUR", "category": "travel"},
@@ -251,7 +231,7 @@ def _pending(emma, amount="300.00") -> ExpenseRequest:
 
 def _request_actions(users, targets, tally: Tally, label: str, examples: int):
     emma, max_, finn = users["emma"], users["max"], users["finn"]
-    clients = {"emma": signed_in(emma), "max": signed_in(max_), "finn": signed_in(finn)}
+    clients = {"emma": client_for(emma), "max": client_for(max_), "finn": client_for(finn)}
     # The real requests (so the workflow is reached) or numbers no request has, up to
     # beyond PostgreSQL's bigint.
     pk = st.one_of(st.sampled_from(targets), st.sampled_from([0, 999_999, 2**63, 10**25]))
@@ -354,7 +334,7 @@ def test_everything_answers_plainly_while_temporal_is_unreachable(
     emma = demo_org["emma"]
     pending = _pending(emma)
     tally = Tally()
-    with temporal_unreachable(settings):
+    with temporal_unreachable(settings, call_timeout=1):
         _request_actions(demo_org, [pending.pk], tally, "Temporal down:", EXAMPLES["few"])
         _submit_form(emma, tally, "Temporal down: POST /requests/new/")
         _query_pages(demo_org, pending.pk, tally, "Temporal down:", EXAMPLES["few"])
@@ -365,8 +345,8 @@ def test_everything_answers_plainly_while_temporal_is_unreachable(
 
 # ------------------------------------------------------------- GET pages
 def _query_pages(users, pk: int, tally: Tally, label: str, examples: int):
-    max_, admin = signed_in(users["max"]), signed_in(users["admin"])
-    emma = signed_in(users["emma"])
+    max_, admin = client_for(users["max"]), client_for(users["admin"])
+    emma = client_for(users["emma"])
 
     @settings(max_examples=examples, **FUZZ)
     @given(
@@ -435,7 +415,7 @@ def test_query_strings_survive_hostile_input(demo_org, worker):
 
 # ------------------------------------------------------ delegation, login
 def test_delegation_and_login_forms_survive_hostile_input(demo_org):
-    diana = signed_in(demo_org["diana"])
+    diana = client_for(demo_org["diana"])
     people = [str(u.pk) for u in demo_org.values()]
     tally = Tally()
 
@@ -502,7 +482,7 @@ def test_markup_stays_text_in_inbox_audit_timeline_and_emails(demo_org, worker, 
     escaped_title = "&lt;script&gt;alert(&quot;xss&quot;)&lt;/script&gt;"
 
     # The inbox row comes from Temporal's memo, not the database: escaped as well.
-    max_web = signed_in(max_)
+    max_web = client_for(max_)
     inbox = wait_for(
         lambda: (lambda r: r if f'data-request-id="{request.pk}"' in r else None)(
             max_web.get("/inbox/").content.decode()
@@ -518,10 +498,10 @@ def test_markup_stays_text_in_inbox_audit_timeline_and_emails(demo_org, worker, 
     wait_for(lambda: any(IMG in m.body for m in mail.outbox), message="no changes mail")
 
     for who in (emma, max_):
-        page = signed_in(who).get(f"/requests/{request.pk}/").content.decode()
+        page = client_for(who).get(f"/requests/{request.pk}/").content.decode()
         assert XSS not in page and IMG not in page and escaped_title in page
 
-    admin = signed_in(demo_org["admin"])
+    admin = client_for(demo_org["admin"])
     timeline = admin.get(f"/audit/{request.pk}/")
     assert timeline.status_code == 200
     html = timeline.content.decode()

@@ -12,8 +12,8 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
-from tests.ws import Socket
-from tests.ws import session_cookie as _session_cookie
+from tests.support.ws import Socket
+from tests.support.ws import session_cookie as _session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

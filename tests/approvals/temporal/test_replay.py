@@ -1,6 +1,7 @@
-"""Committed histories (tests/histories/, made by scripts/make_histories.py) must
-replay against today's workflow code: a change that would break approvals
-already running fails here, in CI, instead of in production.
+"""Committed histories (tests/histories/v<N>/, one folder per workflow version,
+made by scripts/make_histories.py) must all replay against today's workflow
+code: a change that would break approvals already running fails here, in CI,
+instead of in production.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from approvals.workflow.contract import WORKFLOW_TYPE, ApprovalInput, ApprovalSt
 from approvals.workflow.workflow import ExpenseApprovalWorkflow
 
 HISTORIES = Path(__file__).resolve().parents[2] / "histories"
-FILES = sorted(HISTORIES.glob("*.json"))
+VERSIONS = sorted(path for path in HISTORIES.glob("v*") if path.is_dir())
+FILES = sorted(path for version in VERSIONS for path in version.glob("*.json"))
 
 
 def load(path: Path) -> WorkflowHistory:
@@ -28,8 +30,17 @@ def load(path: Path) -> WorkflowHistory:
     return WorkflowHistory.from_json(started.get("workflowId", path.stem), data)
 
 
+def history_id(path: Path) -> str:
+    return f"{path.parent.name}/{path.stem}"
+
+
+def test_every_committed_history_is_in_a_version_folder():
+    assert VERSIONS, "no tests/histories/v<N>/ folder"
+    assert sorted(HISTORIES.rglob("*.json")) == FILES
+
+
 def test_histories_are_committed_for_every_path():
-    names = {path.stem for path in FILES}
+    names = {path.stem for path in FILES if path.parent.name == "v1"}
     assert {
         "approve_three_levels",
         "reject_at_level_two",
@@ -42,7 +53,7 @@ def test_histories_are_committed_for_every_path():
     } <= names
 
 
-@pytest.mark.parametrize("path", FILES, ids=[path.stem for path in FILES])
+@pytest.mark.parametrize("path", FILES, ids=[history_id(path) for path in FILES])
 async def test_committed_history_replays_on_todays_workflow(path):
     replayer = Replayer(workflows=[ExpenseApprovalWorkflow])
     result = await replayer.replay_workflow(load(path))  # raises on nondeterminism
@@ -72,4 +83,4 @@ async def test_replay_catches_a_change_that_would_break_running_approvals():
         workflows=[WorkflowWithoutLivePush], workflow_runner=UnsandboxedWorkflowRunner()
     )
     with pytest.raises(NondeterminismError):
-        await replayer.replay_workflow(load(HISTORIES / "approve_three_levels.json"))
+        await replayer.replay_workflow(load(HISTORIES / "v1" / "approve_three_levels.json"))

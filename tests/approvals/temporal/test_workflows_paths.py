@@ -9,9 +9,15 @@ import pytest
 from approvals import services
 from approvals.models import ApprovalPolicy, ApprovalStep, AuditEntry
 from approvals.workflow.contract import Via
-from tests.helpers import state_of, submit, wait_pending_level
-
-from .conftest import audit_kinds, decide, wait_audit, wait_closed
+from tests.support.requests import (
+    audit_kinds,
+    decide,
+    state_of,
+    submit,
+    wait_audit,
+    wait_closed,
+    wait_pending_level,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,17 +12,18 @@ from accounts.models import Delegation
 from approvals import services
 from approvals.temporal.client import call
 from approvals.workflow.contract import ApprovalState, DecisionInput, workflow_id
-from tests.helpers import state_of, submit, wait_pending_level
-
-from .conftest import (
-    at_the_same_time,
+from tests.support.requests import (
     decide,
     delegate,
     new_id,
     refusal,
+    state_of,
+    submit,
     wait_audit,
     wait_closed,
+    wait_pending_level,
 )
+from tests.support.waiting import at_the_same_time
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

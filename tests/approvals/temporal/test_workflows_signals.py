@@ -8,9 +8,16 @@ from approvals import services
 from approvals.labels import refusal_text
 from approvals.models import AuditEntry
 from approvals.workflow.contract import Via
-from tests.helpers import state_of, submit, wait_pending_level, wait_state
-
-from .conftest import decide, new_id, wait_audit, wait_closed
+from tests.support.requests import (
+    decide,
+    new_id,
+    state_of,
+    submit,
+    wait_audit,
+    wait_closed,
+    wait_pending_level,
+    wait_state,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

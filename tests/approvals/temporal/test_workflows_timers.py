@@ -14,10 +14,17 @@ import pytest
 from approvals import services
 from approvals.models import AuditEntry, Notification
 from approvals.workflow.contract import Via
-from tests.conftest import wait_for
-from tests.helpers import state_of, submit, wait_pending_level, wait_state
-
-from .conftest import audit_kinds, decide, wait_audit, wait_closed
+from tests.support.requests import (
+    audit_kinds,
+    decide,
+    state_of,
+    submit,
+    wait_audit,
+    wait_closed,
+    wait_pending_level,
+    wait_state,
+)
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,9 +10,8 @@ from decimal import Decimal
 import pytest
 
 from approvals import services
-from tests.helpers import submit, wait_pending_level, wait_state
-
-from .conftest import decide, due, wait_closed, wait_visible
+from tests.support.requests import decide, due, submit, wait_closed, wait_pending_level, wait_state
+from tests.support.visibility import wait_visible
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,0 +1,29 @@
+"""Debian's Chromium for Playwright (no browser download) and page helpers."""
+
+from __future__ import annotations
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def login(page, app, username: str, password: str = "demo") -> None:
+    """Sign in through the login form of the live app `app` (a servers.LiveApp)."""
+    page.goto(f"{app.url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("[data-testid=login]")
+    page.wait_for_selector("[data-testid=user-name]")
+
+
+def wait_ws(page) -> None:
+    """Wait until the page's websocket is open (live updates can arrive)."""
+    page.wait_for_function("document.body.dataset.wsOpen === '1'")
