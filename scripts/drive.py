@@ -98,3 +98,15 @@ def wait_pending_level(request, level: int, timeout: float = 30):
         lambda s: s.status == "pending" and s.current_level == level and bool(s.pending_approvers),
         timeout,
     )
+
+
+class FailingMailBackend:
+    """A mail backend whose server refuses every message for good (make_histories)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def send_messages(self, messages) -> int:
+        import smtplib
+
+        raise smtplib.SMTPRecipientsRefused({"x@example.com": (550, b"no such user")})

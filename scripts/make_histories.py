@@ -62,6 +62,20 @@ def scenarios() -> dict[str, Callable[[dict], object]]:
             request=request, actor=user, action=action, comment=comment, decision_id=decision_id
         )
 
+    def reroute(request, leaver: str):
+        from approvals.temporal.client import call
+        from approvals.workflow.contract import RerouteInput, workflow_id
+        from approvals.workflow.workflow import ExpenseApprovalWorkflow
+
+        async def run(client):
+            handle = client.get_workflow_handle(workflow_id(request.pk))
+            return await handle.execute_update(
+                ExpenseApprovalWorkflow.reroute,
+                RerouteInput(leaver=leaver, reroute_id=f"r-{leaver}-{request.pk}"),
+            )
+
+        return call(run)
+
     def timers(sla: int, reminder: int) -> None:
         settings.APPROVAL_SLA_SECONDS, settings.APPROVAL_REMINDER_SECONDS = sla, reminder
 
@@ -91,11 +105,73 @@ def scenarios() -> dict[str, Callable[[dict], object]]:
         decide(request, org["diana"])
         return request
 
-    def reminder_escalation_auto_approval(org):
+    def reminder_escalation_moves_on(org):
         timers(4, 1)
         request = submit(org["emma"], "5000.00", title="Monitors")
         wait_state(request, lambda s: s.levels and s.levels[0].escalations == 1)
-        decide(request, org["diana"], level=1)  # level 2 is diana: satisfied automatically
+        decide(request, org["diana"], level=1)  # level 2 would be diana: it goes to victor
+        wait_pending_level(request, 2)
+        decide(request, org["victor"], level=2)
+        return request
+
+    def sod_delegate_moves_on(org):
+        from django.utils import timezone
+
+        today = timezone.localdate()
+        delegation = Delegation.objects.create(
+            user=org["max"], delegate=org["diana"], starts_on=today, ends_on=today
+        )
+        request = submit(org["emma"], "1500.00", title="Headsets")
+        wait_pending_level(request, 1)
+        decide(request, org["diana"])  # for max; level 2 (diana) moves on to victor
+        wait_pending_level(request, 2)
+        decide(request, org["victor"], level=2)
+        delegation.delete()
+        return request
+
+    def needs_approver_then_reroute(org):
+        from accounts.models import User
+
+        request = submit(org["victor"], "15000.00", title="Offsite")
+        wait_pending_level(request, 1)
+        decide(request, org["admin"])  # level 2: nobody left who has not approved
+        wait_state(request, lambda s: s.waiting_reason == "needs_approver")
+        second, _ = User.objects.get_or_create(
+            username="admin2", defaults={"is_superuser": True, "is_staff": True}
+        )
+        reroute(request, "")
+        wait_pending_level(request, 2)
+        decide(request, second, level=2)
+        wait_state(request, lambda s: s.waiting_reason == "needs_approver")
+        services.expense_withdraw(request=request, actor=org["victor"], reason="Too late")
+        second.is_superuser = False
+        second.save()
+        return request
+
+    def leaver_rerouted(org):
+        request = submit(org["emma"], "500.00", title="Keyboard")
+        wait_pending_level(request, 1)
+        reroute(request, "max")
+        wait_state(request, lambda s: s.pending_approvers == ["diana"])
+        reroute(request, "max")  # a repeat changes nothing
+        decide(request, org["diana"])
+        return request
+
+    def admin_request_waits_then_withdrawn(org):
+        request = submit(org["admin"], "200.00", title="Cables")
+        wait_state(request, lambda s: s.waiting_reason == "needs_approver")
+        services.expense_withdraw(request=request, actor=org["admin"])
+        return request
+
+    def mail_failure_recorded(org):
+        settings.EMAIL_BACKEND = "scripts.drive.FailingMailBackend"
+        try:
+            request = submit(org["emma"], "500.00", title="Taxi\rBcc: evil@example.com")
+            wait_pending_level(request, 1)
+            decide(request, org["max"])
+            wait_state(request, lambda s: s.status == "approved")
+        finally:
+            settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
         return request
 
     def escalations_then_expiry(org):
@@ -147,7 +223,12 @@ def scenarios() -> dict[str, Callable[[dict], object]]:
             approve_three_levels,
             reject_at_level_two,
             changes_then_resubmit_then_approve,
-            reminder_escalation_auto_approval,
+            reminder_escalation_moves_on,
+            sod_delegate_moves_on,
+            needs_approver_then_reroute,
+            leaver_rerouted,
+            admin_request_waits_then_withdrawn,
+            mail_failure_recorded,
             escalations_then_expiry,
             withdraw_while_pending,
             signals_with_duplicate_and_ignored,
