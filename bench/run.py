@@ -811,14 +811,13 @@ def main() -> int:
 
         django.setup()
         from django.conf import settings
-        from temporalio.client import Client
+
+        from approvals.temporal.client import connect
 
         users = seed_org()
         stack.start_worker(env)
         stack.start_web(env)
-        client = run(
-            Client.connect(settings.TEMPORAL_ADDRESS, namespace=settings.TEMPORAL_NAMESPACE)
-        )
+        client = run(connect())
         log(f"web on {stack.base_url}; opening {SCALE} workflows")
 
         t0 = time.perf_counter()

@@ -5,6 +5,8 @@ secure cookies, a required SECRET_KEY); `make run` and the tests opt into
 their conveniences through variables, never through another module.
 """
 
+import base64
+import hmac
 import os
 from pathlib import Path
 
@@ -218,6 +220,20 @@ TEMPORAL_UI_URL = os.environ.get("TEMPORAL_UI_URL", f"http://127.0.0.1:{TEMPORAL
 TEMPORAL_CALL_TIMEOUT = float(os.environ.get("TEMPORAL_CALL_TIMEOUT", "5"))
 TEMPORAL_HEALTH_TIMEOUT = float(os.environ.get("TEMPORAL_HEALTH_TIMEOUT", "1.5"))
 RECONCILE_INTERVAL_SECONDS = float(os.environ.get("RECONCILE_INTERVAL_SECONDS", "5"))
+# Payload encryption keys, `id:base64key` pairs, newest first (approvals/temporal/codec.py).
+# With DEBUG and none set, a dev key is derived from SECRET_KEY.
+TEMPORAL_PAYLOAD_KEYS = os.environ.get("TEMPORAL_PAYLOAD_KEYS", "").strip()
+if not TEMPORAL_PAYLOAD_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "TEMPORAL_PAYLOAD_KEYS is not set. Set it on the web and worker processes to "
+            "'id:base64key' (32 random bytes, base64), e.g. "
+            "k1:$(python -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())')"
+            "; see SECURITY.md, 'Payload keys' (or DJANGO_DEBUG=1 for local development)."
+        )
+    # One stable dev key per SECRET_KEY, so `make run`'s histories survive restarts.
+    _dev_key = hmac.new(SECRET_KEY.encode(), b"approvals temporal payload key", "sha256")
+    TEMPORAL_PAYLOAD_KEYS = "dev:" + base64.b64encode(_dev_key.digest()).decode()
 
 APPROVAL_SLA_SECONDS = env_int("APPROVAL_SLA_SECONDS", 172800)
 APPROVAL_REMINDER_SECONDS = env_int("APPROVAL_REMINDER_SECONDS", APPROVAL_SLA_SECONDS // 2)

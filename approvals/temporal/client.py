@@ -20,6 +20,8 @@ from typing import TypeVar
 from django.conf import settings
 from temporalio.client import Client
 
+from .codec import data_converter
+
 T = TypeVar("T")
 
 
@@ -80,8 +82,13 @@ class _Bridge:
 _bridge = _Bridge()
 
 
-async def connect() -> Client:
-    return await Client.connect(settings.TEMPORAL_ADDRESS, namespace=settings.TEMPORAL_NAMESPACE)
+async def connect(address: str | None = None) -> Client:
+    """A client whose data converter encrypts and authenticates payloads (codec.py)."""
+    return await Client.connect(
+        address or settings.TEMPORAL_ADDRESS,
+        namespace=settings.TEMPORAL_NAMESPACE,
+        data_converter=data_converter(),
+    )
 
 
 def call(fn: Callable[[Client], Awaitable[T]], *, timeout: float | None = None) -> T:

@@ -125,3 +125,20 @@ asyncio.run(main())
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["backend"] == "channels_redis.core"
     assert out["message"] == {"type": "request.changed", "request_id": 7}
+
+
+def test_production_without_payload_keys_is_a_clear_error(production_env):
+    del production_env["TEMPORAL_PAYLOAD_KEYS"]
+    result = run([sys.executable, "manage.py", "check"], production_env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "TEMPORAL_PAYLOAD_KEYS is not set" in result.stderr
+
+
+def test_debug_without_payload_keys_derives_one_stable_dev_key(tmp_path):
+    env = clean_env(tmp_path, DJANGO_DEBUG="1", SECRET_KEY="one-development-secret")
+    first = settings_of(env, "TEMPORAL_PAYLOAD_KEYS")["TEMPORAL_PAYLOAD_KEYS"]
+    again = settings_of(env, "TEMPORAL_PAYLOAD_KEYS")["TEMPORAL_PAYLOAD_KEYS"]
+    other = settings_of(dict(env, SECRET_KEY="another-secret"), "TEMPORAL_PAYLOAD_KEYS")
+    assert first.startswith("dev:") and first == again
+    assert other["TEMPORAL_PAYLOAD_KEYS"] != first

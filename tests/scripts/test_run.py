@@ -16,8 +16,8 @@ from pathlib import Path
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
-from temporalio.client import Client
 
+from approvals.temporal.client import connect
 from scripts.run import SEARCH_ATTRIBUTES
 from tests.support import ROOT
 from tests.support.servers import free_port
@@ -32,7 +32,7 @@ KINDS = {
 
 def test_dev_server_has_every_contract_search_attribute(temporal_server):
     async def registered() -> dict[str, int]:
-        client = await Client.connect(temporal_server.address)
+        client = await connect(temporal_server.address)
         response = await client.operator_service.list_search_attributes(
             ListSearchAttributesRequest(namespace="default")
         )
