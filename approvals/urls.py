@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from .views import audit, inbox, live, requests
+from .views import audit, codec, inbox, live, requests
 
 urlpatterns = [
     path("", requests.home, name="home"),
@@ -18,4 +18,5 @@ urlpatterns = [
     path("audit/", audit.audit_list, name="audit"),
     path("audit/<int:pk>/", audit.audit_detail, name="audit-detail"),
     path("audit/<int:pk>/timeline.json", audit.audit_json, name="audit-json"),
+    re_path(r"^codec/(?P<operation>encode|decode)$", codec.codec_endpoint, name="codec"),
 ]

@@ -235,6 +235,11 @@ if not TEMPORAL_PAYLOAD_KEYS:
     _dev_key = hmac.new(SECRET_KEY.encode(), b"approvals temporal payload key", "sha256")
     TEMPORAL_PAYLOAD_KEYS = "dev:" + base64.b64encode(_dev_key.digest()).decode()
 
+# /codec/ (Temporal's remote codec protocol): a bearer token for the CLI or a proxy, and
+# the Temporal UI's origin allowed by CORS (e.g. http://127.0.0.1:8233).
+CODEC_TOKEN = os.environ.get("CODEC_TOKEN", "")
+TEMPORAL_UI_ORIGIN = os.environ.get("TEMPORAL_UI_ORIGIN", "").rstrip("/")
+
 APPROVAL_SLA_SECONDS = env_int("APPROVAL_SLA_SECONDS", 172800)
 APPROVAL_REMINDER_SECONDS = env_int("APPROVAL_REMINDER_SECONDS", APPROVAL_SLA_SECONDS // 2)
 APPROVAL_MAX_ESCALATIONS = env_int("APPROVAL_MAX_ESCALATIONS", 2)
