@@ -69,3 +69,37 @@ def test_failures_for_unknown_names_lock_too_and_leak_nothing(demo_org):
     unknown = [attempt("wrong", username="nobody")[0] for _ in range(5)]
     known = [attempt("wrong", ip="10.0.0.2")[0] for _ in range(5)]
     assert [r.status_code for r in unknown] == [r.status_code for r in known] == [200] * 4 + [429]
+
+
+def forged(password: str, forwarded_for: str, *, username: str = "finn"):
+    """A login from one address (127.0.0.1) claiming another in X-Forwarded-For."""
+    client = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=forwarded_for)
+    response = client.post("/accounts/login/", {"username": username, "password": password})
+    return response.status_code
+
+
+def test_spoofed_forwarded_for_without_a_proxy_is_ignored_and_locks_out(demo_org, settings):
+    assert settings.TRUSTED_PROXY_COUNT == 0
+    codes = [forged("wrong", f"203.0.113.{i}") for i in range(1, 9)]
+    assert codes == [200] * 4 + [429] * 4
+    assert forged("demo", "198.51.100.7") == 429  # the right password from "elsewhere"
+
+
+def test_behind_one_trusted_proxy_the_forwarded_client_is_used(demo_org, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    # The proxy appends the address it saw; what the client typed stays to its left.
+    codes = [forged("wrong", f"10.9.9.9, 203.0.113.{i}") for i in range(1, 9)]
+    assert codes == [200] * 8  # eight different clients, none locked
+    codes = [forged("wrong", f"203.0.113.{i}, 192.0.2.50") for i in range(1, 6)]
+    assert codes == [200] * 4 + [429]  # one client behind the proxy, whatever it claims
+    assert forged("demo", "192.0.2.51") != 429  # another client still signs in
+
+
+def test_uvicorn_reads_proxy_headers_only_with_trusted_proxies(settings, monkeypatch):
+    from approvals.management.commands.serve import proxy_options
+
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert proxy_options() == {"proxy_headers": False}
+    settings.TRUSTED_PROXY_COUNT = 1
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "10.0.0.5")
+    assert proxy_options() == {"proxy_headers": True, "forwarded_allow_ips": "10.0.0.5"}

@@ -9,6 +9,17 @@ from django.core.management.base import BaseCommand
 from approvals.worker import worker
 
 
+def proxy_options() -> dict:
+    """uvicorn reads X-Forwarded-* only when proxies are configured (TRUSTED_PROXY_COUNT),
+    and then only from the addresses in FORWARDED_ALLOW_IPS."""
+    if settings.TRUSTED_PROXY_COUNT <= 0:
+        return {"proxy_headers": False}
+    return {
+        "proxy_headers": True,
+        "forwarded_allow_ips": os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+    }
+
+
 class Command(BaseCommand):
     help = "Serve the ASGI app with uvicorn; --with-worker also runs the worker in this process."
 
@@ -34,7 +45,7 @@ class Command(BaseCommand):
                 port=port,
                 lifespan="off",
                 log_level="warning",
-                proxy_headers=True,
+                **proxy_options(),
             )
             server = uvicorn.Server(config)
             stop = asyncio.Event()
