@@ -7,15 +7,26 @@ that htmx swaps in: the status badge, the inbox row (added when the request
 now waits on the user or someone they stand in for, deleted otherwise), and
 a marker that static/js/app.js turns into a `request-changed` trigger for
 regions that refresh themselves.
+
+A socket lives only as long as its session: it also joins `session.<hash>`,
+told at logout (approvals/signals.py) to close it; a user's saves (password
+change, deactivation) ask every socket of theirs to check its session; and the
+session is checked before each push and every WS_SESSION_CHECK_SECONDS.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
 import json
+from importlib import import_module
+from types import SimpleNamespace
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth import get_user
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation.trans_real import parse_accept_lang_header
@@ -41,26 +52,76 @@ def scope_language(scope) -> str:
     return settings.LANGUAGE_CODE
 
 
+SESSION_ENDED = 4401  # the close code of a socket whose session is gone
+
+
+def session_group(session_key: str) -> str:
+    """The group of one session's sockets (hashed: the key is a credential)."""
+    return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:48]
+
+
+def session_still_valid(session_key: str, user_pk: int) -> bool:
+    """True while the session exists, is unexpired, belongs to this active user and
+    still carries their current password hash (what Django checks per request)."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+    current = get_user(SimpleNamespace(session=store))
+    return current.is_authenticated and current.pk == user_pk
+
+
 class EventsConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated or not user.is_active:
+        session = self.scope.get("session")
+        session_key = getattr(session, "session_key", None)
+        if user is None or not user.is_authenticated or not user.is_active or not session_key:
             await self.close(code=4401)  # never silently joined
             return
         self.user = user
+        self.session_key = session_key
         self.language = scope_language(self.scope)
-        self.group = f"user.{user.pk}"
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.groups_joined = [f"user.{user.pk}", session_group(session_key)]
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        self.watch = asyncio.create_task(self._watch_session())
 
     async def disconnect(self, code):
-        if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if hasattr(self, "watch"):
+            self.watch.cancel()
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):
         """Clients only listen; anything they send is ignored."""
 
+    async def _session_valid(self) -> bool:
+        return await database_sync_to_async(session_still_valid)(self.session_key, self.user.pk)
+
+    async def _end(self) -> None:
+        if hasattr(self, "watch") and self.watch is not asyncio.current_task():
+            self.watch.cancel()
+        await self.close(code=SESSION_ENDED)
+
+    async def _watch_session(self) -> None:
+        """Expiry sends no signal: look again now and then."""
+        with contextlib.suppress(asyncio.CancelledError):
+            while True:
+                await asyncio.sleep(settings.WS_SESSION_CHECK_SECONDS)
+                if not await self._session_valid():
+                    await self._end()
+                    return
+
+    async def session_ended(self, event):
+        await self._end()
+
+    async def session_check(self, event):
+        if not await self._session_valid():
+            await self._end()
+
     async def request_changed(self, event):
+        if not await self._session_valid():
+            await self._end()  # nothing more for a session that ended
+            return
         html = await database_sync_to_async(self._render_in_language)(event)
         await self.send(text_data=html)
 

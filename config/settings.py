@@ -218,6 +218,9 @@ else:
     # in-process layer reaches every websocket.
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# How often an idle websocket re-checks its session (expiry sends no signal).
+WS_SESSION_CHECK_SECONDS = float(os.environ.get("WS_SESSION_CHECK_SECONDS", "60"))
+
 # Temporal
 TEMPORAL_PORT = env_int("TEMPORAL_PORT", 7233)
 TEMPORAL_UI_PORT = env_int("TEMPORAL_UI_PORT", 8233)

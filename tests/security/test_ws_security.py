@@ -1,7 +1,8 @@
 """Websocket security through the real ASGI application (config.asgi).
 
-Foreign origins and a missing Origin are refused by AllowedHostsOriginValidator
-before anything else; anonymous and deactivated users are closed, never
+Foreign origins (another scheme, host or port) and a missing Origin are
+refused by approvals.ws_origin before anything else; a socket closes when its
+session ends (logout, password change, deactivation, expiry); anonymous and deactivated users are closed, never
 joined; a signed-in user hears only about their own group; pushed fragments
 escape markup carried in the event.
 """
@@ -21,12 +22,14 @@ XSS = '<script>alert("xss")</script>'
 ORIGIN = b"http://localhost"
 
 
-async def connect(user=None, origin: bytes | None = ORIGIN):
-    headers = [(b"host", b"localhost")]
+async def connect(user=None, origin: bytes | None = ORIGIN, host=b"localhost", cookie=None):
+    headers = [(b"host", host)]
     if origin is not None:
         headers.append((b"origin", origin))
-    if user is not None:
-        headers.append((b"cookie", await database_sync_to_async(_session_cookie)(user)))
+    if user is not None and cookie is None:
+        cookie = await database_sync_to_async(_session_cookie)(user)
+    if cookie is not None:
+        headers.append((b"cookie", cookie))
     communicator = Socket(headers)
     connected = await communicator.connect()
     code = communicator.close_code
@@ -49,6 +52,41 @@ async def test_foreign_or_missing_origin_is_refused(people):
         communicator, connected, _ = await connect(people["max"], origin=origin)
         assert not connected, origin
         await communicator.disconnect()
+
+
+async def test_origin_must_match_scheme_host_and_port(people, settings):
+    max_ = people["max"]
+    site = b"127.0.0.1:8000"
+    refused = [
+        b"http://127.0.0.1:9999",  # another program on this machine
+        b"http://127.0.0.1",  # port 80 is another origin
+        b"https://127.0.0.1:8000",  # another scheme
+        b"http://localhost:8000",  # another host than the one the socket came to
+    ]
+    for origin in refused:
+        communicator, connected, _ = await connect(max_, origin=origin, host=site)
+        assert not connected, origin
+    communicator, connected, _ = await connect(max_, origin=b"http://127.0.0.1:8000", host=site)
+    assert connected
+    await communicator.disconnect()
+    # A host outside ALLOWED_HOSTS is refused even when Origin and Host agree.
+    communicator, connected, _ = await connect(
+        max_, origin=b"http://evil.example:8000", host=b"evil.example:8000"
+    )
+    assert not connected
+    # A configured trusted origin (e.g. TLS ended at a proxy) is accepted exactly.
+    settings.CSRF_TRUSTED_ORIGINS = ["https://approvals.example.com"]
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "approvals.example.com"]
+    host = b"approvals.example.com"
+    communicator, connected, _ = await connect(
+        max_, origin=b"https://approvals.example.com", host=host
+    )
+    assert connected
+    await communicator.disconnect()
+    communicator, connected, _ = await connect(
+        max_, origin=b"https://approvals.example.com:8443", host=host
+    )
+    assert not connected
 
 
 async def test_anonymous_socket_is_closed_not_joined():
@@ -94,3 +132,100 @@ async def test_events_reach_only_their_user_and_markup_is_escaped(people):
     assert await finn_ws.receive_nothing(timeout=0.5)
     await emma_ws.disconnect()
     await finn_ws.disconnect()
+
+
+# ------------------------------------------------------------ session lifetime
+def _signed_in(user):
+    """A browser session for `user`: its test client and the socket's Cookie header."""
+    from django.conf import settings as dj_settings
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(user)
+    name = dj_settings.SESSION_COOKIE_NAME
+    return browser, f"{name}={browser.cookies[name].value}".encode()
+
+
+async def _closed_within_a_second(socket) -> int:
+    answer = await socket.receive_output(1)
+    assert answer["type"] == "websocket.close", answer
+    return answer.get("code")
+
+
+async def test_logout_closes_the_sessions_socket_within_a_second(people):
+    finn = people["finn"]
+    browser, cookie = await database_sync_to_async(_signed_in)(finn)
+    other_browser, other_cookie = await database_sync_to_async(_signed_in)(finn)
+    socket, connected, _ = await connect(finn, cookie=cookie)
+    other, other_connected, _ = await connect(finn, cookie=other_cookie)
+    assert connected and other_connected
+    response = await database_sync_to_async(browser.post)("/accounts/logout/")
+    assert response.status_code == 302
+    assert await _closed_within_a_second(socket) == 4401
+    # finn's other browser stays signed in and keeps its socket.
+    assert await other.receive_nothing(timeout=0.3)
+    await other.disconnect()
+
+
+async def test_push_after_the_session_is_gone_closes_instead_of_sending(people):
+    from django.contrib.sessions.models import Session
+
+    finn = people["finn"]
+    browser, cookie = await database_sync_to_async(_signed_in)(finn)
+    socket, connected, _ = await connect(finn, cookie=cookie)
+    assert connected
+    key = browser.session.session_key
+    # Expired (or flushed elsewhere): no signal is sent, the next push notices.
+    await database_sync_to_async(Session.objects.filter(session_key=key).delete)()
+    event = {
+        "type": "request.changed",
+        "request_id": 77,
+        "status": "pending",
+        "title": "Secret",
+        "requester": "finn",
+        "requester_display": "Finn",
+        "pending": ["max"],
+        "amount_cents": 1,
+        "currency": "EUR",
+    }
+    await get_channel_layer().group_send(f"user.{finn.pk}", event)
+    answer = await socket.receive_output(2)
+    assert answer["type"] == "websocket.close", answer  # no fragment first
+
+
+async def test_idle_socket_closes_when_its_session_expires(people, settings):
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    settings.WS_SESSION_CHECK_SECONDS = 0.2
+    finn = people["finn"]
+    browser, cookie = await database_sync_to_async(_signed_in)(finn)
+    socket, connected, _ = await connect(finn, cookie=cookie)
+    assert connected
+    key = browser.session.session_key
+    await database_sync_to_async(
+        Session.objects.filter(session_key=key).update
+    )(expire_date=timezone.now())
+    assert await _closed_within_a_second(socket) == 4401
+
+
+async def test_password_change_and_deactivation_close_other_sessions_sockets(people):
+    finn = people["finn"]
+    _browser, cookie = await database_sync_to_async(_signed_in)(finn)
+    socket, connected, _ = await connect(finn, cookie=cookie)
+    assert connected
+
+    def change_password():
+        finn.set_password("a-new-long-password-42")
+        finn.save()
+
+    await database_sync_to_async(change_password)()
+    assert await _closed_within_a_second(socket) == 4401
+
+    max_ = people["max"]
+    _browser, cookie = await database_sync_to_async(_signed_in)(max_)
+    socket, connected, _ = await connect(max_, cookie=cookie)
+    assert connected
+    max_.is_active = False
+    await database_sync_to_async(max_.save)(update_fields=["is_active"])
+    assert await _closed_within_a_second(socket) == 4401

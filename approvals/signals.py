@@ -1,0 +1,44 @@
+"""Sockets end with their session: logout closes them, a user's save re-checks them.
+
+Receivers only address the channel layer; the consumer decides (consumers.py).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_out
+from django.db import transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from .consumers import session_group
+
+log = logging.getLogger(__name__)
+
+
+def _send(group: str, event: dict) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, event)
+    except Exception:  # a layer outage must not break logging out; pushes re-check anyway
+        log.warning("could not tell %s: %s", group, event["type"], exc_info=True)
+
+
+@receiver(user_logged_out, dispatch_uid="approvals.close_session_sockets")
+def close_session_sockets(sender, request, user, **kwargs) -> None:
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    if session_key:
+        _send(session_group(session_key), {"type": "session.ended"})
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="approvals.recheck_sockets")
+def recheck_user_sockets(sender, instance, **kwargs) -> None:
+    """A password change or deactivation ends that user's other sessions' sockets."""
+    group = f"user.{instance.pk}"
+    transaction.on_commit(lambda: _send(group, {"type": "session.check"}))
