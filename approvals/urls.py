@@ -1,4 +1,4 @@
-from django.urls import path, re_path
+from django.urls import path
 
 from .views import audit, codec, inbox, live, requests
 
@@ -18,5 +18,7 @@ urlpatterns = [
     path("audit/", audit.audit_list, name="audit"),
     path("audit/<int:pk>/", audit.audit_detail, name="audit-detail"),
     path("audit/<int:pk>/timeline.json", audit.audit_json, name="audit-json"),
-    re_path(r"^codec/(?P<operation>encode|decode)$", codec.codec_endpoint, name="codec"),
+    # Temporal's remote codec protocol (the UI and CLI append /encode and /decode).
+    path("codec/encode", codec.codec_endpoint, {"operation": "encode"}, name="codec-encode"),
+    path("codec/decode", codec.codec_endpoint, {"operation": "decode"}, name="codec-decode"),
 ]

@@ -15,17 +15,22 @@ from accounts.models import User
 from accounts.selectors import delegators_for
 
 from ..models import ExpenseRequest
+from ..workflow.contract import Status
 
 
 def can_view(*, user: User, request: ExpenseRequest) -> bool:
-    if not user.is_authenticated:
+    """Admins, the requester and the approvers of its chain see a request; a delegate
+    sees it only while it is pending at a level they may decide now (a principal's
+    level that waits, during the delegation), never before, after or once closed."""
+    if not user.is_authenticated or not user.is_active:
         return False
     if user.is_superuser or request.requester_id == user.pk:
         return True
-    chain = set(request.chain_usernames) | set(request.pending_approvers)
-    if user.username in chain:
+    if user.username in set(request.chain_usernames) | set(request.pending_approvers):
         return True
-    return bool(chain & set(delegators_for(delegate=user)))
+    if request.status != Status.PENDING or not request.pending_approvers:
+        return False
+    return bool(set(request.pending_approvers) & set(delegators_for(delegate=user)))
 
 
 def access_request(*, user: User, pk: int) -> ExpenseRequest:

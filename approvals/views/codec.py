@@ -57,16 +57,15 @@ def _refusal(request: HttpRequest) -> HttpResponse | None:
         if expected and hmac.compare_digest(token.encode(), expected.encode()):
             return None
         return JsonResponse({"error": "invalid token"}, status=401)
+    # Without a token this is a browser's request: the usual CSRF check comes first.
+    csrf = CsrfViewMiddleware(lambda _request: HttpResponse())
+    if csrf.process_view(request, None, (), {}) is not None:
+        return JsonResponse({"error": "CSRF check failed"}, status=403)
     user = request.user
     if not user.is_authenticated:
         return JsonResponse({"error": "authentication required"}, status=401)
     if not (user.is_active and user.is_superuser):
         return JsonResponse({"error": "administrators only"}, status=403)
-    # A session is a browser's: the usual CSRF check applies to it.
-    csrf = CsrfViewMiddleware(lambda _request: HttpResponse())
-    rejected = csrf.process_view(request, None, (), {})
-    if rejected is not None:
-        return JsonResponse({"error": "CSRF check failed"}, status=403)
     return None
 
 

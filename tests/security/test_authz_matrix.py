@@ -78,6 +78,10 @@ MATRIX: dict[str, tuple[tuple, tuple]] = {
     "audit": (ADMINS, GET_ONLY),
     "audit-detail": (ADMINS, GET_ONLY),
     "audit-json": (ADMINS, GET_ONLY),
+    # The codec protocol: POST only, for admins; anonymous 401 (JSON, no login redirect);
+    # the admin's empty body is a 400.
+    "codec-encode": ((405,) * 6, (401, 403, 403, 403, 403, 400)),
+    "codec-decode": ((405,) * 6, (401, 403, 403, 403, 403, 400)),
 }
 
 # Which object each URL parameter names, per URL (default: emma's request).
@@ -211,3 +215,73 @@ def test_every_post_is_refused_without_a_csrf_token(world):
     # Nothing happened: still pending at level 1, the delegation still there.
     assert ExpenseRequest.objects.get(pk=world["request"]).status == "pending"
     assert Delegation.objects.filter(pk=world["delegation"]).exists()
+
+
+# ------------------------------------------------------------------ delegates
+def _sees(client: Client, pk: int) -> tuple[int, int]:
+    return (
+        client.get(f"/requests/{pk}/").status_code,
+        client.get(f"/requests/{pk}/live/").status_code,
+    )
+
+
+def test_delegate_sees_a_request_only_while_it_waits_on_their_principal(world):
+    """finn stands in for max (today): he sees emma's request while it is pending
+    at max's level; not once the delegation has ended, not once it is closed."""
+    users = world["users"]
+    max_, finn = users["max"], users["finn"]
+    today = timezone.localdate()
+    standing_in = Delegation.objects.create(
+        user=max_, delegate=finn, starts_on=today - timedelta(days=1), ends_on=today
+    )
+    finn_client = _client("other_employee", users)
+    pk = world["request"]
+    assert _sees(finn_client, pk) == (200, 200)
+    assert finn_client.get(f"/requests/{pk}/receipt/").status_code == 200
+
+    # The delegation ended (yesterday): nothing any more.
+    standing_in.starts_on = today - timedelta(days=3)
+    standing_in.ends_on = today - timedelta(days=1)
+    standing_in.save()
+    assert _sees(finn_client, pk) == (404, 404)
+    assert finn_client.get(f"/requests/{pk}/receipt/").status_code == 404
+
+    # Active again, then the request closes: a closed request is not a delegate's.
+    standing_in.ends_on = today
+    standing_in.save()
+    assert _sees(finn_client, pk) == (200, 200)
+    request = ExpenseRequest.objects.get(pk=pk)
+    services.decision_record(request=request, actor=max_, action="approve")
+    wait_for(lambda: ExpenseRequest.objects.get(pk=pk).status == "approved")
+    assert _sees(finn_client, pk) == (404, 404)
+    # max decided it and still sees it; so do emma and the admin.
+    for role in ("approver", "requester", "admin"):
+        assert _sees(_client(role, users), pk) == (200, 200), role
+
+
+def test_delegate_of_a_later_level_or_of_the_requester_sees_nothing_yet(world):
+    users = world["users"]
+    emma, finn, maria, diana = users["emma"], users["finn"], users["maria"], users["diana"]
+    today = timezone.localdate()
+    # A two-level request: max decides level 1, his manager level 2.
+    request = services.expense_submit(
+        requester=emma,
+        title="Two levels",
+        amount=Decimal("5000.00"),
+        currency="EUR",
+        category="travel",
+    )
+    wait_pending_level(request, 1)
+    wait_for(lambda: ExpenseRequest.objects.get(pk=request.pk).pending_approvers == ["max"])
+    chain = ExpenseRequest.objects.get(pk=request.pk).chain_usernames
+    later = next(name for name in chain if name != "max")
+    delegate_of_later = maria if later != "maria" else diana
+    Delegation.objects.create(
+        user=users[later], delegate=delegate_of_later, starts_on=today, ends_on=today
+    )
+    # emma's own delegation to finn (a future one exists in the world) made current.
+    Delegation.objects.create(user=emma, delegate=finn, starts_on=today, ends_on=today)
+    later_client = Client()
+    later_client.force_login(delegate_of_later)
+    assert _sees(later_client, request.pk) == (404, 404)  # level 2 does not wait yet
+    assert _sees(_client("other_employee", users), request.pk) == (404, 404)
