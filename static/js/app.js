@@ -1,19 +1,35 @@
 // Live updates: after each websocket message (already swapped in by htmx's ws
-// extension), fire `request-changed` on <body> so regions that show that
-// request refresh themselves (hx-trigger="request-changed from:body").
+// extension), fire `request-changed` on <body> so regions that show requests
+// refresh themselves (hx-trigger="request-changed from:body"), and
+// `request-changed-<id>` for regions showing that one request. (A named event
+// instead of an hx-trigger filter: filters are eval'd, and the CSP forbids eval.)
+function fireRequestChanged(detail) {
+  htmx.trigger(document.body, "request-changed", detail);
+  if (detail && detail.request_id) {
+    htmx.trigger(document.body, "request-changed-" + detail.request_id, detail);
+  }
+}
+
+// The language switcher submits on change (no inline handler: the CSP forbids them).
+document.addEventListener("change", function (evt) {
+  if (evt.target.matches && evt.target.matches("select[data-autosubmit]")) {
+    evt.target.form.submit();
+  }
+});
+
 document.addEventListener("htmx:wsAfterMessage", function (evt) {
   var marker = document.getElementById("live-event");
   var data = {};
   try { data = JSON.parse(marker && marker.dataset.liveEvent || "{}"); } catch (e) { data = {}; }
   document.body.dataset.liveSeen = String((Number(document.body.dataset.liveSeen) || 0) + 1);
-  htmx.trigger(document.body, "request-changed", data);
+  fireRequestChanged(data);
 });
 document.addEventListener("htmx:wsOpen", function () {
   // A change between the page's render and the socket opening (or while it
   // reconnected) was never pushed to this page: refresh what it shows, once.
   var body = document.getElementById("request-body");
   var shown = body ? { request_id: Number(body.dataset.requestId) } : {};
-  htmx.trigger(document.body, "request-changed", shown);
+  fireRequestChanged(shown);
   document.body.dataset.wsOpen = "1";
 });
 document.addEventListener("htmx:wsClose", function () {
