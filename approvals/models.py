@@ -98,6 +98,9 @@ class ExpenseRequest(models.Model):
     policy_snapshot = models.JSONField(default=dict, blank=True)
     # Set once the workflow is known to exist (start succeeded or already started).
     workflow_started_at = models.DateTimeField(null=True, blank=True)
+    # The new-request form's one-time token: a repeated or parallel POST of the same
+    # form finds this request instead of creating another (services.expense_submit).
+    submit_token = models.UUIDField(null=True, blank=True, editable=False)
 
     # Projection of the workflow's state (see the module docstring for who writes it).
     status = models.CharField(
@@ -115,7 +118,12 @@ class ExpenseRequest(models.Model):
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["requester", "-created_at"])]
         constraints = [
-            models.CheckConstraint(condition=models.Q(amount__gt=0), name="expense_amount_positive")
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="expense_amount_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["requester", "submit_token"], name="expense_one_request_per_submit_token"
+            ),
         ]
 
     def __str__(self) -> str:

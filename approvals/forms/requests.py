@@ -114,6 +114,10 @@ class ExpenseForm(forms.Form):
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"}),
     )
+    # One per rendered form (a fresh uuid each time): posting the same form twice, or
+    # twice at once, submits one request (services.expense_submit). Optional, so a
+    # client without it still submits, just without that protection.
+    submit_token = forms.UUIDField(required=False, initial=uuid.uuid4, widget=forms.HiddenInput)
 
     def __init__(self, *args, max_amount: Decimal | None = None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -114,6 +114,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
         category=data["category"],
         description=data["description"],
         receipt=data.get("receipt"),
+        submit_token=data.get("submit_token"),
     )
     expense.refresh_from_db(fields=["workflow_started_at", "status"])
     if expense.workflow_started_at is None:

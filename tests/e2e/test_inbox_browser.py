@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.support.browser import login, wait_ws
 
@@ -68,8 +69,6 @@ def test_approval_travels_from_max_to_diana_and_back_to_emma_live(live_app, new_
     assert diana_row.count() == 0
 
     # Emma's open request page shows the outcome, without a reload.
-    emma_page.wait_for_function(
-        "document.querySelector('[data-testid=status]').textContent.trim() === 'rejected'"
-    )
+    expect(emma_page.locator("[data-testid=status]")).to_have_text("rejected", timeout=15_000)
     assert emma_page.evaluate("window.__sameDocument === true")
     assert max_page.evaluate("window.__sameDocument === true")

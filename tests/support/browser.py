@@ -26,4 +26,5 @@ def login(page, app, username: str, password: str = "demo") -> None:
 
 def wait_ws(page) -> None:
     """Wait until the page's websocket is open (live updates can arrive)."""
-    page.wait_for_function("document.body.dataset.wsOpen === '1'")
+    # A selector, not wait_for_function: that evals a string, which the CSP forbids.
+    page.wait_for_selector("body[data-ws-open='1']", state="attached")
