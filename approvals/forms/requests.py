@@ -117,7 +117,9 @@ class ExpenseForm(forms.Form):
     # One per rendered form (a fresh uuid each time): posting the same form twice, or
     # twice at once, submits one request (services.expense_submit). Optional, so a
     # client without it still submits, just without that protection.
-    submit_token = forms.UUIDField(required=False, initial=uuid.uuid4, widget=forms.HiddenInput)
+    submit_token = forms.CharField(
+        required=False, max_length=64, initial=lambda: str(uuid.uuid4()), widget=forms.HiddenInput
+    )
 
     def __init__(self, *args, max_amount: Decimal | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -132,6 +134,14 @@ class ExpenseForm(forms.Form):
 
     def clean_description(self):
         return _bounded_text(self.cleaned_data["description"], _("The description"))
+
+    def clean_submit_token(self) -> uuid.UUID | None:
+        # A hidden field has nowhere to show an error: a mangled token only loses the
+        # double-submit protection for this one post.
+        try:
+            return uuid.UUID(self.cleaned_data["submit_token"])
+        except ValueError:
+            return None
 
     def clean_receipt(self):
         upload = self.cleaned_data.get("receipt")

@@ -134,3 +134,11 @@ def test_a_token_belongs_to_its_requester(demo_org, worker):
     finn_answer = signed_in(demo_org["finn"]).post("/requests/new/", data)
     assert emma_answer["Location"] != finn_answer["Location"]
     assert ExpenseRequest.objects.get(requester=demo_org["finn"]).submit_token == uuid.UUID(token)
+
+
+def test_a_mangled_or_missing_token_still_submits(demo_org, worker):
+    client = signed_in(demo_org["emma"])
+    for token in ("not-a-uuid", "", None):
+        data = {**FORM} if token is None else {**FORM, "submit_token": token}
+        assert client.post("/requests/new/", data).status_code == 302, token
+    assert ExpenseRequest.objects.filter(requester=demo_org["emma"], submit_token=None).count() == 3

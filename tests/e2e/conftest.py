@@ -43,13 +43,23 @@ def browser():
 def new_page(browser):
     """Factory: a page in its own browser context (own cookies), closed after the test."""
     contexts = []
+    violations: list[str] = []
 
     def make(locale: str = "en-US"):
         context = browser.new_context(locale=locale)
         context.set_default_timeout(15_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        # Every browser test also proves the pages run under the CSP without a violation.
+        page.on(
+            "console",
+            lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text
+            else None,
+        )
+        return page
 
     yield make
     for context in contexts:
         context.close()
+    assert not violations, "CSP violations:\n" + "\n".join(violations)
