@@ -142,3 +142,10 @@ def test_debug_without_payload_keys_derives_one_stable_dev_key(tmp_path):
     other = settings_of(dict(env, SECRET_KEY="another-secret"), "TEMPORAL_PAYLOAD_KEYS")
     assert first.startswith("dev:") and first == again
     assert other["TEMPORAL_PAYLOAD_KEYS"] != first
+
+
+def test_malformed_payload_keys_fail_the_check(production_env):
+    production_env["TEMPORAL_PAYLOAD_KEYS"] = "k1:REPLACE-WITH-32-RANDOM-BYTES-BASE64"
+    result = run([sys.executable, "manage.py", "check"], production_env)
+    assert result.returncode != 0
+    assert "approvals.E001" in result.stdout + result.stderr
