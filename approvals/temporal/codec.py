@@ -37,13 +37,13 @@ from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter, PayloadCodec
 
+from ..workflow.authenticity import META_AUTHENTICATED, META_UNDECODABLE, is_authenticated
+
 log = logging.getLogger(__name__)
 
 ENCODING = b"binary/encrypted"
 META_ENCODING = "encoding"
 META_KEY_ID = "encryption-key-id"
-META_AUTHENTICATED = "approvals-authenticated"
-META_UNDECODABLE = "approvals-undecodable"
 # Flags only this codec may set: stripped from anything arriving unencrypted.
 _OUR_FLAGS = (META_AUTHENTICATED, META_UNDECODABLE)
 NONCE_BYTES = 12
@@ -156,10 +156,6 @@ def _undecodable(reason: str) -> Payload:
     )
 
 
-def is_authenticated(payload: Payload) -> bool:
-    return payload.metadata.get(META_AUTHENTICATED) == b"1"
-
-
 def codec() -> EncryptionCodec:
     return _codec_for(getattr(settings, "TEMPORAL_PAYLOAD_KEYS", "") or "")
 
@@ -168,6 +164,18 @@ def codec() -> EncryptionCodec:
 def _codec_for(_keys: str) -> EncryptionCodec:
     # Keyed on the setting, so a test that rotates keys gets a fresh codec.
     return EncryptionCodec(configured_keys())
+
+
+__all__ = [
+    "META_AUTHENTICATED",
+    "META_UNDECODABLE",
+    "EncryptionCodec",
+    "codec",
+    "configured_keys",
+    "data_converter",
+    "is_authenticated",
+    "parse_keys",
+]
 
 
 def data_converter() -> DataConverter:
