@@ -37,11 +37,13 @@ from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter, PayloadCodec
 
-from ..workflow.authenticity import META_AUTHENTICATED, META_UNDECODABLE, is_authenticated
+from ..workflow.contract import AUTHENTICATED_METADATA as META_AUTHENTICATED
 
 log = logging.getLogger(__name__)
 
 ENCODING = b"binary/encrypted"
+# Set on the `null` that stands for a payload none of our keys opened (with why).
+META_UNDECODABLE = "approvals-undecodable"
 META_ENCODING = "encoding"
 META_KEY_ID = "encryption-key-id"
 # Flags only this codec may set: stripped from anything arriving unencrypted.
@@ -134,6 +136,15 @@ class EncryptionCodec(PayloadCodec):
         return inner
 
 
+def is_authenticated(payload: Payload) -> bool:
+    """Made by a key holder (the workflow checks the same flag, workflow.py `_read`)."""
+    return payload.metadata.get(META_AUTHENTICATED) == b"1"
+
+
+def undecodable_reason(payload: Payload) -> str:
+    return payload.metadata.get(META_UNDECODABLE, b"").decode("utf-8", "replace")
+
+
 def _without_flags(payload: Payload) -> Payload:
     if not any(flag in payload.metadata for flag in _OUR_FLAGS):
         return payload
@@ -175,6 +186,7 @@ __all__ = [
     "data_converter",
     "is_authenticated",
     "parse_keys",
+    "undecodable_reason",
 ]
 
 

@@ -69,6 +69,8 @@ def workflow_input(request: ExpenseRequest) -> ApprovalInput:
         currency=request.currency,
         submitted_at=request.created_at.isoformat(),
         policy=snapshot,
+        # Every client of ours encrypts (codec.py): only our payloads may decide.
+        authenticated_decisions=True,
     )
 
 

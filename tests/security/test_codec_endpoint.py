@@ -15,7 +15,7 @@ import pytest
 from django.test import Client
 
 from scripts.run import temporal_binary
-from tests.helpers import submit, wait_pending_level
+from tests.support.requests import submit, wait_pending_level
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@ CLI, or encrypted with a stranger's key: the codec's decode contract end to end.
 
 A probe workflow (not the approval workflow) takes its signal as a RawValue and
 reports the codec's flags, so this holds whatever the approval workflow does
-with them (approvals/workflow/authenticity.py).
+with them (it refuses unauthenticated decisions: workflow.py `_read`).
 """
 
 from __future__ import annotations
@@ -24,8 +24,12 @@ from temporalio.converter import DataConverter
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from approvals.temporal.client import connect
-from approvals.temporal.codec import EncryptionCodec, parse_keys
-from approvals.workflow.authenticity import is_authenticated, undecodable_reason
+from approvals.temporal.codec import (
+    EncryptionCodec,
+    is_authenticated,
+    parse_keys,
+    undecodable_reason,
+)
 from scripts.run import temporal_binary
 
 
