@@ -112,11 +112,21 @@ class ExpenseRequest(models.Model):
     chain_usernames = models.JSONField(default=list, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
     state_seq = models.PositiveIntegerField(default=0)
+    # Why a pending request waits on nobody (e.g. "needs_approver"); "" = it does not.
+    waiting_reason = models.CharField(max_length=40, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["requester", "-created_at"])]
+        indexes = [
+            models.Index(fields=["requester", "-created_at"]),
+            # /ops/: pending requests that wait on nobody, from one indexed query.
+            models.Index(
+                fields=["status", "waiting_reason"],
+                name="expense_waiting_on_nobody",
+                condition=~models.Q(waiting_reason=""),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(amount__gt=0), name="expense_amount_positive"
@@ -191,18 +201,71 @@ class AuditEntry(models.Model):
         raise ValueError("Audit entries are append-only.")
 
 
+class NotificationStatus(models.TextChoices):
+    SENT = "sent", _("sent")
+    FAILED = "failed", _("failed")
+
+
 class Notification(models.Model):
-    """Emails sent, so a retried activity does not mail twice."""
+    """Emails sent (so a retried activity does not mail twice) or failed for good.
+
+    A failed row keeps the cause and the mail as it was composed, so `/ops/` can
+    show why and resend it once the cause is mended (e.g. the address fixed).
+    """
 
     request = models.ForeignKey(ExpenseRequest, on_delete=models.CASCADE)
     key = models.CharField(max_length=120)
     recipient = models.CharField(max_length=150)
     sent_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(
+        max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.SENT
+    )
+    error = models.TextField(blank=True)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["request", "key", "recipient"], name="notify_once")
         ]
+        indexes = [
+            models.Index(
+                fields=["status"], name="notification_failed", condition=models.Q(status="failed")
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.key} → {self.recipient}"
+
+
+class OpsIssue(models.Model):
+    """An activity failing repeatedly (attempt >= N) for one workflow, until it succeeds.
+
+    Written by the worker's activity wrapper, so `/ops/` lists them from one query
+    instead of describing every running workflow.
+    """
+
+    request = models.ForeignKey(
+        ExpenseRequest, on_delete=models.CASCADE, null=True, blank=True, related_name="ops_issues"
+    )
+    workflow_id = models.CharField(max_length=200)
+    activity = models.CharField(max_length=100)
+    attempt = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workflow_id", "activity"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="one_open_ops_issue",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id} {self.activity} attempt {self.attempt}"

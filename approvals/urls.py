@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import audit, codec, inbox, live, requests
+from .views import audit, codec, inbox, live, ops, requests
 
 urlpatterns = [
     path("", requests.home, name="home"),
@@ -21,4 +21,8 @@ urlpatterns = [
     # Temporal's remote codec protocol (the UI and CLI append /encode and /decode).
     path("codec/encode", codec.codec_endpoint, {"operation": "encode"}, name="codec-encode"),
     path("codec/decode", codec.codec_endpoint, {"operation": "decode"}, name="codec-decode"),
+    path("ops/", ops.ops_page, name="ops"),
+    path("ops/requests/<int:pk>/start/", ops.ops_start, name="ops-start"),
+    path("ops/mails/<int:pk>/resend/", ops.ops_resend, name="ops-resend"),
+    path("ops/issues/<int:pk>/dismiss/", ops.ops_dismiss, name="ops-dismiss"),
 ]

@@ -196,7 +196,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Security: production values unless DEBUG is asked for.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
@@ -280,6 +280,9 @@ if not TEMPORAL_PAYLOAD_KEYS:
 # the Temporal UI's origin allowed by CORS (e.g. http://127.0.0.1:8233).
 CODEC_TOKEN = os.environ.get("CODEC_TOKEN", "")
 TEMPORAL_UI_ORIGIN = os.environ.get("TEMPORAL_UI_ORIGIN", "").rstrip("/")
+
+# Observability: /metrics from outside loopback needs this bearer token (empty: loopback only).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 APPROVAL_SLA_SECONDS = env_int("APPROVAL_SLA_SECONDS", 172800)
 APPROVAL_REMINDER_SECONDS = env_int("APPROVAL_REMINDER_SECONDS", APPROVAL_SLA_SECONDS // 2)

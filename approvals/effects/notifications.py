@@ -1,25 +1,77 @@
 """Email notifications for workflow transitions, sent at most once per key.
 
 Plain-text mail only: nothing a requester types is ever rendered as HTML in
-a mail client. Each (request, seq:kind, recipient) is sent once; a crash
-between sending and recording can repeat one mail (at-least-once), never
-lose one.
+a mail client, and no header is built from typed text without folding it to
+one safe line (`text.header_line`). Each (request, seq:kind, recipient) is
+sent once; a crash between sending and recording can repeat one mail
+(at-least-once), never lose one.
+
+Errors are classified: a mail that can never go out as composed (header
+refused, invalid address, template error, a 5xx refusal) is recorded as a
+failed `Notification` with its cause and the others still go out; then
+`PermanentMailError` is raised so the activity does not retry it. Anything
+else (SMTP down, a socket error, a 4xx) propagates as is: Temporal retries.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import smtplib
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError
-from django.utils import translation
+from django.db import IntegrityError, transaction
+from django.template import TemplateDoesNotExist, TemplateSyntaxError
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 
-from ..models import ExpenseRequest, Notification
+from .. import metrics
+from ..models import ExpenseRequest, Notification, NotificationStatus
+from ..text import clean_text, header_line
 from ..workflow.contract import StepEvent, Transition
+
+log = logging.getLogger(__name__)
+
+
+class PermanentMailError(Exception):
+    """A mail that retrying cannot send (its failure is recorded). Non-retryable.
+
+    The type name is what Temporal sees (`ApplicationError.type`), so a retry
+    policy can list it in `non_retryable_error_types`.
+    """
+
+    def __init__(self, message: str, *, failures: list[tuple[str, str]] | None = None):
+        super().__init__(message)
+        self.failures = failures or []  # (recipient, cause)
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """True when sending the same mail again cannot succeed."""
+    if isinstance(exc, PermanentMailError | TemplateDoesNotExist | TemplateSyntaxError):
+        return True
+    if isinstance(exc, smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError):
+        return False
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _msg in exc.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 500 <= exc.smtp_code < 600
+    # BadHeaderError, an address sanitize_address refuses, an unencodable text.
+    return isinstance(exc, ValueError)
+
+
+def cause_of(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:1000]
+
+
+@dataclass
+class Mail:
+    subject: str
+    body: str
 
 
 def _recipients(event: StepEvent, t: Transition) -> list[str]:
@@ -65,13 +117,108 @@ def _subject(event: StepEvent, t: Transition) -> str:
     }
 
 
+def compose(event: StepEvent, t: Transition) -> Mail:
+    state = t.state
+    link = f"{settings.APP_BASE_URL.rstrip('/')}/requests/{state.request_id}/"
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _subject(event, t)
+        body = "\n".join(
+            [
+                header_line(subject, limit=1000),
+                "",
+                _("Amount: %(amount)s %(currency)s")
+                % {
+                    "amount": f"{state.amount_cents / 100:,.2f}",
+                    "currency": state.currency,
+                },
+                _("Requested by: %(name)s") % {"name": header_line(state.requester_display)},
+                (_("Comment: %(comment)s") % {"comment": clean_text(event.comment, multiline=True)})
+                if event.comment
+                else "",
+                "",
+                _("Open the request: %(link)s") % {"link": link},
+            ]
+        )
+    return Mail(subject=header_line(subject), body=body)
+
+
+def _deliver(mail: Mail, address: str) -> None:
+    # The subject is folded again here: whatever composed it, no CR/LF reaches a header.
+    send_mail(header_line(mail.subject), mail.body, None, [address])
+
+
+def record_failure(
+    *, request_id: int, key: str, recipient: str, cause: str, mail: Mail | None = None
+) -> Notification:
+    """Record a side effect that failed for good (idempotent per request, key, recipient).
+
+    Called when a mail is refused permanently, and by the workflow's path for a
+    notification it gave up on; `/ops/` lists these rows and can resend them.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        row, created = Notification.objects.select_for_update().get_or_create(
+            request_id=request_id,
+            key=key,
+            recipient=recipient,
+            defaults={
+                "status": NotificationStatus.FAILED,
+                "error": cause[:1000],
+                "subject": mail.subject[:200] if mail else "",
+                "body": mail.body if mail else "",
+                "failed_at": now,
+            },
+        )
+        if not created and row.status == NotificationStatus.FAILED:
+            row.error = cause[:1000]
+            row.failed_at = now
+            if mail:
+                row.subject, row.body = mail.subject[:200], mail.body
+            row.save(update_fields=["error", "failed_at", "subject", "body"])
+    if created:
+        metrics.SIDE_EFFECT_FAILURES.labels(kind="mail").inc()
+        log.warning("mail %s to %s for request %s failed: %s", key, recipient, request_id, cause)
+    return row
+
+
+def record_transition_failure(t: Transition, cause: str) -> int:
+    """Record every mail of `t` not sent yet as failed with `cause` (the workflow gave up).
+
+    For the workflow's path after `send_notifications` failed for good (retries
+    exhausted or non-retryable). Idempotent; returns how many rows it recorded.
+    """
+    recorded = 0
+    if not ExpenseRequest.objects.filter(pk=t.state.request_id).exists():
+        return 0
+    for event in t.events:
+        names = _recipients(event, t)
+        key = f"{event.detail.get('seq', 0)}:{event.kind}"
+        done = set(
+            Notification.objects.filter(
+                request_id=t.state.request_id, key=key, recipient__in=names
+            ).values_list("recipient", flat=True)
+        )
+        for name in names:
+            if name in done:
+                continue
+            try:
+                mail = compose(event, t)
+            except Exception:  # a template error is a cause too; keep the one given
+                mail = None
+            record_failure(
+                request_id=t.state.request_id, key=key, recipient=name, cause=cause, mail=mail
+            )
+            recorded += 1
+    return recorded
+
+
 def send_for_transition(t: Transition) -> int:
     state = t.state
     request = ExpenseRequest.objects.filter(pk=state.request_id).first()
     if request is None:
         return 0
-    link = f"{settings.APP_BASE_URL.rstrip('/')}/requests/{state.request_id}/"
     sent = 0
+    failures: list[tuple[str, str]] = []
     for event in t.events:
         names = _recipients(event, t)
         if not names:
@@ -81,30 +228,54 @@ def send_for_transition(t: Transition) -> int:
             if Notification.objects.filter(
                 request=request, key=key, recipient=user.username
             ).exists():
-                continue
-            with translation.override(settings.LANGUAGE_CODE):
-                subject = _subject(event, t)
-                body = "\n".join(
-                    line
-                    for line in [
-                        subject,
-                        "",
-                        _("Amount: %(amount)s %(currency)s")
-                        % {
-                            "amount": f"{state.amount_cents / 100:,.2f}",
-                            "currency": state.currency,
-                        },
-                        _("Requested by: %(name)s") % {"name": state.requester_display},
-                        (_("Comment: %(comment)s") % {"comment": event.comment})
-                        if event.comment
-                        else "",
-                        "",
-                        _("Open the request: %(link)s") % {"link": link},
-                    ]
+                continue  # sent, or failed for good (resent from /ops/ only)
+            mail = None
+            try:
+                mail = compose(event, t)
+                if user.email:
+                    _deliver(mail, user.email)
+            except Exception as exc:
+                if not is_permanent(exc):
+                    raise  # transient: the activity is retried, sent mails are not repeated
+                cause = cause_of(exc)
+                record_failure(
+                    request_id=request.pk, key=key, recipient=user.username, cause=cause, mail=mail
                 )
-            if user.email:
-                send_mail(subject.replace("\n", " ")[:200], body, None, [user.email])
+                failures.append((user.username, cause))
+                continue
             with contextlib.suppress(IntegrityError):
                 Notification.objects.create(request=request, key=key, recipient=user.username)
             sent += 1
+    if failures:
+        raise PermanentMailError(
+            "; ".join(f"{name}: {cause}" for name, cause in failures), failures=failures
+        )
     return sent
+
+
+def resend(notification_id: int) -> bool:
+    """Send a failed mail again, once (safe to repeat). True when it went out now."""
+    with transaction.atomic():
+        row = (
+            Notification.objects.select_for_update()
+            .filter(pk=notification_id, status=NotificationStatus.FAILED)
+            .first()
+        )
+        if row is None:
+            return False  # already sent (by an earlier click) or unknown
+        user = User.objects.filter(username=row.recipient, is_active=True).first()
+        try:
+            if user is None or not user.email:
+                raise PermanentMailError("The recipient has no active account with an address.")
+            if not row.body:
+                raise PermanentMailError("The mail was never composed; nothing to resend.")
+            _deliver(Mail(subject=row.subject, body=row.body), user.email)
+        except Exception as exc:
+            row.error = cause_of(exc)
+            row.failed_at = timezone.now()
+            row.save(update_fields=["error", "failed_at"])
+            return False
+        row.status = NotificationStatus.SENT
+        row.error = ""
+        row.save(update_fields=["status", "error"])
+    return True

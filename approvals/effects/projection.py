@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import User
 
+from .. import metrics
 from ..models import ApprovalStep, AuditEntry, ExpenseRequest
 from ..workflow.contract import ApprovalState, StepEvent
 
@@ -39,6 +40,7 @@ def apply_state(state: ApprovalState) -> bool:
     request.chain_usernames = chain
     request.due_at = _dt(state.due_at)
     request.state_seq = state.seq
+    request.waiting_reason = state.waiting_reason if state.status == "pending" else ""
     request.title = state.title
     request.amount = (Decimal(state.amount_cents) / 100).quantize(Decimal("0.01"))
     if request.workflow_started_at is None:
@@ -88,4 +90,26 @@ def append_audit(request_id: int, events: list[StepEvent]) -> None:
             with transaction.atomic():
                 entry.save()
         except IntegrityError:
-            pass  # already written by an earlier attempt
+            continue  # already written by an earlier attempt (and counted then)
+        _count(entry)
+
+
+def _count(entry: AuditEntry) -> None:
+    waited = None
+    if entry.kind == "decided" and entry.at is not None:
+        assigned = (
+            AuditEntry.objects.filter(
+                request_id=entry.request_id, kind="assigned", level=entry.level, at__lte=entry.at
+            )
+            .order_by("-at")
+            .values_list("at", flat=True)
+            .first()
+        )
+        waited = entry.at - assigned if assigned else None
+    metrics.count_audit_event(
+        entry.kind,
+        action=str(entry.detail.get("action", "")),
+        channel=entry.channel,
+        waited=waited,
+        level=entry.level,
+    )

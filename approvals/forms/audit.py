@@ -6,16 +6,17 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ..models import RequestStatus
+from ..text import CleanCharField
 
 
 class AuditSearchForm(forms.Form):
-    requester = forms.CharField(
+    requester = CleanCharField(
         label=_("Requester"),
         required=False,
         max_length=150,
         help_text=_("Username or part of the name."),
     )
-    approver = forms.CharField(
+    approver = CleanCharField(
         label=_("Approver"),
         required=False,
         max_length=150,

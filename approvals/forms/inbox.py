@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from ..text import CleanCharField
+
 
 class DecisionForm(forms.Form):
     action = forms.ChoiceField(
@@ -18,7 +20,7 @@ class DecisionForm(forms.Form):
             "invalid_choice": _("Choose approve, reject or request changes."),
         },
     )
-    comment = forms.CharField(required=False, max_length=2000)
+    comment = CleanCharField(required=False, multiline=True, max_length=2000)
     # Idempotency key of this decision: a double click or a retry is applied once.
     decision_id = forms.RegexField(regex=r"^[A-Za-z0-9-]{8,64}$", required=False)
     # The level the decider saw; the validator refuses if the request moved on.

@@ -10,6 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ..models import CURRENCIES, Category, RequestStatus
+from ..text import CleanCharField
 
 MAX_RECEIPT_BYTES = 10 * 1024 * 1024
 MAX_TEXT = 2000
@@ -87,27 +88,14 @@ class AmountField(forms.DecimalField):
         super().run_validators(value)
 
 
-def _bounded_text(value: str, what) -> str:
-    # Browsers count a line break as one character but send CRLF: count it once too.
-    value = value.replace("\r\n", "\n")
-    if len(value) > MAX_TEXT:
-        raise forms.ValidationError(
-            _("%(what)s is too long: %(length)s characters, at most %(limit)s."),
-            params={"what": what, "length": len(value), "limit": MAX_TEXT},
-        )
-    return value
-
-
 class ExpenseForm(forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=200, strip=True)
+    title = CleanCharField(label=_("Title"), max_length=200)
     amount = AmountField(label=_("Amount"))
     currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCIES, initial="EUR")
     category = forms.ChoiceField(label=_("Category"), choices=Category.choices)
-    description = forms.CharField(
-        label=_("Description"),
-        required=False,
-        # Length is checked in clean_description, after line breaks are normalised.
-        widget=forms.Textarea(attrs={"rows": 4, "maxlength": MAX_TEXT}),
+    # Length counted after line breaks are normalised (as the browser's maxlength).
+    description = CleanCharField(
+        label=_("Description"), required=False, multiline=True, max_length=MAX_TEXT
     )
     receipt = forms.FileField(
         label=_("Receipt (PDF, JPEG or PNG, up to 10 MB)"),
@@ -131,9 +119,6 @@ class ExpenseForm(forms.Form):
         if not title.strip():
             raise forms.ValidationError(_("The title must not be empty."))
         return title
-
-    def clean_description(self):
-        return _bounded_text(self.cleaned_data["description"], _("The description"))
 
     def clean_submit_token(self) -> uuid.UUID | None:
         # A hidden field has nowhere to show an error: a mangled token only loses the
@@ -165,21 +150,20 @@ class ExpenseForm(forms.Form):
 
 
 class ResubmitForm(forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=200)
+    title = CleanCharField(label=_("Title"), max_length=200)
     amount = AmountField(label=_("Amount"))
-    comment = forms.CharField(
+    comment = CleanCharField(
         label=_("What changed"),
         required=False,
-        widget=forms.Textarea(attrs={"rows": 2, "maxlength": MAX_TEXT}),
+        multiline=True,
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
     def __init__(self, *args, max_amount: Decimal | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         if max_amount is not None:
             self.fields["amount"] = AmountField(label=_("Amount"), max_value=max_amount)
-
-    def clean_comment(self):
-        return _bounded_text(self.cleaned_data["comment"], _("The comment"))
 
 
 class StatusFilterForm(forms.Form):

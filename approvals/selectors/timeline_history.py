@@ -207,7 +207,7 @@ class HistoryReader:
         steps = transition.get("events") if isinstance(transition, dict) else []
         keys = [f"{(s.get('detail') or {}).get('seq', 0)}:{s.get('kind', '')}" for s in steps]
         sent = list(
-            Notification.objects.filter(request=self.expense, key__in=keys)
+            Notification.objects.filter(request=self.expense, key__in=keys, status="sent")
             .order_by("pk")
             .values_list("key", "recipient")
         )

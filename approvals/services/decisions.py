@@ -10,7 +10,7 @@ from temporalio.service import RPCError
 
 from accounts.models import User
 
-from .. import selectors
+from .. import metrics, selectors
 from ..labels import ServiceCode
 from ..models import ExpenseRequest
 from ..temporal.client import TemporalUnavailable, call
@@ -45,7 +45,7 @@ def decision_record(
         override=override,
     )
     try:
-        return _update(
+        state = _update(
             request,
             ExpenseApprovalWorkflow.decide,
             decision,
@@ -58,6 +58,9 @@ def decision_record(
         if state is not None and any(d.decision_id == decision_id for d in state.decisions):
             return state
         raise
+    # Signals (mail links) are counted when the worker records them (append_audit).
+    metrics.DECISIONS.labels(action=action, channel="update").inc()
+    return state
 
 
 def decision_signal(

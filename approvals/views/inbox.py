@@ -20,6 +20,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from ..forms.inbox import BulkApproveForm, DecisionForm, InboxFilterForm
+from ..metrics import timed
 from ..selectors.inbox import (
     InboxRow,
     decode_page_token,
@@ -40,6 +41,7 @@ def _cents(amount) -> int | None:
     return None if amount is None else int((amount * 100).to_integral_value())
 
 
+@timed("inbox")
 @login_required
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
@@ -140,6 +142,7 @@ def _safe_next(request: HttpRequest) -> str:
     return ""
 
 
+@timed("decide")
 @login_required
 @require_POST
 def decide(request: HttpRequest, pk: int) -> HttpResponse:
@@ -179,6 +182,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_safe_next(request) or "inbox")
 
 
+@timed("bulk_approve")
 @login_required
 @require_POST
 def bulk_approve(request: HttpRequest) -> HttpResponse:

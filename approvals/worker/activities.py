@@ -24,7 +24,7 @@ from temporalio.exceptions import ApplicationError
 from accounts.models import Delegation, User
 from accounts.selectors import admin_usernames
 
-from ..effects import notifications, projection
+from ..effects import notifications, ops, projection
 from ..workflow.contract import (
     Calls,
     ChainRequest,
@@ -41,13 +41,23 @@ F = TypeVar("F", bound=Callable)
 
 
 def with_db(fn: F) -> F:
-    """Run an ORM activity with fresh connections before and after."""
+    """Run an ORM activity with fresh connections before and after.
+
+    Also keeps the ops record: an attempt failing from the 3rd on is listed on
+    `/ops/` until the activity succeeds again (effects/ops.py).
+    """
 
     @wraps(fn)
     def wrapper(*args, **kwargs):
         close_old_connections()
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+        except Exception as exc:
+            ops.after_attempt(activity.info(), exc)
+            raise
+        else:
+            ops.after_attempt(activity.info(), None)
+            return result
         finally:
             close_old_connections()
 
@@ -200,16 +210,32 @@ async def publish_transition(t: Transition) -> None:
         finally:
             close_old_connections()
 
+    def bookkeeping(error: BaseException | None) -> None:
+        close_old_connections()
+        try:
+            ops.after_attempt(info, error)
+        finally:
+            close_old_connections()
+
+    info = activity.info()
     layer = get_channel_layer()
     if layer is None:
         return
     event = live_event(t)
-    for user_id in await sync_to_async(ids, thread_sensitive=False)():
-        await layer.group_send(f"user.{user_id}", event)
+    try:
+        for user_id in await sync_to_async(ids, thread_sensitive=False)():
+            await layer.group_send(f"user.{user_id}", event)
+    except Exception as exc:
+        await sync_to_async(bookkeeping, thread_sensitive=False)(exc)
+        raise
+    await sync_to_async(bookkeeping, thread_sensitive=False)(None)
 
 
 # Mail errors that no retry can fix: the workflow records them and moves on.
+# (send_for_transition classifies per recipient, records the failure, raises
+# PermanentMailError; the others are here for anything that escapes it.)
 PERMANENT_MAIL_ERRORS = (
+    notifications.PermanentMailError,
     BadHeaderError,
     TemplateDoesNotExist,
     TemplateSyntaxError,
