@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client
 
 from ..models import ExpenseRequest, Notification, OpsIssue, RequestStatus
@@ -118,7 +119,9 @@ async def _live_one(client: Client, wf_id: str, *, want_seq: bool) -> Live:
                     attempt=p.attempt,
                     last_failure=p.last_failure.message if p.HasField("last_failure") else "",
                     next_attempt_at=next_at,
-                    state=p.State.Name(p.state).removeprefix("PENDING_ACTIVITY_STATE_").lower(),
+                    state=PendingActivityState.Name(p.state)
+                    .removeprefix("PENDING_ACTIVITY_STATE_")
+                    .lower(),
                 )
             )
         if want_seq and live.status == "RUNNING":
