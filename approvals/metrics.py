@@ -162,10 +162,15 @@ def exposition() -> tuple[bytes, str]:
     return generate_latest(registry) + generate_latest(_projection), CONTENT_TYPE_LATEST
 
 
+_served = False
+
+
 def serve_worker_metrics() -> None:
-    """Serve this process's counters on WORKER_APP_METRICS_PORT (the worker), if set."""
+    """Serve this process's counters on WORKER_APP_METRICS_PORT (the worker), once, if set."""
+    global _served
     port = os.environ.get("WORKER_APP_METRICS_PORT", "").strip()
-    if port:
+    if port and not _served:
         from prometheus_client import start_http_server
 
         start_http_server(int(port), addr=os.environ.get("WORKER_METRICS_BIND", "0.0.0.0"))
+        _served = True

@@ -283,6 +283,9 @@ TEMPORAL_UI_ORIGIN = os.environ.get("TEMPORAL_UI_ORIGIN", "").rstrip("/")
 
 # Observability: /metrics from outside loopback needs this bearer token (empty: loopback only).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# The worker serves the Temporal SDK's own metrics here (unset: not served).
+WORKER_METRICS_PORT = os.environ.get("WORKER_METRICS_PORT", "")
+WORKER_METRICS_BIND = os.environ.get("WORKER_METRICS_BIND", "0.0.0.0")
 
 APPROVAL_SLA_SECONDS = env_int("APPROVAL_SLA_SECONDS", 172800)
 APPROVAL_REMINDER_SECONDS = env_int("APPROVAL_REMINDER_SECONDS", APPROVAL_SLA_SECONDS // 2)

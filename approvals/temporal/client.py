@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from django.conf import settings
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from .codec import data_converter
 
@@ -82,12 +83,39 @@ class _Bridge:
 _bridge = _Bridge()
 
 
-async def connect(address: str | None = None) -> Client:
-    """A client whose data converter encrypts and authenticates payloads (codec.py)."""
+_worker_runtime: Runtime | None = None
+
+
+def worker_runtime() -> Runtime | None:
+    """The worker process's SDK runtime serving Temporal's metrics on WORKER_METRICS_PORT.
+
+    Created once per process (it binds the port); None when the port is not set,
+    and the SDK's default runtime is used.
+    """
+    global _worker_runtime
+    port = str(getattr(settings, "WORKER_METRICS_PORT", "") or "").strip()
+    if not port:
+        return None
+    if _worker_runtime is None:
+        bind = f"{settings.WORKER_METRICS_BIND}:{int(port)}"
+        # Names as Temporal's docs and alerts use them: `_total` counters, seconds.
+        metrics = PrometheusConfig(
+            bind, counters_total_suffix=True, unit_suffix=True, durations_as_seconds=True
+        )
+        _worker_runtime = Runtime(telemetry=TelemetryConfig(metrics=metrics))
+    return _worker_runtime
+
+
+async def connect(address: str | None = None, *, worker: bool = False) -> Client:
+    """A client whose data converter encrypts and authenticates payloads (codec.py);
+    `worker=True` for the worker's, which carries the metrics runtime."""
+    runtime = worker_runtime() if worker else None
+    extra = {"runtime": runtime} if runtime is not None else {}
     return await Client.connect(
         address or settings.TEMPORAL_ADDRESS,
         namespace=settings.TEMPORAL_NAMESPACE,
         data_converter=data_converter(),
+        **extra,
     )
 
 

@@ -17,6 +17,7 @@ from django.conf import settings
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from ..metrics import serve_worker_metrics
 from ..temporal.client import connect
 from ..workflow.workflow import ExpenseApprovalWorkflow
 from .activities import ACTIVITIES
@@ -56,7 +57,7 @@ async def connect_with_retry(stop: asyncio.Event) -> Client | None:
     delay = 0.5
     while not stop.is_set():
         try:
-            return await connect()
+            return await connect(worker=True)
         except Exception as exc:  # the server may still be starting
             log.warning(
                 "Temporal not reachable at %s (%s); retrying", settings.TEMPORAL_ADDRESS, exc
@@ -72,6 +73,7 @@ async def run(stop: asyncio.Event, *, reconcile: bool = True) -> None:
     client = await connect_with_retry(stop)
     if client is None:
         return
+    serve_worker_metrics()
     tasks = [asyncio.create_task(reconcile_forever(stop))] if reconcile else []
     try:
         while not stop.is_set():

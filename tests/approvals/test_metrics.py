@@ -1,0 +1,123 @@
+"""`/metrics`: who may scrape, and business counters moving after real decisions."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+from django.test import Client
+from prometheus_client.parser import text_string_to_metric_families
+
+from approvals import services
+from tests.conftest import ROOT
+from tests.helpers import submit, wait_pending_level, wait_status
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def scrape(client: Client | None = None, **headers) -> dict[tuple, float]:
+    response = (client or Client()).get("/metrics", **headers)
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"].startswith("text/plain")
+    samples = {}
+    for family in text_string_to_metric_families(response.content.decode()):
+        for s in family.samples:
+            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return samples
+
+
+def value(samples, name, **labels) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def test_metrics_is_open_from_loopback_and_needs_the_token_from_elsewhere(db, settings):
+    settings.METRICS_TOKEN = "s3cret-token"
+    assert Client().get("/metrics").status_code == 200  # the test client is 127.0.0.1
+    away = Client(REMOTE_ADDR="10.1.2.3")
+    assert away.get("/metrics").status_code == 403
+    assert away.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 403
+    assert away.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token").status_code == 200
+    # Through a proxy on the same host: not loopback, the token is needed.
+    proxied = Client().get("/metrics", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert proxied.status_code == 403
+    settings.METRICS_TOKEN = ""
+    assert away.get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 403
+
+
+def test_counters_move_after_real_decisions(demo_org, worker):
+    before = scrape()
+    request = submit(demo_org["emma"], "90.00", title="Metrics")
+    wait_pending_level(request, 1)
+    max_client = Client()
+    max_client.force_login(demo_org["max"])
+    assert max_client.get("/inbox/").status_code == 200
+    response = max_client.post(f"/requests/{request.pk}/decide/", {"action": "approve"})
+    assert response.status_code == 302
+    wait_status(request, "approved")
+    second = submit(demo_org["emma"], "95.00", title="By mail link")
+    state = wait_pending_level(second, 1)
+    services.decision_signal(
+        request=second,
+        actor=demo_org["max"],
+        action="reject",
+        comment="Not this one",
+        decision_id=str(uuid.uuid4()),
+        level=state.current_level,
+    )
+    wait_status(second, "rejected")
+    after = scrape()
+
+    def moved(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved("approvals_decisions_total", action="approve", channel="update") == 1
+    assert moved("approvals_decisions_total", action="reject", channel="signal") == 1
+    assert moved("approvals_time_to_decision_seconds_count", level="1") == 2
+    assert moved("approvals_view_latency_seconds_count", view="inbox") == 1
+    assert moved("approvals_view_latency_seconds_count", view="decide") == 1
+    assert value(after, "approvals_requests", status="approved") == 1
+    assert value(after, "approvals_requests", status="rejected") == 1
+    assert value(after, "approvals_requests", status="pending") == 0
+    for gauge in (
+        "approvals_requests_needing_approver",
+        "approvals_requests_overdue",
+        "approvals_failed_side_effects",
+        "approvals_ops_issues_open",
+    ):
+        assert (gauge, ()) in after, gauge
+
+
+def test_counters_of_several_processes_add_up_with_a_multiproc_dir(tmp_path):
+    """Two processes count into PROMETHEUS_MULTIPROC_DIR; a third one's scrape sums them."""
+    env = {
+        **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_DEBUG": "1",
+    }
+    count = (
+        "import django; django.setup(); from approvals import metrics; "
+        "metrics.DECISIONS.labels(action='approve', channel='update').inc(); "
+        "metrics.ESCALATIONS.inc()"
+    )
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", count], env=env, cwd=ROOT, check=True)
+    read = (
+        "import django; django.setup(); from approvals import metrics; "
+        "from prometheus_client import CollectorRegistry, generate_latest, multiprocess; "
+        "r = CollectorRegistry(); multiprocess.MultiProcessCollector(r); "
+        "print(generate_latest(r).decode())"
+    )
+    text = subprocess.run(
+        [sys.executable, "-c", read], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+    }
+    assert value(samples, "approvals_decisions_total", action="approve", channel="update") == 2
+    assert value(samples, "approvals_escalations_total") == 2
