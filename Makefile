@@ -12,7 +12,7 @@ export PASSWORD_HASHERS := django.contrib.auth.hashers.MD5PasswordHasher
 # apt as root, or through sudo when not root.
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: run test lint stress bench deps uv chromium gettext messages
+.PHONY: run test lint stress bench deps uv chromium gettext docker-compose messages
 
 # uv from PyPI when missing (user site first; Debian's "externally managed" Python next).
 uv:
@@ -33,6 +33,11 @@ gettext:
 	@command -v xgettext >/dev/null 2>&1 && command -v msgfmt >/dev/null 2>&1 || { \
 		$(APT) update -qq && $(APT) install -y -qq gettext >/dev/null; }
 
+# Debian's docker-compose (v1) validates deploy/compose.yaml in the suite; no engine needed.
+docker-compose:
+	@command -v docker-compose >/dev/null 2>&1 || { \
+		$(APT) update -qq && $(APT) install -y -qq docker-compose >/dev/null; }
+
 run: deps
 	@$(PY) scripts/run.py
 
@@ -40,7 +45,7 @@ lint: deps
 	@$(PY) -m ruff check .
 	@DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run >/dev/null
 
-test: deps chromium gettext lint
+test: deps chromium gettext docker-compose lint
 	@DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 stress: deps

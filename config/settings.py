@@ -283,6 +283,8 @@ TEMPORAL_UI_ORIGIN = os.environ.get("TEMPORAL_UI_ORIGIN", "").rstrip("/")
 
 # Observability: /metrics from outside loopback needs this bearer token (empty: loopback only).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+if not METRICS_TOKEN and os.environ.get("METRICS_TOKEN_FILE"):  # a container secret
+    METRICS_TOKEN = Path(os.environ["METRICS_TOKEN_FILE"]).read_text().strip()
 # The worker serves the Temporal SDK's own metrics here (unset: not served).
 WORKER_METRICS_PORT = os.environ.get("WORKER_METRICS_PORT", "")
 WORKER_METRICS_BIND = os.environ.get("WORKER_METRICS_BIND", "0.0.0.0")
