@@ -6,11 +6,13 @@ of database queries (session, user, active delegations). Visibility lags a
 little, so after a decision the row is dropped from the page at once and the
 answer shown; the validator, not the list, decides what is allowed.
 
-Ordering: the SQLite visibility store of `temporal server start-dev` refuses
-`ORDER BY` ("operation is not supported"), and so do the SQL stores of a
-standard server; only Elasticsearch visibility sorts by a custom attribute.
-So pages come in the server's order (newest first) and each page is sorted
-by `DecisionDueAt` here, in Python; overdue rows are marked.
+Ordering: Elasticsearch visibility (deploy/compose.yaml) sorts by a custom
+attribute, so there the query asks for `ORDER BY DecisionDueAt` and the order
+holds across pages. The SQLite store of `temporal server start-dev` and the SQL
+stores of a standard server refuse `ORDER BY` (InvalidArgument): the first
+refusal is logged and remembered for the life of the process, and from then on
+pages come in the server's order (newest first), each sorted by
+`DecisionDueAt` here, in Python. Overdue rows are marked either way.
 """
 
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +28,7 @@ from datetime import UTC, datetime
 from django.core import signing
 from django.utils import timezone
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from accounts import selectors as people
 from accounts.models import User
@@ -33,6 +37,20 @@ from ..workflow.contract import SA_DUE, SA_PENDING, SA_REQUESTER
 from .requests import request_url
 
 PAGE_SIZE = 25
+ORDER_BY_DUE = " ORDER BY DecisionDueAt ASC"
+log = logging.getLogger(__name__)
+# None: not known yet; then whether this server's visibility store accepts ORDER BY.
+_server_sorts: bool | None = None
+
+
+def server_sorts() -> bool | None:
+    return _server_sorts
+
+
+def reset_server_sorts() -> None:
+    """Forget what the server said (tests pointing at another server)."""
+    global _server_sorts
+    _server_sorts = None
 
 
 @dataclass
@@ -156,18 +174,43 @@ def sort_by_deadline(rows: list[InboxRow]) -> list[InboxRow]:
     return sorted(rows, key=lambda r: (r.due_at is None, r.due_at or never, r.request_id))
 
 
+async def _list_page(client: Client, query: str, token: bytes | None):
+    global _server_sorts
+    if _server_sorts is not False:
+        iterator = client.list_workflows(
+            query + ORDER_BY_DUE, page_size=PAGE_SIZE, next_page_token=token
+        )
+        try:
+            await iterator.fetch_next_page()
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.INVALID_ARGUMENT or _server_sorts:
+                raise
+            _server_sorts = False
+            log.info(
+                "visibility store refuses ORDER BY (%s): the inbox sorts each page by "
+                "DecisionDueAt itself from now on",
+                exc.message,
+            )
+        else:
+            _server_sorts = True
+            return iterator, True
+    iterator = client.list_workflows(query, page_size=PAGE_SIZE, next_page_token=token)
+    await iterator.fetch_next_page()
+    return iterator, False
+
+
 async def fetch_inbox_page(
     client: Client, query: str, *, token: bytes | None, principals: set[str], username: str
 ) -> tuple[list[InboxRow], bytes | None]:
-    """One ListWorkflowExecutions call; memo decoding is local (no RPC per row)."""
-    iterator = client.list_workflows(query, page_size=PAGE_SIZE, next_page_token=token)
-    await iterator.fetch_next_page()
+    """One ListWorkflowExecutions call (two, once per process, to learn whether the
+    server sorts); memo decoding is local (no RPC per row)."""
+    iterator, sorted_by_server = await _list_page(client, query, token)
     rows = []
     for execution in iterator.current_page or []:
         row = _row(execution, await execution.memo(), principals, username)
         if row is not None:
             rows.append(row)
-    return sort_by_deadline(rows), iterator.next_page_token
+    return (rows if sorted_by_server else sort_by_deadline(rows)), iterator.next_page_token
 
 
 def page_salt(user: User, params) -> str:
