@@ -14,6 +14,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from approvals.observability import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("APPROVALS_VAR_DIR", BASE_DIR / "var"))
 
@@ -69,6 +71,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "approvals.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "approvals.middleware.SecurityHeadersMiddleware",
@@ -293,10 +296,8 @@ APPROVAL_SLA_SECONDS = env_int("APPROVAL_SLA_SECONDS", 172800)
 APPROVAL_REMINDER_SECONDS = env_int("APPROVAL_REMINDER_SECONDS", APPROVAL_SLA_SECONDS // 2)
 APPROVAL_MAX_ESCALATIONS = env_int("APPROVAL_MAX_ESCALATIONS", 2)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
-}
+# LOG_FORMAT=json: one JSON object per line with request_id, workflow_id, trace_id.
+LOGGING = logging_config(
+    log_format=os.environ.get("LOG_FORMAT", "text").strip().lower(),
+    level=os.environ.get("LOG_LEVEL", "INFO"),
+)
