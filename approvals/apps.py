@@ -6,4 +6,6 @@ class ApprovalsConfig(AppConfig):
     verbose_name = "Expense approvals"
 
     def ready(self) -> None:
-        from . import checks, signals  # noqa: F401  (registers the checks, connects receivers)
+        from . import checks, signals, tracing  # noqa: F401  (checks, receivers)
+
+        tracing.setup()  # only when OTEL_EXPORTER_OTLP_ENDPOINT is set

@@ -109,12 +109,17 @@ def worker_runtime() -> Runtime | None:
 async def connect(address: str | None = None, *, worker: bool = False) -> Client:
     """A client whose data converter encrypts and authenticates payloads (codec.py);
     `worker=True` for the worker's, which carries the metrics runtime."""
+    from .. import tracing
+
     runtime = worker_runtime() if worker else None
     extra = {"runtime": runtime} if runtime is not None else {}
     return await Client.connect(
         address or settings.TEMPORAL_ADDRESS,
         namespace=settings.TEMPORAL_NAMESPACE,
         data_converter=data_converter(),
+        # Tracing on: client spans here, and (a worker built from this client) workflow
+        # and activity spans continuing the caller's trace.
+        interceptors=tracing.interceptors(),
         **extra,
     )
 
