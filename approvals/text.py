@@ -69,8 +69,7 @@ class CleanCharField(forms.CharField):
 
     default_error_messages = {
         "max_length": _(
-            "This text is too long: %(show_value)s characters, at most %(limit_value)s "
-            "characters."
+            "This text is too long: %(show_value)s characters, at most %(limit_value)s characters."
         ),
     }
 

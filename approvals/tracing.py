@@ -48,9 +48,7 @@ def setup(*, exporter=None, instrument_django: bool = True) -> bool:
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
     provider = TracerProvider(
-        resource=Resource.create(
-            {"service.name": os.environ.get("OTEL_SERVICE_NAME", "approvals")}
-        )
+        resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "approvals")})
     )
     if exporter is None:
         # Reads OTEL_EXPORTER_OTLP_ENDPOINT (and _HEADERS, _TIMEOUT) itself.

@@ -137,9 +137,7 @@ def _describe(ids: list[str], seq_ids: set[str]) -> dict[str, Live]:
         return {}
 
     async def run(client: Client) -> dict[str, Live]:
-        lives = await asyncio.gather(
-            *(_live_one(client, i, want_seq=i in seq_ids) for i in ids)
-        )
+        lives = await asyncio.gather(*(_live_one(client, i, want_seq=i in seq_ids) for i in ids))
         return dict(zip(ids, lives, strict=True))
 
     return call(run, timeout=LIVE_TIMEOUT + 0.1 * len(ids))

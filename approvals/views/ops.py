@@ -46,9 +46,7 @@ def ops_start(request: HttpRequest, pk: int) -> HttpResponse:
         )
     else:
         if found:
-            messages.success(
-                request, _("The workflow of request #%(id)s is running.") % {"id": pk}
-            )
+            messages.success(request, _("The workflow of request #%(id)s is running.") % {"id": pk})
         else:
             messages.info(request, _("There is no request #%(id)s.") % {"id": pk})
     return redirect("ops")

@@ -93,9 +93,7 @@ def test_smtp_down_is_transient_and_records_nothing(settings, expense):
     assert not notifications.is_permanent(ConnectionRefusedError())
     assert not notifications.is_permanent(smtplib.SMTPResponseException(421, b"busy"))
     assert notifications.is_permanent(smtplib.SMTPResponseException(550, b"no such user"))
-    assert notifications.is_permanent(
-        smtplib.SMTPRecipientsRefused({"a@b": (550, b"unknown")})
-    )
+    assert notifications.is_permanent(smtplib.SMTPRecipientsRefused({"a@b": (550, b"unknown")}))
 
 
 def test_a_failed_mail_is_resent_once_after_the_address_is_mended(settings, expense, demo_org):

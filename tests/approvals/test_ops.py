@@ -103,7 +103,10 @@ def test_a_queued_request_is_listed_and_retry_now_starts_it(demo_org, worker, se
 def test_a_failed_mail_is_listed_and_resent_from_ops(demo_org, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     request = ExpenseRequest.objects.create(
-        requester=demo_org["emma"], title="Mail", amount=Decimal("9.00"), category="travel",
+        requester=demo_org["emma"],
+        title="Mail",
+        amount=Decimal("9.00"),
+        category="travel",
         status="pending",
     )
     max_ = demo_org["max"]
@@ -127,13 +130,24 @@ def test_a_failed_mail_is_listed_and_resent_from_ops(demo_org, settings):
 def test_requests_waiting_on_nobody_and_overdue_are_listed_in_words(demo_org):
     now = timezone.now()
     waiting = ExpenseRequest.objects.create(
-        requester=demo_org["emma"], title="Nobody", amount=Decimal("5.00"), category="travel",
-        status="pending", waiting_reason="needs_approver", workflow_started_at=now,
+        requester=demo_org["emma"],
+        title="Nobody",
+        amount=Decimal("5.00"),
+        category="travel",
+        status="pending",
+        waiting_reason="needs_approver",
+        workflow_started_at=now,
     )
     late = ExpenseRequest.objects.create(
-        requester=demo_org["emma"], title="Late", amount=Decimal("6.00"), category="travel",
-        status="pending", pending_approvers=["max"], current_level=1,
-        due_at=now - timedelta(hours=1), workflow_started_at=now,
+        requester=demo_org["emma"],
+        title="Late",
+        amount=Decimal("6.00"),
+        category="travel",
+        status="pending",
+        pending_approvers=["max"],
+        current_level=1,
+        due_at=now - timedelta(hours=1),
+        workflow_started_at=now,
     )
     admin = client_for(demo_org["admin"])
     page = admin.get("/ops/")

@@ -77,8 +77,9 @@ def test_expense_form_cleans_title_and_description():
 
 
 def test_a_title_of_control_characters_only_is_required():
-    form = ExpenseForm({"title": "\x00\u202e\r", "amount": "1", "currency": "EUR",
-                        "category": "travel"})
+    form = ExpenseForm(
+        {"title": "\x00\u202e\r", "amount": "1", "currency": "EUR", "category": "travel"}
+    )
     assert not form.is_valid() and "title" in form.errors
 
 

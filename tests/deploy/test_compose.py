@@ -33,8 +33,16 @@ def test_compose_file_is_valid_and_has_the_whole_cluster(tmp_path):
     config = yaml.safe_load(result.stdout)
     services = config["services"]
     for name in (
-        "temporal", "temporal-ui", "postgresql", "redis", "elasticsearch",
-        "web1", "web2", "worker1", "worker2", "prometheus",
+        "temporal",
+        "temporal-ui",
+        "postgresql",
+        "redis",
+        "elasticsearch",
+        "web1",
+        "web2",
+        "worker1",
+        "worker2",
+        "prometheus",
     ):
         assert name in services, name
     temporal = services["temporal"]["environment"]
@@ -55,8 +63,12 @@ def test_compose_refuses_to_run_without_a_secret_key():
         pytest.skip("docker-compose is not installed")
     env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
     result = subprocess.run(
-        [BINARY, "-f", str(COMPOSE), "config"], capture_output=True, text=True, env=env,
-        timeout=120, cwd=ROOT,
+        [BINARY, "-f", str(COMPOSE), "config"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=ROOT,
     )
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
 
@@ -69,6 +81,7 @@ def test_prometheus_scrapes_the_web_with_the_token_and_every_worker():
     assert web["authorization"]["type"] == "Bearer"
     assert web["static_configs"][0]["targets"] == ["web1:8000", "web2:8000"]
     assert jobs["approvals-worker-sdk"]["static_configs"][0]["targets"] == [
-        "worker1:9464", "worker2:9464",
+        "worker1:9464",
+        "worker2:9464",
     ]
     assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]

@@ -82,6 +82,13 @@ MATRIX: dict[str, tuple[tuple, tuple]] = {
     # the admin's empty body is a 400.
     "codec-encode": ((405,) * 6, (401, 403, 403, 403, 403, 400)),
     "codec-decode": ((405,) * 6, (401, 403, 403, 403, 403, 400)),
+    # Prometheus text: open from loopback (the test client is 127.0.0.1), any session.
+    "metrics": ((200,) * 6, (405,) * 6),
+    "ops": (ADMINS, GET_ONLY),
+    # Actions on /ops/: admins only, each answers with a redirect back to /ops/.
+    "ops-start": (POST_ONLY, (LOGIN, 403, 403, 403, 403, "/ops/")),
+    "ops-resend": (POST_ONLY, (LOGIN, 403, 403, 403, 403, "/ops/")),
+    "ops-dismiss": (POST_ONLY, (LOGIN, 403, 403, 403, 403, "/ops/")),
 }
 
 # Which object each URL parameter names, per URL (default: emma's request).
