@@ -121,3 +121,31 @@ def test_counters_of_several_processes_add_up_with_a_multiproc_dir(tmp_path):
     }
     assert value(samples, "approvals_decisions_total", action="approve", channel="update") == 2
     assert value(samples, "approvals_escalations_total") == 2
+
+
+def test_escalations_reminders_and_expiries_count_once_per_audit_row(demo_org):
+    from decimal import Decimal
+
+    from approvals import metrics
+    from approvals.effects import projection
+    from approvals.models import ExpenseRequest
+    from approvals.workflow.contract import StepEvent
+
+    expense = ExpenseRequest.objects.create(
+        requester=demo_org["emma"], title="Counted", amount=Decimal("5.00"), category="travel"
+    )
+    at = "2030-01-07T09:00:00+00:00"
+    events = [
+        StepEvent(kind="reminder", level=1, detail={"seq": 3, "at": at}),
+        StepEvent(kind="escalated", level=1, detail={"seq": 4, "at": at}),
+        StepEvent(kind="expired", level=1, detail={"seq": 5, "at": at}),
+    ]
+    names = ("approvals_reminders_total", "approvals_escalations_total", "approvals_expiries_total")
+
+    def counts():
+        return [metrics.REGISTRY.get_sample_value(name) or 0 for name in names]
+
+    before = counts()
+    projection.append_audit(expense.pk, events)
+    projection.append_audit(expense.pk, events)  # a retried activity adds nothing
+    assert [a - b for a, b in zip(counts(), before, strict=True)] == [1, 1, 1]
