@@ -71,8 +71,10 @@ def after_attempt(info, error: BaseException | None) -> None:
     """Called by the activity wrappers after each attempt (`info` = activity.info()).
 
     Never raises: bookkeeping must not turn a success into a failure or hide the
-    activity's own error.
+    activity's own error. `info` None: called outside an activity (nothing to keep).
     """
+    if info is None:
+        return
     try:
         if error is not None:
             if info.attempt >= FAILING_FROM_ATTEMPT:
@@ -84,5 +86,5 @@ def after_attempt(info, error: BaseException | None) -> None:
                 )
         else:  # one indexed UPDATE, usually of nothing
             resolve_activity_issues(workflow_id=info.workflow_id, activity=info.activity_type)
-    except Exception:
-        log.exception("could not record the outcome of %s", info.activity_type)
+    except Exception as exc:  # e.g. the database is what fails: the activity says so
+        log.warning("could not record the outcome of %s: %s", info.activity_type, exc)

@@ -40,6 +40,10 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable)
 
 
+def _info() -> activity.Info | None:
+    return activity.info() if activity.in_activity() else None
+
+
 def with_db(fn: F) -> F:
     """Run an ORM activity with fresh connections before and after.
 
@@ -53,10 +57,10 @@ def with_db(fn: F) -> F:
         try:
             result = fn(*args, **kwargs)
         except Exception as exc:
-            ops.after_attempt(activity.info(), exc)
+            ops.after_attempt(_info(), exc)
             raise
         else:
-            ops.after_attempt(activity.info(), None)
+            ops.after_attempt(_info(), None)
             return result
         finally:
             close_old_connections()
@@ -217,7 +221,7 @@ async def publish_transition(t: Transition) -> None:
         finally:
             close_old_connections()
 
-    info = activity.info()
+    info = _info()
     layer = get_channel_layer()
     if layer is None:
         return
