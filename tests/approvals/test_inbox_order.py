@@ -10,8 +10,8 @@ from django.test import Client
 
 from approvals.selectors import inbox as inbox_selectors
 from approvals.services import deadline_extend
-from tests.conftest import wait_for
-from tests.helpers import submit, wait_pending_level
+from tests.support.requests import submit, wait_pending_level
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

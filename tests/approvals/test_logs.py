@@ -17,7 +17,7 @@ from temporalio import activity
 from temporalio.testing import ActivityEnvironment
 
 from approvals.observability import ContextFilter, JsonFormatter, RequestIdMiddleware
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 @pytest.fixture

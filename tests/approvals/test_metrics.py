@@ -12,8 +12,8 @@ from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
 from approvals import services
-from tests.conftest import ROOT
-from tests.helpers import submit, wait_pending_level, wait_status
+from tests.support import ROOT
+from tests.support.requests import submit, wait_pending_level, wait_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,12 +9,13 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from approvals.effects import notifications
 from approvals.models import ExpenseRequest, Notification, OpsIssue
 from approvals.worker.activities import send_notifications
-from approvals.workflow.contract import StepEvent
+from approvals.workflow.contract import StepEvent, workflow_id
 from tests.approvals.temporal.test_activities import transition
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -80,8 +81,10 @@ def test_the_activity_raises_a_permanent_error_type_temporal_can_refuse_to_retry
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     demo_org["max"].email = "max@\nexample.com"
     demo_org["max"].save()
-    with pytest.raises(notifications.PermanentMailError):
+    with pytest.raises(ApplicationError) as caught:
         ActivityEnvironment().run(send_notifications, assigned(expense))
+    assert caught.value.type == "PermanentMailError" and caught.value.non_retryable
+    assert "BadHeaderError" in str(caught.value)
 
 
 def test_smtp_down_is_transient_and_records_nothing(settings, expense):
@@ -129,7 +132,9 @@ def test_an_activity_failing_from_the_third_attempt_is_recorded_until_it_succeed
     env = ActivityEnvironment()
     t = assigned(expense)
     for attempt in (1, 2):
-        env.info = dataclasses.replace(env.info, attempt=attempt, workflow_id=expense.workflow_id)
+        env.info = dataclasses.replace(
+            env.info, attempt=attempt, workflow_id=workflow_id(expense.pk)
+        )
         with pytest.raises(smtplib.SMTPServerDisconnected):
             env.run(send_notifications, t)
     assert not OpsIssue.objects.exists()  # two failures are normal weather

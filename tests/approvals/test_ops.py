@@ -16,8 +16,8 @@ from approvals.effects import notifications
 from approvals.models import ExpenseRequest, Notification, OpsIssue
 from approvals.workflow.contract import StepEvent
 from tests.approvals.temporal.test_activities import transition
-from tests.conftest import wait_for
-from tests.helpers import submit, wait_pending_level, wait_status
+from tests.support.requests import submit, wait_pending_level, wait_status
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

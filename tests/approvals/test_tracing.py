@@ -9,8 +9,9 @@ from opentelemetry.trace import SpanKind
 
 from approvals import tracing
 from approvals.temporal import client as temporal_client
-from tests.conftest import WorkerThread, wait_for
-from tests.helpers import submit, wait_pending_level, wait_status
+from tests.support.requests import submit, wait_pending_level, wait_status
+from tests.support.servers import WorkerThread
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 EXPORTER = InMemorySpanExporter()

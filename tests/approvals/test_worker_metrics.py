@@ -7,8 +7,10 @@ import urllib.request
 import pytest
 from django.db import connection
 
-from tests.conftest import free_port, wait_for, wait_port
-from tests.reliability.harness import ManagedProcess, process_env
+from scripts.run import free_port
+from tests.support.processes import ManagedProcess, process_env
+from tests.support.servers import wait_port
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

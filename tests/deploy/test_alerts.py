@@ -8,7 +8,7 @@ import pytest
 import yaml
 from django.test import Client
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
 
