@@ -29,6 +29,7 @@ from ..workflow.contract import (
     Calls,
     ChainRequest,
     EscalationRequest,
+    MailFailure,
     Managers,
     ManagersRequest,
     Route,
@@ -261,6 +262,13 @@ def send_notifications(t: Transition) -> None:
         ) from exc
 
 
+@activity.defn(name=Calls.RECORD_MAIL_FAILURE)
+@with_db
+def record_mail_failure(f: MailFailure) -> None:
+    """The workflow gave up on a transition's mails: failed rows /ops/ lists and can resend."""
+    notifications.record_transition_failure(f.transition, f.cause)
+
+
 ACTIVITIES = [
     resolve_chain,
     resolve_escalation,
@@ -269,4 +277,5 @@ ACTIVITIES = [
     record_transition,
     publish_transition,
     send_notifications,
+    record_mail_failure,
 ]

@@ -95,6 +95,7 @@ class Calls:
     RECORD_TRANSITION = "record_transition"
     PUBLISH_TRANSITION = "publish_transition"
     SEND_NOTIFICATIONS = "send_notifications"
+    RECORD_MAIL_FAILURE = "record_mail_failure"
 
 
 # Metadata the payload codec adds to every payload it decrypted with one of our
@@ -357,6 +358,14 @@ class Managers:
 
 
 @dataclass
+class MailFailure:
+    """The mails of a transition that could not be sent, for good, and why."""
+
+    transition: Transition
+    cause: str
+
+
+@dataclass
 class StepEvent:
     """One thing that happened, for the projection, the audit log and notifications."""
 
@@ -437,4 +446,9 @@ def publish_transition(t: Transition) -> None:
 
 @_interface(Calls.SEND_NOTIFICATIONS)
 def send_notifications(t: Transition) -> None:
+    raise NotImplementedError  # interface only
+
+
+@_interface(Calls.RECORD_MAIL_FAILURE)
+def record_mail_failure(f: MailFailure) -> None:
     raise NotImplementedError  # interface only

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         SA_REQUESTER,
         SA_STATUS,
         ChainRequest,
+        MailFailure,
         ManagersRequest,
         Route,
         RouteRequest,
@@ -37,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         Via,
         WaitingReason,
         publish_transition,
+        record_mail_failure,
         record_transition,
         resolve_chain,
         resolve_managers,
@@ -138,6 +140,7 @@ class Outbox:
     async def _publish(self, transition: Transition) -> None:
         await workflow.execute_activity(
             publish_transition,
+        record_mail_failure,
             transition,
             start_to_close_timeout=timedelta(seconds=5),
             retry_policy=PUSH_RETRY,
@@ -163,13 +166,21 @@ class Outbox:
                 kinds = [e.kind for e in transition.events]
                 if StepKind.NOTIFICATION_FAILED in kinds:
                     return  # never a failure report about a failure report
+                text = str(getattr(cause, "message", "") or cause)[:500]
+                # Failed rows for /ops/ (listed, resendable); the step for the timeline.
+                await workflow.execute_activity(
+                    record_mail_failure,
+                    MailFailure(transition=transition, cause=text),
+                    start_to_close_timeout=DB_TIMEOUT,
+                    retry_policy=DB_RETRY,
+                )
                 self._emit(
                     StepEvent(
                         kind=StepKind.NOTIFICATION_FAILED,
                         level=transition.state.current_level,
                         channel=Via.AUTO,
                         detail={
-                            "cause": str(getattr(cause, "message", "") or cause)[:500],
+                            "cause": text,
                             "error_type": str(getattr(cause, "type", "") or ""),
                             "for_seq": transition.state.seq,
                             "kinds": kinds,
