@@ -28,7 +28,20 @@ def _workflow_id() -> str:
         return ""
 
 
+def _in_workflow_sandbox() -> bool:
+    # Workflow code logs too (workflow.logger): inside the sandbox no import may
+    # run (opentelemetry reads os.environ at import), and no trace context exists.
+    try:
+        from temporalio import workflow
+
+        return workflow.unsafe.in_sandbox()
+    except Exception:
+        return False
+
+
 def _trace_id() -> str:
+    if _in_workflow_sandbox():
+        return ""
     try:
         from opentelemetry import trace
     except ImportError:

@@ -140,7 +140,6 @@ class Outbox:
     async def _publish(self, transition: Transition) -> None:
         await workflow.execute_activity(
             publish_transition,
-        record_mail_failure,
             transition,
             start_to_close_timeout=timedelta(seconds=5),
             retry_policy=PUSH_RETRY,
