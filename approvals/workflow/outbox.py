@@ -37,6 +37,8 @@ with workflow.unsafe.imports_passed_through():
         Transition,
         Via,
         WaitingReason,
+    )
+    from .interfaces import (
         publish_transition,
         record_mail_failure,
         record_transition,

@@ -29,8 +29,8 @@ with workflow.unsafe.imports_passed_through():
         StepKind,
         Via,
         WaitingReason,
-        resolve_escalation,
     )
+    from .interfaces import resolve_escalation
 
 DB_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)

@@ -1,0 +1,66 @@
+"""Activity interfaces: the workflow calls these by reference (typed arguments and
+results, names in one place); approvals.worker.activities registers the real
+implementations under the same names. Imports no Django."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from .contract import (
+    Calls,
+    ChainRequest,
+    EscalationRequest,
+    MailFailure,
+    Managers,
+    ManagersRequest,
+    Route,
+    RouteRequest,
+    Transition,
+)
+
+
+def _interface(name: str):
+    def define(fn):
+        return activity.defn(name=name)(fn)
+
+    return define
+
+
+@_interface(Calls.RESOLVE_CHAIN)
+def resolve_chain(req: ChainRequest) -> list[list[str]]:
+    raise NotImplementedError  # interface only
+
+
+@_interface(Calls.RESOLVE_ESCALATION)
+def resolve_escalation(req: EscalationRequest) -> list[str]:
+    raise NotImplementedError  # interface only
+
+
+@_interface(Calls.RESOLVE_ROUTE)
+def resolve_route(req: RouteRequest) -> Route:
+    raise NotImplementedError  # interface only
+
+
+@_interface(Calls.RESOLVE_MANAGERS)
+def resolve_managers(req: ManagersRequest) -> Managers:
+    raise NotImplementedError  # interface only
+
+
+@_interface(Calls.RECORD_TRANSITION)
+def record_transition(t: Transition) -> None:
+    raise NotImplementedError  # interface only
+
+
+@_interface(Calls.PUBLISH_TRANSITION)
+def publish_transition(t: Transition) -> None:
+    raise NotImplementedError  # interface only
+
+
+@_interface(Calls.SEND_NOTIFICATIONS)
+def send_notifications(t: Transition) -> None:
+    raise NotImplementedError  # interface only
+
+
+@_interface(Calls.RECORD_MAIL_FAILURE)
+def record_mail_failure(f: MailFailure) -> None:
+    raise NotImplementedError  # interface only
