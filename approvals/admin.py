@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ApprovalPolicy, AuditEntry, ExpenseRequest
+from .models import ApprovalPolicy, AuditEntry, ExchangeRate, ExpenseRequest
 
 
 @admin.register(ApprovalPolicy)
@@ -11,9 +11,29 @@ class ApprovalPolicyAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(admin.ModelAdmin):
+    """Editable: a correction applies to requests submitted from now on (pinned rates stay)."""
+
+    list_display = ("currency", "rate_date", "rate", "source", "updated_at")
+    list_filter = ("currency",)
+    search_fields = ("currency", "source")
+    date_hierarchy = "rate_date"
+    ordering = ("-rate_date", "currency")
+
+
 @admin.register(ExpenseRequest)
 class ExpenseRequestAdmin(admin.ModelAdmin):
-    list_display = ("pk", "title", "requester", "amount", "currency", "status", "created_at")
+    list_display = (
+        "pk",
+        "title",
+        "requester",
+        "amount",
+        "currency",
+        "base_amount_cents",
+        "status",
+        "created_at",
+    )
     list_filter = ("status", "currency", "category")
     search_fields = ("title", "requester__username")
     readonly_fields = [f.name for f in ExpenseRequest._meta.fields]

@@ -18,8 +18,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from . import money
 
 
 class RequestStatus(models.TextChoices):
@@ -55,8 +58,43 @@ CURRENCIES = [
 ]
 
 
+class ExchangeRate(models.Model):
+    """A reference rate: `rate` units of `currency` buy 1 EUR on `rate_date`.
+
+    Loaded from the ECB's CSV files (`manage.py load_fx_rates`) and editable in
+    the admin. A request pins the newest rate on or before its submission day;
+    changing a rate here never changes a submitted request.
+    """
+
+    currency = models.CharField(_("currency"), max_length=3)
+    rate = models.DecimalField(
+        _("rate (units per 1 EUR)"),
+        max_digits=18,
+        decimal_places=6,
+        validators=[MinValueValidator(Decimal("0.000001"))],
+    )
+    rate_date = models.DateField(_("rate date"))
+    source = models.CharField(_("source"), max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+        ordering = ["currency", "-rate_date"]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "rate_date"], name="one_rate_per_day"),
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="fx_rate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"1 EUR = {self.rate} {self.currency} ({self.rate_date})"
+
+
 class ApprovalPolicy(models.Model):
-    """The policy admins edit; each request snapshots it at submission."""
+    """The policy admins edit; each request snapshots it at submission.
+
+    Its amounts are in the base currency, EUR.
+    """
 
     two_levels_from = models.DecimalField(
         _("two levels from"), max_digits=12, decimal_places=2, default=Decimal("1000.00")
@@ -96,6 +134,14 @@ class ExpenseRequest(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # The policy in force at submission, so a late (reconciled) start uses it too.
     policy_snapshot = models.JSONField(default=dict, blank=True)
+    # Pinned at submission: the amount in EUR at the newest rate on or before the
+    # submission day (units of `currency` per 1 EUR) and that rate's date. Null only
+    # for requests saved before rates existed.
+    base_amount_cents = models.BigIntegerField(_("amount in EUR (cents)"), null=True, blank=True)
+    fx_rate = models.DecimalField(
+        _("exchange rate"), max_digits=18, decimal_places=6, null=True, blank=True
+    )
+    fx_rate_date = models.DateField(_("exchange rate date"), null=True, blank=True)
     # Set once the workflow is known to exist (start succeeded or already started).
     workflow_started_at = models.DateTimeField(null=True, blank=True)
     # The new-request form's one-time token: a repeated or parallel POST of the same
@@ -141,7 +187,20 @@ class ExpenseRequest(models.Model):
 
     @property
     def amount_cents(self) -> int:
-        return int((self.amount * 100).to_integral_value())
+        """The amount in the currency's minor units (yen for JPY: no cents)."""
+        return money.to_minor(self.amount, self.currency)
+
+    @property
+    def base_amount(self) -> Decimal | None:
+        """The pinned amount in EUR, or None for a request from before rates existed."""
+        if self.base_amount_cents is None:
+            return None
+        return money.from_minor(self.base_amount_cents, money.BASE_CURRENCY)
+
+    @property
+    def converted(self) -> bool:
+        """Whether the page should show the EUR amount and the rate next to the amount."""
+        return self.currency != money.BASE_CURRENCY and self.base_amount_cents is not None
 
 
 class ApprovalStep(models.Model):

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 
-from .. import metrics
+from .. import metrics, money
 from ..models import ExpenseRequest, Notification, NotificationStatus
 from ..text import clean_text, header_line
 from ..workflow.contract import StepEvent, Transition
@@ -128,7 +128,7 @@ def compose(event: StepEvent, t: Transition) -> Mail:
                 "",
                 _("Amount: %(amount)s %(currency)s")
                 % {
-                    "amount": f"{state.amount_cents / 100:,.2f}",
+                    "amount": _amount_text(state.amount_cents, state.currency),
                     "currency": state.currency,
                 },
                 _("Requested by: %(name)s") % {"name": header_line(state.requester_display)},
@@ -279,3 +279,9 @@ def resend(notification_id: int) -> bool:
         row.error = ""
         row.save(update_fields=["status", "error"])
     return True
+
+
+def _amount_text(minor: int, currency: str) -> str:
+    """1,234.50 for EUR, 1,500 for JPY: the currency's own decimals."""
+    places = money.exponent(currency)
+    return f"{money.from_minor(minor, currency):,.{places}f}"

@@ -7,13 +7,12 @@ never overwrites a newer one, and audit rows are keyed so a retry adds none.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
 
-from .. import metrics
+from .. import metrics, money
 from ..models import ApprovalStep, AuditEntry, ExpenseRequest
 from ..workflow.contract import ApprovalState, StepEvent
 
@@ -42,7 +41,11 @@ def apply_state(state: ApprovalState) -> bool:
     request.state_seq = state.seq
     request.waiting_reason = state.waiting_reason if state.status == "pending" else ""
     request.title = state.title
-    request.amount = (Decimal(state.amount_cents) / 100).quantize(Decimal("0.01"))
+    amount = money.from_minor(state.amount_cents, request.currency)
+    if amount != request.amount and request.fx_rate is not None:
+        # A resubmission changed the amount: its EUR value at the pinned rate.
+        request.base_amount_cents = money.to_base_cents(amount, request.currency, request.fx_rate)
+    request.amount = amount
     if request.workflow_started_at is None:
         request.workflow_started_at = _dt(state.submitted_at)
     request.save()

@@ -15,6 +15,9 @@ from ..text import CleanCharField
 MAX_RECEIPT_BYTES = 10 * 1024 * 1024
 MAX_TEXT = 2000
 CENT = Decimal("0.01")
+# What the amount column holds (12 digits, 2 decimals): the bound of an amount in a
+# currency other than EUR, whose limit is its EUR value (checked at submission).
+AMOUNT_CEILING = Decimal("9999999999.99")
 # Leading bytes of each accepted receipt type, with the extension it is stored under.
 MAGIC = (
     (b"%PDF-", "pdf"),
@@ -110,7 +113,13 @@ class ExpenseForm(forms.Form):
     )
 
     def __init__(self, *args, max_amount: Decimal | None = None, **kwargs):
+        """`max_amount` is the policy's maximum, in EUR."""
         super().__init__(*args, **kwargs)
+        currency = self.data.get("currency") if self.is_bound else "EUR"
+        if currency in dict(CURRENCIES) and currency != "EUR":
+            # The EUR limit applies to the converted amount: the submission checks it,
+            # with the pinned rate, and names the limit.
+            max_amount = AMOUNT_CEILING
         if max_amount is not None:
             self.fields["amount"] = AmountField(label=_("Amount"), max_value=max_amount)
 
@@ -150,6 +159,8 @@ class ExpenseForm(forms.Form):
 
 
 class ResubmitForm(forms.Form):
+    """`max_amount` is in the request's currency (the EUR limit at the pinned rate)."""
+
     title = CleanCharField(label=_("Title"), max_length=200)
     amount = AmountField(label=_("Amount"))
     comment = CleanCharField(

@@ -23,7 +23,8 @@ import binascii
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
 
 from django.core import signing
 from django.utils import timezone
@@ -33,6 +34,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from accounts import selectors as people
 from accounts.models import User
 
+from .. import money
 from ..workflow.contract import SA_DUE, SA_PENDING, SA_REQUESTER
 from .requests import request_url
 
@@ -65,14 +67,38 @@ class InboxRow:
     due_at: datetime | None
     pending: list[str]
     on_behalf_of: str = ""
+    # Pinned at submission (memo): the amount in EUR cents, the rate, the rate's date.
+    base_amount_cents: int = 0
+    fx_rate: str = ""
+    fx_rate_date: str = ""
 
     @property
     def overdue(self) -> bool:
         return self.due_at is not None and self.due_at < timezone.now()
 
     @property
-    def amount(self) -> float:
-        return self.amount_cents / 100
+    def amount(self) -> Decimal:
+        """In the currency's units: amount_cents is in its minor unit (none for JPY)."""
+        return money.from_minor(self.amount_cents, self.currency)
+
+    @property
+    def converted(self) -> bool:
+        """Show the EUR amount and the rate: only for another currency, when pinned."""
+        return self.currency != money.BASE_CURRENCY and bool(self.base_amount_cents)
+
+    @property
+    def rate(self) -> Decimal | None:
+        try:
+            return Decimal(self.fx_rate) if self.fx_rate else None
+        except InvalidOperation:
+            return None
+
+    @property
+    def rate_day(self) -> date | None:
+        try:
+            return date.fromisoformat(self.fx_rate_date) if self.fx_rate_date else None
+        except ValueError:
+            return None
 
     # URLs by string formatting from one reverse() each: the inbox renders many
     # rows, and reversing per row was a measurable part of the page (BENCHMARKS.md).
@@ -136,7 +162,21 @@ def _row(execution, memo: dict, principals: set[str], username: str) -> InboxRow
         due_at=attrs.get(SA_DUE),
         pending=pending,
         on_behalf_of="" if username in mine or not mine else mine[0],
+        **_fx(memo),
     )
+
+
+def _fx(source: dict) -> dict:
+    """The pinned conversion from a memo or a live event (absent: submitted before rates)."""
+    try:
+        base = int(source.get("base_amount_cents") or 0)
+    except (TypeError, ValueError):
+        base = 0
+    return {
+        "base_amount_cents": base,
+        "fx_rate": str(source.get("fx_rate") or ""),
+        "fx_rate_date": str(source.get("fx_rate_date") or ""),
+    }
 
 
 @dataclass
@@ -166,6 +206,7 @@ def row_from_event(event: dict, *, on_behalf_of: str = "") -> LiveRow:
         pending=list(event.get("pending", [])),
         on_behalf_of=on_behalf_of,
         level=int(event.get("current_level") or 0),
+        **_fx(event),
     )
 
 

@@ -96,7 +96,7 @@ def build(expense: ExpenseRequest) -> Timeline:
     for row in expense.audit.all():
         entry = steps.get(row.key)
         if entry is None:
-            timeline.entries.append(from_audit(row, names))
+            timeline.entries.append(from_audit(row, names, expense.currency))
             continue
         # The same step from both sources: the audit row keeps names as text.
         entry.sources.append(AUDIT)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from django.utils import formats, timezone
@@ -18,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 
+from .. import money as fx
 from ..labels import refusal_text
 from ..models import AuditEntry
 from ..temporal.history import RawEvent
@@ -90,11 +90,12 @@ class Names:
 
 
 def money(cents: Any, currency: str = "") -> str:
+    """Minor units (cents; yen for JPY) as a localised amount with the currency's decimals."""
     try:
-        value = Decimal(int(cents)) / 100
+        value = fx.from_minor(int(cents), currency)
     except (TypeError, ValueError):
         return "?"
-    amount = formats.number_format(value, 2, use_l10n=True, force_grouping=True)
+    amount = formats.number_format(value, fx.exponent(currency), use_l10n=True, force_grouping=True)
     return f"{amount} {currency}".strip()
 
 
@@ -128,8 +129,15 @@ def action_text(action: str) -> str:
 
 
 def step_summary(
-    kind: str, level: int, actor: str, detail: dict, recipients: list[str], names: Names
+    kind: str,
+    level: int,
+    actor: str,
+    detail: dict,
+    recipients: list[str],
+    names: Names,
+    currency: str = "",
 ) -> str:
+    """One step in words; `currency` is the request's (a resubmission's detail lacks it)."""
     values = {"level": level, "actor": actor or "—", "to": names.many(recipients)}
     if kind == "submitted":
         values["amount"] = money(detail.get("amount_cents"), detail.get("currency", ""))
@@ -185,8 +193,8 @@ def step_summary(
         values.update(
             old_title=detail.get("old_title", ""),
             title=detail.get("title", ""),
-            old_amount=money(detail.get("old_amount_cents")),
-            amount=money(detail.get("amount_cents")),
+            old_amount=money(detail.get("old_amount_cents"), detail.get("currency", currency)),
+            amount=money(detail.get("amount_cents"), detail.get("currency", currency)),
             round=detail.get("round", ""),
         )
         return (
@@ -212,7 +220,7 @@ def step_summary(
 
 
 # ---------------------------------------------------------- from each source
-def from_step(step: dict, event: RawEvent, names: Names) -> Entry:
+def from_step(step: dict, event: RawEvent, names: Names, currency: str = "") -> Entry:
     detail = dict(step.get("detail") or {})
     recipients = list(step.get("recipients") or [])
     actor = step.get("actor_display") or names(step.get("actor", ""))
@@ -222,7 +230,7 @@ def from_step(step: dict, event: RawEvent, names: Names) -> Entry:
         at=parse_iso(detail.get("at")) or event.at,
         sources=[HISTORY],
         kind=kind,
-        summary=step_summary(kind, level, actor, detail, recipients, names),
+        summary=step_summary(kind, level, actor, detail, recipients, names, currency),
         actor=actor,
         actor_role=step.get("actor_role", ""),
         comment=step.get("comment", ""),
@@ -234,14 +242,16 @@ def from_step(step: dict, event: RawEvent, names: Names) -> Entry:
     )
 
 
-def from_audit(row: AuditEntry, names: Names) -> Entry:
+def from_audit(row: AuditEntry, names: Names, currency: str = "") -> Entry:
     detail = dict(row.detail or {})
     recipients = list(detail.get("recipients") or [])
     return Entry(
         at=row.at,
         sources=[AUDIT],
         kind=row.kind,
-        summary=step_summary(row.kind, row.level, row.actor_name, detail, recipients, names),
+        summary=step_summary(
+            row.kind, row.level, row.actor_name, detail, recipients, names, currency
+        ),
         actor=row.actor_name,
         actor_role=row.actor_role,
         comment=row.comment,

@@ -144,7 +144,7 @@ class HistoryReader:
             return
         transition = event.data.get("input") if isinstance(event.data.get("input"), dict) else {}
         for step in transition.get("events") or []:
-            entry = from_step(step, event, self.names)
+            entry = from_step(step, event, self.names, self.expense.currency)
             key = f"wf:{entry.seq}:{entry.kind}"
             if key not in self.steps:
                 self.steps[key] = entry

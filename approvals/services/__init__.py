@@ -2,7 +2,8 @@
 
 - `requests`: submitting a request (its workflow starts after commit);
 - `commands`: Updates to a running workflow and its status query;
-- `decisions`: approve / reject / request changes, by Update or by Signal.
+- `decisions`: approve / reject / request changes, by Update or by Signal;
+- `fx`: loading exchange rates; `leavers`: re-routing the levels of a deactivated person.
 """
 
 from .commands import (
@@ -15,7 +16,7 @@ from .commands import (
 )
 from .common import UNAVAILABLE, ServiceError
 from .decisions import decide_one, decision_record, decision_signal
-from .requests import expense_submit
+from .requests import expense_submit, max_amount_in
 
 __all__ = [
     "UNAVAILABLE",
@@ -28,6 +29,7 @@ __all__ = [
     "expense_resubmit",
     "expense_submit",
     "expense_withdraw",
+    "max_amount_in",
     "status_query",
     "status_query_quietly",
 ]

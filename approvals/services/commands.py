@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from temporalio.client import (
     Client,
     RPCTimeoutOrCancelledError,
@@ -22,11 +23,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from accounts.models import User
 from accounts.selectors import delegators_for
 
+from .. import money
 from ..effects import projection
 from ..labels import WORDS, ServiceCode
 from ..models import ExpenseRequest
 from ..temporal.client import TemporalUnavailable, call
-from ..temporal.starter import cents
 from ..workflow.contract import (
     Actor,
     ApprovalState,
@@ -37,6 +38,7 @@ from ..workflow.contract import (
 )
 from ..workflow.workflow import ExpenseApprovalWorkflow
 from .common import ServiceError
+from .requests import decimals_error
 
 
 def actor_for(user: User) -> Actor:
@@ -106,13 +108,31 @@ def expense_withdraw(*, request: ExpenseRequest, actor: User, reason: str = "") 
 def expense_resubmit(
     *, request: ExpenseRequest, actor: User, title: str, amount: Decimal, comment: str = ""
 ) -> ApprovalState:
+    """Resubmit after changes were requested; the new amount is converted at the pinned rate.
+
+    Raises ValidationError (keyed by field) for decimals the currency does not have."""
+    if money.has_too_many_decimals(amount, request.currency):
+        raise ValidationError({"amount": [decimals_error(request.currency)]})
     return _update(
         request,
         ExpenseApprovalWorkflow.resubmit,
         ResubmitInput(
-            actor=actor_for(actor), title=title, amount_cents=cents(amount), comment=comment
+            actor=actor_for(actor),
+            title=title,
+            amount_cents=money.to_minor(amount, request.currency),
+            comment=comment,
+            base_amount_cents=base_cents_at_pinned_rate(request, amount),
         ),
     )
+
+
+def base_cents_at_pinned_rate(request: ExpenseRequest, amount: Decimal) -> int:
+    """EUR cents of `amount` at the request's pinned rate (0 if it has none: legacy)."""
+    if request.currency == money.BASE_CURRENCY:
+        return money.to_minor(amount, money.BASE_CURRENCY)
+    if request.fx_rate is None:
+        return 0
+    return money.to_base_cents(amount, request.currency, request.fx_rate)
 
 
 def deadline_extend(

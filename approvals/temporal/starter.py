@@ -23,6 +23,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from .. import money
 from ..models import ApprovalPolicy, ExpenseRequest, RequestStatus
 from ..workflow.contract import (
     SA_AMOUNT,
@@ -40,7 +41,8 @@ log = logging.getLogger(__name__)
 
 
 def cents(amount: Decimal) -> int:
-    return int((amount * 100).to_integral_value())
+    """EUR cents (the policy's amounts are in the base currency)."""
+    return money.to_minor(amount, money.BASE_CURRENCY)
 
 
 def policy_snapshot() -> PolicySnapshot:
@@ -71,6 +73,11 @@ def workflow_input(request: ExpenseRequest) -> ApprovalInput:
         policy=snapshot,
         # Every client of ours encrypts (codec.py): only our payloads may decide.
         authenticated_decisions=True,
+        # 0 / "" only for a request saved before rates existed (the workflow then
+        # compares amount_cents as before).
+        base_amount_cents=request.base_amount_cents or 0,
+        fx_rate=str(request.fx_rate) if request.fx_rate is not None else "",
+        fx_rate_date=request.fx_rate_date.isoformat() if request.fx_rate_date else "",
     )
 
 
@@ -90,12 +97,17 @@ async def start_workflow(client: Client, inp: ApprovalInput) -> None:
                 "amount_cents": inp.amount_cents,
                 "currency": inp.currency,
                 "submitted_at": inp.submitted_at,
+                # EUR cents and the pinned rate, for the inbox row (no query per row).
+                "base_amount_cents": inp.base_amount_cents,
+                "fx_rate": inp.fx_rate,
+                "fx_rate_date": inp.fx_rate_date,
             },
             search_attributes=TypedSearchAttributes(
                 [
                     SearchAttributePair(SA_STATUS, Status.PENDING),
                     SearchAttributePair(SA_REQUESTER, inp.requester),
-                    SearchAttributePair(SA_AMOUNT, inp.amount_cents),
+                    # AmountCents is in EUR cents (the base currency), whatever the currency.
+                    SearchAttributePair(SA_AMOUNT, inp.base_amount_cents or inp.amount_cents),
                 ]
             ),
         )

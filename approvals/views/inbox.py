@@ -19,6 +19,7 @@ from django_htmx.http import reswap, retarget
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from .. import money
 from ..forms.inbox import BulkApproveForm, DecisionForm, InboxFilterForm
 from ..metrics import timed
 from ..selectors.inbox import (
@@ -38,7 +39,8 @@ BULK_LIMIT = 100
 
 
 def _cents(amount) -> int | None:
-    return None if amount is None else int((amount * 100).to_integral_value())
+    """The filter's amount in EUR cents: AmountCents is in the base currency."""
+    return None if amount is None else money.to_minor(amount, money.BASE_CURRENCY)
 
 
 @timed("inbox")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -28,6 +28,7 @@ from accounts import selectors as people
 from .. import selectors, services
 from ..forms.requests import ExpenseForm, ResubmitForm, StatusFilterForm
 from ..models import ApprovalPolicy, ExpenseRequest, RequestStatus
+from ..workflow.contract import PolicySnapshot
 
 # How a level's state and a history entry read on the page.
 STEP_LABELS = {
@@ -100,22 +101,29 @@ def request_new(request: HttpRequest) -> HttpResponse:
             template += "#expense-form"  # e.g. a fresh form after "submit another"
         return render(request, template, {"form": ExpenseForm(max_amount=max_amount)})
     form = ExpenseForm(request.POST, request.FILES, max_amount=max_amount)
-    if not form.is_valid():
+    expense = None
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            expense = services.expense_submit(
+                requester=request.user,
+                title=data["title"],
+                amount=data["amount"],
+                currency=data["currency"],
+                category=data["category"],
+                description=data["description"],
+                receipt=data.get("receipt"),
+                submit_token=data.get("submit_token"),
+            )
+        except ValidationError as exc:
+            # No rate for the currency, decimals it has not, above the limit in EUR:
+            # keyed by field, so each message shows at its field.
+            form.add_error(None, exc)
+    if expense is None:
         context = {"form": form, "reattach": bool(request.FILES.get("receipt"))}
         if _partial(request):
             return render(request, "approvals/request_new.html#expense-form", context)
         return render(request, "approvals/request_new.html", context, status=400)
-    data = form.cleaned_data
-    expense = services.expense_submit(
-        requester=request.user,
-        title=data["title"],
-        amount=data["amount"],
-        currency=data["currency"],
-        category=data["category"],
-        description=data["description"],
-        receipt=data.get("receipt"),
-        submit_token=data.get("submit_token"),
-    )
     expense.refresh_from_db(fields=["workflow_started_at", "status"])
     if expense.workflow_started_at is None:
         messages.warning(
@@ -168,9 +176,15 @@ def _detail_context(request: HttpRequest, expense: ExpenseRequest, resubmit_form
 
 
 def _max_amount(expense: ExpenseRequest) -> Decimal | None:
-    """The maximum of the policy the request was submitted under (the workflow's bound)."""
-    cents = (expense.policy_snapshot or {}).get("max_amount_cents")
-    return Decimal(cents) / 100 if cents else None
+    """The maximum of the policy the request was submitted under (the workflow's bound),
+    in the request's currency at its pinned rate (the policy's maximum is in EUR)."""
+    if not (expense.policy_snapshot or {}).get("max_amount_cents"):
+        return None
+    return services.max_amount_in(
+        currency=expense.currency,
+        rate=expense.fx_rate,
+        policy=PolicySnapshot(**expense.policy_snapshot),
+    )
 
 
 def _render_detail(request, expense, *, resubmit_form=None, status=200) -> HttpResponse:
@@ -226,6 +240,8 @@ def request_resubmit(request: HttpRequest, pk: int) -> HttpResponse:
             return _back_to_detail(request, pk)
         except services.ServiceError as exc:  # the workflow's validator said no
             form.add_error(None, exc.message)
+        except ValidationError as exc:  # e.g. decimals the currency does not have
+            form.add_error(None, exc)
     expense.refresh_from_db()
     return _render_detail(request, expense, resubmit_form=form, status=400)
 

@@ -25,6 +25,7 @@ from accounts.models import Delegation, User
 from accounts.selectors import admin_usernames
 
 from ..effects import notifications, ops, projection
+from ..models import ExpenseRequest
 from ..workflow.contract import (
     Calls,
     ChainRequest,
@@ -208,10 +209,10 @@ def live_event(t: Transition) -> dict:
 async def publish_transition(t: Transition) -> None:
     """Tell every open page of the people concerned (requester, approvers, delegates)."""
 
-    def ids() -> list[int]:
+    def lookups() -> tuple[list[int], dict]:
         close_old_connections()
         try:
-            return _recipient_ids(t)
+            return _recipient_ids(t), _pinned_fx(t.state.request_id)
         finally:
             close_old_connections()
 
@@ -226,14 +227,31 @@ async def publish_transition(t: Transition) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    event = live_event(t)
     try:
-        for user_id in await sync_to_async(ids, thread_sensitive=False)():
+        user_ids, fx = await sync_to_async(lookups, thread_sensitive=False)()
+        event = {**live_event(t), **fx}
+        for user_id in user_ids:
             await layer.group_send(f"user.{user_id}", event)
     except Exception as exc:
         await sync_to_async(bookkeeping, thread_sensitive=False)(exc)
         raise
     await sync_to_async(bookkeeping, thread_sensitive=False)(None)
+
+
+def _pinned_fx(request_id: int) -> dict:
+    """The pinned conversion for a pushed inbox row (the workflow state does not carry it)."""
+    row = (
+        ExpenseRequest.objects.filter(pk=request_id)
+        .values("base_amount_cents", "fx_rate", "fx_rate_date")
+        .first()
+    )
+    if row is None or row["base_amount_cents"] is None:
+        return {}
+    return {
+        "base_amount_cents": row["base_amount_cents"],
+        "fx_rate": str(row["fx_rate"]) if row["fx_rate"] is not None else "",
+        "fx_rate_date": row["fx_rate_date"].isoformat() if row["fx_rate_date"] else "",
+    }
 
 
 # Mail errors that no retry can fix: the workflow records them and moves on.
