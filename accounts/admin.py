@@ -13,6 +13,7 @@ from django.utils.translation import ngettext
 
 from .models import Delegation, User
 from .selectors import manager_chain
+from .services import user_deactivate
 
 ORGANISATION = (_("Organisation"), {"fields": ("role", "title", "reports_to")})
 
@@ -60,6 +61,12 @@ class PersonAdmin(UserAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # deactivate instead: history must survive
 
+    def save_model(self, request, obj, form, change):
+        # Unticking "active" deactivates through the leaver service (User.save);
+        # this records who did it.
+        obj._deactivated_by = request.user
+        super().save_model(request, obj, form, change)
+
     @admin.display(description=_("Management chain"))
     def management_chain(self, obj: User) -> str:
         chain = manager_chain(user=obj, depth=20) if obj.pk else []
@@ -69,7 +76,12 @@ class PersonAdmin(UserAdmin):
 
     @admin.action(description=_("Deactivate selected people"))
     def deactivate(self, request, queryset):
-        count = queryset.update(is_active=False)
+        # One by one through the leaver service (never queryset.update): their
+        # delegations end and the levels waiting on them move on.
+        count = 0
+        for person in queryset.filter(is_active=True):
+            user_deactivate(user=person, by=request.user)
+            count += 1
         self.message_user(
             request,
             ngettext("%(count)d person deactivated.", "%(count)d people deactivated.", count)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,14 +19,30 @@ class Role(models.TextChoices):
     MANAGER = "manager", _("Manager")
     DIRECTOR = "director", _("Director")
     VP = "vp", _("VP")
+    FINANCE = "finance", _("Finance")
+    IT_LEAD = "it_lead", _("IT lead")
     ADMIN = "admin", _("Administrator")
+
+
+# Groups of approvers (Django auth groups, edited in the admin): any one member
+# decides a level addressed to the group.
+FINANCE_GROUP = "finance"
+IT_GROUP = "IT"
 
 
 class UserQuerySet(models.QuerySet):
     def delete(self):
-        """Bulk "delete" deactivates too, so no code path can erase a person."""
-        count = self.update(is_active=False)
-        return count, {}
+        """Bulk "delete" deactivates too, so no code path can erase a person.
+
+        One by one through `user_deactivate`: each leaver's delegations end and the
+        levels waiting on them move on.
+        """
+        from .services import user_deactivate  # services import this module
+
+        people = list(self)
+        for person in people:
+            user_deactivate(user=person)
+        return len(people), {}
 
 
 class PersonManager(UserManager.from_queryset(UserQuerySet)):
@@ -84,12 +100,30 @@ class User(AbstractUser):
     def save(self, *args, **kwargs) -> None:
         if self.reports_to_id is not None:
             self.clean()
-        super().save(*args, **kwargs)
+        if not self._leaving(kwargs.get("update_fields")):
+            super().save(*args, **kwargs)
+            return
+        # is_active flips to False here (e.g. the admin's change form): the same
+        # leaver service as every other path, in the same transaction.
+        from .services import user_deactivate  # services import this module
+
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            user_deactivate(user=self, by=getattr(self, "_deactivated_by", None))
+
+    def _leaving(self, update_fields) -> bool:
+        """Whether this save deactivates a person who is active in the database."""
+        if self.is_active or self.pk is None or getattr(self, "_deactivating", False):
+            return False
+        if update_fields is not None and "is_active" not in update_fields:
+            return False
+        return type(self).objects.filter(pk=self.pk, is_active=True).exists()
 
     def delete(self, *args, **kwargs):
         """Deactivate instead: history must keep pointing at this person."""
-        self.is_active = False
-        self.save(update_fields=["is_active"])
+        from .services import user_deactivate  # services import this module
+
+        user_deactivate(user=self)
         return 0, {}
 
 

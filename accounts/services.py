@@ -1,18 +1,23 @@
-"""Writes of people data: out-of-office delegation.
+"""Writes of people data: out-of-office delegation and leavers.
 
 A delegation is active from `starts_on` to `ends_on` inclusive (local dates);
 nothing runs when it ends: every reader asks `Delegation.objects.active()`
 for today, so it ends by itself after its end date.
 """
 
+import logging
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import Delegation, User
+from .signals import person_deactivated
+
+log = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -51,3 +56,51 @@ def delegation_end(*, delegation: Delegation) -> Delegation | None:
     delegation.ends_on = min(delegation.ends_on, today - timedelta(days=1))
     delegation.save(update_fields=["ends_on"])
     return delegation
+
+
+@transaction.atomic
+def user_deactivate(*, user: User, by: User | None = None) -> int:
+    """A person leaves: deactivate them, end their delegations, re-route their levels.
+
+    The one path for every way a person is deactivated (admin action, bulk
+    action, `save()` with is_active off, `delete()`, a future HR import). Ends
+    every delegation from and to them that has not ended yet, and after commit
+    sends `person_deactivated`, on which the approvals app moves every level
+    waiting on them on. Calling it again for someone already inactive repeats
+    the delegation and re-route steps (both idempotent): a way to retry.
+    Returns how many delegations were ended.
+    """
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    if user.is_active or User.objects.filter(pk=user.pk, is_active=True).exists():
+        user.is_active = False
+        user._deactivating = True  # this save is the service's own: no second pass
+        try:
+            user.save(update_fields=["is_active"])
+        finally:
+            del user._deactivating
+    today = timezone.localdate()
+    ended = 0
+    open_delegations = Delegation.objects.filter(
+        Q(user=user) | Q(delegate=user), ends_on__gte=today
+    ).order_by("pk")
+    for delegation in open_delegations:
+        delegation_end(delegation=delegation)
+        ended += 1
+    username = user.username
+    log.info(
+        "deactivated %s (by %s); %d delegations ended",
+        username,
+        by.username if by else "system",
+        ended,
+    )
+
+    def announce() -> None:
+        for receiver, error in person_deactivated.send_robust(
+            sender=User, username=username, by=by
+        ):
+            if isinstance(error, Exception):
+                log.error("after deactivating %s, %r failed: %r", username, receiver, error)
+
+    # Robust: a failure after commit (e.g. Temporal away) never undoes the deactivation.
+    transaction.on_commit(announce, robust=True)
+    return ended

@@ -1,6 +1,9 @@
-"""Sockets end with their session: logout closes them, a user's save re-checks them.
+"""Receivers: sockets end with their session (logout closes them, a user's save
+re-checks them), and a leaver's levels are re-routed.
 
-Receivers only address the channel layer; the consumer decides (consumers.py).
+The socket receivers only address the channel layer; the consumer decides
+(consumers.py). accounts announces leavers (`person_deactivated`, after the
+deactivation commits) without importing approvals; the re-route is here.
 """
 
 from __future__ import annotations
@@ -15,7 +18,10 @@ from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from accounts.signals import person_deactivated
+
 from .consumers import session_group
+from .services.leavers import leaver_reroute
 
 log = logging.getLogger(__name__)
 
@@ -42,3 +48,12 @@ def recheck_user_sockets(sender, instance, **kwargs) -> None:
     """A password change or deactivation ends that user's other sessions' sockets."""
     group = f"user.{instance.pk}"
     transaction.on_commit(lambda: _send(group, {"type": "session.check"}))
+
+
+@receiver(person_deactivated, dispatch_uid="approvals.reroute_leaver")
+def reroute_leaver(sender, *, username: str, by=None, **kwargs) -> None:
+    """Move every level waiting on the leaver on (the `reroute` Update, one per request)."""
+    try:
+        leaver_reroute(username=username)
+    except Exception:  # the deactivation stands whatever happens here
+        log.exception("could not re-route the requests waiting on %s", username)

@@ -56,13 +56,17 @@ def test_deleting_a_person_deactivates_and_keeps_their_rows(demo_org):
     expense = make_request(emma)
     today = timezone.localdate()
     delegation = Delegation.objects.create(
-        user=emma, delegate=demo_org["finn"], starts_on=today, ends_on=today + timedelta(days=3)
+        user=emma,
+        delegate=demo_org["finn"],
+        starts_on=today - timedelta(days=2),
+        ends_on=today + timedelta(days=3),
     )
     emma.delete()
     emma = User.objects.get(username="emma")
     assert emma.is_active is False
     assert ExpenseRequest.objects.get(pk=expense.pk).requester == emma
-    assert Delegation.objects.filter(pk=delegation.pk).exists()
+    # The delegation stays on record, ended (a leaver's delegations end: test_leavers.py).
+    assert Delegation.objects.get(pk=delegation.pk).ends_on == today - timedelta(days=1)
     assert emma.reports_to == demo_org["max"]
 
 

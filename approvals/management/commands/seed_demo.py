@@ -1,27 +1,44 @@
+from pathlib import Path
+
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.models import Role, User
+from accounts.models import FINANCE_GROUP, IT_GROUP, Role, User
 from approvals.models import ApprovalPolicy
+from approvals.services.fx import fx_rates_load
 
-# username, first, last, role, title, reports_to
+# The shipped ECB reference rates (daily file), so submissions in other currencies
+# can be converted to EUR on a fresh machine. Load newer ones with load_fx_rates.
+RATES_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "eurofxref.csv"
+
+# username, first, last, role, title, reports_to, groups (managers first)
 DEMO = [
-    ("victor", "Victor", "Vogel", Role.VP, "VP Finance", None),
-    ("diana", "Diana", "Dietrich", Role.DIRECTOR, "Director", "victor"),
-    ("max", "Max", "Müller", Role.MANAGER, "Team Manager", "diana"),
-    ("maria", "Maria", "Meier", Role.MANAGER, "Team Manager", "diana"),
-    ("emma", "Emma", "Engel", Role.EMPLOYEE, "Engineer", "max"),
-    ("finn", "Finn", "Fischer", Role.EMPLOYEE, "Analyst", "maria"),
-    ("admin", "Ada", "Admin", Role.ADMIN, "Auditor", None),
+    ("victor", "Victor", "Vogel", Role.VP, "VP Finance", None, []),
+    ("diana", "Diana", "Dietrich", Role.DIRECTOR, "Director", "victor", []),
+    ("max", "Max", "Müller", Role.MANAGER, "Team Manager", "diana", []),
+    ("maria", "Maria", "Meier", Role.MANAGER, "Team Manager", "diana", []),
+    ("emma", "Emma", "Engel", Role.EMPLOYEE, "Engineer", "max", []),
+    ("finn", "Finn", "Fischer", Role.EMPLOYEE, "Analyst", "maria", []),
+    ("fiona", "Fiona", "Fuchs", Role.FINANCE, "Head of Finance", "victor", [FINANCE_GROUP]),
+    ("felix", "Felix", "Falk", Role.FINANCE, "Accountant", "fiona", [FINANCE_GROUP]),
+    ("ivan", "Ivan", "Iwanow", Role.IT_LEAD, "IT Lead", "victor", [IT_GROUP]),
+    ("admin", "Ada", "Admin", Role.ADMIN, "Auditor", None, []),
 ]
 
 
 class Command(BaseCommand):
-    help = "Create or reset the demo organisation (idempotent; password 'demo')."
+    help = (
+        "Create or reset the demo organisation (idempotent; password 'demo'), "
+        "its finance and IT groups, and the shipped exchange rates."
+    )
 
     @transaction.atomic
     def handle(self, *args, **options):
-        for username, first, last, role, title, manager in DEMO:
+        groups = {
+            name: Group.objects.get_or_create(name=name)[0] for name in (FINANCE_GROUP, IT_GROUP)
+        }
+        for username, first, last, role, title, manager, member_of in DEMO:
             user, _ = User.objects.get_or_create(username=username)
             user.first_name, user.last_name, user.role, user.title = first, last, role, title
             user.email = f"{username}@example.com"
@@ -30,5 +47,12 @@ class Command(BaseCommand):
             user.reports_to = User.objects.get(username=manager) if manager else None
             user.set_password("demo")
             user.save()
+            user.groups.set([groups[name] for name in member_of])
         ApprovalPolicy.current()
-        self.stdout.write(self.style.SUCCESS(f"demo organisation ready: {len(DEMO)} people"))
+        rates = fx_rates_load(path=RATES_FILE)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"demo organisation ready: {len(DEMO)} people; "
+                f"{rates.rates} exchange rates of {rates.last_date}"
+            )
+        )
