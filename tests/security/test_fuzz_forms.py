@@ -206,7 +206,7 @@ def test_submit_form_survives_hostile_input(demo_org, task_queue, media):
     # Whatever was accepted was stored whole and bounded; nothing else was. The
     # maximum (1,000,000.00) is in EUR: a JPY amount is bounded by its EUR value.
     for request in ExpenseRequest.objects.all()[:10_000]:
-        assert 0 < request.amount and 0 < len(request.title) <= 200
+        assert request.amount > 0 and 0 < len(request.title) <= 200
         assert 0 < request.base_amount_cents <= 100_000_000
         assert request.currency != "EUR" or request.amount <= 1_000_000
     print(f"  accepted and stored: {ExpenseRequest.objects.count() - before}")
