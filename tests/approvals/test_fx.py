@@ -27,9 +27,9 @@ from approvals.selectors.inbox import row_from_event
 from approvals.services.commands import base_cents_at_pinned_rate
 from approvals.temporal import starter
 from approvals.workflow.contract import SA_AMOUNT, ApprovalState, LevelState, PolicySnapshot
-from tests import helpers
-from tests.conftest import wait_for
-from tests.helpers import describe, wait_pending_level
+from tests.support.requests import describe, wait_pending_level
+from tests.support.requests import submit as submit_and_start
+from tests.support.waiting import wait_for
 
 SHIPPED_DAY = date(2026, 11, 30)
 
@@ -373,4 +373,4 @@ def test_amount_cents_search_attribute_is_in_eur(demo_org, worker):
 
 
 def submit_started(user, amount: str, currency: str) -> ExpenseRequest:
-    return helpers.submit(user, amount, title="Conference", currency=currency)
+    return submit_and_start(user, amount, title="Conference", currency=currency)

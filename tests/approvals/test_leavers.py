@@ -32,7 +32,7 @@ from approvals.workflow.contract import (
     RerouteInput,
     workflow_id,
 )
-from tests.helpers import bring_temporal_back, take_temporal_down
+from tests.support.servers import bring_temporal_back, take_temporal_down
 
 
 def projected(user: User, pending: list[str], *, status=RequestStatus.PENDING, started=True):

@@ -8,9 +8,9 @@ import pytest
 from accounts.models import User
 from accounts.services import user_deactivate
 from approvals.models import ExpenseRequest
-from tests.conftest import wait_for
-from tests.e2e.conftest import login, wait_ws
-from tests.helpers import submit, wait_pending_level
+from tests.support.browser import login, wait_ws
+from tests.support.requests import submit, wait_pending_level
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
