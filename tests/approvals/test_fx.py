@@ -363,7 +363,6 @@ def test_the_inbox_row_shows_the_pinned_eur_amount_from_the_memo(demo_org, worke
     assert "≈ 1,168.83 EUR" in html and "1 EUR = 0.8547 GBP" in html
 
 
-@pytest.mark.xfail(reason="needs the workflow to upsert AmountCents from base_amount_cents")
 @pytest.mark.django_db(transaction=True)
 def test_amount_cents_search_attribute_is_in_eur(demo_org, worker):
     request = submit_started(demo_org["emma"], "999.00", "GBP")
