@@ -15,9 +15,6 @@ from tests.support.waiting import wait_for
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-# Passes with the workflow's reroute handler once live pushes work again on main
-# (outbox._publish passes record_mail_failure to execute_activity since e9274c5).
-@pytest.mark.xfail(reason="needs the workflow reroute handler", strict=False)
 def test_deactivating_max_moves_emma_request_to_diana_live(live_app, new_page):
     diana = new_page()
     login(diana, live_app, "diana")
