@@ -27,7 +27,7 @@ def _refused(request: HttpRequest, reason: str, status: int) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def decision_link(request: HttpRequest, token: str) -> HttpResponse:
     try:
         claim, expired = read_token(token)

@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts import services as people_services
 from accounts.models import Delegation
 from approvals import links, services
-from approvals.models import AuditEntry
+from approvals.models import AuditEntry, ExpenseRequest
 from tests.support.requests import (
     state_of,
     submit,
@@ -28,6 +28,7 @@ from tests.support.requests import (
     wait_pending_level,
     wait_state,
 )
+from tests.support.servers import temporal_unreachable
 from tests.support.waiting import wait_for
 from tests.support.web import client_for
 
@@ -339,3 +340,21 @@ def test_a_delegate_gets_links_and_a_refused_link_decision_is_shown_and_audited(
     assert ignored[0]["actor"] == "Finn Fischer"
     claim, _ = links.read_token(path.split("/")[2])
     assert ignored[0]["detail"]["decision_id"] == claim.decision_id
+
+
+def test_with_temporal_unreachable_a_link_still_answers(demo_org, worker, mailoutbox, settings):
+    """The confirmation page comes from the projection; the POST says nothing changed (503)."""
+    emma, max_ = demo_org["emma"], demo_org["max"]
+    request = submit(emma, "300.00")
+    wait_pending_level(request, 1)
+    wait_for(lambda: ExpenseRequest.objects.get(pk=request.pk).pending_approvers == ["max"])
+    path = mailed_link(mailoutbox, max_)
+    web = client_for(max_)
+    with temporal_unreachable(settings, call_timeout=1):
+        page = web.get(path)
+        assert page.status_code == 200 and 'data-testid="confirm"' in page.content.decode()
+        sent = web.post(path)
+        assert sent.status_code == 503
+        assert "Nothing was changed" in sent.content.decode()
+    state = state_of(request)
+    assert state.decisions == [] and state.ignored_signals == []
