@@ -326,9 +326,10 @@ def test_a_delegate_gets_links_and_a_refused_link_decision_is_shown_and_audited(
     done = web.post(path)
     kind, html = outcome(done)
     assert kind == "refused", html
-    assert "Sie sind nicht die genehmigende Person dieser Stufe." in html or (
-        "nicht" in html and "Stufe" in html
-    )
+    assert (
+        "Ihre Entscheidung wurde nicht übernommen: "
+        "Sie sind nicht für die Genehmigung dieser Stufe zuständig." in html
+    ), html
     state = wait_state(request, lambda s: bool(s.ignored_signals))
     assert state.ignored_signals[0].code == "NotApprover"
     assert state.decisions == [] and state.status == "pending"
@@ -358,3 +359,19 @@ def test_with_temporal_unreachable_a_link_still_answers(demo_org, worker, mailou
         assert "Nothing was changed" in sent.content.decode()
     state = state_of(request)
     assert state.decisions == [] and state.ignored_signals == []
+
+
+def test_a_decision_slower_than_the_wait_reads_recorded_then_applied(
+    demo_org, worker, mailoutbox, settings
+):
+    emma, max_ = demo_org["emma"], demo_org["max"]
+    request = submit(emma, "300.00")
+    wait_pending_level(request, 1)
+    path = mailed_link(mailoutbox, max_)
+    settings.DECISION_LINK_WAIT = 0  # the page does not wait at all
+    web = client_for(max_)
+    kind, html = outcome(web.post(path))
+    assert kind == "recorded", html
+    assert "Your decision was recorded; the request will update in a moment." in html
+    wait_closed(request, "approved")
+    assert outcome(web.get(path))[0] == "applied"
