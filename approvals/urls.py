@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import audit, codec, inbox, live, ops, requests
+from .views import audit, codec, inbox, links, live, ops, requests
 
 urlpatterns = [
     path("", requests.home, name="home"),
@@ -15,6 +15,7 @@ urlpatterns = [
     path("inbox/", inbox.inbox, name="inbox"),
     path("inbox/count/", inbox.inbox_count, name="inbox-count"),
     path("inbox/bulk-approve/", inbox.bulk_approve, name="inbox-bulk-approve"),
+    path("links/<str:token>/", links.decision_link, name="decision-link"),
     path("audit/", audit.audit_list, name="audit"),
     path("audit/<int:pk>/", audit.audit_detail, name="audit-detail"),
     path("audit/<int:pk>/timeline.json", audit.audit_json, name="audit-json"),

@@ -295,6 +295,11 @@ WORKER_METRICS_BIND = os.environ.get("WORKER_METRICS_BIND", "0.0.0.0")
 APPROVAL_SLA_SECONDS = env_int("APPROVAL_SLA_SECONDS", 172800)
 APPROVAL_REMINDER_SECONDS = env_int("APPROVAL_REMINDER_SECONDS", APPROVAL_SLA_SECONDS // 2)
 APPROVAL_MAX_ESCALATIONS = env_int("APPROVAL_MAX_ESCALATIONS", 2)
+# Decision links in mails (approvals/links.py): how long one lives (0 = the SLA
+# times escalations + 1, as long as a level can wait) and how long the page
+# waits for the workflow to take the decision before saying "recorded".
+DECISION_LINK_MAX_AGE = env_int("DECISION_LINK_MAX_AGE", 0)
+DECISION_LINK_WAIT = float(os.environ.get("DECISION_LINK_WAIT", "2"))
 
 # LOG_FORMAT=json: one JSON object per line with request_id, workflow_id, trace_id.
 LOGGING = logging_config(

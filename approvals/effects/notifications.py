@@ -1,10 +1,15 @@
 """Email notifications for workflow transitions, sent at most once per key.
 
-Plain-text mail only: nothing a requester types is ever rendered as HTML in
-a mail client, and no header is built from typed text without folding it to
-one safe line (`text.header_line`). Each (request, seq:kind, recipient) is
-sent once; a crash between sending and recording can repeat one mail
-(at-least-once), never lose one.
+Every mail is plain text with an HTML alternative, both rendered from
+templates/approvals/mail/ (the HTML autoescaped), so what a requester types
+is text in both; no header is built from typed text without folding it to
+one safe line (`text.header_line`). A mail that asks someone to decide
+(assignment, reminder, escalation; a re-route assigns anew) carries signed
+approve and reject links for that person, level and round
+(`approvals.links`); an active delegate of an approver gets the same mail
+with links of their own. Each (request, seq:kind, recipient) is sent once; a
+crash between sending and recording can repeat one mail (at-least-once),
+never lose one.
 
 Errors are classified: a mail that can never go out as composed (header
 refused, invalid address, template error, a 5xx refusal) is recorded as a
@@ -21,18 +26,23 @@ import smtplib
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
+from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import Delegation, User
 
 from .. import metrics, money
+from ..links import LinkClaim, link_url, new_decision_id
 from ..models import ExpenseRequest, Notification, NotificationStatus
 from ..text import clean_text, header_line
-from ..workflow.contract import StepEvent, Transition
+from ..workflow.contract import Action, StepEvent, StepKind, Transition
+
+# Mails that ask their approver recipients to decide the event's level.
+ASKS_TO_DECIDE = frozenset({StepKind.ASSIGNED, StepKind.REMINDER, StepKind.ESCALATED})
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +82,7 @@ def cause_of(exc: BaseException) -> str:
 class Mail:
     subject: str
     body: str
+    html: str = ""  # the HTML alternative; a resent mail goes as text only
 
 
 def _recipients(event: StepEvent, t: Transition) -> list[str]:
@@ -117,34 +128,80 @@ def _subject(event: StepEvent, t: Transition) -> str:
     }
 
 
-def compose(event: StepEvent, t: Transition) -> Mail:
+def _deciders(event: StepEvent) -> list[str]:
+    """Who this event asks to decide: its approvers (not e.g. an escalation's requester)."""
+    if event.kind not in ASKS_TO_DECIDE or event.level <= 0:
+        return []
+    return list(event.recipients)
+
+
+def audience(event: StepEvent, t: Transition) -> dict[str, str]:
+    """Who gets this event's mail: username -> the principal's name for an active delegate
+    of an approver (asked to decide for them), "" for everyone else."""
+    names = dict.fromkeys(_recipients(event, t), "")
+    deciders = _deciders(event)
+    if deciders:
+        for d in (
+            Delegation.objects.active()
+            .filter(user__username__in=deciders, user__is_active=True)
+            .select_related("user", "delegate")
+            .order_by("user__username")
+        ):
+            # Never asked to decide their own request, nor twice.
+            if d.delegate.username != t.state.requester:
+                names.setdefault(d.delegate.username, d.user.display_name)
+    return names
+
+
+def _links(recipient: str, event: StepEvent, t: Transition) -> dict[str, str]:
+    """Approve and reject links for `recipient`: one decision id per mail, so whichever
+    link is used first decides, and the other then only shows what happened."""
+    decision_id = new_decision_id()
+    return {
+        f"{action}_url": link_url(
+            LinkClaim(
+                username=recipient,
+                request_id=t.state.request_id,
+                level=event.level,
+                round=t.state.round,
+                action=action,
+                decision_id=decision_id,
+            )
+        )
+        for action in (Action.APPROVE, Action.REJECT)
+    }
+
+
+def compose(event: StepEvent, t: Transition, recipient: str = "", principal: str = "") -> Mail:
+    """The mail of `event` for `recipient`: with decision links when it asks them to
+    decide (as an approver, or as the delegate of `principal`)."""
     state = t.state
     link = f"{settings.APP_BASE_URL.rstrip('/')}/requests/{state.request_id}/"
+    decides = bool(recipient) and (recipient in _deciders(event) or bool(principal))
     with translation.override(settings.LANGUAGE_CODE):
         subject = _subject(event, t)
-        body = "\n".join(
-            [
-                header_line(subject, limit=1000),
-                "",
-                _("Amount: %(amount)s %(currency)s")
-                % {
-                    "amount": _amount_text(state.amount_cents, state.currency),
-                    "currency": state.currency,
-                },
-                _("Requested by: %(name)s") % {"name": header_line(state.requester_display)},
-                (_("Comment: %(comment)s") % {"comment": clean_text(event.comment, multiline=True)})
-                if event.comment
-                else "",
-                "",
-                _("Open the request: %(link)s") % {"link": link},
-            ]
-        )
-    return Mail(subject=header_line(subject), body=body)
+        context = {
+            "subject": header_line(subject, limit=1000),
+            "amount": _amount_text(state.amount_cents, state.currency),
+            "currency": state.currency,
+            "requester": header_line(state.requester_display),
+            "comment": clean_text(event.comment, multiline=True) if event.comment else "",
+            "link": link,
+            "level": event.level,
+            "principal": header_line(principal),
+            **(_links(recipient, event, t) if decides else {}),
+        }
+        body = render_to_string("approvals/mail/notification.txt", context)
+        html = render_to_string("approvals/mail/notification.html", context)
+    return Mail(subject=header_line(subject), body=body, html=html)
 
 
 def _deliver(mail: Mail, address: str) -> None:
     # The subject is folded again here: whatever composed it, no CR/LF reaches a header.
-    send_mail(header_line(mail.subject), mail.body, None, [address])
+    message = EmailMultiAlternatives(header_line(mail.subject), mail.body, None, [address])
+    if mail.html:
+        message.attach_alternative(mail.html, "text/html")
+    message.send()
 
 
 def record_failure(
@@ -191,18 +248,18 @@ def record_transition_failure(t: Transition, cause: str) -> int:
     if not ExpenseRequest.objects.filter(pk=t.state.request_id).exists():
         return 0
     for event in t.events:
-        names = _recipients(event, t)
+        names = audience(event, t)
         key = f"{event.detail.get('seq', 0)}:{event.kind}"
         done = set(
             Notification.objects.filter(
-                request_id=t.state.request_id, key=key, recipient__in=names
+                request_id=t.state.request_id, key=key, recipient__in=list(names)
             ).values_list("recipient", flat=True)
         )
         for name in names:
             if name in done:
                 continue
             try:
-                mail = compose(event, t)
+                mail = compose(event, t, name, names[name])
             except Exception:  # a template error is a cause too; keep the one given
                 mail = None
             record_failure(
@@ -220,7 +277,7 @@ def send_for_transition(t: Transition) -> int:
     sent = 0
     failures: list[tuple[str, str]] = []
     for event in t.events:
-        names = _recipients(event, t)
+        names = audience(event, t)
         if not names:
             continue
         key = f"{event.detail.get('seq', 0)}:{event.kind}"
@@ -231,7 +288,7 @@ def send_for_transition(t: Transition) -> int:
                 continue  # sent, or failed for good (resent from /ops/ only)
             mail = None
             try:
-                mail = compose(event, t)
+                mail = compose(event, t, user.username, names[user.username])
                 if user.email:
                     _deliver(mail, user.email)
             except Exception as exc:

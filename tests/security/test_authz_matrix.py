@@ -4,9 +4,9 @@ The URLs come from the URL configuration (tests/security/routes.py), the
 expectations from MATRIX below. A URL without an entry fails the test: whoever
 adds a view must decide, here, who may reach it.
 
-The world: emma's request (with a receipt) pending at level 1 (max decides it), and a future
-delegation emma gave to finn (for `delegation-end`). POSTs carry no form data:
-they show who gets past the door, not what the form then says.
+The world: emma's request (with a receipt) pending at level 1 (max decides it), a future
+delegation emma gave to finn (for `delegation-end`) and max's mail link to reject it.
+POSTs carry no form data: they show who gets past the door, not what the form then says.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts import services as people_services
 from accounts.models import Delegation
-from approvals import services
+from approvals import links, services
 from approvals.models import ExpenseRequest
 from tests.support.requests import wait_pending_level
 from tests.support.waiting import wait_for
@@ -75,6 +75,9 @@ MATRIX: dict[str, tuple[tuple, tuple]] = {
     "inbox": (ALL_IN, GET_ONLY),
     "inbox-count": (ALL_IN, GET_ONLY),
     "inbox-bulk-approve": (POST_ONLY, (LOGIN,) + (INBOX,) * 5),
+    # A mail's decision link (here max's reject link for level 1) works for max alone; an
+    # empty POST is a bound form without the required reason (400), nothing is sent.
+    "decision-link": ((LOGIN, 403, 403, 200, 403, 403), (LOGIN, 403, 403, 400, 403, 403)),
     "audit": (ADMINS, GET_ONLY),
     "audit-detail": (ADMINS, GET_ONLY),
     "audit-json": (ADMINS, GET_ONLY),
@@ -92,7 +95,7 @@ MATRIX: dict[str, tuple[tuple, tuple]] = {
 }
 
 # Which object each URL parameter names, per URL (default: emma's request).
-PARAMETER_OBJECT = {"delegation-end": "delegation"}
+PARAMETER_OBJECT = {"delegation-end": "delegation", "decision-link": "link"}
 
 
 def test_every_url_has_an_entry_in_the_matrix():
@@ -133,7 +136,10 @@ def world(demo_org, worker, settings, tmp_path):
         starts_on=today + timedelta(days=30),
         ends_on=today + timedelta(days=35),
     )
-    return {"request": request.pk, "delegation": delegation.pk, "users": demo_org}
+    link = links.make_token(
+        links.LinkClaim("max", request.pk, 1, 1, "reject", links.new_decision_id())
+    )
+    return {"request": request.pk, "delegation": delegation.pk, "link": link, "users": demo_org}
 
 
 def _client(role: str, users) -> Client:

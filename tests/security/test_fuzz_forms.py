@@ -519,11 +519,14 @@ def test_markup_stays_text_in_inbox_audit_timeline_and_emails(demo_org, worker, 
     assert download["X-Content-Type-Options"] == "nosniff"
     assert download["Content-Disposition"].startswith("attachment")
 
-    # Mails are plain text only: the markup is there literally, and no HTML part exists
-    # that a mail client could render.
+    # Mails are plain text with an HTML alternative: the markup is there literally in the
+    # text, and escaped in the HTML a mail client renders.
     assert mail.outbox, "no mail was sent"
     for message in mail.outbox:
         assert message.content_subtype == "plain"
-        assert not getattr(message, "alternatives", [])
         assert XSS in message.subject or XSS in message.body
-    print(f"\nmarkup check: {len(mail.outbox)} mails, all text/plain without an HTML part")
+        ((html, mimetype),) = message.alternatives
+        assert mimetype == "text/html"
+        assert XSS not in html and IMG not in html and "<script" not in html
+        assert escaped_title in html
+    print(f"\nmarkup check: {len(mail.outbox)} mails, text plus escaped HTML")

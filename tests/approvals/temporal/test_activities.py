@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from temporalio.testing import ActivityEnvironment
 
+from approvals import links
 from approvals.models import ApprovalStep, AuditEntry, ExpenseRequest, Notification
 from approvals.worker.activities import record_transition, send_notifications
 from approvals.workflow.contract import (
@@ -106,3 +108,32 @@ def test_sending_notifications_twice_mails_each_recipient_once(expense, mailoutb
     assert [m.to for m in mailoutbox] == [["max@example.com"]]
     assert Notification.objects.filter(request=expense, recipient="max").count() == 1
     assert "awaits your decision" in mailoutbox[0].subject
+
+
+def test_mails_that_ask_to_decide_carry_links_for_their_approvers_only(expense, mailoutbox):
+    """A reminder to max and an escalation to diana (which also tells emma): the approvers'
+    mails carry approve and reject links for themselves, the requester's carries none."""
+    t = transition(
+        expense,
+        3,
+        [
+            StepEvent(kind="reminder", level=1, recipients=["max"]),
+            StepEvent(kind="escalated", level=1, recipients=["diana"]),
+            StepEvent(kind="rerouted", level=1, recipients=["diana"]),
+        ],
+        round=2,
+    )
+    ActivityEnvironment().run(send_notifications, t)
+    by_person = {m.to[0]: m for m in mailoutbox}
+    assert set(by_person) == {"max@example.com", "diana@example.com", "emma@example.com"}
+    assert "/links/" not in by_person["emma@example.com"].body
+    for who in ("max", "diana"):
+        body = by_person[f"{who}@example.com"].body
+        tokens = re.findall(r"^(?:Approve|Reject) level 1: \S+/links/([^/\s]+)/$", body, re.M)
+        claims = [links.read_token(token)[0] for token in tokens]
+        assert [(c.username, c.request_id, c.level, c.round, c.action) for c in claims] == [
+            (who, expense.pk, 1, 2, "approve"),
+            (who, expense.pk, 1, 2, "reject"),
+        ]
+        html = by_person[f"{who}@example.com"].alternatives[0][0]
+        assert all(f"/links/{token}/" in html for token in tokens)

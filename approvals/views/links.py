@@ -1,0 +1,65 @@
+"""Decision links from mails: /links/<token>/.
+
+GET changes nothing (mail scanners prefetch links): it shows the request's
+summary and a confirmation form, or what happened if the link is dead. POST
+decides by Signal with the link's own decision id and shows the outcome.
+Only the person the link was made for may use it; anyone else gets a plain
+403 without a word about the request. A bad link is a page, never a 500.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from ..forms.links import LinkDecisionForm
+from ..links import LinkInvalid, read_token
+from ..models import ExpenseRequest
+from ..selectors.links import link_outcome, link_outcome_from_projection
+from ..services.common import ServiceError
+from ..services.links import link_decide, link_state
+
+
+def _refused(request: HttpRequest, reason: str, status: int) -> HttpResponse:
+    return render(request, "approvals/link_refused.html", {"reason": reason}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def decision_link(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        claim, expired = read_token(token)
+    except LinkInvalid:
+        return _refused(request, "invalid", 400)
+    if claim.username != request.user.get_username():
+        return _refused(request, "not_yours", 403)
+    expense = ExpenseRequest.objects.select_related("requester").filter(pk=claim.request_id).first()
+    if expense is None:
+        return _refused(request, "missing", 404)
+
+    state = link_state(expense)
+    if state is not None:
+        outcome = link_outcome(claim, state, expired=expired)
+    else:
+        outcome = link_outcome_from_projection(claim, expense, expired=expired)
+    context = {"expense": expense, "claim": claim, "outcome": outcome}
+    if outcome is not None:
+        return render(request, "approvals/link.html", context)
+
+    data = request.POST if request.method == "POST" else None
+    form = LinkDecisionForm(data, action=claim.action)
+    context["form"] = form
+    if request.method == "GET":
+        return render(request, "approvals/link.html", context)
+    if not form.is_valid():
+        return render(request, "approvals/link.html", context, status=400)
+    try:
+        context["outcome"] = link_decide(
+            user=request.user, request=expense, claim=claim, comment=form.cleaned_data["comment"]
+        )
+    except ServiceError as exc:
+        context["error"] = exc.message
+        return render(request, "approvals/link.html", context, status=503)
+    return render(request, "approvals/link.html", context)
