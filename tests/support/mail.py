@@ -43,6 +43,24 @@ class RefusingBackend(BaseEmailBackend):
         raise smtplib.SMTPRecipientsRefused(recipients)
 
 
+class GatedBadHeaderBackend(BaseEmailBackend):
+    """Every send waits until the test opens `gate`, then fails like BadHeaderBackend."""
+
+    gate = threading.Event()
+    waiting = 0
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.gate = threading.Event()
+        cls.waiting = 0
+
+    def send_messages(self, email_messages):
+        cls = type(self)
+        cls.waiting += 1
+        cls.gate.wait(30)
+        raise BadHeaderError("Header values can't contain newlines (test backend)")
+
+
 class FlakyBackend(LocmemBackend):
     """The first `failures` sends fail with ConnectionRefusedError; then locmem delivers."""
 
@@ -67,4 +85,5 @@ class FlakyBackend(LocmemBackend):
 BAD_HEADER = f"{HERE}.BadHeaderBackend"
 REFUSING = f"{HERE}.RefusingBackend"
 FLAKY = f"{HERE}.FlakyBackend"
+GATED_BAD_HEADER = f"{HERE}.GatedBadHeaderBackend"
 LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
