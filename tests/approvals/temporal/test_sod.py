@@ -8,8 +8,6 @@ nobody, visibly (`needs_approver`), until a re-route finds someone.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.utils import translation
 from temporalio.client import WorkflowExecutionStatus
@@ -26,7 +24,7 @@ from approvals.workflow.contract import (
     workflow_id,
 )
 from approvals.workflow.workflow import ExpenseApprovalWorkflow
-from tests.support import ROOT
+from tests.support.i18n import DE_PO, po_translation
 from tests.support.requests import (
     audit_kinds,
     decide,
@@ -43,8 +41,6 @@ from tests.support.requests import (
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-LOCALE_DE_PO = ROOT / "locale" / "de" / "LC_MESSAGES" / "django.po"
 
 
 def reroute(request, *, leaver: str = "", reason: str = "", reroute_id: str = "") -> ApprovalState:
@@ -259,21 +255,6 @@ def test_a_leaver_s_level_moves_to_their_manager_once(demo_org, worker):
 
 
 # ---------------------------------------------------------------------- German
-def po_translation(msgid: str, path=LOCALE_DE_PO) -> str:
-    """The msgstr of `msgid` in the German catalog source ('' if absent or untranslated)."""
-    text = path.read_text(encoding="utf-8")
-    for block in text.split("\n\n"):
-        if "#, fuzzy" in block:
-            continue
-        parts = re.split(r"^msgstr ", block, maxsplit=1, flags=re.M)
-        if len(parts) != 2 or "msgid " not in parts[0]:
-            continue
-        ident = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', parts[0].split("msgid ", 1)[1]))
-        if ident == msgid:
-            return "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', parts[1]))
-    return ""
-
-
 def test_the_refusal_for_someone_who_already_approved_is_in_german(demo_org, worker):
     request = submit(demo_org["emma"], "5000.00")
     wait_pending_level(request, 1)
@@ -289,6 +270,6 @@ def test_the_refusal_for_someone_who_already_approved_is_in_german(demo_org, wor
         german = error.message
     expected = po_translation(english)
     if not expected:
-        pytest.xfail(f"catalog pending: no German for {english!r} in {LOCALE_DE_PO}")
+        pytest.xfail(f"catalog pending: no German for {english!r} in {DE_PO}")
     assert german == expected
     assert german != english
