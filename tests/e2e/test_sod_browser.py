@@ -52,10 +52,8 @@ def test_a_delegate_decides_level_one_and_level_two_waits_on_victor(live_app, ne
     assert "now waiting for victor" in done.inner_text()
 
     # The projection is written by the worker after the decision: wait for it.
-    emma.wait_for_function(
-        "document.querySelector('[data-testid=chain-level][data-level=\"1\"]')"
-        "?.dataset.status === 'approved'"
-    )
+    # (a selector, not wait_for_function: the CSP forbids evaluating strings)
+    emma.wait_for_selector("[data-testid=chain-level][data-level='1'][data-status='approved']")
     levels = emma.locator("[data-testid=chain-level]")
     assert levels.count() == 2
     first, second = levels.nth(0), levels.nth(1)
