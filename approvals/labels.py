@@ -67,6 +67,10 @@ WORDS = {
     Refusal.NOT_APPROVER_OR_ADMIN: _(
         "Only the current approver or an administrator can extend the deadline."
     ),
+    Refusal.ROUND_OVER: _(
+        "This decision was for an earlier version of the request; it was changed and "
+        "resubmitted since."
+    ),
     Refusal.NOT_PENDING: _("This request is not waiting on anyone (it is %(status)s)."),
     ServiceCode.UNAVAILABLE: _(
         "The approval service is not reachable right now. "

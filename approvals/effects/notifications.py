@@ -95,6 +95,9 @@ def _recipients(event: StepEvent, t: Transition) -> list[str]:
         return [state.requester]
     if event.kind == "completed":
         return [state.requester]
+    if event.kind == StepKind.NEEDS_APPROVER:
+        # The admins are told a level waits on nobody (their queue is /ops/).
+        return [name for name in event.recipients if name != state.requester]
     return []
 
 
@@ -116,6 +119,10 @@ def _subject(event: StepEvent, t: Transition) -> str:
             "id": state.request_id,
             "title": title,
         }
+    if event.kind == StepKind.NEEDS_APPROVER:
+        return _(
+            "Expense request #%(id)s needs an approver at level %(level)s: %(title)s"
+        ) % {"id": state.request_id, "level": event.level, "title": title}
     if event.kind == "decided":
         return _("Changes requested on expense request #%(id)s: %(title)s") % {
             "id": state.request_id,

@@ -71,10 +71,12 @@ def decision_signal(
     comment: str,
     decision_id: str,
     level: int = 0,
+    round: int = 0,
 ) -> None:
     """Fire-and-forget decision (e.g. from an email link); the workflow records refusals.
 
-    `level` is the level the link was made for, so a late click never lands on a later level.
+    `level` and `round` are those the link was made for, so a late click never lands on a
+    later level or on content resubmitted since.
     """
     decision = DecisionInput(
         decision_id=decision_id,
@@ -82,6 +84,7 @@ def decision_signal(
         action=action,
         comment=comment,
         level=level,
+        round=round,
     )
 
     async def run(client: Client) -> None:

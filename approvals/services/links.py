@@ -49,6 +49,7 @@ def link_decide(
         comment=comment,
         decision_id=claim.decision_id,
         level=claim.level,
+        round=claim.round,
     )
     deadline = time.monotonic() + float(getattr(settings, "DECISION_LINK_WAIT", 2.0))
     while True:

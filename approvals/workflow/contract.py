@@ -140,6 +140,7 @@ class Refusal:
     EXTENSION_OUT_OF_RANGE = "ExtensionOutOfRange"
     NOT_APPROVER_OR_ADMIN = "NotApproverOrAdmin"
     NOT_PENDING = "NotPending"  # re-route of a request that is not pending
+    ROUND_OVER = "RoundOver"  # the decision was for content changed since
 
 
 @dataclass
@@ -209,6 +210,7 @@ class DecisionInput:
     comment: str = ""
     level: int = 0  # the level the actor saw; 0 = whatever is current
     override: bool = False  # an admin deciding someone else's level, recorded
+    round: int = 0  # the round the actor saw (mail links); 0 = whatever is current
 
 
 @dataclass

@@ -165,7 +165,7 @@ class Outbox:
             except ActivityError as exc:
                 cause = exc.cause or exc
                 kinds = [e.kind for e in transition.events]
-                if StepKind.NOTIFICATION_FAILED in kinds:
+                if set(kinds) == {StepKind.NOTIFICATION_FAILED}:
                     return  # never a failure report about a failure report
                 text = str(getattr(cause, "message", "") or cause)[:500]
                 # Failed rows for /ops/ (listed, resendable); the step for the timeline.

@@ -158,6 +158,8 @@ def decision_refusal(m: Machine, d: DecisionInput) -> RefusalInfo | None:
         return refusal(Refusal.STILL_ROUTING)
     if state.status != Status.PENDING:
         return refusal(Refusal.NOT_AWAITING, status=state.status)
+    if d.round and d.round != state.round:
+        return refusal(Refusal.ROUND_OVER, round=d.round)
     if d.level < 0 or d.level > state.current_level:
         return refusal(Refusal.LEVEL_NOT_YET)
     if 0 < d.level < state.current_level:

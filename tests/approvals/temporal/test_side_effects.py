@@ -63,7 +63,7 @@ def test_a_mail_backend_that_always_fails_never_stops_the_request(
     request = submit(demo_org["emma"], "5000.00", title="Conference")
     wait_pending_level(request, 1)
     # Each decision waits for the previous mail's failure to be recorded: a failure
-    # batched with the next decision goes unreported (see the batched xfail test below).
+    # batched with the next decision goes unreported (and a later test checks one batched with a decision).
     wait_audit(request, StepKind.NOTIFICATION_FAILED, count=1)
     assert decide(request, demo_org["max"]).pending_approvers == ["diana"]
     wait_audit(request, StepKind.NOTIFICATION_FAILED, count=2)
@@ -138,17 +138,6 @@ class RowLock:
         self.thread.join(15)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "approvals/workflow/outbox.py _side_effects.mail(): 'if NOTIFICATION_FAILED in kinds: "
-        "return' skips the report for a whole transition whenever a notification_failed step "
-        "was flushed in the same batch, so a mail of that batch (here emma's 'completed' mail) "
-        "that fails for good is never recorded. The guard should look at the failed mail's "
-        "own events (notification_failed steps have no recipients), not the batch."
-    ),
-)
 def test_a_failed_mail_is_recorded_even_when_batched_with_an_earlier_failure(
     demo_org, worker, settings
 ):

@@ -159,14 +159,6 @@ def test_level_two_of_the_vp_s_request_needs_an_approver_until_a_new_admin_is_ro
     assert state.waiting_reason == WaitingReason.NEEDS_APPROVER
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "approvals/effects/notifications.py:_recipients mails only assigned, reminder, "
-        "escalated, request_changes and completed; a needs_approver step (recipients = the "
-        "admins) sends nothing, so the admins are never told (same for rerouted)."
-    ),
-)
 def test_the_admins_are_mailed_when_a_level_needs_an_approver(
     demo_org, vp_request_at_needs_approver
 ):
