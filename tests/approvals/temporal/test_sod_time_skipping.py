@@ -262,7 +262,8 @@ def test_separation_of_duties_holds_on_the_real_workflow(skipping, org, data):
     "while m.busy, and each reroute clears m.busy in `finally`; when two re-routes overlap, "
     "the first one's `finally` re-opens decisions while the second still awaits "
     "resolve_managers. The second then applies an `affected` list computed before the "
-    "decision: a spurious `rerouted` step and a restarted clock on the new level.",
+    "decision: a duplicate `rerouted` step and a restarted clock on the new level. Fix: "
+    "refuse StillRouting in rules.reroute_refusal when m.busy, as withdraw/resubmit do.",
 )
 def test_a_decision_waits_while_any_reroute_is_resolving(skipping):
     """Two re-routes overlap (a retried call, or two people deactivated at once): no
@@ -277,24 +278,32 @@ def test_a_decision_waits_while_any_reroute_is_resolving(skipping):
         request_id = (await status(handle)).request_id
         skipping.orgs.gates[request_id] = list(gates)
         org.gone.add("diana")
-        leaves = [
-            await handle.start_update(
-                ExpenseApprovalWorkflow.reroute,
-                RerouteInput(leaver="diana", reroute_id="diana-left"),
-                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-            )
-            for _ in range(2)  # the same re-route delivered twice (a retrying caller)
-        ]
+        reroute = RerouteInput(leaver="diana", reroute_id="diana-left")
+        stage = WorkflowUpdateStage.ACCEPTED
+        first = await handle.start_update(ExpenseApprovalWorkflow.reroute, reroute,
+                                          wait_for_stage=stage)
+        try:  # the same re-route again (a retrying caller) while the first resolves
+            second = await handle.start_update(ExpenseApprovalWorkflow.reroute, reroute,
+                                               wait_for_stage=stage)
+        except WorkflowUpdateFailedError:
+            second = None  # refused while the first is resolving: fine
         gates[0].set()
-        await leaves[0].result()  # the first re-route is done; the second still resolves
+        await first.result()
         refused = await update(handle, ExpenseApprovalWorkflow.decide, DecisionInput(
             decision_id="max-1", actor=org.actor("max"), action=Action.APPROVE,
         ))
-        gates[1].set()
-        await leaves[1].result()
+        overlapped = False
+        if second is not None:
+            gates[1].set()
+            try:
+                await second.result()
+                overlapped = True
+            except WorkflowUpdateFailedError:
+                pass  # refused by its handler: fine
         await finish(handle, "emma")
-        return refused, skipping.orgs.steps[request_id]
+        return overlapped, refused, skipping.orgs.steps[request_id]
 
-    refused, steps = skipping.run(race())
-    assert refused == Refusal.STILL_ROUTING
+    overlapped, refused, steps = skipping.run(race())
+    if overlapped:  # no decision lands while the second re-route resolves
+        assert refused == Refusal.STILL_ROUTING
     assert steps.count(StepKind.REROUTED) == 0  # diana only held a level still to come
