@@ -9,6 +9,7 @@
 - `web`: signed-in Django test clients, the inbox as a page, an HTTP user.
 - `browser`: Chromium settings and page helpers for the Playwright tests.
 - `ws`: a websocket client speaking ASGI to the real application.
+- `orgchart`: random organisations and the separation-of-duties invariant (hypothesis).
 """
 
 from pathlib import Path
