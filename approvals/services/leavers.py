@@ -16,6 +16,7 @@ reroute id, so a workflow applies one re-route per leaver once.
 from __future__ import annotations
 
 import logging
+import time
 
 from django.db import connection
 from temporalio.client import Client, RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
@@ -24,7 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from ..effects import projection
 from ..models import ExpenseRequest, RequestStatus
 from ..temporal.client import TemporalUnavailable, call
-from ..workflow.contract import ApprovalState, RerouteInput, workflow_id
+from ..workflow.contract import ApprovalState, Refusal, RerouteInput, workflow_id
 from ..workflow.workflow import ExpenseApprovalWorkflow
 from .commands import refusal_of
 
@@ -64,6 +65,23 @@ def _send(request_id: int, inp: RerouteInput) -> ApprovalState:
     return call(run)
 
 
+def _send_when_free(request_id: int, inp):
+    """Send the re-route; while another re-route of the same request is resolving people
+    (two leavers at once) the workflow answers StillRouting: wait a moment and send again."""
+    for attempt in range(STILL_ROUTING_RETRIES):
+        try:
+            return _send(request_id, inp)
+        except WorkflowUpdateFailedError as exc:
+            last = attempt == STILL_ROUTING_RETRIES - 1
+            if refusal_of(exc).code != Refusal.STILL_ROUTING or last:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+STILL_ROUTING_RETRIES = 5
+
+
 def leaver_reroute(*, username: str) -> int:
     """Send `reroute` to every workflow with a level waiting on `username`.
 
@@ -76,7 +94,7 @@ def leaver_reroute(*, username: str) -> int:
     for index, request in enumerate(waiting):
         inp = reroute_input(username=username, request_id=request.pk)
         try:
-            state = _send(request.pk, inp)
+            state = _send_when_free(request.pk, inp)
         except WorkflowUpdateFailedError as exc:
             log.warning(
                 "re-route of request %s away from %s refused: %s",

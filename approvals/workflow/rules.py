@@ -232,6 +232,8 @@ def extend_refusal(m: Machine, e: ExtendInput) -> RefusalInfo | None:
 def reroute_refusal(m: Machine) -> RefusalInfo | None:
     if m.state.status != Status.PENDING or not m.ready:
         return refusal(Refusal.NOT_PENDING, status=m.state.status)
+    if m.busy:  # another re-route (or a resubmission) is resolving people right now
+        return refusal(Refusal.STILL_ROUTING)
     return None
 
 

@@ -62,8 +62,8 @@ def test_a_mail_backend_that_always_fails_never_stops_the_request(
     settings.EMAIL_BACKEND = f"{test_mail.HERE}.{backend.__name__}"
     request = submit(demo_org["emma"], "5000.00", title="Conference")
     wait_pending_level(request, 1)
-    # Each decision waits for the previous mail's failure to be recorded: a failure
-    # batched with the next decision goes unreported (and a later test checks one batched with a decision).
+    # Each decision waits for the previous failure report (one batched with a decision is
+    # covered by the test further down).
     wait_audit(request, StepKind.NOTIFICATION_FAILED, count=1)
     assert decide(request, demo_org["max"]).pending_approvers == ["diana"]
     wait_audit(request, StepKind.NOTIFICATION_FAILED, count=2)

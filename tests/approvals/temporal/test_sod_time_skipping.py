@@ -255,16 +255,6 @@ def test_separation_of_duties_holds_on_the_real_workflow(skipping, org, data):
 
 
 # -------------------------------------------------------- a race, by hand
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG (workflow.reroute + rules.reroute_refusal): the reroute Update is not refused "
-    "while m.busy, and each reroute clears m.busy in `finally`; when two re-routes overlap, "
-    "the first one's `finally` re-opens decisions while the second still awaits "
-    "resolve_managers. The second then applies an `affected` list computed before the "
-    "decision: a duplicate `rerouted` step and a restarted clock on the new level. Fix: "
-    "refuse StillRouting in rules.reroute_refusal when m.busy, as withdraw/resubmit do.",
-)
 def test_a_decision_waits_while_any_reroute_is_resolving(skipping):
     """Two re-routes overlap (a retried call, or two people deactivated at once): no
     decision may land until both are done. Today max's approval is accepted between

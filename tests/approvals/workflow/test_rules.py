@@ -88,10 +88,10 @@ def machine(current=1, levels=None, decisions=(), status=Status.PENDING, request
 
 
 def decision(who, action=Action.APPROVE, comment="", lvl=0, override=False, admin=False,
-             delegate_for=(), decision_id="d-1") -> DecisionInput:
+             delegate_for=(), decision_id="d-1", round_=0) -> DecisionInput:
     actor = Actor(username=who, is_admin=admin, delegate_for=list(delegate_for))
     return DecisionInput(decision_id, actor, action, comment=comment, level=lvl,
-                         override=override)
+                         override=override, round=round_)
 
 
 def expect(info, code, params=None):
@@ -174,6 +174,9 @@ DECISIONS = [
      {"status": Status.APPROVED}),
     ("changes requested", machine(status=Status.CHANGES_REQUESTED), decision("max"),
      Refusal.NOT_AWAITING, {"status": Status.CHANGES_REQUESTED}),
+    ("link of an earlier round", machine(), decision("max", round_=7), Refusal.ROUND_OVER,
+     {"round": 7}),
+    ("link of this round", machine(), decision("max", round_=1), None, None),
     ("level not reached", machine(), decision("diana", lvl=2), Refusal.LEVEL_NOT_YET, {}),
     ("negative level", machine(), decision("max", lvl=-1), Refusal.LEVEL_NOT_YET, {}),
     ("named level already decided", AT_2, decision("max", lvl=1), Refusal.LEVEL_MOVED_ON,
@@ -409,18 +412,6 @@ def test_reroute_refusal(m, code, params):
     expect(rules.reroute_refusal(m), code, params)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (rules.reroute_refusal): a re-route is accepted while another re-route "
-    "is resolving people (m.busy). Each reroute handler clears m.busy in `finally`, so when "
-    "two overlap (a retried call, two people deactivated at once) the first re-opens "
-    "decisions while the second still awaits resolve_managers, and the second then applies "
-    "an `affected` list computed before that decision: a duplicate `rerouted` step, the new "
-    "level assigned again with a restarted clock. Reproduced on the real workflow by "
-    "tests/approvals/temporal/test_sod_time_skipping.py::"
-    "test_a_decision_waits_while_any_reroute_is_resolving. Fix: refuse StillRouting when "
-    "m.busy, as withdraw/resubmit do (or count busy instead of a flag).",
-)
 def test_reroute_is_refused_while_people_are_being_resolved():
     expect(rules.reroute_refusal(machine(busy=True)), Refusal.STILL_ROUTING)
 
@@ -580,6 +571,7 @@ REFUSAL_CODES = sorted(v for k, v in vars(Refusal).items() if k.isupper())
 SERVICE_CODES = sorted(v for k, v in vars(labels.ServiceCode).items() if k.isupper())
 # The parameters each coded refusal is raised with (rules.py, workflow.py, services).
 PARAMS = {
+    Refusal.ROUND_OVER: {"round": 1},
     Refusal.UNKNOWN_ACTION: {"action": "delete"},
     Refusal.NOT_AWAITING: {"status": Status.APPROVED},
     Refusal.LEVEL_MOVED_ON: {"level": 1, "by": "maria", "on_behalf_of": "max"},
