@@ -19,6 +19,7 @@ from temporalio.workflow import NondeterminismError
 from approvals.temporal.codec import data_converter
 from approvals.workflow.contract import WORKFLOW_TYPE, ApprovalInput, ApprovalState
 from approvals.workflow.workflow import ExpenseApprovalWorkflow
+from scripts.make_histories import HISTORY_KEYS
 
 HISTORIES = Path(__file__).resolve().parents[2] / "histories"
 VERSIONS = sorted(path for path in HISTORIES.glob("v*") if path.is_dir())
@@ -52,11 +53,25 @@ def test_histories_are_committed_for_every_path():
         "signals_with_duplicate_and_ignored",
         "delegate_extension_override",
     } <= names
+    v2 = {path.stem for path in FILES if path.parent.name == "v2"}
+    assert {
+        "approve_three_levels",
+        "reminder_escalation_moves_on",
+        "sod_delegate_moves_on",
+        "needs_approver_then_reroute",
+        "leaver_rerouted",
+        "admin_request_waits_then_withdrawn",
+        "mail_failure_recorded",
+        "signals_with_duplicate_and_ignored",
+        "delegate_extension_override",
+    } <= v2
 
 
 @pytest.mark.parametrize("path", FILES, ids=[history_id(path) for path in FILES])
-async def test_committed_history_replays_on_todays_workflow(path):
-    # The histories predate the codec (unencrypted): our converter passes them through.
+async def test_committed_history_replays_on_todays_workflow(path, settings):
+    # v1 predates the codec (unencrypted: passed through); v2 on is encrypted with the
+    # committed test key of make_histories.
+    settings.TEMPORAL_PAYLOAD_KEYS = f"{HISTORY_KEYS},{settings.TEMPORAL_PAYLOAD_KEYS}"
     replayer = Replayer(workflows=[ExpenseApprovalWorkflow], data_converter=data_converter())
     result = await replayer.replay_workflow(load(path))  # raises on nondeterminism
     assert result.replay_failure is None
