@@ -36,7 +36,6 @@ with workflow.unsafe.imports_passed_through():
         StepKind,
         Transition,
         Via,
-        WaitingReason,
     )
     from .interfaces import (
         publish_transition,
@@ -192,15 +191,8 @@ class Outbox:
         await asyncio.gather(push(), mail())
 
     def _emit(self, event: StepEvent) -> None:
+        rules.record_step(self.m, event, self._now())
         state = self.m.state
-        state.seq += 1
-        event.detail = {**event.detail, "seq": state.seq, "at": self._now()}
-        if state.status == Status.PENDING and state.levels:
-            state.pending_approvers = sorted(set(self._current().approvers))
-        else:
-            state.pending_approvers = []
-        if state.status != Status.PENDING:
-            state.waiting_reason = WaitingReason.NONE
         self._outbox.append(event)
         workflow.upsert_search_attributes(
             [

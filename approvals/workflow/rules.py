@@ -33,7 +33,9 @@ from .contract import (
     ResubmitInput,
     Route,
     Status,
+    StepEvent,
     Via,
+    WaitingReason,
     WithdrawInput,
 )
 
@@ -89,6 +91,19 @@ def seen_decision(m: Machine, decision_id: str) -> bool:
     return decision_id in m.signal_ids or any(
         d.decision_id == decision_id for d in m.state.decisions
     )
+
+
+def record_step(m: Machine, event: StepEvent, now: str) -> None:
+    """What every step does to the state: the next seq, and who may decide now."""
+    state = m.state
+    state.seq += 1
+    event.detail = {**event.detail, "seq": state.seq, "at": now}
+    if state.status == Status.PENDING and state.levels:
+        state.pending_approvers = sorted(set(current(m).approvers))
+    else:
+        state.pending_approvers = []
+    if state.status != Status.PENDING:
+        state.waiting_reason = WaitingReason.NONE
 
 
 # ---------------------------------------------------------------- decisions

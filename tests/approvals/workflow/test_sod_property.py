@@ -66,15 +66,7 @@ class Harness(Steps):
 
     # What outbox.Outbox._emit does to the state (search attributes aside).
     def _emit(self, event: StepEvent) -> None:
-        state = self.m.state
-        state.seq += 1
-        event.detail = {**event.detail, "seq": state.seq, "at": self._now()}
-        if state.status == Status.PENDING and state.levels:
-            state.pending_approvers = sorted(set(self._current().approvers))
-        else:
-            state.pending_approvers = []
-        if state.status != Status.PENDING:
-            state.waiting_reason = WaitingReason.NONE
+        rules.record_step(self.m, event, self._now())
         self.events.append(event)
 
     # What the routing activities answer from the org chart of today.
