@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from approvals import services
 from tests.support import ROOT
 from tests.support.requests import submit, wait_pending_level, wait_status
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,10 +69,20 @@ def test_counters_move_after_real_decisions(demo_org, worker):
         level=state.current_level,
     )
     wait_status(second, "rejected")
-    after = scrape()
 
     def moved(name, **labels):
         return value(after, name, **labels) - value(before, name, **labels)
+
+    # The projection is written just before the audit rows are counted: wait for both.
+    def counted():
+        scraped = scrape()
+        done = value(scraped, "approvals_requests", status="rejected") == 1 and (
+            value(scraped, "approvals_decisions_total", action="reject", channel="signal")
+            - value(before, "approvals_decisions_total", action="reject", channel="signal")
+        ) == 1
+        return scraped if done else None
+
+    after = wait_for(counted, timeout=20, message="the signal decision was never counted")
 
     assert moved("approvals_decisions_total", action="approve", channel="update") == 1
     assert moved("approvals_decisions_total", action="reject", channel="signal") == 1
