@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
+from django.views.decorators.http import require_GET
 from ninja import NinjaAPI
 
 from accounts.services import token_authenticate
@@ -21,8 +22,10 @@ from .auth import TokenThrottle
 
 
 def signed_in(view):
-    """The docs and the schema: a session, or any usable token (scripts read the schema)."""
+    """The docs and the schema (GET only): a session, or any usable token (scripts read
+    the schema)."""
 
+    @require_GET
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
