@@ -358,20 +358,3 @@ class ApiCall(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.method} {self.path} {self.status_code}"
 
-
-class ApiSubmitKey(models.Model):
-    """An `Idempotency-Key` of an API submission: the same key again answers with the
-    request it made (a retried POST never submits twice)."""
-
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
-    key = models.CharField(max_length=100)
-    request = models.ForeignKey(ExpenseRequest, on_delete=models.PROTECT)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["owner", "key"], name="api_submit_key_unique")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.owner_id}:{self.key} → {self.request_id}"

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
-from django.shortcuts import get_object_or_404
-from ninja import Header, Path, Query, Router
+from ninja import Path, Query, Router
 from temporalio.service import RPCError, RPCStatusCode
 
 from accounts.models import User
@@ -20,7 +18,7 @@ from accounts.models import User
 from .. import selectors, services
 from ..forms.requests import ExpenseForm, ResubmitForm
 from ..labels import ServiceCode
-from ..models import ApiSubmitKey, ApprovalPolicy, ExpenseRequest
+from ..models import ApprovalPolicy, ExpenseRequest
 from ..temporal.client import TemporalUnavailable
 from ..workflow.contract import ApprovalState
 from . import auth
@@ -128,24 +126,11 @@ def my_requests(
     auth=auth.SUBMIT,
     url_name="api-requests",
 )
-def submit(
-    request,
-    payload: SubmitIn,
-    idempotency_key: str = Header(
-        "",
-        alias="Idempotency-Key",
-        max_length=100,
-        description="Send the same key again (e.g. on a retry) to get the first answer (200).",
-    ),
-):
-    """Submit a request (the web form's validation; no receipt through the API).
+def submit(request, payload: SubmitIn):
+    """Submit a request (the web form's validation and `submit_token`; no receipt here).
 
-    With an `Idempotency-Key`, a repeat answers 200 with the request the first call made."""
+    With a `submit_token`, a repeat answers 200 with the request the first call made."""
     user: User = request.auth
-    if idempotency_key:
-        known = ApiSubmitKey.objects.filter(owner=user, key=idempotency_key).first()
-        if known is not None:
-            return 200, request_out(known.request, steps=True)
     form = ExpenseForm(
         {
             "title": payload.title,
@@ -153,29 +138,26 @@ def submit(
             "currency": payload.currency,
             "category": payload.category,
             "description": payload.description,
+            "submit_token": str(payload.submit_token or ""),
         },
         max_amount=ApprovalPolicy.current().max_amount,
     )
     if not form.is_valid():
         return _form_errors(form)
     data = form.cleaned_data
-    try:
-        with transaction.atomic():
-            expense = services.expense_submit(
-                requester=user,
-                title=data["title"],
-                amount=data["amount"],
-                currency=data["currency"],
-                category=data["category"],
-                description=data["description"],
-            )
-            if idempotency_key:
-                ApiSubmitKey.objects.create(owner=user, key=idempotency_key, request=expense)
-    except IntegrityError:  # the same key at the same moment: the other call won
-        known = get_object_or_404(ApiSubmitKey, owner=user, key=idempotency_key)
-        return 200, request_out(known.request, steps=True)
+    token = data.get("submit_token")
+    seen = token is not None and user.expense_requests.filter(submit_token=token).exists()
+    expense = services.expense_submit(
+        requester=user,
+        title=data["title"],
+        amount=data["amount"],
+        currency=data["currency"],
+        category=data["category"],
+        description=data["description"],
+        submit_token=token,
+    )
     expense.refresh_from_db()
-    return 201, request_out(expense, steps=True)
+    return (200 if seen else 201), request_out(expense, steps=True)
 
 
 @router.get(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
+from uuid import UUID
 
 from ninja import Field, Schema
 
@@ -73,6 +74,9 @@ class SubmitIn(Schema):
     currency: str = Field("EUR", max_length=100)
     category: str = Field(max_length=100)
     description: str = Field("", max_length=100_000)
+    # The web form's one-time token: the same token again answers with the request it
+    # first made (200), however often or concurrently it is sent.
+    submit_token: UUID | None = None
 
 
 class DecisionIn(Schema):

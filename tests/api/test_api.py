@@ -114,18 +114,22 @@ def test_submit_is_validated_like_the_form(demo_org):
     assert not ExpenseRequest.objects.exists()
 
 
-def test_idempotency_key_submits_once(demo_org, worker):
+def test_submit_token_submits_once(demo_org, worker):
+    """The form's one-time `submit_token`, through the API: a retry gets the first request."""
     api = api_for(demo_org["emma"], "submit")
     body = {"title": "Taxi", "amount": "40.00", "currency": "EUR", "category": "travel"}
-    key = str(uuid.uuid4())
-    first = api.post("/requests", body, **{"Idempotency-Key": key})
-    again = api.post("/requests", body, **{"Idempotency-Key": key})
+    token = str(uuid.uuid4())
+    first = api.post("/requests", {**body, "submit_token": token})
+    again = api.post("/requests", {**body, "submit_token": token})
     assert first.status_code == 201 and again.status_code == 200
     assert first.json()["id"] == again.json()["id"]
     assert ExpenseRequest.objects.count() == 1
-    # Another key (or none) is another request.
-    assert api.post("/requests", body, **{"Idempotency-Key": "other"}).status_code == 201
-    assert ExpenseRequest.objects.count() == 2
+    # Another token (or none) is another request; finn's same token is his own.
+    assert api.post("/requests", {**body, "submit_token": str(uuid.uuid4())}).status_code == 201
+    assert api.post("/requests", body).status_code == 201
+    finn = api_for(demo_org["finn"], "submit")
+    assert finn.post("/requests", {**body, "submit_token": token}).status_code == 201
+    assert ExpenseRequest.objects.count() == 4
 
 
 def test_rate_limit_per_token_is_429_with_retry_after(demo_org, settings):
