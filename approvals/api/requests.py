@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.http import Http404
 from ninja import Path, Query, Router
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -197,13 +198,31 @@ def _run(change):
         return _refused(exc)
 
 
+def _as_approver(user: User, pk: int, change):
+    """An approver's Update (decision, extension): sent whenever the request exists, since
+    the projection `can_view` reads may lag behind a fresh assignment or escalation and
+    the workflow's validator is the authority. A refusal to someone who may not see the
+    request is the same 404 as a missing request, so nothing leaks."""
+    expense = ExpenseRequest.objects.select_related("requester").filter(pk=pk).first()
+    if expense is None:
+        raise Http404("No such request")
+    visible = selectors.can_view(user=user, request=expense)
+    try:
+        return change(expense)
+    except services.ServiceError as exc:
+        if not visible:
+            raise Http404("No such request") from exc
+        return _refused(exc)
+
+
 @router.post("/requests/{pk}/decision", response=UPDATE, auth=auth.DECIDE, url_name="api-decision")
 def decide(request, payload: DecisionIn, pk: int = PK):
     """Approve, reject or request changes (a Workflow Update): the new state, or the
     validator's refusal (409). The same `decision_id` again is applied once."""
-    expense = selectors.access_request(user=request.auth, pk=pk)
-    return _run(
-        lambda: services.decision_record(
+    return _as_approver(
+        request.auth,
+        pk,
+        lambda expense: services.decision_record(
             request=expense,
             actor=request.auth,
             action=payload.action,
@@ -211,7 +230,7 @@ def decide(request, payload: DecisionIn, pk: int = PK):
             decision_id=payload.decision_id or None,
             level=payload.level,
             override=payload.override,
-        )
+        ),
     )
 
 
@@ -255,9 +274,10 @@ def resubmit(request, payload: ResubmitIn, pk: int = PK):
 @router.post("/requests/{pk}/extend", response=UPDATE, auth=auth.DECIDE, url_name="api-extend")
 def extend(request, payload: ExtendIn, pk: int = PK):
     """Extend the current level's deadline by `seconds` (its approver or an admin)."""
-    expense = selectors.access_request(user=request.auth, pk=pk)
-    return _run(
-        lambda: services.deadline_extend(
+    return _as_approver(
+        request.auth,
+        pk,
+        lambda expense: services.deadline_extend(
             request=expense, actor=request.auth, seconds=payload.seconds, reason=payload.reason
-        )
+        ),
     )

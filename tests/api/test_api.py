@@ -13,7 +13,7 @@ from django.utils import translation
 
 from approvals.labels import refusal_text
 from approvals.models import ApiCall, ExpenseRequest
-from tests.support.api import ApiClient, api_for, token_for
+from tests.support.api import ApiClient, api_for, token_for, wait_projected
 from tests.support.requests import submit, wait_pending_level, wait_state, wait_status
 from tests.support.servers import temporal_unreachable
 from tests.support.waiting import wait_for
@@ -67,6 +67,7 @@ def test_submit_inbox_approve_by_token_and_the_audit_names_the_token(demo_org, w
 def test_refusal_is_409_with_its_code_in_the_callers_language(demo_org, worker):
     request = submit(demo_org["emma"], "300.00")
     wait_pending_level(request, 1)
+    wait_projected(request, ["max"])
     # emma holds a decide token, but it is her own request.
     for language in ("en", "de"):
         api = api_for(demo_org["emma"], "decide", HTTP_ACCEPT_LANGUAGE=language)
@@ -82,6 +83,19 @@ def test_refusal_is_409_with_its_code_in_the_callers_language(demo_org, worker):
     # A reject without a comment is refused by the workflow's rules too.
     answer = api_for(demo_org["max"]).post(f"/requests/{request.pk}/decision", {"action": "reject"})
     assert answer.status_code == 409 and answer.json()["code"] == "CommentRequired"
+
+
+def test_an_approver_decides_before_the_projection_shows_the_level(demo_org, worker):
+    """The validator, not the projection, decides: a lagging projection never 404s the
+    approver of a fresh level."""
+    request = submit(demo_org["emma"], "300.00")
+    wait_pending_level(request, 1)
+    wait_projected(request, ["max"])  # then no later write of this transition comes
+    ExpenseRequest.objects.filter(pk=request.pk).update(pending_approvers=[], chain_usernames=[])
+    answer = api_for(demo_org["max"]).post(
+        f"/requests/{request.pk}/decision", {"action": "approve"}
+    )
+    assert answer.status_code == 200 and answer.json()["status"] == "approved"
 
 
 def test_a_request_the_caller_may_not_see_is_a_404_like_a_missing_one(demo_org, worker):
@@ -202,6 +216,7 @@ def test_withdraw_resubmit_extend_and_status(demo_org, worker):
 def test_outage_is_a_503_with_the_words(demo_org, worker, settings):
     request = submit(demo_org["emma"], "300.00")
     wait_pending_level(request, 1)
+    wait_projected(request, ["max"])  # max may see it: told of the outage, not a 404
     api = api_for(demo_org["max"])
     with temporal_unreachable(settings, call_timeout=1):
         answer = api.post(f"/requests/{request.pk}/decision", {"action": "approve"})

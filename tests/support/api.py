@@ -5,6 +5,9 @@ from __future__ import annotations
 from django.test import Client
 
 from accounts import services as people
+from approvals.models import ExpenseRequest
+
+from .waiting import wait_for
 
 ALL_SCOPES = ("read", "decide", "submit")
 
@@ -40,3 +43,8 @@ class ApiClient:
 
 def api_for(user, *scopes: str, **headers: str) -> ApiClient:
     return ApiClient(token_for(user, *scopes), **headers)
+
+
+def wait_projected(request, approvers: list[str]) -> None:
+    """Wait until the projection (what `can_view` reads) shows the level's `approvers`."""
+    wait_for(lambda: ExpenseRequest.objects.get(pk=request.pk).pending_approvers == approvers)
