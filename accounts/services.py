@@ -106,6 +106,8 @@ def user_deactivate(*, user: User, by: User | None = None) -> int:
     # Robust: a failure after commit (e.g. Temporal away) never undoes the deactivation.
     transaction.on_commit(announce, robust=True)
     return ended
+
+
 TOKEN_PREFIX = "apv_"
 
 
