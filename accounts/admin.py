@@ -7,11 +7,12 @@ model turns deletes into deactivation). A reports-to cycle is refused by
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import Delegation, User
+from .models import AccessToken, Delegation, User
 from .selectors import manager_chain
 from .services import user_deactivate
 
@@ -106,3 +107,50 @@ class DelegationAdmin(admin.ModelAdmin):
     list_filter = ("starts_on", "ends_on")
     list_select_related = ("user", "delegate")
     search_fields = ("user__username", "delegate__username")
+
+
+@admin.register(AccessToken)
+class AccessTokenAdmin(admin.ModelAdmin):
+    """Admins see and revoke anyone's tokens; the secret is never stored, so never shown."""
+
+    list_display = (
+        "name",
+        "owner",
+        "prefix",
+        "scopes",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    list_filter = ("revoked_at", "expires_at")
+    list_select_related = ("owner",)
+    search_fields = ("name", "prefix", "owner__username")
+    readonly_fields = (
+        "owner",
+        "name",
+        "prefix",
+        "scopes",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    fields = readonly_fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False  # made on /accounts/tokens/, where the secret is shown once
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke instead: API call records name the token
+
+    @admin.action(description=_("Revoke selected tokens"))
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(
+            request,
+            ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )

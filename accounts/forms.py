@@ -1,8 +1,8 @@
-"""Forms of people data: out-of-office delegation."""
+"""Forms of people data: out-of-office delegation, personal access tokens."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
@@ -10,7 +10,7 @@ from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import User
+from .models import TokenScope, User
 
 MAX_DELEGATION_DAYS = 366
 
@@ -58,3 +58,33 @@ class LoginForm(AuthenticationForm):
         if self.errors.get("username"):
             return self.cleaned_data  # never authenticate a name we refused
         return super().clean()
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100, strip=True)
+    scopes = forms.MultipleChoiceField(
+        label=_("Scopes"),
+        choices=TokenScope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[TokenScope.READ],
+        error_messages={"required": _("Choose at least one scope.")},
+    )
+    expires_on = forms.DateField(
+        label=_("Expires on (optional)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def clean_expires_on(self):
+        expires_on = self.cleaned_data["expires_on"]
+        if expires_on is not None and expires_on <= timezone.localdate():
+            raise forms.ValidationError(_("The expiry date must be in the future."))
+        return expires_on
+
+    def expires_at(self):
+        """The end of the chosen day, local time (None: never expires)."""
+        expires_on = self.cleaned_data.get("expires_on")
+        if expires_on is None:
+            return None
+        start = datetime.combine(expires_on + timedelta(days=1), time.min)
+        return timezone.make_aware(start)

@@ -175,3 +175,56 @@ class Delegation(models.Model):
             raise ValidationError(_("You cannot delegate to yourself."))
         if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
             raise ValidationError(_("The end date must not be before the start date."))
+
+
+class TokenScope(models.TextChoices):
+    READ = "read", _("read: my requests, the inbox, status")
+    DECIDE = "decide", _("decide: approve, reject, extend deadlines")
+    SUBMIT = "submit", _("submit: submit, withdraw, resubmit my requests")
+
+
+class AccessTokenQuerySet(models.QuerySet):
+    def usable(self, now=None):
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True, owner__is_active=True).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+        )
+
+
+class AccessToken(models.Model):
+    """A personal access token for the JSON API.
+
+    Only the SHA-256 of the token is stored: the token is 32 random bytes, so
+    a fast hash is enough (no dictionary to guess from) and lookups stay one
+    indexed query. `prefix` (the first characters) lets people tell tokens apart.
+    """
+
+    owner = models.ForeignKey(
+        User, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="access_tokens"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=16)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(_("scopes"), default=list)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    objects = AccessTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("access token")
+        verbose_name_plural = _("access tokens")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None and not self.expired

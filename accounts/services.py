@@ -1,12 +1,14 @@
-"""Writes of people data: out-of-office delegation and leavers.
+"""Writes of people data: out-of-office delegation, leavers, personal access tokens.
 
 A delegation is active from `starts_on` to `ends_on` inclusive (local dates);
 nothing runs when it ends: every reader asks `Delegation.objects.active()`
 for today, so it ends by itself after its end date.
 """
 
+import hashlib
 import logging
-from datetime import date, timedelta
+import secrets
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -14,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Delegation, User
+from .models import AccessToken, Delegation, User
 from .signals import person_deactivated
 
 log = logging.getLogger(__name__)
@@ -104,3 +106,56 @@ def user_deactivate(*, user: User, by: User | None = None) -> int:
     # Robust: a failure after commit (e.g. Temporal away) never undoes the deactivation.
     transaction.on_commit(announce, robust=True)
     return ended
+
+
+TOKEN_PREFIX = "apv_"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def token_create(
+    *, owner: User, name: str, scopes: list[str], expires_at: datetime | None = None
+) -> tuple[AccessToken, str]:
+    """A new personal access token and its secret (shown once; only its hash is kept)."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = AccessToken(
+        owner=owner,
+        name=name,
+        prefix=secret[: len(TOKEN_PREFIX) + 6],
+        token_hash=token_hash(secret),
+        scopes=sorted(set(scopes)),
+        expires_at=expires_at,
+    )
+    token.full_clean()
+    token.save()
+    return token, secret
+
+
+def token_revoke(*, token: AccessToken) -> AccessToken:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def token_authenticate(secret: str) -> AccessToken | None:
+    """The usable token with this secret (not revoked, not expired, owner active), or None."""
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        return None
+    token = (
+        AccessToken.objects.usable()
+        .select_related("owner")
+        .filter(token_hash=token_hash(secret))
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    # At most one write a minute per token: a busy script would otherwise write every call.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token

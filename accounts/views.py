@@ -1,4 +1,5 @@
-"""Out-of-office delegation: set a delegate for a date range, end it early."""
+"""Out-of-office delegation (set a delegate for a date range, end it early) and
+personal access tokens for the JSON API."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -9,8 +10,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import services
-from .forms import DelegationForm
-from .models import Delegation
+from .forms import DelegationForm, TokenForm
+from .models import AccessToken, Delegation
 
 
 @login_required
@@ -52,3 +53,44 @@ def delegation_end(request, pk: int):
     services.delegation_end(delegation=item)
     messages.success(request, _("The delegation has ended."))
     return redirect("delegation")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tokens(request):
+    """Personal access tokens: create (the secret is shown once, on this answer), list, revoke.
+
+    Admins also see everyone's usable tokens, to revoke them."""
+    form = TokenForm(request.POST if request.method == "POST" else None)
+    secret = ""
+    if request.method == "POST" and form.is_valid():
+        created, secret = services.token_create(
+            owner=request.user,
+            name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scopes"],
+            expires_at=form.expires_at(),
+        )
+        form = TokenForm()
+    context = {
+        "form": form,
+        "secret": secret,
+        "tokens": AccessToken.objects.filter(owner=request.user),
+        "others": AccessToken.objects.usable().exclude(owner=request.user).select_related("owner")
+        if request.user.is_superuser
+        else [],
+    }
+    response = render(request, "accounts/tokens.html", context, status=400 if form.errors else 200)
+    if secret:
+        response["Cache-Control"] = "no-store"  # the secret must not stay in a cache
+    return response
+
+
+@login_required
+@require_POST
+def token_revoke(request, pk: int):
+    # One's own tokens; an admin may revoke anyone's. Others get a 404, like a missing one.
+    owned = AccessToken.objects.all() if request.user.is_superuser else request.user.access_tokens
+    item = get_object_or_404(owned, pk=pk)
+    services.token_revoke(token=item)
+    messages.success(request, _("The token “%(name)s” was revoked.") % {"name": item.name})
+    return redirect("tokens")

@@ -328,3 +328,33 @@ class OpsIssue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workflow_id} {self.activity} attempt {self.attempt}"
+class ApiCall(models.Model):
+    """One call of the JSON API by a signed-in person (token or browser session).
+
+    Kept as text (token name, username) like the audit table, so a revoked
+    token or a renamed user never blanks it. Decisions made through the API
+    are listed on the request's audit page from here: the workflow's own audit
+    rows know the actor, this row adds "via API token <name>".
+    """
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    username = models.CharField(max_length=150)
+    token = models.ForeignKey(
+        "accounts.AccessToken", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    token_name = models.CharField(max_length=100, blank=True)  # empty: a browser session
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=300)
+    action = models.CharField(max_length=60)  # the operation (url name), e.g. "api-decision"
+    request = models.ForeignKey(
+        ExpenseRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="api_calls"
+    )
+    status_code = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["request", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.method} {self.path} {self.status_code}"
+

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "template_partials",
     "channels",
     "axes",
+    "ninja",
     "accounts",
     "approvals",
 ]
@@ -85,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    "approvals.api.calls.ApiCallLog",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -291,6 +293,8 @@ if not METRICS_TOKEN and os.environ.get("METRICS_TOKEN_FILE"):  # a container se
 # The worker serves the Temporal SDK's own metrics here (unset: not served).
 WORKER_METRICS_PORT = os.environ.get("WORKER_METRICS_PORT", "")
 WORKER_METRICS_BIND = os.environ.get("WORKER_METRICS_BIND", "0.0.0.0")
+# JSON API: calls a minute per personal access token (429 with Retry-After beyond).
+API_RATE_LIMIT = env_int("API_RATE_LIMIT", 120)
 
 APPROVAL_SLA_SECONDS = env_int("APPROVAL_SLA_SECONDS", 172800)
 APPROVAL_REMINDER_SECONDS = env_int("APPROVAL_REMINDER_SECONDS", APPROVAL_SLA_SECONDS // 2)

@@ -65,3 +65,8 @@ def audit_search(
     if date_to:
         qs = qs.filter(created_at__date__lte=date_to)
     return qs
+
+
+def api_calls_of(request: ExpenseRequest, *, limit: int = 100):
+    """The JSON API calls on one request, newest first (who, which token, what, answer)."""
+    return request.api_calls.order_by("-at", "-pk")[:limit]

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 
 from ..forms.audit import AuditSearchForm
 from ..models import ExpenseRequest
+from ..selectors import audit as audit_selectors
 from ..selectors import timeline
 from ..selectors.audit import audit_search
 
@@ -96,6 +97,7 @@ def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
             {
                 "expense": expense,
                 "timeline": timeline.build(expense),
+                "api_calls": audit_selectors.api_calls_of(expense),
                 "time_zone": zone,
                 "tz_error": tz_error,
             },

@@ -1,0 +1,283 @@
+"""API operations on requests: mine (list, detail, submit), a request's live status,
+and the Updates (decision, withdraw, resubmit, extend deadline).
+
+Each operation is one service or selector call, like a view. `access_request`
+decides who may see a request (404 otherwise, exactly as for a missing one);
+the workflow's validator decides what is allowed (409 with its code and words).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.http import Http404
+from ninja import Path, Query, Router
+from temporalio.service import RPCError, RPCStatusCode
+
+from accounts.models import User
+
+from .. import selectors, services
+from ..forms.requests import ExpenseForm, ResubmitForm
+from ..labels import ServiceCode
+from ..models import ApprovalPolicy, ExpenseRequest
+from ..temporal.client import TemporalUnavailable
+from ..workflow.contract import ApprovalState
+from . import auth
+from .schemas import (
+    DecisionIn,
+    ExtendIn,
+    Message,
+    Refused,
+    RequestList,
+    RequestOut,
+    ResubmitIn,
+    StatusName,
+    SubmitIn,
+    ValidationErrors,
+    WithdrawIn,
+)
+
+router = Router(tags=["requests"])
+
+# Every operation may answer these (ninja's own 400/401/422, our 403/429).
+COMMON = {
+    400: Message,
+    401: Message,
+    403: Message,
+    422: ValidationErrors,
+    429: Message,
+}
+ONE = {**COMMON, 404: Message}
+UPDATE = {200: ApprovalState, **ONE, 409: Refused, 503: Refused}
+PK = Path(..., ge=1, le=2**63 - 1, description="The request's number")
+
+
+def _refused(exc: services.ServiceError):
+    """A refusal in words (the caller's language: Accept-Language); 503 for an outage."""
+    status = 503 if exc.code == ServiceCode.UNAVAILABLE else 409
+    return status, {"code": exc.code, "message": exc.message}
+
+
+def _form_errors(form) -> tuple[int, dict]:
+    """A Django form's errors in ninja's 422 shape."""
+    return 422, {
+        "detail": [
+            {
+                "loc": ["body", "payload", field],
+                "msg": str(message),
+                "type": error.code or "invalid",
+            }
+            for field, errors in form.errors.as_data().items()
+            for error in errors
+            for message in error.messages
+        ]
+    }
+
+
+def request_out(expense: ExpenseRequest, *, steps: bool = False) -> dict:
+    return {
+        "id": expense.pk,
+        "requester": expense.requester.username,
+        "title": expense.title,
+        "amount": f"{expense.amount:.2f}",
+        "currency": expense.currency,
+        "category": expense.category,
+        "description": expense.description,
+        "status": expense.status,
+        "current_level": expense.current_level,
+        "levels": expense.levels,
+        "pending_approvers": list(expense.pending_approvers),
+        "due_at": expense.due_at,
+        "created_at": expense.created_at,
+        "steps": [
+            {
+                "level": s.level,
+                "approvers": list(s.approvers),
+                "status": s.status,
+                "due_at": s.due_at,
+                "decided_by": s.decided_by,
+                "on_behalf_of": s.on_behalf_of,
+                "decided_at": s.decided_at,
+                "comment": s.comment,
+            }
+            for s in expense.steps.all()
+        ]
+        if steps
+        else [],
+    }
+
+
+@router.get(
+    "/requests", response={200: RequestList, **COMMON}, auth=auth.READ, url_name="api-requests"
+)
+def my_requests(
+    request,
+    status: StatusName | None = None,
+    limit: int = Query(50, ge=1, le=100),
+    offset: int = Query(0, ge=0, le=1_000_000),
+):
+    """My own requests, newest first (filter by status)."""
+    qs = selectors.requests_of(user=request.auth, status=status or "").select_related("requester")
+    return {"count": qs.count(), "items": [request_out(e) for e in qs[offset : offset + limit]]}
+
+
+@router.post(
+    "/requests",
+    response={201: RequestOut, 200: RequestOut, **COMMON},
+    auth=auth.SUBMIT,
+    url_name="api-requests",
+)
+def submit(request, payload: SubmitIn):
+    """Submit a request (the web form's validation and `submit_token`; no receipt here).
+
+    With a `submit_token`, a repeat answers 200 with the request the first call made."""
+    user: User = request.auth
+    form = ExpenseForm(
+        {
+            "title": payload.title,
+            "amount": str(payload.amount),
+            "currency": payload.currency,
+            "category": payload.category,
+            "description": payload.description,
+            "submit_token": str(payload.submit_token or ""),
+        },
+        max_amount=ApprovalPolicy.current().max_amount,
+    )
+    if not form.is_valid():
+        return _form_errors(form)
+    data = form.cleaned_data
+    token = data.get("submit_token")
+    seen = token is not None and user.expense_requests.filter(submit_token=token).exists()
+    expense = services.expense_submit(
+        requester=user,
+        title=data["title"],
+        amount=data["amount"],
+        currency=data["currency"],
+        category=data["category"],
+        description=data["description"],
+        submit_token=token,
+    )
+    expense.refresh_from_db()
+    return (200 if seen else 201), request_out(expense, steps=True)
+
+
+@router.get(
+    "/requests/{pk}", response={200: RequestOut, **ONE}, auth=auth.READ, url_name="api-request"
+)
+def request_detail(request, pk: int = PK):
+    """A request I may see (mine, one I approve or decide for, any for admins)."""
+    return request_out(selectors.access_request(user=request.auth, pk=pk), steps=True)
+
+
+@router.get(
+    "/requests/{pk}/status",
+    response={200: ApprovalState, **ONE, 409: Refused, 503: Refused},
+    auth=auth.READ,
+    url_name="api-request-status",
+)
+def request_status(request, pk: int = PK):
+    """The workflow's own state now (its `get_status` query), not the projection."""
+    expense = selectors.access_request(user=request.auth, pk=pk)
+    if expense.workflow_started_at is None:
+        return _refused(services.ServiceError(ServiceCode.NOT_STARTED))
+    try:
+        return services.status_query(expense)
+    except TemporalUnavailable:
+        return _refused(services.ServiceError(ServiceCode.UNAVAILABLE))
+    except RPCError as exc:
+        code = ServiceCode.NOT_STARTED
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            code = ServiceCode.UNAVAILABLE
+        return _refused(services.ServiceError(code))
+
+
+def _run(change):
+    try:
+        return change()
+    except services.ServiceError as exc:
+        return _refused(exc)
+
+
+def _as_approver(user: User, pk: int, change):
+    """An approver's Update (decision, extension): sent whenever the request exists, since
+    the projection `can_view` reads may lag behind a fresh assignment or escalation and
+    the workflow's validator is the authority. A refusal to someone who may not see the
+    request is the same 404 as a missing request, so nothing leaks."""
+    expense = ExpenseRequest.objects.select_related("requester").filter(pk=pk).first()
+    if expense is None:
+        raise Http404("No such request")
+    visible = selectors.can_view(user=user, request=expense)
+    try:
+        return change(expense)
+    except services.ServiceError as exc:
+        if not visible:
+            raise Http404("No such request") from exc
+        return _refused(exc)
+
+
+@router.post("/requests/{pk}/decision", response=UPDATE, auth=auth.DECIDE, url_name="api-decision")
+def decide(request, payload: DecisionIn, pk: int = PK):
+    """Approve, reject or request changes (a Workflow Update): the new state, or the
+    validator's refusal (409). The same `decision_id` again is applied once."""
+    return _as_approver(
+        request.auth,
+        pk,
+        lambda expense: services.decision_record(
+            request=expense,
+            actor=request.auth,
+            action=payload.action,
+            comment=payload.comment,
+            decision_id=payload.decision_id or None,
+            level=payload.level,
+            override=payload.override,
+        ),
+    )
+
+
+@router.post("/requests/{pk}/withdraw", response=UPDATE, auth=auth.SUBMIT, url_name="api-withdraw")
+def withdraw(request, payload: WithdrawIn, pk: int = PK):
+    """Withdraw my pending request."""
+    expense = selectors.access_request(user=request.auth, pk=pk)
+    return _run(
+        lambda: services.expense_withdraw(
+            request=expense, actor=request.auth, reason=payload.reason
+        )
+    )
+
+
+def _max_amount(expense: ExpenseRequest) -> Decimal | None:
+    cents = (expense.policy_snapshot or {}).get("max_amount_cents")
+    return Decimal(cents) / 100 if cents else None
+
+
+@router.post("/requests/{pk}/resubmit", response=UPDATE, auth=auth.SUBMIT, url_name="api-resubmit")
+def resubmit(request, payload: ResubmitIn, pk: int = PK):
+    """Resubmit my request after changes were requested (the web form's validation)."""
+    expense = selectors.access_request(user=request.auth, pk=pk)
+    form = ResubmitForm(
+        {"title": payload.title, "amount": str(payload.amount), "comment": payload.comment},
+        max_amount=_max_amount(expense),
+    )
+    if not form.is_valid():
+        return _form_errors(form)
+    return _run(
+        lambda: services.expense_resubmit(
+            request=expense,
+            actor=request.auth,
+            title=form.cleaned_data["title"],
+            amount=form.cleaned_data["amount"],
+            comment=form.cleaned_data["comment"],
+        )
+    )
+
+
+@router.post("/requests/{pk}/extend", response=UPDATE, auth=auth.DECIDE, url_name="api-extend")
+def extend(request, payload: ExtendIn, pk: int = PK):
+    """Extend the current level's deadline by `seconds` (its approver or an admin)."""
+    return _as_approver(
+        request.auth,
+        pk,
+        lambda expense: services.deadline_extend(
+            request=expense, actor=request.auth, seconds=payload.seconds, reason=payload.reason
+        ),
+    )

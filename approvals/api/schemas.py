@@ -1,0 +1,125 @@
+"""The API's request and response bodies (pydantic, through django-ninja).
+
+The approval state is the workflow's own dataclass (`contract.ApprovalState`):
+what `get_status` and every Update answer, unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+from uuid import UUID
+
+from ninja import Field, Schema
+
+StatusName = Literal[
+    "queued", "pending", "changes_requested", "approved", "rejected", "withdrawn", "expired"
+]
+
+
+class Message(Schema):
+    detail: str
+
+
+class ValidationErrors(Schema):
+    """django-ninja's 422 (and the form's errors, in the same shape)."""
+
+    detail: list[dict[str, Any]]
+
+
+class Refused(Schema):
+    """The workflow (or service) said no: a stable code and the words for a person."""
+
+    code: str
+    message: str
+
+
+class StepOut(Schema):
+    level: int
+    approvers: list[str]
+    status: str
+    due_at: datetime | None
+    decided_by: str
+    on_behalf_of: str
+    decided_at: datetime | None
+    comment: str
+
+
+class RequestOut(Schema):
+    id: int
+    requester: str
+    title: str
+    amount: str
+    currency: str
+    category: str
+    description: str
+    status: str
+    current_level: int
+    levels: int
+    pending_approvers: list[str]
+    due_at: datetime | None
+    created_at: datetime
+    steps: list[StepOut] = []
+
+
+class RequestList(Schema):
+    count: int
+    items: list[RequestOut]
+
+
+class SubmitIn(Schema):
+    title: str = Field(max_length=10_000)
+    amount: Decimal
+    currency: str = Field("EUR", max_length=100)
+    category: str = Field(max_length=100)
+    description: str = Field("", max_length=100_000)
+    # The web form's one-time token: the same token again answers with the request it
+    # first made (200), however often or concurrently it is sent.
+    submit_token: UUID | None = None
+
+
+class DecisionIn(Schema):
+    action: Literal["approve", "reject", "request_changes"]
+    comment: str = Field("", max_length=100_000)
+    # Idempotency key: the same id again is applied once (the first answer is repeated).
+    decision_id: str = Field("", pattern=r"^([A-Za-z0-9-]{8,64})?$")
+    # The level the caller saw (0: the current one); a request that moved on is refused.
+    level: int = Field(0, ge=0, le=10)
+    override: bool = False
+
+
+class WithdrawIn(Schema):
+    reason: str = Field("", max_length=100_000)
+
+
+class ResubmitIn(Schema):
+    title: str = Field(max_length=10_000)
+    amount: Decimal
+    comment: str = Field("", max_length=100_000)
+
+
+class ExtendIn(Schema):
+    seconds: int = Field(ge=-(2**31), le=2**31)
+    reason: str = Field("", max_length=100_000)
+
+
+class InboxRowOut(Schema):
+    request_id: int
+    title: str
+    requester: str
+    requester_display: str
+    amount_cents: int
+    currency: str
+    submitted_at: str
+    due_at: datetime | None
+    overdue: bool
+    pending: list[str]
+    on_behalf_of: str
+
+
+class InboxPage(Schema):
+    rows: list[InboxRowOut]
+    # Pass as `page` for the next page; empty on the last one. Signed, bound to you
+    # and the filters.
+    next_page: str
