@@ -7,8 +7,9 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 UV = $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/approvals
-# Tests only: seed_demo hashes the demo passwords for every test (1.6 s each with PBKDF2).
-export PASSWORD_HASHERS := django.contrib.auth.hashers.MD5PasswordHasher
+# Tests only (never `make run`): seed_demo hashes the demo passwords for every test
+# (1.6 s each with PBKDF2); tests/conftest.py sets the same when pytest runs alone.
+FAST_HASHER := PASSWORD_HASHERS=django.contrib.auth.hashers.MD5PasswordHasher
 # apt as root, or through sudo when not root.
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
@@ -46,10 +47,10 @@ lint: deps
 	@DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run >/dev/null
 
 test: deps chromium gettext docker-compose lint
-	@DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 $(PY) -m pytest $(PYTEST_ARGS)
+	@$(FAST_HASHER) DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 stress: deps
-	@DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 STRESS_N=$${STRESS_N:-500} $(PY) -m pytest tests/reliability/test_crash.py -s $(PYTEST_ARGS)
+	@$(FAST_HASHER) DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 STRESS_N=$${STRESS_N:-500} $(PY) -m pytest tests/reliability/test_crash.py -s $(PYTEST_ARGS)
 
 # make bench — not part of make test: its own database (dropped and created), Temporal dev
 # server, worker and web; needs PostgreSQL and Redis. Results: BENCHMARKS.md, bench/results/.

@@ -135,7 +135,7 @@ AUTHENTICATION_BACKENDS = [
 ]
 # Tests (and only tests) put a fast hasher first: seed_demo hashes every demo
 # password per test. Never set this in production.
-if os.environ.get("PASSWORD_HASHERS"):
+if DEBUG and os.environ.get("PASSWORD_HASHERS"):  # ignored in production
     PASSWORD_HASHERS = env_list("PASSWORD_HASHERS")
 
 AUTH_PASSWORD_VALIDATORS = [
