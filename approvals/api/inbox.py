@@ -14,13 +14,11 @@ from ..labels import ServiceCode
 from ..selectors.inbox import (
     decode_page_token,
     encode_page_token,
-    fetch_inbox_page,
-    inbox_query,
+    inbox_page,
     page_salt,
-    principals_of,
 )
 from ..services import ServiceError
-from ..temporal.client import TemporalUnavailable, call
+from ..temporal.client import TemporalUnavailable
 from . import auth
 from .requests import COMMON, Refused
 from .schemas import InboxPage
@@ -30,10 +28,6 @@ router = Router(tags=["inbox"])
 MIN_AMOUNT = Query(None, ge=0, max_digits=12, decimal_places=2)
 MAX_AMOUNT = Query(None, ge=0, max_digits=12, decimal_places=2)
 PAGE = Query("", max_length=2000, description="`next_page` of the previous page")
-
-
-def _cents(amount: Decimal | None) -> int | None:
-    return None if amount is None else int((amount * 100).to_integral_value())
 
 
 @router.get(
@@ -51,30 +45,19 @@ def inbox(
 ):
     """The decisions waiting for me (and for whom I decide as a delegate), soonest due first."""
     user = request.auth
-    principals = principals_of(user)
     filters = {"min_amount": min_amount, "max_amount": max_amount, "overdue": overdue}
     salt = page_salt(user, filters)
     try:
         token = decode_page_token(page, salt=salt)
     except signing.BadSignature:
         return 400, {"detail": _("That page token is not valid here.")}
-    query = inbox_query(
-        principals,
-        me=user.username,
-        min_cents=_cents(min_amount),
-        max_cents=_cents(max_amount),
-        overdue=overdue,
-    )
-
     def fetch(page_token: bytes | None):
-        return call(
-            lambda client: fetch_inbox_page(
-                client,
-                query,
-                token=page_token,
-                principals=set(principals),
-                username=user.username,
-            )
+        return inbox_page(
+            user=user,
+            token=page_token,
+            min_amount=min_amount,
+            max_amount=max_amount,
+            overdue=overdue,
         )
 
     try:

@@ -35,6 +35,7 @@ from accounts import selectors as people
 from accounts.models import User
 
 from .. import money
+from ..temporal.client import call
 from ..workflow.contract import SA_DUE, SA_PENDING, SA_REQUESTER
 from .requests import request_url
 
@@ -282,3 +283,33 @@ def principals_of(user: User) -> list[str]:
     return [user.username, *people.delegators_for(delegate=user)]
 
 
+
+
+def eur_cents(amount: Decimal | None) -> int | None:
+    """A filter's amount in EUR cents: AmountCents is in the base currency."""
+    return None if amount is None else money.to_minor(amount, money.BASE_CURRENCY)
+
+
+def inbox_page(
+    *,
+    user: User,
+    token: bytes | None,
+    min_amount: Decimal | None = None,
+    max_amount: Decimal | None = None,
+    overdue: bool = False,
+) -> tuple[list[InboxRow], bytes | None]:
+    """One page of what `user` may decide (themselves and their delegators): one
+    visibility call. Raises TemporalUnavailable or RPCError (the page and the API word them)."""
+    principals = principals_of(user)
+    query = inbox_query(
+        principals,
+        me=user.username,
+        min_cents=eur_cents(min_amount),
+        max_cents=eur_cents(max_amount),
+        overdue=overdue,
+    )
+    return call(
+        lambda client: fetch_inbox_page(
+            client, query, token=token, principals=set(principals), username=user.username
+        )
+    )

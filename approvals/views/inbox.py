@@ -19,14 +19,13 @@ from django_htmx.http import reswap, retarget
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from .. import money
 from ..forms.inbox import BulkApproveForm, DecisionForm, InboxFilterForm
 from ..metrics import timed
 from ..selectors.inbox import (
     InboxRow,
     decode_page_token,
     encode_page_token,
-    fetch_inbox_page,
+    inbox_page,
     inbox_query,
     new_decision_id,
     page_salt,
@@ -38,25 +37,12 @@ from ..temporal.client import TemporalUnavailable, call
 BULK_LIMIT = 100
 
 
-def _cents(amount) -> int | None:
-    """The filter's amount in EUR cents: AmountCents is in the base currency."""
-    return None if amount is None else money.to_minor(amount, money.BASE_CURRENCY)
-
-
 @timed("inbox")
 @login_required
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
     form = InboxFilterForm(request.GET)
     data = form.cleaned_data if form.is_valid() else {}
-    principals = principals_of(request.user)
-    query = inbox_query(
-        principals,
-        me=request.user.username,
-        min_cents=_cents(data.get("min_amount")),
-        max_cents=_cents(data.get("max_amount")),
-        overdue=bool(data.get("overdue")),
-    )
     salt = page_salt(request.user, data)
     try:
         token = decode_page_token(data.get("page") or "", salt=salt)
@@ -68,14 +54,12 @@ def inbox(request: HttpRequest) -> HttpResponse:
     next_token = None
 
     def fetch(page_token: bytes | None):
-        return call(
-            lambda client: fetch_inbox_page(
-                client,
-                query,
-                token=page_token,
-                principals=set(principals),
-                username=request.user.username,
-            )
+        return inbox_page(
+            user=request.user,
+            token=page_token,
+            min_amount=data.get("min_amount"),
+            max_amount=data.get("max_amount"),
+            overdue=bool(data.get("overdue")),
         )
 
     try:

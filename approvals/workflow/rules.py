@@ -274,15 +274,22 @@ def initial_chain(route: Route, levels: int) -> list[list[str]]:
     ]
 
 
-def above_level(route: Route, number: int) -> list[str]:
-    """The ladder above level `number`'s own manager (nothing above the admins)."""
+def above_level(route: Route, number: int, approvers: list[str] | tuple = ()) -> list[str]:
+    """The ladder above level `number`'s own manager (nothing above the admins).
+
+    Counted from the level's approver when they are on the ladder: after a leaver is taken
+    off the ladder the positions shift, and counting by number would skip someone."""
+    for person in approvers:
+        if person in route.ladder:
+            return list(route.ladder[route.ladder.index(person) + 1 :])
     return list(route.ladder[number:]) if number <= len(route.ladder) else []
 
 
 def route_level(m: Machine, level: LevelState) -> list[str]:
     """Who may take `level` now, with separation of duties (version 2)."""
     route = m.route or Route(ladder=[], admins=[])
-    return choose(level.approvers, above_level(route, level.level), route.admins, excluded(m))
+    above = above_level(route, level.level, level.approvers)
+    return choose(level.approvers, above, route.admins, excluded(m))
 
 
 def escalation_targets(

@@ -357,7 +357,10 @@ class Steps:
         previous = list(level.approvers)
         preferred = rules.initial_chain(route, level.level)[level.level - 1]
         level.approvers = rules.choose(
-            preferred, rules.above_level(route, level.level), route.admins, rules.excluded(m)
+            preferred,
+            rules.above_level(route, level.level, preferred),
+            route.admins,
+            rules.excluded(m),
         )
         if level.approvers == previous:
             return  # nothing changed

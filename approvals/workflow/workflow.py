@@ -205,7 +205,8 @@ class ExpenseApprovalWorkflow(Steps, Outbox):
             d = DecisionInput(decision_id="", actor=Actor(username="?"), action="?")
         if d.decision_id in self.m.signal_ids or rules.seen_decision(self.m, d.decision_id):
             return  # a duplicate delivery
-        if d.decision_id:
+        if d.decision_id and refused is None:
+            # Only our own signals claim their id: a forged one must not burn a real link's.
             self.m.signal_ids.add(d.decision_id)
         await workflow.wait_condition(lambda: self.m.ready and not self.m.busy)
         refused = refused or rules.signal_refusal(self.m, d)

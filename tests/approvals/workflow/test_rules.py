@@ -487,6 +487,13 @@ def test_above_level(number, expected):
     assert rules.above_level(Route(ladder=list(LADDER), admins=["admin"]), number) == expected
 
 
+def test_above_level_counts_from_the_levels_approver_after_a_leaver_left_the_ladder():
+    # max left: the ladder is [diana, victor]; level 2 (diana) has victor above her.
+    route = Route(ladder=["diana", "victor"], admins=["admin"])
+    assert rules.above_level(route, 2, ["diana"]) == ["victor"]
+    assert rules.above_level(route, 2) == []  # by position alone victor would be skipped
+
+
 def route_case(approved, lvl, ladder=LADDER, admins=("admin",), requester="emma",
                preferred=None):
     decisions = [approve(n + 1, who, on_behalf_of=behalf)
