@@ -24,6 +24,7 @@ urlpatterns = [
     path("codec/decode", codec.codec_endpoint, {"operation": "decode"}, name="codec-decode"),
     path("ops/", ops.ops_page, name="ops"),
     path("ops/requests/<int:pk>/start/", ops.ops_start, name="ops-start"),
+    path("ops/requests/<int:pk>/reroute/", ops.ops_reroute, name="ops-reroute"),
     path("ops/mails/<int:pk>/resend/", ops.ops_resend, name="ops-resend"),
     path("ops/issues/<int:pk>/dismiss/", ops.ops_dismiss, name="ops-dismiss"),
 ]

@@ -17,17 +17,20 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 
 from django.db import connection
 from temporalio.client import Client, RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from ..effects import projection
+from ..labels import ServiceCode
 from ..models import ExpenseRequest, RequestStatus
 from ..temporal.client import TemporalUnavailable, call
 from ..workflow.contract import ApprovalState, Refusal, RerouteInput, workflow_id
 from ..workflow.workflow import ExpenseApprovalWorkflow
 from .commands import refusal_of
+from .common import ServiceError
 
 log = logging.getLogger(__name__)
 REASON_DEACTIVATED = "deactivated"
@@ -123,3 +126,18 @@ def leaver_reroute(*, username: str) -> int:
     if waiting:
         log.info("%s deactivated: %d of %d requests re-routed", username, rerouted, len(waiting))
     return rerouted
+
+
+def request_reroute(*, request_id: int, by: str) -> ApprovalState:
+    """Route the current level of a request again with today's org chart (/ops/, e.g. after
+    an admin was added for a level that waited on nobody). Safe to repeat: nothing changes
+    when the same people would get it. Raises ServiceError with the refusal or outage."""
+    inp = RerouteInput(leaver="", reason=f"re-routed by {by}", reroute_id=str(uuid.uuid4()))
+    try:
+        state = _send_when_free(request_id, inp)
+    except WorkflowUpdateFailedError as exc:
+        raise refusal_of(exc) from exc
+    except (TemporalUnavailable, RPCTimeoutOrCancelledError, RPCError) as exc:
+        raise ServiceError(ServiceCode.UNAVAILABLE) from exc
+    projection.apply_state(state)
+    return state

@@ -17,6 +17,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ..selectors.ops import ops_overview
 from ..services import ops as ops_services
+from ..services.common import ServiceError
+from ..services.leavers import request_reroute
 from ..temporal.client import TemporalUnavailable
 
 
@@ -72,4 +74,28 @@ def ops_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
     _require_admin(request)
     if ops_services.issue_dismiss(issue_id=pk):
         messages.success(request, _("Marked as resolved."))
+    return redirect("ops")
+
+
+@login_required
+@require_POST
+def ops_reroute(request: HttpRequest, pk: int) -> HttpResponse:
+    """Route a request's current level again (it waits on nobody, or on the wrong people)."""
+    _require_admin(request)
+    try:
+        state = request_reroute(request_id=pk, by=request.user.username)
+    except ServiceError as exc:
+        messages.error(request, f"#{pk}: {exc.message}")
+    else:
+        if state.pending_approvers:
+            messages.success(
+                request,
+                _("Request #%(id)s now waits on %(who)s.")
+                % {"id": pk, "who": ", ".join(state.pending_approvers)},
+            )
+        else:
+            messages.info(
+                request,
+                _("Request #%(id)s still has nobody who may decide it.") % {"id": pk},
+            )
     return redirect("ops")

@@ -43,6 +43,7 @@ def test_ops_is_refused_to_everyone_but_admins(demo_org, who):
     client = client_for(demo_org[who])
     assert client.get("/ops/").status_code == 403
     assert client.post("/ops/requests/1/start/").status_code == 403
+    assert client.post("/ops/requests/1/reroute/").status_code == 403
     assert client.post("/ops/mails/1/resend/").status_code == 403
     assert client.post("/ops/issues/1/dismiss/").status_code == 403
 
@@ -157,3 +158,29 @@ def test_requests_waiting_on_nobody_and_overdue_are_listed_in_words(demo_org):
     assert "No one can decide this level" in html and "past its deadline" in html
     german = admin.get("/ops/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert "Niemand kann diese Stufe entscheiden" in german
+
+
+def test_a_request_waiting_on_nobody_is_routed_again_from_ops(demo_org, worker):
+    """admin's own request has nobody left (the only admin is the requester); once a second
+    admin exists, "Route again" gives the level to them, and a repeat changes nothing."""
+    from accounts.models import User
+    from tests.support.requests import wait_state
+
+    admin = demo_org["admin"]
+    request = submit(admin, "120.00", title="Cables")
+    wait_state(request, lambda s: s.waiting_reason == "needs_approver")
+    page = client_for(admin)
+    wait_for(lambda: items(page.get("/ops/"), "needs_approver") == 1)
+
+    page.post(f"/ops/requests/{request.pk}/reroute/")  # still nobody: nothing changes
+    assert wait_state(request, lambda s: True).pending_approvers == []
+
+    User.objects.create(username="ada2", is_superuser=True, is_staff=True)
+    response = page.post(f"/ops/requests/{request.pk}/reroute/", follow=True)
+    assert "ada2" in response.content.decode()
+    state = wait_state(request, lambda s: s.pending_approvers == ["ada2"])
+    assert state.waiting_reason == ""
+    page.post(f"/ops/requests/{request.pk}/reroute/")  # a repeat: still ada2, no new step
+    assert wait_state(request, lambda s: True).seq == state.seq
+    wait_status(request, "pending")
+    assert items(page.get("/ops/"), "needs_approver") == 0

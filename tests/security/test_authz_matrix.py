@@ -112,6 +112,7 @@ MATRIX: dict[str, tuple[tuple, tuple]] = {
     "ops": (ADMINS, GET_ONLY),
     # Actions on /ops/: admins only, each answers with a redirect back to /ops/.
     "ops-start": (POST_ONLY, (LOGIN, 403, 403, 403, 403, "/ops/")),
+    "ops-reroute": (POST_ONLY, (LOGIN, 403, 403, 403, 403, "/ops/")),
     "ops-resend": (POST_ONLY, (LOGIN, 403, 403, 403, 403, "/ops/")),
     "ops-dismiss": (POST_ONLY, (LOGIN, 403, 403, 403, 403, "/ops/")),
 }
