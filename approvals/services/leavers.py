@@ -141,3 +141,20 @@ def request_reroute(*, request_id: int, by: str) -> ApprovalState:
         raise ServiceError(ServiceCode.UNAVAILABLE) from exc
     projection.apply_state(state)
     return state
+
+
+def sweep_leavers() -> int:
+    """Re-route what still waits on someone inactive: a deactivation whose re-route found
+    nothing because the projection lagged behind a fresh assignment, or one that met a
+    Temporal outage. Run by the worker's reconciler on every pass; returns how many
+    requests it moved."""
+    from accounts.models import User
+
+    inactive = set(User.objects.filter(is_active=False).values_list("username", flat=True))
+    if not inactive:
+        return 0
+    pending = ExpenseRequest.objects.filter(
+        status=RequestStatus.PENDING, workflow_started_at__isnull=False
+    ).values_list("pending_approvers", flat=True)
+    waiting = sorted({name for names in pending for name in names or []} & inactive)
+    return sum(leaver_reroute(username=name) for name in waiting)

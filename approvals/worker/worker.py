@@ -38,17 +38,21 @@ def build_worker(client: Client, *, task_queue: str | None = None) -> Worker:
     )
 
 
-async def reconcile_forever(stop: asyncio.Event) -> None:
-    """Start workflows of requests saved while Temporal was unreachable."""
+async def reconcile_forever(stop: asyncio.Event, passes: tuple = ()) -> None:
+    """Start workflows of requests saved while Temporal was unreachable, then run the
+    `passes` the process adds (functions returning how many things they mended), every
+    RECONCILE_INTERVAL_SECONDS. The management commands (the composition root) add the
+    leaver sweep; this module imports nothing above itself."""
     from ..temporal.starter import reconcile_queued
 
     while not stop.is_set():
-        try:
-            started = await sync_to_async(reconcile_queued, thread_sensitive=False)()
-            if started:
-                log.info("reconciler started %d queued request(s)", started)
-        except Exception:
-            log.exception("reconciler pass failed; next pass retries")
+        for mend in (reconcile_queued, *passes):
+            try:
+                done = await sync_to_async(mend, thread_sensitive=False)()
+                if done:
+                    log.info("reconciler: %s mended %d", mend.__name__, done)
+            except Exception:
+                log.exception("reconciler pass %s failed; next pass retries", mend.__name__)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=settings.RECONCILE_INTERVAL_SECONDS)
 
@@ -68,13 +72,13 @@ async def connect_with_retry(stop: asyncio.Event) -> Client | None:
     return None
 
 
-async def run(stop: asyncio.Event, *, reconcile: bool = True) -> None:
+async def run(stop: asyncio.Event, *, reconcile: bool = True, passes: tuple = ()) -> None:
     """Run until `stop` is set; if the worker dies (server gone too long), start it again."""
     client = await connect_with_retry(stop)
     if client is None:
         return
     serve_worker_metrics()
-    tasks = [asyncio.create_task(reconcile_forever(stop))] if reconcile else []
+    tasks = [asyncio.create_task(reconcile_forever(stop, passes))] if reconcile else []
     try:
         while not stop.is_set():
             worker = build_worker(client)

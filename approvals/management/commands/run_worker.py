@@ -5,6 +5,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
+from approvals.services.leavers import sweep_leavers
 from approvals.worker import worker
 
 
@@ -17,7 +18,7 @@ class Command(BaseCommand):
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
-            await worker.run(stop)
+            await worker.run(stop, passes=(sweep_leavers,))
 
         asyncio.run(main())
         sys.stdout.flush()

@@ -6,6 +6,7 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from approvals.services.leavers import sweep_leavers
 from approvals.worker import worker
 
 
@@ -49,7 +50,8 @@ class Command(BaseCommand):
             )
             server = uvicorn.Server(config)
             stop = asyncio.Event()
-            tasks = [asyncio.create_task(worker.run(stop))] if with_worker else []
+            passes = (sweep_leavers,)
+            tasks = [asyncio.create_task(worker.run(stop, passes=passes))] if with_worker else []
             self.stdout.write(f"web: http://{host}:{port}/ (worker in process: {with_worker})")
             await server.serve()
             stop.set()

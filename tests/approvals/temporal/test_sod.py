@@ -13,7 +13,7 @@ from django.utils import translation
 from temporalio.client import WorkflowExecutionStatus
 
 from approvals import services
-from approvals.models import AuditEntry, Notification
+from approvals.models import AuditEntry, ExpenseRequest, Notification
 from approvals.temporal import client as temporal_client
 from approvals.workflow.contract import (
     ApprovalState,
@@ -229,9 +229,11 @@ def test_a_leaver_s_level_moves_to_their_manager_once(demo_org, worker):
     request = submit(demo_org["emma"], "500.00")
     state = wait_pending_level(request, 1)
     assert state.pending_approvers == ["max"]
+    wait_for(lambda: ExpenseRequest.objects.get(pk=request.pk).pending_approvers == ["max"])
     max_ = demo_org["max"]
     max_.is_active = False
-    # Deactivating re-routes at once (accounts.services.user_deactivate -> leaver_reroute).
+    # Deactivating re-routes at once (accounts.services.user_deactivate -> leaver_reroute;
+    # what the projection did not show yet, the reconciler's sweep_leavers moves later).
     max_.save(update_fields=["is_active"])
     state = wait_state(request, lambda s: s.pending_approvers == ["diana"], timeout=20)
     assert state.current_level == 1
@@ -271,3 +273,41 @@ def test_the_refusal_for_someone_who_already_approved_is_in_german(demo_org, wor
         pytest.xfail(f"catalog pending: no German for {english!r} in {DE_PO}")
     assert german == expected
     assert german != english
+
+
+def test_the_reconciler_sweep_moves_what_a_deactivation_missed(demo_org, worker):
+    """A person made inactive without the service (an HR import writing the column, or a
+    deactivation whose re-route met a lagging projection or an outage) still holds a level:
+    the reconciler's sweep_leavers pass moves it to their manager."""
+    from accounts.models import User
+    from approvals.services.leavers import sweep_leavers
+
+    request = submit(demo_org["emma"], "500.00")
+    wait_pending_level(request, 1)
+    wait_for(lambda: ExpenseRequest.objects.get(pk=request.pk).pending_approvers == ["max"])
+    User.objects.filter(username="max").update(is_active=False)  # no signal, no re-route
+    assert state_of(request).pending_approvers == ["max"]
+    assert sweep_leavers() == 1
+    assert state_of(request).pending_approvers == ["diana"]
+    assert sweep_leavers() == 0  # nothing left on anyone inactive
+
+
+async def test_the_reconciler_runs_the_passes_its_process_adds(settings):
+    import asyncio
+
+    from approvals.worker import worker as worker_mod
+
+    settings.RECONCILE_INTERVAL_SECONDS = 0.05
+    calls = []
+
+    def mend() -> int:
+        calls.append(1)
+        return 0
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker_mod.reconcile_forever(stop, (mend,)))
+    while len(calls) < 2:
+        await asyncio.sleep(0.02)
+    stop.set()
+    await task
+    assert len(calls) >= 2
