@@ -121,6 +121,50 @@ class ApprovalPolicy(models.Model):
         return policy or cls.objects.create()
 
 
+class PolicyStatus(models.TextChoices):
+    DRAFT = "draft", _("draft")
+    PUBLISHED = "published", _("published")
+
+
+class PolicyVersion(models.Model):
+    """One version of the approval policy: rules as data (`workflow.policy.PolicyRules`).
+
+    At most one draft; published versions never change. A request pins the published
+    version in force (effective) at its submission and keeps it to its end.
+    """
+
+    number = models.PositiveIntegerField(_("version"), unique=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=PolicyStatus.choices, default=PolicyStatus.DRAFT
+    )
+    rules = models.JSONField(_("rules"), default=dict)  # PolicyRules.to_dict(), validated
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    effective_from = models.DateField(_("effective from"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("policy version")
+        verbose_name_plural = _("policy versions")
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=models.Q(status="draft"), name="one_policy_draft"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{_('Policy')} v{self.number} ({self.get_status_display()})"
+
+
 class ExpenseRequest(models.Model):
     requester = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="expense_requests"
@@ -134,6 +178,8 @@ class ExpenseRequest(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # The policy in force at submission, so a late (reconciled) start uses it too.
     policy_snapshot = models.JSONField(default=dict, blank=True)
+    # The published policy version in force at submission (null: before versions).
+    policy_version = models.PositiveIntegerField(_("policy version"), null=True, blank=True)
     # Pinned at submission: the amount in EUR at the newest rate on or before the
     # submission day (units of `currency` per 1 EUR) and that rate's date. Null only
     # for requests saved before rates existed.
@@ -217,6 +263,8 @@ class ApprovalStep(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     comment = models.TextField(blank=True)
     channel = models.CharField(max_length=20, blank=True)
+    kind = models.CharField(max_length=20, blank=True)  # LevelKind; "" = a manager level
+    label = models.CharField(max_length=150, blank=True)  # "manager", a group, a username
 
     class Meta:
         ordering = ["request", "level"]

@@ -19,8 +19,9 @@ from accounts.models import User
 from .. import selectors, services
 from ..forms.requests import ExpenseForm, ResubmitForm
 from ..labels import ServiceCode
-from ..models import ApprovalPolicy, ExpenseRequest
+from ..models import ExpenseRequest
 from ..temporal.client import TemporalUnavailable
+from ..temporal.starter import current_max_amount
 from ..workflow.contract import ApprovalState
 from . import auth
 from .schemas import (
@@ -141,7 +142,7 @@ def submit(request, payload: SubmitIn):
             "description": payload.description,
             "submit_token": str(payload.submit_token or ""),
         },
-        max_amount=ApprovalPolicy.current().max_amount,
+        max_amount=current_max_amount(),
     )
     if not form.is_valid():
         return _form_errors(form)

@@ -63,6 +63,8 @@ def apply_state(state: ApprovalState) -> bool:
                 "decided_at": _dt(level.decided_at),
                 "comment": level.comment,
                 "channel": level.channel,
+                "kind": level.kind,
+                "label": level.label,
             },
         )
     request.steps.filter(level__gt=len(state.levels)).delete()

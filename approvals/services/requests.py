@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 
 from .. import money
+from ..effects.policy import effective_version
 from ..models import ExpenseRequest, RequestStatus
 from ..selectors.fx import rate_on
 from ..temporal.starter import policy_snapshot, workflow_start_quietly
@@ -119,7 +120,8 @@ def expense_submit(
                 }
             )
         rate, rate_date = found.rate, found.rate_date
-    policy = policy_snapshot()
+    version = effective_version(day)  # pinned: in-flight requests keep theirs
+    policy = policy_snapshot(version)
     base_cents = money.to_base_cents(amount, currency, rate)
     check_base_amount(amount=amount, currency=currency, base_cents=base_cents, policy=policy)
     request = ExpenseRequest(
@@ -131,6 +133,7 @@ def expense_submit(
         description=description,
         status=RequestStatus.QUEUED,
         policy_snapshot=dataclasses.asdict(policy),
+        policy_version=version.number if version is not None else None,
         submit_token=submit_token,
         base_amount_cents=base_cents,
         fx_rate=rate,

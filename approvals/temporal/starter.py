@@ -24,7 +24,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from .. import money
-from ..models import ApprovalPolicy, ExpenseRequest, RequestStatus
+from ..effects.policy import effective_version, rules_of
+from ..models import ApprovalPolicy, ExpenseRequest, PolicyVersion, RequestStatus
 from ..workflow.contract import (
     SA_AMOUNT,
     SA_REQUESTER,
@@ -45,17 +46,34 @@ def cents(amount: Decimal) -> int:
     return money.to_minor(amount, money.BASE_CURRENCY)
 
 
-def policy_snapshot() -> PolicySnapshot:
+def policy_snapshot(version: PolicyVersion | None = None) -> PolicySnapshot:
+    """The snapshot a request keeps: the thresholds and maximum of the published version
+    in force (`version`, else today's), else of the legacy ApprovalPolicy row; the SLA."""
     policy = ApprovalPolicy.current()
+    version = version or effective_version()
     sla = settings.APPROVAL_SLA_SECONDS
+    if version is not None:
+        rules = rules_of(version)
+        thresholds = (
+            rules.two_levels_from_cents, rules.three_levels_from_cents, rules.max_amount_cents
+        )
+    else:
+        thresholds = tuple(
+            cents(a) for a in (policy.two_levels_from, policy.three_levels_from, policy.max_amount)
+        )
     return PolicySnapshot(
-        two_levels_from_cents=cents(policy.two_levels_from),
-        three_levels_from_cents=cents(policy.three_levels_from),
-        max_amount_cents=cents(policy.max_amount),
+        two_levels_from_cents=thresholds[0],
+        three_levels_from_cents=thresholds[1],
+        max_amount_cents=thresholds[2],
         sla_seconds=sla,
         reminder_seconds=settings.APPROVAL_REMINDER_SECONDS,
         max_escalations=policy.max_escalations,
     )
+
+
+def current_max_amount() -> Decimal:
+    """The maximum (EUR) of the policy in force today: the new-request form's bound."""
+    return money.from_minor(policy_snapshot().max_amount_cents, money.BASE_CURRENCY)
 
 
 def workflow_input(request: ExpenseRequest) -> ApprovalInput:
@@ -78,6 +96,10 @@ def workflow_input(request: ExpenseRequest) -> ApprovalInput:
         base_amount_cents=request.base_amount_cents or 0,
         fx_rate=str(request.fx_rate) if request.fx_rate is not None else "",
         fx_rate_date=request.fx_rate_date.isoformat() if request.fx_rate_date else "",
+        # The pinned policy version and the facts its rules read ("" = no version).
+        policy_version=str(request.policy_version) if request.policy_version else "",
+        category=request.category,
+        cost_centre=str(getattr(request, "cost_centre_code", "") or ""),
     )
 
 

@@ -27,7 +27,9 @@ from accounts import selectors as people
 
 from .. import selectors, services
 from ..forms.requests import ExpenseForm, ResubmitForm, StatusFilterForm
-from ..models import ApprovalPolicy, ExpenseRequest, RequestStatus
+from ..models import ExpenseRequest, RequestStatus
+from ..policy_labels import level_name
+from ..temporal.starter import current_max_amount
 from ..workflow.contract import PolicySnapshot
 
 # How a level's state and a history entry read on the page.
@@ -94,7 +96,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def request_new(request: HttpRequest) -> HttpResponse:
-    max_amount = ApprovalPolicy.current().max_amount
+    max_amount = current_max_amount()
     if request.method != "POST":
         template = "approvals/request_new.html"
         if _partial(request):
@@ -151,7 +153,8 @@ def _detail_context(request: HttpRequest, expense: ExpenseRequest, resubmit_form
     principals = {user.username, *people.delegators_for(delegate=user)}
     steps = list(expense.steps.all())
     for step in steps:
-        step.label = STEP_LABELS.get(step.status, step.status)
+        step.status_label = STEP_LABELS.get(step.status, step.status)
+        step.level_name = level_name(step)
     history = list(expense.audit.order_by("-at", "-pk")[:20])
     for entry in history:
         entry.label = EVENT_LABELS.get(entry.kind, entry.kind)

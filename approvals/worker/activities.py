@@ -25,7 +25,8 @@ from accounts.models import Delegation, User
 from accounts.selectors import admin_usernames
 
 from ..effects import notifications, ops, projection
-from ..models import ExpenseRequest
+from ..effects import policy as policies
+from ..models import ExpenseRequest, PolicyVersion
 from ..workflow.contract import (
     Calls,
     ChainRequest,
@@ -148,7 +149,24 @@ def resolve_route(req: RouteRequest) -> Route:
             f"requester {req.requester!r} does not exist", type="NoSuchUser", non_retryable=True
         )
     ladder = [name for name in _ladder(user) if name != req.requester]
-    return Route(ladder=ladder, admins=[a for a in admin_usernames() if a != req.requester])
+    route = Route(ladder=ladder, admins=[a for a in admin_usernames() if a != req.requester])
+    if req.policy_version and req.facts is not None:
+        route.levels = _policy_levels(user, req)
+    return route
+
+
+def _policy_levels(user: User, req: RouteRequest):
+    """The pinned version's chain for the request's facts, with today's organisation."""
+    number = int(req.policy_version) if str(req.policy_version).isdigit() else 0
+    version = PolicyVersion.objects.filter(number=number).first()
+    if version is None:
+        raise ApplicationError(
+            f"policy version {req.policy_version!r} does not exist",
+            type="NoSuchPolicyVersion",
+            non_retryable=True,
+        )
+    org = policies.OrgCache()
+    return policies.evaluate(req.facts, org.snapshot(user), policies.rules_of(version))
 
 
 @activity.defn(name=Calls.RESOLVE_MANAGERS)

@@ -187,7 +187,9 @@ class ApprovalInput:
     # True when the web tier encrypts payloads with the project's codec: then a
     # decision whose payload our codec did not authenticate is refused.
     authenticated_decisions: bool = False
-    policy_version: str = ""
+    policy_version: str = ""  # the published policy version pinned at submission
+    category: str = ""  # facts the policy rules read (pinned with the request)
+    cost_centre: str = ""
 
 
 @dataclass
@@ -289,6 +291,8 @@ class LevelState:
     comment: str = ""
     channel: str = ""
     on_behalf_of: str = ""
+    kind: str = ""  # LevelKind of a policy-rules level ("" before them: a manager level)
+    label: str = ""  # "manager", a group name ("finance", "IT") or a person's username
 
 
 @dataclass
@@ -325,11 +329,42 @@ class ApprovalState:
     base_amount_cents: int = 0  # EUR; equals amount_cents for EUR requests
 
 
+class LevelKind:
+    MANAGER = "manager"
+    PERSON = "person"
+    GROUP = "group"
+
+
+@dataclass
+class LevelSpec:
+    """One level of a chain as the policy rules make it (workflow/policy.py)."""
+
+    kind: str  # LevelKind
+    label: str  # "manager", the group's name or the person's username
+    approvers: list[str] = field(default_factory=list)  # preferred: SoD applies on top
+    group: str = ""
+    mode: str = ""  # groups: "any" one member decides, or "all" (one level per member)
+    manager: int = 0  # the n-th manager
+
+
+@dataclass
+class RouteFacts:
+    """The request's facts the policy rules read (EUR amount at the pinned rate)."""
+
+    amount_cents: int = 0
+    category: str = ""
+    cost_centre: str = ""
+
+
 @dataclass
 class RouteRequest:
     request_id: int
     requester: str
     levels: int
+    # With a pinned policy version (workflow patch "policy-rules"), the activity
+    # evaluates that version's rules for these facts and returns `Route.levels`.
+    policy_version: str = ""
+    facts: RouteFacts | None = None
 
 
 @dataclass
@@ -338,11 +373,14 @@ class Route:
 
     `ladder` is the requester's active managers upward, nearest first; level n
     of the management part is ladder[n-1]. `admins` are the active admins.
+    `levels` is the chain the pinned policy version's rules make (empty for a
+    request without one: the management levels by amount alone).
     The workflow applies separation of duties on top (rules.py).
     """
 
     ladder: list[str]
     admins: list[str]
+    levels: list[LevelSpec] = field(default_factory=list)
 
 
 @dataclass

@@ -73,10 +73,13 @@ class Outbox:
 
     async def _resolve_route(self) -> Route:
         """The requester's ladder and the admins; a permanent failure routes to nobody."""
+        req = RouteRequest(self.m.state.request_id, self.m.state.requester, 0)
+        if self.m.policy_rules:  # the pinned version's rules for the request's facts
+            req.policy_version, req.facts = self.m.state.policy_version, self.m.facts
         try:
             return await workflow.execute_activity(
                 resolve_route,
-                RouteRequest(self.m.state.request_id, self.m.state.requester, 0),
+                req,
                 start_to_close_timeout=DB_TIMEOUT,
                 retry_policy=DB_RETRY,
             )

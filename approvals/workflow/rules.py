@@ -25,6 +25,8 @@ from .contract import (
     ApprovalState,
     DecisionInput,
     ExtendInput,
+    LevelKind,
+    LevelSpec,
     LevelState,
     LevelStatus,
     PolicySnapshot,
@@ -32,6 +34,7 @@ from .contract import (
     RefusalInfo,
     ResubmitInput,
     Route,
+    RouteFacts,
     Status,
     StepEvent,
     Via,
@@ -58,6 +61,10 @@ class Machine:
     remind_at: datetime | None = None
     signal_ids: set[str] = field(default_factory=set)  # signals seen (even if refused)
     route: Route | None = None  # version 2: the ladder and admins at resolution
+    # Patch "policy-rules": the chain is the route's level specs (the pinned policy
+    # version's rules for `facts`); without it, PolicySnapshot.levels_for managers.
+    policy_rules: bool = False
+    facts: RouteFacts | None = None
 
 
 def refusal(code: str, **params) -> RefusalInfo:
@@ -274,6 +281,36 @@ def initial_chain(route: Route, levels: int) -> list[list[str]]:
     ]
 
 
+def policy_chain(route: Route) -> list[LevelState]:
+    """The levels the policy rules made (patch "policy-rules"): one per spec, in order."""
+    return [
+        LevelState(
+            level=i + 1,
+            approvers=list(spec.approvers),
+            original_approvers=list(spec.approvers),
+            kind=spec.kind,
+            label=spec.label,
+        )
+        for i, spec in enumerate(route.levels)
+    ]
+
+
+def spec_for(route: Route, number: int) -> LevelSpec | None:
+    return route.levels[number - 1] if 0 < number <= len(route.levels) else None
+
+
+def above_for(route: Route, level: LevelState, approvers: list[str]) -> list[str]:
+    """Who a level goes on up to when its preferred approvers may not act.
+
+    A group's or a named person's level goes straight to the admins (the requester's
+    managers are not that group); a manager level goes on up the ladder as before."""
+    if level.kind in (LevelKind.GROUP, LevelKind.PERSON):
+        return []
+    if level.kind == LevelKind.MANAGER and not set(approvers) & set(route.ladder):
+        return []  # the ladder ran out: the admins
+    return above_level(route, level.level, approvers)
+
+
 def above_level(route: Route, number: int, approvers: list[str] | tuple = ()) -> list[str]:
     """The ladder above level `number`'s own manager (nothing above the admins).
 
@@ -288,7 +325,7 @@ def above_level(route: Route, number: int, approvers: list[str] | tuple = ()) ->
 def route_level(m: Machine, level: LevelState) -> list[str]:
     """Who may take `level` now, with separation of duties (version 2)."""
     route = m.route or Route(ladder=[], admins=[])
-    above = above_level(route, level.level, level.approvers)
+    above = above_for(route, level, level.approvers)
     return choose(level.approvers, above, route.admins, excluded(m))
 
 

@@ -115,10 +115,14 @@ class Steps:
     def _install_route(self, route: Route, levels: int) -> None:
         """Version 2: level n prefers the n-th manager; rules.route_level applies SoD."""
         self.m.route = route
-        self.m.state.levels = [
-            LevelState(level=i + 1, approvers=list(a), original_approvers=list(a))
-            for i, a in enumerate(rules.initial_chain(route, levels))
-        ]
+        if self.m.policy_rules and route.levels:
+            # Patch "policy-rules": the pinned policy version's chain (never empty).
+            self.m.state.levels = rules.policy_chain(route)
+        else:
+            self.m.state.levels = [
+                LevelState(level=i + 1, approvers=list(a), original_approvers=list(a))
+                for i, a in enumerate(rules.initial_chain(route, levels))
+            ]
         self._activate(1)
 
     def _activate(self, number: int) -> None:
@@ -355,13 +359,14 @@ class Steps:
         m.route = route
         level = self._current()
         previous = list(level.approvers)
-        preferred = rules.initial_chain(route, level.level)[level.level - 1]
-        level.approvers = rules.choose(
-            preferred,
-            rules.above_level(route, level.level, preferred),
-            route.admins,
-            rules.excluded(m),
-        )
+        spec = rules.spec_for(route, level.level) if m.policy_rules and level.kind else None
+        if spec is not None:  # the pinned version's spec for this level, today's people
+            preferred = list(spec.approvers)
+            above = rules.above_for(route, level, preferred)
+        else:
+            preferred = rules.initial_chain(route, level.level)[level.level - 1]
+            above = rules.above_level(route, level.level, preferred)
+        level.approvers = rules.choose(preferred, above, route.admins, rules.excluded(m))
         if level.approvers == previous:
             return  # nothing changed
         self._rerouted(level, previous, r)

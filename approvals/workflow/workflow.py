@@ -12,6 +12,9 @@ replayed in CI):
 - 1: routing by `resolve_chain`; a level whose approver already approved is
   auto-approved; projection, push and mail run in sequence, mail retried
   forever.
+- 3 (`workflow.patched(POLICY_PATCH)`, requests with a pinned policy version):
+  the chain is the pinned version's rules for the request's facts (`Route.levels`,
+  workflow/policy.py), with group and named-person levels; SoD as in 2.
 - 2 (`workflow.patched(SOD_PATCH)`): separation of duties (rules.py): such a
   level goes on up, to the admins, or waits on nobody (`needs_approver`);
   routing failures never hang; leavers are re-routed (`reroute` Update); the
@@ -60,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         RefusalInfo,
         RerouteInput,
         ResubmitInput,
+        RouteFacts,
         Status,
         StepEvent,
         StepKind,
@@ -70,6 +74,7 @@ with workflow.unsafe.imports_passed_through():
     from .steps import Steps
 
 SOD_PATCH = "separation-of-duties"
+POLICY_PATCH = "policy-rules"
 PUSH_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
 MAIL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -121,6 +126,14 @@ class ExpenseApprovalWorkflow(Steps, Outbox):
     async def run(self, inp: ApprovalInput) -> ApprovalState:
         # Before any command: runs started by version 1 replay (and finish) as version 1.
         self.m.version = 2 if workflow.patched(SOD_PATCH) else 1
+        if self.m.version >= 2 and inp.policy_version:
+            # Runs started before policy rules (no pinned version) keep levels_for.
+            self.m.policy_rules = workflow.patched(POLICY_PATCH)
+            self.m.facts = RouteFacts(
+                amount_cents=self._state.base_amount_cents,
+                category=inp.category,
+                cost_centre=inp.cost_centre,
+            )
         self._emit(
             StepEvent(
                 kind=StepKind.SUBMITTED,
@@ -272,6 +285,8 @@ class ExpenseApprovalWorkflow(Steps, Outbox):
             old_amount, old_title = state.amount_cents, state.title
             base = r.base_amount_cents or r.amount_cents
             levels = self.m.policy.levels_for(base)
+            if self.m.facts is not None:  # the pinned version, evaluated for the new amount
+                self.m.facts.amount_cents = base
             if self.m.version >= 2:
                 route = await self._resolve_route()
             else:

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import FINANCE_GROUP, IT_GROUP, Role, User
+from approvals.effects.policy import ensure_demo_policy
 from approvals.models import ApprovalPolicy
 from approvals.services.fx import fx_rates_load
 
@@ -30,7 +31,8 @@ DEMO = [
 class Command(BaseCommand):
     help = (
         "Create or reset the demo organisation (idempotent; password 'demo'), "
-        "its finance and IT groups, and the shipped exchange rates."
+        "its finance and IT groups, the default policy (version 1) and the shipped "
+        "exchange rates."
     )
 
     @transaction.atomic
@@ -49,6 +51,7 @@ class Command(BaseCommand):
             user.save()
             user.groups.set([groups[name] for name in member_of])
         ApprovalPolicy.current()
+        ensure_demo_policy()  # version 1, the contract's default policy (kept if it exists)
         rates = fx_rates_load(path=RATES_FILE)
         self.stdout.write(
             self.style.SUCCESS(
