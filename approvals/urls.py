@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import audit, codec, inbox, links, live, ops, requests
+from .views import audit, codec, inbox, links, live, ops, policy, requests
 
 urlpatterns = [
     path("", requests.home, name="home"),
@@ -27,4 +27,10 @@ urlpatterns = [
     path("ops/requests/<int:pk>/reroute/", ops.ops_reroute, name="ops-reroute"),
     path("ops/mails/<int:pk>/resend/", ops.ops_resend, name="ops-resend"),
     path("ops/issues/<int:pk>/dismiss/", ops.ops_dismiss, name="ops-dismiss"),
+    path("policy/", policy.policy_list, name="policy-list"),
+    path("policy/draft/", policy.policy_draft, name="policy-draft"),
+    path("policy/<int:number>/", policy.policy_detail, name="policy-detail"),
+    path("policy/<int:number>/publish/", policy.policy_publish, name="policy-publish"),
+    path("policy/<int:number>/discard/", policy.policy_discard, name="policy-discard"),
+    path("policy/<int:number>/what-if/", policy.policy_what_if, name="policy-what-if"),
 ]
