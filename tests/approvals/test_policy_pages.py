@@ -173,7 +173,8 @@ def test_bad_input_on_the_draft_form_is_a_400_with_the_field_named(demo_org):
     response = client_for(demo_org["admin"]).post("/policy/2/", data)
     assert response.status_code == 400
     html = response.content.decode()
-    assert 'data-testid="error-two_levels_from"' in html and 'data-testid="error-rule-0-kind"' in html
+    assert 'data-testid="error-two_levels_from"' in html
+    assert 'data-testid="error-rule-0-kind"' in html
 
 
 # ------------------------------------------------------------------ pinning
@@ -235,12 +236,8 @@ def test_the_what_if_lists_what_the_draft_would_change_on_past_requests(demo_org
     assert 'data-testid="count-fewer_levels" data-count="1"' in html
     assert 'data-group="finance" data-count="1"' in html
     assert 'data-change="no_longer_group:IT"' in html
-    workload = dict(
-        (p, (int(b), int(a)))
-        for p, b, a in re.findall(
-            r'data-person="(\w+)" data-before="(\d+)" data-after="(\d+)"', html
-        )
-    )
+    found = re.findall(r'data-person="(\w+)" data-before="(\d+)" data-after="(\d+)"', html)
+    workload = {p: (int(b), int(a)) for p, b, a in found}
     assert workload["ivan"] == (2, 1)
     assert workload["fiona"] == workload["felix"] == (0, 1)
     assert workload["max"] == (4, 4) and workload["diana"] == (2, 2)

@@ -32,6 +32,7 @@ class Org:
     admins: list[str]
     delegations: dict[str, list[str]]  # delegate -> principals
     gone: set[str] = field(default_factory=set)
+    groups: dict[str, list[str]] = field(default_factory=dict)  # approver groups -> members
 
     def people(self) -> list[str]:
         return [p for p in dict.fromkeys([*self.reports_to, *self.admins]) if p not in self.gone]
@@ -54,6 +55,18 @@ class Org:
         """What resolve_route answers today."""
         admins = [a for a in self.active_admins() if a != requester]
         return Route(ladder=self.managers(requester), admins=admins)
+
+    def snapshot(self, requester: str):
+        """What the policy rules see (effects/policy.py OrgCache.snapshot)."""
+        from approvals.workflow.policy import OrgSnapshot
+
+        route = self.route(requester)
+        return OrgSnapshot(
+            ladder=route.ladder,
+            admins=route.admins,
+            groups={g: [m for m in ms if m not in self.gone] for g, ms in self.groups.items()},
+            people=self.people(),
+        )
 
     def managers_of(self, people: list[str]) -> Managers:
         """What resolve_managers answers today."""
@@ -88,7 +101,11 @@ def orgs(draw) -> Org:
         delegate = draw(st.sampled_from([None, *pool]))
         if delegate is not None and delegate != principal:
             delegations.setdefault(delegate, []).append(principal)
-    return Org(reports_to, admins, delegations)
+    groups = {
+        name: draw(st.lists(st.sampled_from(pool), max_size=3, unique=True))
+        for name in ("finance", "IT")
+    }
+    return Org(reports_to, admins, delegations, groups=groups)
 
 
 def assert_separation_of_duties(state: ApprovalState, levels_needed: int) -> None:

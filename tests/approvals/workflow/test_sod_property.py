@@ -33,11 +33,24 @@ from approvals.workflow.contract import (
     RerouteInput,
     ResubmitInput,
     Route,
+    RouteFacts,
     Status,
     StepEvent,
     StepKind,
     Via,
     WaitingReason,
+)
+from approvals.workflow.policy import (
+    ALL,
+    ANY,
+    GROUP,
+    MANAGER,
+    PERSON,
+    Conditions,
+    LevelRule,
+    PolicyRule,
+    PolicyRules,
+    evaluate,
 )
 from approvals.workflow.steps import Steps
 from tests.support.orgchart import Org, assert_separation_of_duties, orgs
@@ -49,8 +62,12 @@ START = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
 class Harness(Steps):
     """The workflow's transition code (steps.Steps) with fake I/O and a fake clock."""
 
-    def __init__(self, org: Org, requester: str, levels: int) -> None:
+    def __init__(
+        self, org: Org, requester: str, levels: int, policy: PolicyRules | None = None,
+        amount: int = 100,
+    ) -> None:
         self.org = org
+        self.policy, self.amount = policy, amount
         self.clock = START
         self.events: list[StepEvent] = []
         self.levels_needed = levels
@@ -62,6 +79,7 @@ class Harness(Steps):
             ),
             policy=PolicySnapshot(sla_seconds=3600, reminder_seconds=1800, max_escalations=2),
             version=2,
+            policy_rules=policy is not None,  # patch "policy-rules": the chain is the specs
         )
 
     # What outbox.Outbox._emit does to the state (search attributes aside).
@@ -71,7 +89,12 @@ class Harness(Steps):
 
     # What the routing activities answer from the org chart of today.
     async def _resolve_route(self) -> Route:
-        return self.org.route(self.m.state.requester)
+        requester = self.m.state.requester
+        route = self.org.route(requester)
+        if self.policy is not None:  # what resolve_route answers for a pinned version
+            facts = RouteFacts(amount_cents=self.amount, category="equipment")
+            route.levels = evaluate(facts, self.org.snapshot(requester), self.policy)
+        return route
 
     async def _managers(self, people: list[str]) -> Managers:
         return self.org.managers_of(people)
@@ -89,7 +112,10 @@ def run(coro):
 # ------------------------------------------------------------------ actions
 def start(h: Harness) -> None:
     h._emit(StepEvent(kind=StepKind.SUBMITTED, actor=h.m.state.requester))
-    h._install_route(run(h._resolve_route()), h.levels_needed)
+    route = run(h._resolve_route())
+    if h.policy is not None:
+        h.levels_needed = len(route.levels)
+    h._install_route(route, h.levels_needed)
     h.m.ready = True
 
 
@@ -167,11 +193,12 @@ def resubmit(h: Harness, draw) -> None:
         return
     m.busy = True
     try:
+        h.amount = draw(st.sampled_from(AMOUNTS))
         route = run(h._resolve_route())
         m.state.round += 1
         m.state.status = Status.PENDING
         h._emit(StepEvent(kind=StepKind.RESUBMITTED, detail={"round": m.state.round}))
-        h.levels_needed = draw(st.integers(1, 3))
+        h.levels_needed = len(route.levels) if h.policy else draw(st.integers(1, 3))
         h._install_route(route, h.levels_needed)
     finally:
         m.busy = False
@@ -240,6 +267,62 @@ def test_separation_of_duties_holds_on_every_path(org, data):
         event("a delegate decided")
     if any(d.override for d in h.m.state.decisions):
         event("an admin override")
+
+
+AMOUNTS = [100, 60_000, 150_000, 600_000, 1_500_000]
+
+
+@st.composite
+def policies(draw) -> PolicyRules:
+    """Random policy versions: management by amount plus 0-3 rules adding groups (any one
+    member or every member), named people or the n-th manager."""
+    adds = st.one_of(
+        st.builds(LevelRule, kind=st.just(GROUP), group=st.sampled_from(["finance", "IT"]),
+                  mode=st.sampled_from([ANY, ALL])),
+        st.builds(LevelRule, kind=st.just(PERSON), person=st.sampled_from(["p0", "p1", "p2"])),
+        st.builds(LevelRule, kind=st.just(MANAGER), manager=st.integers(1, 4)),
+    )
+    rule = st.builds(
+        PolicyRule, name=st.just("r"),
+        when=st.builds(Conditions, min_cents=st.sampled_from([0, 50_000, 500_000])),
+        adds=st.lists(adds, min_size=1, max_size=2),
+    )
+    return PolicyRules(rules=draw(st.lists(rule, max_size=3)))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(org=orgs(), policy=policies(), data=st.data())
+def test_separation_of_duties_holds_with_group_levels(org, policy, data):
+    """The same paths with chains made by policy rules: group levels (any one member, or
+    one level per member), named people and n-th managers after the management levels."""
+    draw = data.draw
+    requester = draw(st.sampled_from(org.people()), label="requester")
+    h = Harness(org, requester, levels=0, policy=policy,
+                amount=draw(st.sampled_from(AMOUNTS), label="amount"))
+    with mock.patch.object(workflow, "now", lambda: h.clock):
+        start(h)
+        check(h)
+        for _ in range(draw(st.integers(1, 20), label="steps")):
+            if h.m.state.status in Status.TERMINAL:
+                break
+            action = draw(st.sampled_from(ACTIONS), label="action")
+            h.clock += timedelta(seconds=1)
+            if action == "decide":
+                decide(h, draw)
+            elif action == "time_out":
+                time_out(h)
+            elif action == "leave":
+                leave(h, draw)
+            elif action == "reroute_again":
+                reroute(h, RerouteInput(leaver=""))
+            else:
+                resubmit(h, draw)
+            check(h)
+    kinds = {lv.kind for lv in h.m.state.levels}
+    event(f"level kinds: {sorted(kinds)}")
+    event(f"outcome: {h.m.state.status} {h.m.state.waiting_reason}".strip())
+    if any(lv.kind == "group" and len(lv.original_approvers) > 1 for lv in h.m.state.levels):
+        event("a group level with several members")
 
 
 def test_the_harness_reaches_every_outcome():
