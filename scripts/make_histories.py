@@ -89,10 +89,13 @@ def scenarios() -> dict[str, Callable[[dict], object]]:
         decide(request, org["max"], comment="Needed for the launch")
         decide(request, org["diana"], level=2)
         decide(request, org["victor"], level=3)
+        if request.policy_version:  # the default policy adds finance from 5,000 EUR
+            wait_pending_level(request, 4)
+            decide(request, org["fiona"], level=4)
         return request
 
     def reject_at_level_two(org):
-        request = submit(org["emma"], "5000.00", title="Conference")
+        request = submit(org["emma"], "4000.00", title="Conference")
         wait_pending_level(request, 1)
         decide(request, org["max"])
         decide(request, org["diana"], "reject", comment="Not this year")
@@ -111,7 +114,7 @@ def scenarios() -> dict[str, Callable[[dict], object]]:
 
     def reminder_escalation_moves_on(org):
         timers(4, 1)
-        request = submit(org["emma"], "5000.00", title="Monitors")
+        request = submit(org["emma"], "4000.00", title="Monitors")
         wait_state(request, lambda s: s.levels and s.levels[0].escalations == 1)
         decide(request, org["diana"], level=1)  # level 2 would be diana: it goes to victor
         wait_pending_level(request, 2)
@@ -185,14 +188,14 @@ def scenarios() -> dict[str, Callable[[dict], object]]:
         return request
 
     def withdraw_while_pending(org):
-        request = submit(org["emma"], "5000.00", title="Course")
+        request = submit(org["emma"], "4000.00", title="Course")
         wait_pending_level(request, 1)
         decide(request, org["max"])
         services.expense_withdraw(request=request, actor=org["emma"], reason="Cancelled")
         return request
 
     def signals_with_duplicate_and_ignored(org):
-        request = submit(org["emma"], "5000.00", title="Taxi")
+        request = submit(org["emma"], "4000.00", title="Taxi")
         wait_pending_level(request, 1)
         signal(request, org["diana"], decision_id="d-early")  # not her level yet: ignored
         signal(request, org["max"], decision_id="m-1")
@@ -214,11 +217,45 @@ def scenarios() -> dict[str, Callable[[dict], object]]:
             starts_on=today - timedelta(days=1),
             ends_on=today,
         )
-        request = submit(org["emma"], "5000.00", title="Workshop")
+        request = submit(org["emma"], "4000.00", title="Workshop")
         wait_pending_level(request, 1)
         decide(request, org["maria"])  # for max
         services.deadline_extend(request=request, actor=org["diana"], seconds=86400)
         decide(request, org["admin"], override=True, comment="Diana is away")
+        return request
+
+    # Version 3 (patch "policy-rules"): chains made by the pinned policy version's rules.
+    def finance_group_level(org):
+        request = submit(org["emma"], "6000.00", title="Offsite")
+        wait_pending_level(request, 1)
+        decide(request, org["max"])
+        decide(request, org["diana"], level=2)
+        wait_state(request, lambda s: s.pending_approvers == ["felix", "fiona"])
+        signal(request, org["fiona"], decision_id="f-1")  # the first member takes the level
+        wait_state(request, lambda s: s.status == "approved")
+        return request
+
+    def it_group_level(org):
+        request = submit(org["emma"], "700.00", title="Laptop", category="equipment")
+        wait_pending_level(request, 1)
+        decide(request, org["max"], "request_changes", comment="Which model?")
+        services.expense_resubmit(
+            request=request, actor=org["emma"], title="Laptop 14in", amount=Decimal("800.00")
+        )
+        wait_pending_level(request, 1)
+        decide(request, org["max"])
+        wait_pending_level(request, 2)
+        decide(request, org["ivan"], level=2)
+        return request
+
+    def group_level_goes_to_the_admins(org):
+        request = submit(org["felix"], "6000.00", title="Audit tool")
+        wait_pending_level(request, 1)
+        decide(request, org["fiona"])
+        decide(request, org["victor"], level=2)
+        wait_state(request, lambda s: s.pending_approvers == ["admin"])
+        reroute(request, "")  # routed again with today's people: still the admins
+        decide(request, org["admin"], level=3)
         return request
 
     return {
@@ -237,6 +274,9 @@ def scenarios() -> dict[str, Callable[[dict], object]]:
             withdraw_while_pending,
             signals_with_duplicate_and_ignored,
             delegate_extension_override,
+            finance_group_level,
+            it_group_level,
+            group_level_goes_to_the_admins,
         ]
     }
 

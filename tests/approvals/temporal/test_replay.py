@@ -6,6 +6,7 @@ instead of in production.
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -65,6 +66,29 @@ def test_histories_are_committed_for_every_path():
         "signals_with_duplicate_and_ignored",
         "delegate_extension_override",
     } <= v2
+    v3 = {path.stem for path in FILES if path.parent.name == "v3"}
+    assert {"finance_group_level", "it_group_level", "group_level_goes_to_the_admins"} <= v3
+
+
+def patches(path: Path) -> set[str]:
+    """The patch ids of a history's markers (their details are base64 JSON)."""
+    found = set()
+    for event in json.loads(path.read_text())["events"]:
+        marker = event.get("markerRecordedEventAttributes")
+        if marker and marker.get("markerName") == "core_patch":
+            for payload in marker["details"]["patch-data"]["payloads"]:
+                found.add(json.loads(base64.b64decode(payload["data"]))["id"])
+    return found
+
+
+def test_version_3_histories_were_made_with_policy_rules():
+    """Each v3 history carries the "policy-rules" patch marker (so its replay exercises
+    the policy path), and no v2 history does."""
+    for path in FILES:
+        if path.parent.name == "v3":
+            assert patches(path) == {"separation-of-duties", "policy-rules"}, path.name
+        elif path.parent.name == "v2":
+            assert "policy-rules" not in patches(path), path.name
 
 
 @pytest.mark.parametrize("path", FILES, ids=[history_id(path) for path in FILES])
