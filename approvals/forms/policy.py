@@ -71,7 +71,11 @@ class RuleForm(forms.Form):
     departments = CleanCharField(label=_("Departments"), max_length=300, required=False)
     kind = forms.ChoiceField(
         label=_("Adds"),
-        choices=[(MANAGER, _("the n-th manager")), (PERSON, _("a person")), (GROUP, _("a group"))],
+        required=False,  # a blank row (kind "—") is no rule
+        choices=[
+            ("", "—"), (MANAGER, _("the n-th manager")), (PERSON, _("a person")),
+            (GROUP, _("a group")),
+        ],
     )
     manager = forms.IntegerField(label=_("Manager level"), required=False, min_value=0)
     person = CleanCharField(label=_("Person (username)"), max_length=150, required=False)
@@ -86,6 +90,13 @@ class RuleForm(forms.Form):
         super().__init__(*args, **kwargs)
         names = sorted(Group.objects.values_list("name", flat=True))
         self.fields["group"].choices = [("", "—"), *[(n, n) for n in names]]
+
+    def clean(self):
+        data = super().clean()
+        filled = any(data.get(f) for f in ("name", "min_amount", "below_amount", "person"))
+        if filled and not data.get("kind"):
+            self.add_error("kind", _("Choose the level this rule adds."))
+        return data
 
     def to_rule(self) -> PolicyRule:
         d = self.cleaned_data
@@ -137,7 +148,10 @@ def initial_of(rules: PolicyRules) -> tuple[dict, list[dict]]:
 def rules_of(form: PolicyForm, formset) -> PolicyRules:
     d = form.cleaned_data
     # A blank extra row has no cleaned data; a row ticked "delete" is left out.
-    rows = [f for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+    rows = [
+        f for f in formset.forms
+        if f.cleaned_data.get("kind") and not f.cleaned_data.get("DELETE")
+    ]
     return PolicyRules(
         two_levels_from_cents=_cents(d["two_levels_from"]),
         three_levels_from_cents=_cents(d["three_levels_from"]),
