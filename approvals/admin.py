@@ -1,11 +1,36 @@
 from django.contrib import admin
 
-from .models import ApprovalPolicy, AuditEntry, ExchangeRate, ExpenseRequest
+from .models import ApprovalPolicy, AuditEntry, ExchangeRate, ExpenseRequest, PolicyVersion
 
 
 @admin.register(ApprovalPolicy)
 class ApprovalPolicyAdmin(admin.ModelAdmin):
-    list_display = ("two_levels_from", "three_levels_from", "max_amount", "max_escalations")
+    """The escalation count only: thresholds, maximum and rules are policy versions,
+    edited as a draft and published on /policy/ (the thresholds here are read only for
+    a database without any published version)."""
+
+    list_display = ("max_escalations", "updated_at")
+    fields = ("max_escalations",)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PolicyVersion)
+class PolicyVersionAdmin(admin.ModelAdmin):
+    """Readable here; edited and published on /policy/ (validation and what-if there)."""
+
+    list_display = ("number", "status", "effective_from", "published_by", "published_at", "note")
+    readonly_fields = (
+        "number", "status", "rules", "note", "effective_from", "created_by", "published_by",
+        "published_at",
+    )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -90,6 +90,7 @@ def request_out(expense: ExpenseRequest, *, steps: bool = False) -> dict:
         "pending_approvers": list(expense.pending_approvers),
         "due_at": expense.due_at,
         "created_at": expense.created_at,
+        "policy_version": expense.policy_version,
         "steps": [
             {
                 "level": s.level,
@@ -100,6 +101,8 @@ def request_out(expense: ExpenseRequest, *, steps: bool = False) -> dict:
                 "on_behalf_of": s.on_behalf_of,
                 "decided_at": s.decided_at,
                 "comment": s.comment,
+                "kind": s.kind,
+                "label": s.label,
             }
             for s in expense.steps.all()
         ]

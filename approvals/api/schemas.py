@@ -44,6 +44,8 @@ class StepOut(Schema):
     on_behalf_of: str
     decided_at: datetime | None
     comment: str
+    kind: str = ""  # "group" or "person" for a policy-rules level; "manager" / "" otherwise
+    label: str = ""  # the group's name ("finance", "IT") or the person's username
 
 
 class RequestOut(Schema):
@@ -60,6 +62,7 @@ class RequestOut(Schema):
     pending_approvers: list[str]
     due_at: datetime | None
     created_at: datetime
+    policy_version: int | None = None  # the policy version pinned at submission
     steps: list[StepOut] = []
 
 

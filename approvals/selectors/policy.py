@@ -18,8 +18,8 @@ from datetime import date
 
 from django.shortcuts import get_object_or_404
 
-from ..effects.policy import OrgCache, chain_for, legacy_rules, rules_of
 from ..models import ExpenseRequest, PolicyVersion
+from ..policies import OrgCache, chain_for, legacy_rules, rules_of
 from ..workflow.contract import LevelKind, LevelSpec
 from ..workflow.policy import PolicyRules
 

@@ -19,8 +19,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 
-from ..effects.policy import OrgCache, effective_version, ensure_demo_policy, next_number
 from ..models import PolicyStatus, PolicyVersion
+from ..policies import OrgCache, effective_version, ensure_demo_policy, next_number
 from ..policy_labels import problem_text
 from ..workflow.policy import PolicyRules, Problem, problems
 

@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 
 from .. import money
-from ..effects.policy import effective_version
 from ..models import ExpenseRequest, RequestStatus
+from ..policies import effective_version
 from ..selectors.fx import rate_on
 from ..temporal.starter import policy_snapshot, workflow_start_quietly
 from ..workflow.contract import PolicySnapshot

@@ -24,8 +24,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from .. import money
-from ..effects.policy import effective_version, rules_of
 from ..models import ApprovalPolicy, ExpenseRequest, PolicyVersion, RequestStatus
+from ..policies import effective_version, rules_of
 from ..workflow.contract import (
     SA_AMOUNT,
     SA_REQUESTER,

@@ -15,10 +15,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ..effects.policy import effective_version, rules_of
 from ..forms.policy import PolicyForm, PublishForm, RuleFormSet, WhatIfForm, initial_of
 from ..forms.policy import rules_of as form_rules
 from ..models import PolicyStatus
+from ..policies import effective_version, rules_of
 from ..policy_labels import group_name, problem_text
 from ..selectors.policy import access_version, policy_versions, what_if
 from ..services import policy as policy_services

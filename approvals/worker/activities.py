@@ -24,8 +24,8 @@ from temporalio.exceptions import ApplicationError
 from accounts.models import Delegation, User
 from accounts.selectors import admin_usernames
 
+from .. import policies
 from ..effects import notifications, ops, projection
-from ..effects import policy as policies
 from ..models import ExpenseRequest, PolicyVersion
 from ..workflow.contract import (
     Calls,

@@ -13,8 +13,8 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from approvals.effects.policy import effective_version
 from approvals.models import ApprovalStep, ExpenseRequest, PolicyStatus, PolicyVersion
+from approvals.policies import effective_version
 from approvals.services import policy as policy_services
 from approvals.temporal.starter import workflow_input
 from approvals.workflow.policy import PolicyRules, demo_policy

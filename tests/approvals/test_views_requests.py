@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.models import Delegation
 from approvals import services
-from approvals.models import ApprovalPolicy, ExpenseRequest
+from approvals.models import ExpenseRequest, PolicyVersion
 from tests.support.requests import submit, wait_pending_level, wait_status
 from tests.support.waiting import wait_for
 from tests.support.web import client_for
@@ -198,7 +198,10 @@ def test_amount_bounds_accept_one_cent_the_maximum_and_trailing_zeros(emma_clien
 
 @pytest.mark.django_db
 def test_amount_maximum_follows_the_policy(emma_client):
-    ApprovalPolicy.objects.update(max_amount=Decimal("5000.00"))
+    version = PolicyVersion.objects.get(number=1)  # the published version in force
+    PolicyVersion.objects.filter(pk=version.pk).update(
+        rules={**version.rules, "max_amount_cents": 500_000}
+    )
     response = post_new(emma_client, htmx=True, amount="5000.01")
     assert "at most 5,000.00" in error_of(response, "amount")
     assert post_new(emma_client, amount="5000.00").status_code == 302

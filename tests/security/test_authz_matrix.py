@@ -24,6 +24,7 @@ from accounts.models import Delegation
 from accounts.services import token_create
 from approvals import links, services
 from approvals.models import ExpenseRequest
+from approvals.services import policy as policy_services
 from tests.support.requests import wait_pending_level
 from tests.support.waiting import wait_for
 
@@ -115,6 +116,15 @@ MATRIX: dict[str, tuple[tuple, tuple]] = {
     "ops-reroute": (POST_ONLY, (LOGIN, 403, 403, 403, 403, "/ops/")),
     "ops-resend": (POST_ONLY, (LOGIN, 403, 403, 403, 403, "/ops/")),
     "ops-dismiss": (POST_ONLY, (LOGIN, 403, 403, 403, 403, "/ops/")),
+    # The policy (the draft version 2 of the world): admins only. Opening the draft when
+    # it exists leads to it; an empty draft or publish POST is an invalid form (400);
+    # discarding leads back to the list.
+    "policy-list": (ADMINS, GET_ONLY),
+    "policy-draft": (POST_ONLY, (LOGIN, 403, 403, 403, 403, "/policy/2/")),
+    "policy-detail": (ADMINS, (LOGIN, 403, 403, 403, 403, 400)),
+    "policy-publish": (POST_ONLY, (LOGIN, 403, 403, 403, 403, 400)),
+    "policy-discard": (POST_ONLY, (LOGIN, 403, 403, 403, 403, "/policy/")),
+    "policy-what-if": (ADMINS, GET_ONLY),
 }
 
 API_GET_ONLY = {"api-request", "api-request-status", "api-inbox"}
@@ -124,6 +134,10 @@ PARAMETER_OBJECT = {
     "delegation-end": "delegation",
     "decision-link": "link",
     "token-revoke": "token",
+    "policy-detail": "policy",
+    "policy-publish": "policy",
+    "policy-discard": "policy",
+    "policy-what-if": "policy",
 }
 
 
@@ -169,7 +183,9 @@ def world(demo_org, worker, settings, tmp_path):
         links.LinkClaim("max", request.pk, 1, 1, "reject", links.new_decision_id())
     )
     token, _ = token_create(owner=emma, name="matrix", scopes=["read"])
+    draft = policy_services.policy_draft_open(by=demo_org["admin"])
     return {
+        "policy": draft.number,
         "request": request.pk,
         "delegation": delegation.pk,
         "link": link,

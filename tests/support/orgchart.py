@@ -57,7 +57,7 @@ class Org:
         return Route(ladder=self.managers(requester), admins=admins)
 
     def snapshot(self, requester: str):
-        """What the policy rules see (effects/policy.py OrgCache.snapshot)."""
+        """What the policy rules see (policies.py OrgCache.snapshot)."""
         from approvals.workflow.policy import OrgSnapshot
 
         route = self.route(requester)

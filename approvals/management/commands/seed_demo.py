@@ -5,8 +5,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import FINANCE_GROUP, IT_GROUP, Role, User
-from approvals.effects.policy import ensure_demo_policy
 from approvals.models import ApprovalPolicy
+from approvals.policies import ensure_demo_policy
 from approvals.services.fx import fx_rates_load
 
 # The shipped ECB reference rates (daily file), so submissions in other currencies

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from django.test import Client
 from django.utils import timezone
 
 from approvals import services
@@ -75,6 +76,13 @@ def test_a_finance_level_waits_on_every_member_and_the_first_one_takes_it(demo_o
     wait_status(request, "approved")
     step = ApprovalStep.objects.get(request=request, level=3)
     assert (step.kind, step.label, step.decided_by) == ("group", "finance", "fiona")
+    client = Client()
+    client.force_login(org["emma"])
+    body = client.get(f"/api/v1/requests/{request.pk}").json()
+    assert body["policy_version"] == 1
+    assert [(s["kind"], s["label"]) for s in body["steps"]] == [
+        ("manager", "manager"), ("manager", "manager"), ("group", "finance")
+    ]
 
 
 def test_an_it_level_for_equipment_from_500_eur(demo_org, worker):

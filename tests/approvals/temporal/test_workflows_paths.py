@@ -5,10 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from approvals import services
-from approvals.models import ApprovalPolicy, ApprovalStep, AuditEntry
+from approvals.models import ApprovalStep, AuditEntry
+from approvals.services import policy as policy_services
 from approvals.workflow.contract import Via
+from approvals.workflow.policy import demo_policy
 from tests.support.requests import (
     audit_kinds,
     decide,
@@ -247,12 +250,16 @@ def test_get_status_reports_the_chain_and_every_decision(demo_org, worker):
 
 
 def test_a_policy_change_leaves_in_flight_requests_alone(demo_org, worker):
-    request = submit(demo_org["emma"], "5000.00")
+    request = submit(demo_org["emma"], "4000.00")
     wait_pending_level(request, 1)
-    policy = ApprovalPolicy.current()
-    policy.two_levels_from = Decimal("8000.00")  # 5000 would now need one level only
-    policy.save()
-    later = submit(demo_org["emma"], "5000.00")
+    draft = policy_services.policy_draft_open(by=demo_org["admin"])
+    rules = demo_policy()
+    rules.two_levels_from_cents = 800_000  # 4000 would now need one level only
+    policy_services.policy_draft_save(draft=draft, rules=rules)
+    policy_services.policy_publish(
+        draft=draft, by=demo_org["admin"], effective_from=timezone.localdate()
+    )
+    later = submit(demo_org["emma"], "4000.00")
     assert len(wait_pending_level(later, 1).levels) == 1
     state = decide(request, demo_org["max"])
     assert (state.status, state.current_level, state.pending_approvers) == (
@@ -263,7 +270,7 @@ def test_a_policy_change_leaves_in_flight_requests_alone(demo_org, worker):
     # A resubmission keeps the snapshot too.
     decide(request, demo_org["diana"], "request_changes", comment="Split it")
     state = services.expense_resubmit(
-        request=request, actor=demo_org["emma"], title="Part one", amount=Decimal("6000")
+        request=request, actor=demo_org["emma"], title="Part one", amount=Decimal("4500")
     )
     assert len(state.levels) == 2
     assert "submitted" in audit_kinds(request)

@@ -18,9 +18,9 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import admin_usernames
 
-from ..models import ExpenseRequest, PolicyStatus, PolicyVersion
-from ..workflow.contract import LevelKind, LevelSpec, PolicySnapshot, RouteFacts
-from ..workflow.policy import OrgSnapshot, PolicyRules, demo_policy, evaluate
+from .models import ExpenseRequest, PolicyStatus, PolicyVersion
+from .workflow.contract import LevelKind, LevelSpec, PolicySnapshot, RouteFacts
+from .workflow.policy import OrgSnapshot, PolicyRules, demo_policy, evaluate
 
 __all__ = ["evaluate", "OrgCache", "effective_version", "ensure_demo_policy", "rules_of"]
 
