@@ -123,7 +123,7 @@ def test_delegation_page_needs_a_login(db):
 # ------------------------------------------------------------------ using it
 def test_delegate_sees_and_decides_on_behalf_of_the_director(demo_org, worker):
     emma, max_, diana, maria = (demo_org[n] for n in ("emma", "max", "diana", "maria"))
-    request = submit(emma, "5000.00")
+    request = submit(emma, "4000.00")
     wait_pending_level(request, 1)
     services.decision_record(request=request, actor=max_, action="approve")
     wait_pending_level(request, 2)
@@ -158,7 +158,7 @@ def test_delegate_never_decides_own_request_through_the_delegation(demo_org, wor
     finn, maria, diana = demo_org["finn"], demo_org["maria"], demo_org["diana"]
     own = submit(maria, "300.00", title="Maria's own")  # one level: diana
     wait_pending_level(own, 1)
-    other = submit(finn, "5000.00", title="Finn's")
+    other = submit(finn, "4000.00", title="Finn's")
     wait_pending_level(other, 1)
     services.decision_record(request=other, actor=maria, action="approve")
     wait_pending_level(other, 2)
@@ -182,7 +182,7 @@ def test_delegation_is_active_through_its_last_day_and_not_after(demo_org):
 
 def test_expired_delegation_ends_by_itself(demo_org, worker):
     emma, max_, diana, maria = (demo_org[n] for n in ("emma", "max", "diana", "maria"))
-    request = submit(emma, "5000.00")
+    request = submit(emma, "4000.00")
     wait_pending_level(request, 1)
     services.decision_record(request=request, actor=max_, action="approve")
     wait_pending_level(request, 2)

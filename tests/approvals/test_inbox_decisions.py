@@ -35,7 +35,7 @@ def assert_unchanged(request, level: int, approvers: list[str], decisions: int =
 
 
 def test_manager_approves_from_inbox_row_is_removed_at_once(demo_org, worker):
-    request = submit(demo_org["emma"], "5000.00")
+    request = submit(demo_org["emma"], "4000.00")
     wait_pending_level(request, 1)
     max_ = client_for(demo_org["max"])
     response = post_decision(max_, request.pk, "approve")
@@ -55,7 +55,7 @@ def test_manager_approves_from_inbox_row_is_removed_at_once(demo_org, worker):
 
 
 def test_director_rejects_with_comment_and_request_is_rejected(demo_org, worker):
-    request = submit(demo_org["emma"], "5000.00")
+    request = submit(demo_org["emma"], "4000.00")
     wait_pending_level(request, 1)
     services.decision_record(request=request, actor=demo_org["max"], action="approve")
     response = post_decision(
@@ -95,7 +95,7 @@ def test_plain_post_redirects_back_with_a_message(demo_org, worker):
 
 
 def test_same_decision_sent_twice_is_applied_once(demo_org, worker):
-    request = submit(demo_org["emma"], "5000.00")
+    request = submit(demo_org["emma"], "4000.00")
     wait_pending_level(request, 1)
     max_ = client_for(demo_org["max"])
     decision_id = str(uuid.uuid4())
@@ -134,7 +134,7 @@ def test_requester_cannot_decide_own_request(demo_org, worker):
 
 
 def test_director_cannot_approve_level_one(demo_org, worker):
-    request = submit(demo_org["emma"], "5000.00")
+    request = submit(demo_org["emma"], "4000.00")
     wait_pending_level(request, 1)
     assert_refused(
         post_decision(client_for(demo_org["diana"]), request.pk, "approve"),
@@ -144,7 +144,7 @@ def test_director_cannot_approve_level_one(demo_org, worker):
 
 
 def test_stale_post_for_a_decided_level_is_refused(demo_org, worker):
-    request = submit(demo_org["emma"], "5000.00")
+    request = submit(demo_org["emma"], "4000.00")
     wait_pending_level(request, 1)
     max_ = client_for(demo_org["max"])
     assert (
@@ -216,7 +216,7 @@ def test_anonymous_and_get_cannot_decide(demo_org, worker):
 def test_bulk_approve_mixed_valid_and_stale_rows(demo_org, worker):
     emma, finn, max_ = demo_org["emma"], demo_org["finn"], demo_org["max"]
     fresh = [submit(emma, "200.00", title=f"Fresh {i}") for i in range(2)]
-    stale = submit(emma, "5000.00", title="Already approved")
+    stale = submit(emma, "4000.00", title="Already approved")
     foreign = submit(finn, "200.00", title="Maria's")
     for request in [*fresh, stale, foreign]:
         wait_pending_level(request, 1)
@@ -266,7 +266,7 @@ def test_bulk_approve_explains_an_empty_or_garbled_selection(demo_org, worker):
 
 # ------------------------------------------------------------------ live state
 def test_row_opens_the_live_state_from_the_workflow(demo_org, worker):
-    request = submit(demo_org["emma"], "5000.00")
+    request = submit(demo_org["emma"], "4000.00")
     wait_pending_level(request, 1)
     max_ = client_for(demo_org["max"])
     html = max_.get(f"/requests/{request.pk}/live/").content.decode()

@@ -59,7 +59,7 @@ def test_requester_socket_receives_each_new_status_badge(redis_layer, demo_org, 
         assert await mine.connect()
         assert await other.connect()
         try:
-            request = await sync_to_async(submit)(emma, "5000.00", title="Offsite <b>bold</b>")
+            request = await sync_to_async(submit)(emma, "4000.00", title="Offsite <b>bold</b>")
             await receive_until(mine, badge(request.pk, "pending"))
             await sync_to_async(wait_pending_level)(request, 1)
             await sync_to_async(services.decision_record)(

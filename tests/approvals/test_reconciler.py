@@ -68,7 +68,7 @@ def test_worker_loop_starts_a_queued_request_when_temporal_is_back(
 ):
     settings.RECONCILE_INTERVAL_SECONDS = 0.2
     take_temporal_down(settings)
-    request = submit(demo_org["emma"], "5000.00", title="Offsite")
+    request = submit(demo_org["emma"], "4000.00", title="Offsite")
     assert request.status == "queued" and request.workflow_started_at is None
 
     bring_temporal_back(settings, temporal_server)

@@ -60,7 +60,7 @@ def test_a_mail_backend_that_always_fails_never_stops_the_request(
 ):
     backend.attempts = 0
     settings.EMAIL_BACKEND = f"{test_mail.HERE}.{backend.__name__}"
-    request = submit(demo_org["emma"], "5000.00", title="Conference")
+    request = submit(demo_org["emma"], "4000.00", title="Conference")
     wait_pending_level(request, 1)
     # Each decision waits for the previous failure report (one batched with a decision is
     # covered by the test further down).
@@ -143,7 +143,7 @@ def test_a_failed_mail_is_recorded_even_when_batched_with_an_earlier_failure(
 ):
     test_mail.GatedBadHeaderBackend.reset()
     settings.EMAIL_BACKEND = test_mail.GATED_BAD_HEADER
-    request = submit(demo_org["emma"], "5000.00", title="Conference")
+    request = submit(demo_org["emma"], "4000.00", title="Conference")
     wait_pending_level(request, 1)
     # T1 (submitted, assigned max) is recorded; its mail waits at the gate.
     wait_for(lambda: test_mail.GatedBadHeaderBackend.waiting >= 1, message="no mail was tried")

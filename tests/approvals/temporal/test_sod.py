@@ -101,12 +101,12 @@ def test_a_delegate_approving_level_one_sends_level_two_on_up_to_victor(demo_org
 # ------------------------------------------------------ the organisation runs out
 @pytest.fixture
 def vp_request_at_needs_approver(demo_org, worker):
-    """victor (no manager) asks for 15,000 EUR: three levels, all for the admins.
-    admin approves level 1; level 2 has nobody left who may decide."""
+    """victor (no manager) asks for 15,000 EUR: three management levels, all for the
+    admins, then finance. admin approves level 1; level 2 has nobody left who may decide."""
     request = submit(demo_org["victor"], "15000.00", title="Board dinner")
     state = wait_pending_level(request, 1)
     assert state.pending_approvers == ["admin"]
-    assert [lv.approvers for lv in state.levels] == [["admin"]] * 3
+    assert [lv.approvers for lv in state.levels] == [["admin"]] * 3 + [["felix", "fiona"]]
 
     state = decide(request, demo_org["admin"])
     assert (state.status, state.current_level) == ("pending", 2)

@@ -39,7 +39,7 @@ def test_one_level_request_is_approved_by_the_manager(demo_org, worker):
 
 
 def test_two_level_request_is_approved_by_manager_then_director(demo_org, worker):
-    request = submit(demo_org["emma"], "5000.00")
+    request = submit(demo_org["emma"], "4000.00")
     state = wait_pending_level(request, 1)
     assert state.pending_approvers == ["max"]
     state = decide(request, demo_org["max"])
@@ -53,15 +53,20 @@ def test_two_level_request_is_approved_by_manager_then_director(demo_org, worker
 def test_three_level_request_needs_manager_director_and_vp(demo_org, worker):
     request = submit(demo_org["emma"], "20000.00")
     state = wait_pending_level(request, 1)
-    assert [lv.approvers for lv in state.levels] == [["max"], ["diana"], ["victor"]]
+    # The default policy adds the finance group (any one member) from 5,000 EUR.
+    assert [lv.approvers for lv in state.levels] == [
+        ["max"], ["diana"], ["victor"], ["felix", "fiona"]
+    ]
     assert decide(request, demo_org["max"]).pending_approvers == ["diana"]
     assert decide(request, demo_org["diana"]).pending_approvers == ["victor"]
-    assert decide(request, demo_org["victor"]).status == "approved"
+    assert decide(request, demo_org["victor"]).pending_approvers == ["felix", "fiona"]
+    assert decide(request, demo_org["felix"]).status == "approved"
     state = wait_closed(request, "approved")
     assert [(d.level, d.actor) for d in state.decisions] == [
         (1, "max"),
         (2, "diana"),
         (3, "victor"),
+        (4, "felix"),
     ]
 
 
@@ -85,7 +90,7 @@ def test_rejection_at_any_level_ends_the_request(demo_org, worker, level):
 
 def test_changes_requested_then_resubmitted_then_approved(demo_org, worker):
     emma = demo_org["emma"]
-    request = submit(emma, "5000.00", title="Conference")
+    request = submit(emma, "4000.00", title="Conference")
     wait_pending_level(request, 1)
     decide(request, demo_org["max"])
     state = decide(request, demo_org["diana"], "request_changes", comment="Add the receipt")
@@ -128,7 +133,7 @@ def test_resubmitting_a_larger_amount_adds_levels_and_starts_at_level_one(demo_o
 
 
 def test_resubmitting_a_smaller_amount_drops_levels(demo_org, worker):
-    request = submit(demo_org["emma"], "5000.00")
+    request = submit(demo_org["emma"], "4000.00")
     wait_pending_level(request, 1)
     decide(request, demo_org["max"], "request_changes", comment="Only the hotel, please")
     state = services.expense_resubmit(
@@ -184,7 +189,7 @@ def test_only_the_requester_can_resubmit_and_only_after_changes_were_requested(d
 
 
 def test_requester_withdraws_a_pending_request(demo_org, worker):
-    request = submit(demo_org["emma"], "5000.00")
+    request = submit(demo_org["emma"], "4000.00")
     wait_pending_level(request, 1)
     decide(request, demo_org["max"])
     state = services.expense_withdraw(request=request, actor=demo_org["emma"], reason="Trip off")
@@ -225,7 +230,7 @@ def test_a_decided_request_can_no_longer_be_withdrawn(demo_org, worker):
 
 
 def test_get_status_reports_the_chain_and_every_decision(demo_org, worker):
-    request = submit(demo_org["emma"], "5000.00", title="Laptop")
+    request = submit(demo_org["emma"], "4000.00", title="Laptop")
     wait_pending_level(request, 1)
     decide(request, demo_org["max"], comment="Fine by me")
     state = state_of(request)
@@ -233,7 +238,7 @@ def test_get_status_reports_the_chain_and_every_decision(demo_org, worker):
         request.pk,
         "emma",
         "Laptop",
-        500000,
+        400000,
     )
     assert [lv.approvers for lv in state.levels] == [["max"], ["diana"]]
     assert [lv.status for lv in state.levels] == ["approved", "pending"]

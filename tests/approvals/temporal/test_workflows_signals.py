@@ -45,8 +45,8 @@ def words(ignored) -> str:
 
 
 def test_the_signal_path_ends_exactly_like_the_update_path(demo_org, worker):
-    by_update = submit(demo_org["emma"], "5000.00")
-    by_signal = submit(demo_org["emma"], "5000.00")
+    by_update = submit(demo_org["emma"], "4000.00")
+    by_signal = submit(demo_org["emma"], "4000.00")
     wait_pending_level(by_update, 1)
     wait_pending_level(by_signal, 1)
 
@@ -76,7 +76,7 @@ def test_the_signal_path_ends_exactly_like_the_update_path(demo_org, worker):
 
 
 def test_a_duplicate_signal_is_applied_once(demo_org, worker):
-    request = submit(demo_org["emma"], "5000.00")
+    request = submit(demo_org["emma"], "4000.00")
     wait_pending_level(request, 1)
     decision_id = signal(request, demo_org["max"])
     signal(request, demo_org["max"], decision_id=decision_id)
@@ -93,7 +93,7 @@ def test_a_duplicate_signal_is_applied_once(demo_org, worker):
 
 
 def test_an_update_repeating_a_signalled_decision_is_applied_once(demo_org, worker):
-    request = submit(demo_org["emma"], "5000.00")
+    request = submit(demo_org["emma"], "4000.00")
     wait_pending_level(request, 1)
     decision_id = signal(request, demo_org["max"])
     wait_pending_level(request, 2)
@@ -112,7 +112,7 @@ def test_an_update_repeating_a_signalled_decision_is_applied_once(demo_org, work
 def test_an_invalid_signal_is_recorded_as_ignored_and_never_applied(
     demo_org, worker, who, action, comment, reason
 ):
-    request = submit(demo_org["emma"], "5000.00")
+    request = submit(demo_org["emma"], "4000.00")
     wait_pending_level(request, 1)
     decision_id = signal(request, demo_org[who], action, comment)
     state = wait_state(request, lambda s: bool(s.ignored_signals))
@@ -146,7 +146,7 @@ def test_a_signal_without_its_own_decision_id_is_ignored(demo_org, worker):
 
 
 def test_a_signal_for_a_closed_level_is_ignored(demo_org, worker):
-    request = submit(demo_org["emma"], "5000.00")
+    request = submit(demo_org["emma"], "4000.00")
     wait_pending_level(request, 1)
     decide(request, demo_org["max"])
     signal(request, demo_org["max"], "reject", comment="Changed my mind")

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_reminder_then_escalation_then_the_escalated_approver_approves(demo_org, worker, settings):
     settings.APPROVAL_SLA_SECONDS = 4
     settings.APPROVAL_REMINDER_SECONDS = 1
-    request = submit(demo_org["emma"], "5000.00")
+    request = submit(demo_org["emma"], "4000.00")
     wait_pending_level(request, 1)
     wait_audit(request, "reminder")
     reminder = AuditEntry.objects.get(request=request, kind="reminder")
