@@ -37,7 +37,7 @@ def test_emma_sees_max_and_diana_approve_live(live_app, new_page):
     login(emma, live_app, "emma")
     emma.goto(f"{live_app.url}/requests/new/")
     emma.fill("[name=title]", "Team offsite <venue>")
-    emma.fill("[name=amount]", "5000")
+    emma.fill("[name=amount]", "4000")
     expect(emma.locator("[name=currency]")).to_have_value("EUR")
     emma.select_option("[name=category]", "travel")
     emma.click("[data-testid=submit]")

@@ -1,4 +1,4 @@
-"""The inbox in Chromium: max approves emma's 5,000 EUR request, diana's open
+"""The inbox in Chromium: max approves emma's 4,000 EUR request, diana's open
 inbox shows it arrive without a reload, diana rejects it with a comment, and
 emma's open page shows `rejected` without a reload."""
 
@@ -32,7 +32,7 @@ def test_approval_travels_from_max_to_diana_and_back_to_emma_live(live_app, new_
     login(emma_page, live_app, "emma")
     emma_page.goto(f"{live_app.url}/requests/new/")
     emma_page.fill("[name=title]", "Team offsite")
-    emma_page.fill("[name=amount]", "5000.00")
+    emma_page.fill("[name=amount]", "4000.00")
     emma_page.select_option("[name=currency]", "EUR")
     emma_page.select_option("[name=category]", "travel")
     emma_page.click("[data-testid=submit]")
@@ -44,7 +44,7 @@ def test_approval_travels_from_max_to_diana_and_back_to_emma_live(live_app, new_
     # It arrives in max's open inbox; he approves from the row.
     row = max_page.locator(f"[data-testid=inbox-row][data-request-id='{pk}']")
     row.wait_for()
-    assert "5,000.00 EUR" in row.inner_text()
+    assert "4,000.00 EUR" in row.inner_text()
     row.locator("[data-testid=approve]").click()
     max_page.locator(f"[data-testid=decision-done][data-request-id='{pk}']").wait_for()
     assert row.count() == 0

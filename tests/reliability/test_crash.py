@@ -36,7 +36,8 @@ from tests.support.web import WebUser
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(1800)]
 
 N = int(os.environ.get("STRESS_N", "50"))
-AMOUNTS = [Decimal("300.00"), Decimal("4000.00"), Decimal("25000.00")]  # 1, 2, 3 levels
+# 1, 2, 4 levels: from 10,000 EUR three managers, then finance (default policy, from 5,000)
+AMOUNTS = [Decimal("300.00"), Decimal("4000.00"), Decimal("25000.00")]
 
 
 def plan_for(rng: random.Random, levels: int) -> list[str]:
@@ -140,7 +141,7 @@ def test_no_request_or_decision_is_lost_or_doubled_under_crashes(
             currency="EUR",
             category="travel",
         )
-        levels = 1 if amount < 1000 else 2 if amount < 10000 else 3
+        levels = 1 if amount < 1000 else 2 if amount < 10000 else 4
         plans[expense.pk] = plan_for(rng, levels)
         expected[expense.pk] = "rejected" if "reject" in plans[expense.pk] else "approved"
 
