@@ -57,6 +57,7 @@ class WhatIf:
     counts: dict[str, int]
     workload: list[tuple[str, int, int, int]]  # (person, levels pinned, levels draft, change)
     now_groups: dict[str, int] = field(default_factory=dict)  # group -> requests newly needing it
+    truncated: bool = False  # more than MAX_ROWS requests in the period: the first ones only
 
     @property
     def changed(self) -> list[WhatIfRow]:
@@ -108,9 +109,12 @@ def what_if(*, draft: PolicyVersion, start: date, end: date) -> WhatIf:
     org = OrgCache()
     draft_rules = rules_of(draft)
     pinned_rules: dict[int, PolicyRules] = {}
+    period = ExpenseRequest.objects.filter(
+        created_at__date__gte=start, created_at__date__lte=end
+    )
+    truncated = period.count() > MAX_ROWS
     requests = (
-        ExpenseRequest.objects.filter(created_at__date__gte=start, created_at__date__lte=end)
-        .select_related("requester", "requester__reports_to")
+        period.select_related("requester", "requester__reports_to")
         .prefetch_related("steps")
         .order_by("created_at", "pk")[:MAX_ROWS]
     )
@@ -140,4 +144,6 @@ def what_if(*, draft: PolicyVersion, start: date, end: date) -> WhatIf:
         (person, before[person], after[person], after[person] - before[person])
         for person in set(before) | set(after)
     )
-    return WhatIf(start, end, rows, result, workload, dict(sorted(now_groups.items())))
+    return WhatIf(
+        start, end, rows, result, workload, dict(sorted(now_groups.items())), truncated
+    )

@@ -12,16 +12,16 @@ replayed in CI):
 - 1: routing by `resolve_chain`; a level whose approver already approved is
   auto-approved; projection, push and mail run in sequence, mail retried
   forever.
-- 3 (`workflow.patched(POLICY_PATCH)`, requests with a pinned policy version):
-  the chain is the pinned version's rules for the request's facts (`Route.levels`,
-  workflow/policy.py), with group and named-person levels; SoD as in 2.
 - 2 (`workflow.patched(SOD_PATCH)`): separation of duties (rules.py): such a
   level goes on up, to the admins, or waits on nobody (`needs_approver`);
   routing failures never hang; leavers are re-routed (`reroute` Update); the
   durable record (projection + audit) is written first and the live push
   and mail run beside the state machine with bounded retries; a mail that
   fails for good is recorded (`notification_failed`) and the request goes on.
-Runs started under version 1 keep its rules to the end.
+- 3 (`workflow.patched(POLICY_PATCH)`, requests with a pinned policy version):
+  the chain is the pinned version's rules for the request's facts (`Route.levels`,
+  workflow/policy.py), with group and named-person levels; SoD as in 2.
+Runs started under an earlier version keep its rules to the end.
 
 Decisions worth knowing:
 - Resubmission recomputes the chain from the new amount (policy snapshotted

@@ -252,3 +252,14 @@ def test_a_what_if_period_that_makes_no_sense_is_a_400(demo_org):
     assert client.get("/policy/2/what-if/?from=2026-05-01&to=2026-04-01").status_code == 400
     assert client.get("/policy/2/what-if/?from=yesterday").status_code == 400
     assert client.get("/policy/99/what-if/").status_code == 404
+
+
+def test_a_period_with_more_requests_than_one_comparison_shows_says_so(demo_org, monkeypatch):
+    from approvals.selectors import policy as policy_selectors
+
+    monkeypatch.setattr(policy_selectors, "MAX_ROWS", 2)
+    for days in (1, 2, 3):
+        past_request(demo_org, "700.00", "equipment", days, ["max", "ivan"])
+    draft_for(demo_org)
+    html = client_for(demo_org["admin"]).get("/policy/2/what-if/").content.decode()
+    assert 'data-testid="what-if-truncated"' in html and "only the first 2 are" in html

@@ -195,3 +195,21 @@ def test_publishing_a_version_changes_nothing_in_a_running_workflow(demo_org, wo
     assert decide(old, org["ivan"], level=2).status == "approved"
     assert len(wait_closed(old, "approved").levels) == 2
     assert decide(new, org["max"]).status == "approved"
+
+
+def test_routing_evaluates_the_pinned_version_and_a_missing_one_fails_for_good(demo_org):
+    """What the resolve_route activity answers (called as the worker calls it)."""
+    from temporalio.exceptions import ApplicationError
+
+    from approvals.worker.activities import resolve_route
+    from approvals.workflow.contract import RouteFacts, RouteRequest
+
+    facts = RouteFacts(amount_cents=70_000, category="software")
+    route = resolve_route(RouteRequest(1, "emma", 0, policy_version="1", facts=facts))
+    assert (route.ladder, route.admins) == (["max", "diana", "victor"], ["admin"])
+    levels = [(s.label, s.approvers) for s in route.levels]
+    assert levels == [("manager", ["max"]), ("IT", ["ivan"])]
+    assert resolve_route(RouteRequest(1, "emma", 0)).levels == []  # no version: levels_for
+    with pytest.raises(ApplicationError) as info:
+        resolve_route(RouteRequest(1, "emma", 0, policy_version="99", facts=facts))
+    assert info.value.non_retryable and info.value.type == "NoSuchPolicyVersion"
