@@ -114,7 +114,11 @@ def test_the_digest_stays_at_0730_berlin_time_across_a_dst_change(registered, st
 
 
 def _digests(username: str) -> list:
-    return [m for m in mail.outbox if "digest" in m.subject and m.to == [f"{username}@example.com"]]
+    return [
+        m
+        for m in mail.outbox
+        if "/accounts/profile/" in m.body and m.to == [f"{username}@example.com"]
+    ]
 
 
 def test_triggering_the_digest_twice_mails_each_approver_once(registered, worker, demo_org):
