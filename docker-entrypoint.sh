@@ -4,7 +4,9 @@
 #   DJANGO_MIGRATE=0       skip migrations (set it on the worker so only one
 #                          container migrates).
 #   REGISTER_SCHEDULES=1/0 create or update the Temporal Schedules first; by
-#                          default only for the worker's command (run_worker).
+#                          default only for the worker's command (run_worker);
+#                          Temporal unreachable for REGISTER_SCHEDULES_WAIT
+#                          seconds (60) stops the container.
 set -eu
 cd "$(dirname "$0")"
 PYTHON="${PYTHON:-python}"
@@ -25,7 +27,7 @@ if [ "$register" = "auto" ]; then
     esac
 fi
 if [ "$register" = "1" ]; then
-    "$PYTHON" manage.py register_schedules
+    "$PYTHON" manage.py register_schedules --wait "${REGISTER_SCHEDULES_WAIT:-60}"
 fi
 
 exec "$@"

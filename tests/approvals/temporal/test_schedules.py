@@ -21,7 +21,7 @@ from approvals.models import ExpenseRequest, Notification
 from approvals.temporal import schedules
 from approvals.workflow.periodic import DIGEST_WORKFLOW, SCHEDULED_START, PeriodicResult
 from tests.support.requests import submit
-from tests.support.schedules import cleanup, cli_schedule_ids, run_async
+from tests.support.schedules import cleanup, cli, cli_schedule_ids, run_async
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -70,17 +70,22 @@ def test_registering_twice_creates_then_updates_and_the_cli_lists_every_schedule
     assert [r.start for r in report.calendars[0].day_of_week] == [1]  # Monday
 
 
-def test_a_paused_schedule_stays_paused_when_registered_again(registered):
+def test_a_schedule_paused_with_the_cli_stays_paused_when_registered_again(registered):
     run_async(schedules.register_schedules, registered)
+    # The README's commands.
+    cli(
+        registered, "schedule", "toggle", "--schedule-id", DIGEST, "--pause", "--reason", "holidays"
+    )
 
-    async def pause_register_describe(client):
-        await client.get_schedule_handle(DIGEST).pause(note="paused by ops")
+    async def register_describe(client):
         await schedules.register_schedules(client)
         return await client.get_schedule_handle(DIGEST).describe()
 
-    desc = run_async(pause_register_describe, registered)
+    desc = run_async(register_describe, registered)
     assert desc.schedule.state.paused is True
-    assert desc.schedule.state.note == "paused by ops"
+    assert desc.schedule.state.note == "holidays"
+    cli(registered, "schedule", "toggle", "--schedule-id", DIGEST, "--unpause", "--reason", "back")
+    assert run_async(register_describe, registered).schedule.state.paused is False
 
 
 @pytest.mark.parametrize(
@@ -131,7 +136,10 @@ def test_triggering_the_digest_twice_mails_each_approver_once(registered, worker
 
     async def trigger_and_wait(client, runs: int):
         handle = client.get_schedule_handle(DIGEST)
-        await handle.trigger()
+        if runs == 1:
+            await handle.trigger()
+        else:  # the README's command
+            cli(registered, "schedule", "trigger", "--schedule-id", DIGEST)
         for _ in range(600):
             actions = (await handle.describe()).info.recent_actions
             if len(actions) >= runs:
