@@ -174,3 +174,24 @@ def test_triggering_the_digest_twice_mails_each_approver_once(registered, worker
     assert f"/requests/{first.pk}/" in _digests("max")[0].body
     assert "Team lunch" in _digests("maria")[0].body
     assert Notification.objects.filter(request=None, key=f"digest:{one.period}").count() == 2
+
+
+def _input_key_id(address: str) -> str:
+    async def key_id(client):
+        desc = await client.get_schedule_handle(DIGEST).describe()
+        (payload,) = desc.raw_description.schedule.action.start_workflow.input.payloads
+        return payload.metadata["encryption-key-id"].decode()
+
+    return run_async(key_id, address)
+
+
+def test_registering_again_after_a_key_rotation_encrypts_the_input_with_the_new_key(
+    registered, settings
+):
+    old, new = "old:" + "A" * 43 + "=", "new:" + "B" * 43 + "="
+    settings.TEMPORAL_PAYLOAD_KEYS = old
+    run_async(schedules.register_schedules, registered)
+    assert _input_key_id(registered) == "old"
+    settings.TEMPORAL_PAYLOAD_KEYS = f"{new},{old}"  # rotation step 2, then the worker starts
+    run_async(schedules.register_schedules, registered)
+    assert _input_key_id(registered) == "new"  # the old key can go once histories allow
