@@ -1,4 +1,4 @@
-"""Forms of people data: out-of-office delegation, personal access tokens."""
+"""Forms of people data: out-of-office delegation, personal access tokens, the profile."""
 
 from __future__ import annotations
 
@@ -88,3 +88,12 @@ class TokenForm(forms.Form):
             return None
         start = datetime.combine(expires_on + timedelta(days=1), time.min)
         return timezone.make_aware(start)
+
+
+class ProfileForm(forms.ModelForm):
+    """What a person sets for themselves on /accounts/profile/ (their own row only)."""
+
+    class Meta:
+        model = User
+        fields = ["receives_digest"]
+        labels = {"receives_digest": _("Send me the daily digest")}

@@ -60,6 +60,12 @@ class User(AbstractUser):
         on_delete=models.PROTECT,
         related_name="reports",
     )
+    # The profile page's opt-out of the morning digest (approvals/effects/digest.py).
+    receives_digest = models.BooleanField(
+        _("daily digest"),
+        default=True,
+        help_text=_("Each morning, one mail listing what waits for your decision."),
+    )
 
     objects = PersonManager()
 

@@ -159,3 +159,11 @@ def token_authenticate(secret: str) -> AccessToken | None:
         AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+@transaction.atomic
+def profile_update(*, user: User, receives_digest: bool) -> User:
+    """A person's own preferences (the profile page). Only these fields are written."""
+    user.receives_digest = receives_digest
+    user.save(update_fields=["receives_digest"])
+    return user

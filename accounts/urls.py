@@ -15,6 +15,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("delegation/", views.delegation, name="delegation"),
     path("delegation/<int:pk>/end/", views.delegation_end, name="delegation-end"),
+    path("profile/", views.profile, name="profile"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
 ]

@@ -1,5 +1,5 @@
-"""Out-of-office delegation (set a delegate for a date range, end it early) and
-personal access tokens for the JSON API."""
+"""Out-of-office delegation (set a delegate for a date range, end it early),
+personal access tokens for the JSON API, and one's own profile (mail preferences)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import services
-from .forms import DelegationForm, TokenForm
+from .forms import DelegationForm, ProfileForm, TokenForm
 from .models import AccessToken, Delegation
 
 
@@ -94,3 +94,17 @@ def token_revoke(request, pk: int):
     services.token_revoke(token=item)
     messages.success(request, _("The token “%(name)s” was revoked.") % {"name": item.name})
     return redirect("tokens")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    """The signed-in person's own profile: there is no id in the URL, so no one else's."""
+    form = ProfileForm(request.POST if request.method == "POST" else None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.profile_update(user=request.user, **form.cleaned_data)
+        messages.success(request, _("Your profile was saved."))
+        return redirect("profile")
+    return render(
+        request, "accounts/profile.html", {"form": form}, status=400 if form.errors else 200
+    )

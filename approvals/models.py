@@ -320,7 +320,8 @@ class Notification(models.Model):
     show why and resend it once the cause is mended (e.g. the address fixed).
     """
 
-    request = models.ForeignKey(ExpenseRequest, on_delete=models.CASCADE)
+    # None for a mail about no one request: a digest or a report (key "digest:<day>", ...).
+    request = models.ForeignKey(ExpenseRequest, on_delete=models.CASCADE, null=True, blank=True)
     key = models.CharField(max_length=120)
     recipient = models.CharField(max_length=150)
     sent_at = models.DateTimeField(auto_now_add=True)
@@ -334,7 +335,13 @@ class Notification(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["request", "key", "recipient"], name="notify_once")
+            models.UniqueConstraint(fields=["request", "key", "recipient"], name="notify_once"),
+            # NULLs are distinct in a unique index: mails of no request need their own.
+            models.UniqueConstraint(
+                fields=["key", "recipient"],
+                condition=models.Q(request__isnull=True),
+                name="notify_once_without_request",
+            ),
         ]
         indexes = [
             models.Index(

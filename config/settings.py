@@ -299,6 +299,30 @@ API_RATE_LIMIT = env_int("API_RATE_LIMIT", 120)
 APPROVAL_SLA_SECONDS = env_int("APPROVAL_SLA_SECONDS", 172800)
 APPROVAL_REMINDER_SECONDS = env_int("APPROVAL_REMINDER_SECONDS", APPROVAL_SLA_SECONDS // 2)
 APPROVAL_MAX_ESCALATIONS = env_int("APPROVAL_MAX_ESCALATIONS", 2)
+# Temporal Schedules (approvals/temporal/schedules.py, `manage.py register_schedules`), in
+# TIME_ZONE: the daily digest to approvers and the weekly overdue report to admins. A run
+# missed while Temporal was down is still made within the catch-up window.
+WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # Temporal's day_of_week: 0 = Sunday
+
+
+def env_clock(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip() or default
+    hours, _sep, minutes = value.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+        raise ImproperlyConfigured(f"{name} must be a local time HH:MM, got {value!r}")
+    return f"{int(hours):02d}:{int(minutes):02d}"
+
+
+APPROVALS_DIGEST_TIME = env_clock("APPROVALS_DIGEST_TIME", "07:30")
+APPROVALS_OVERDUE_REPORT_TIME = env_clock("APPROVALS_OVERDUE_REPORT_TIME", "08:00")
+APPROVALS_OVERDUE_REPORT_DAY = (os.environ.get("APPROVALS_OVERDUE_REPORT_DAY") or "mon").lower()[:3]
+if APPROVALS_OVERDUE_REPORT_DAY not in WEEKDAYS:
+    raise ImproperlyConfigured(
+        f"APPROVALS_OVERDUE_REPORT_DAY must be one of {', '.join(WEEKDAYS)}, "
+        f"got {os.environ.get('APPROVALS_OVERDUE_REPORT_DAY')!r}"
+    )
+APPROVALS_SCHEDULE_CATCHUP_SECONDS = env_int("APPROVALS_SCHEDULE_CATCHUP_SECONDS", 6 * 3600)
+
 # Decision links in mails (approvals/links.py): how long one lives (0 = the SLA
 # times escalations + 1, as long as a level can wait) and how long the page
 # waits for the workflow to take the decision before saying "recorded".

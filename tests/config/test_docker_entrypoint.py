@@ -1,7 +1,8 @@
 """The container's entrypoint and build steps, run here without a Docker engine.
 
 The entrypoint refuses unsafe production settings, migrates (unless told not
-to, as on the worker) and then execs the command; the image's collectstatic
+to, as on the worker), registers the Temporal Schedules for the worker's command
+(or when told to) and then execs the command; the image's collectstatic
 step works with production settings.
 """
 
@@ -9,13 +10,17 @@ from __future__ import annotations
 
 import os
 import sys
+import uuid
 from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 
+from approvals.temporal.schedules import schedule_ids
 from tests.support import ROOT
 from tests.support.processes import django_eval, run
+from tests.support.schedules import cleanup, cli_schedule_ids, run_async
+from tests.support.servers import free_port
 
 ENTRYPOINT = ROOT / "docker-entrypoint.sh"
 ADMIN_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/approvals")
@@ -108,3 +113,59 @@ def test_dockerfile_runs_as_non_root_through_the_entrypoint():
     assert 'ENTRYPOINT ["/app/docker-entrypoint.sh"]' in runtime
     assert any("collectstatic" in line for line in lines)
     assert os.access(ENTRYPOINT, os.X_OK)
+
+
+@pytest.fixture
+def schedules_on(temporal_server):
+    """The shared dev server; the schedules the entrypoint registers are deleted after."""
+    yield temporal_server.address
+    cleanup(temporal_server.address, schedule_ids())
+
+
+def _task_queues(address: str) -> set[str]:
+    async def queues(client) -> set[str]:
+        return {
+            (await client.get_schedule_handle(i).describe()).schedule.action.task_queue
+            for i in schedule_ids()
+        }
+
+    return run_async(queues, address)
+
+
+def test_the_worker_command_registers_the_schedules_before_it_starts(production_env, schedules_on):
+    queue = f"entrypoint-{uuid.uuid4().hex[:8]}"
+    production_env.update(
+        DJANGO_MIGRATE="0", TEMPORAL_ADDRESS=schedules_on, TEMPORAL_TASK_QUEUE=queue
+    )
+    # `sh -c '…' run_worker`: the worker's command line, with a stand-in that exits.
+    result = entrypoint(production_env, "sh", "-c", "echo worker started", "run_worker")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().endswith("worker started")
+    for schedule_id in schedule_ids():
+        assert f"schedule {schedule_id}: created" in result.stdout
+    assert set(schedule_ids()) <= set(cli_schedule_ids(schedules_on))
+    assert _task_queues(schedules_on) == {queue}
+
+
+def test_the_web_command_registers_no_schedules_unless_asked(production_env, schedules_on):
+    production_env.update(DJANGO_MIGRATE="0", TEMPORAL_ADDRESS=schedules_on)
+    result = entrypoint(production_env, "python", "-c", "print('web started')")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "schedule " not in result.stdout
+    assert not set(schedule_ids()) & set(cli_schedule_ids(schedules_on))
+    production_env["REGISTER_SCHEDULES"] = "1"  # e.g. a web container with the worker inside
+    result = entrypoint(production_env, "python", "-c", "print('web started')")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert set(schedule_ids()) <= set(cli_schedule_ids(schedules_on))
+
+
+def test_the_worker_does_not_start_when_temporal_cannot_be_reached(production_env):
+    production_env.update(
+        DJANGO_MIGRATE="0",
+        TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}",
+        REGISTER_SCHEDULES_WAIT="2",
+    )
+    result = entrypoint(production_env, "sh", "-c", "echo should not run", "run_worker")
+    assert result.returncode != 0
+    assert "Temporal is not reachable" in result.stderr
+    assert "should not run" not in result.stdout

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
+import pytest
+
 from tests.support.processes import clean_env, django_eval, run
 
 
@@ -149,3 +151,43 @@ def test_malformed_payload_keys_fail_the_check(production_env):
     result = run([sys.executable, "manage.py", "check"], production_env)
     assert result.returncode != 0
     assert "approvals.E001" in result.stdout + result.stderr
+
+
+def test_schedule_times_default_to_the_morning_and_monday(tmp_path):
+    values = settings_of(
+        clean_env(tmp_path, DJANGO_DEBUG="1"),
+        "APPROVALS_DIGEST_TIME",
+        "APPROVALS_OVERDUE_REPORT_DAY",
+        "APPROVALS_OVERDUE_REPORT_TIME",
+    )
+    assert values == {
+        "APPROVALS_DIGEST_TIME": "07:30",
+        "APPROVALS_OVERDUE_REPORT_DAY": "mon",
+        "APPROVALS_OVERDUE_REPORT_TIME": "08:00",
+    }
+    env = clean_env(
+        tmp_path,
+        DJANGO_DEBUG="1",
+        APPROVALS_DIGEST_TIME="6:05",
+        APPROVALS_OVERDUE_REPORT_DAY="Friday",
+    )
+    values = settings_of(env, "APPROVALS_DIGEST_TIME", "APPROVALS_OVERDUE_REPORT_DAY")
+    assert values == {"APPROVALS_DIGEST_TIME": "06:05", "APPROVALS_OVERDUE_REPORT_DAY": "fri"}
+
+
+@pytest.mark.parametrize(
+    "name, value, words",
+    [
+        ("APPROVALS_DIGEST_TIME", "7.30", "must be a local time HH:MM"),
+        ("APPROVALS_DIGEST_TIME", "24:00", "must be a local time HH:MM"),
+        ("APPROVALS_OVERDUE_REPORT_TIME", "noon", "must be a local time HH:MM"),
+        ("APPROVALS_OVERDUE_REPORT_DAY", "someday", "must be one of sun, mon"),
+        ("APPROVALS_SCHEDULE_CATCHUP_SECONDS", "a while", "must be an integer"),
+    ],
+)
+def test_a_bad_schedule_setting_is_a_clear_error(tmp_path, name, value, words):
+    env = clean_env(tmp_path, DJANGO_DEBUG="1", **{name: value})
+    result = run([sys.executable, "manage.py", "check"], env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert f"{name} {words}" in result.stderr

@@ -1,4 +1,5 @@
-"""`make run` (scripts/run.py): the embedded app starts, serves, and Ctrl-C stops it all."""
+"""`make run` (scripts/run.py): the embedded app starts, serves, registers the Temporal
+Schedules (`temporal schedule list` shows them), and Ctrl-C stops it all."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 
 from approvals.temporal.client import connect
+from approvals.temporal.schedules import schedule_ids
 from scripts.run import SEARCH_ATTRIBUTES
 from tests.support import ROOT
+from tests.support.schedules import cli_schedule_ids
 from tests.support.servers import free_port
 
 KINDS = {
@@ -126,6 +129,12 @@ def test_make_run_serves_the_app_and_ctrl_c_stops_every_child_twice(tmp_path):
             status, body = app.get("/healthz")
             assert status == 200, body
             assert json.loads(body)["failing"] == []
+            # The registry's schedules, created by the first run and updated by the second.
+            listed = cli_schedule_ids(f"127.0.0.1:{app.t_port}")
+            assert {"approvals-digest", "approvals-overdue-report"} <= set(schedule_ids())
+            assert sorted(schedule_ids()) == sorted(set(listed)), listed
+            assert len(listed) == len(set(listed))
+            assert ("updated" if attempt == 2 else "created") in text
         finally:
             code = app.ctrl_c()
         assert code == 0, f"attempt {attempt}: " + "".join(app.output)

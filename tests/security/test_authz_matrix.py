@@ -70,6 +70,9 @@ MATRIX: dict[str, tuple[tuple, tuple]] = {
     # Personal access tokens: an empty POST is an invalid form; only one's own token (or,
     # for admins, anyone's) can be revoked, others get a 404 like a missing one.
     "tokens": (ALL_IN, (LOGIN,) + (400,) * 5),
+    # One's own profile (no id in the URL: nobody else's can be named); an empty POST is a
+    # valid form (the digest box unticked) and redirects back to the page.
+    "profile": (ALL_IN, (LOGIN,) + ("/accounts/profile/",) * 5),
     "token-revoke": (POST_ONLY, (LOGIN, TOKENS, 404, 404, 404, TOKENS)),
     # The JSON API with the browser session (tests/security/test_api_authz.py has the
     # tokens): 401 without a sign-in, 405 for a method it lacks, 400 for a body that is no JSON.
