@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('approvals', '0005_api_calls'),
+        ('approvals', '0006_policy_versions'),
     ]
 
     operations = [
