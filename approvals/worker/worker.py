@@ -19,8 +19,10 @@ from temporalio.worker import Worker
 
 from ..metrics import serve_worker_metrics
 from ..temporal.client import connect
+from ..workflow.payout import PayoutRunWorkflow, PayoutWorkflow
 from ..workflow.workflow import ExpenseApprovalWorkflow
 from .activities import ACTIVITIES
+from .payout_activities import PAYOUT_ACTIVITIES
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +31,8 @@ def build_worker(client: Client, *, task_queue: str | None = None) -> Worker:
     return Worker(
         client,
         task_queue=task_queue or settings.TEMPORAL_TASK_QUEUE,
-        workflows=[ExpenseApprovalWorkflow],
-        activities=ACTIVITIES,
+        workflows=[ExpenseApprovalWorkflow, PayoutWorkflow, PayoutRunWorkflow],
+        activities=[*ACTIVITIES, *PAYOUT_ACTIVITIES],
         activity_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="activity"),
         max_concurrent_activities=16,
         # Bounded cache: evicted workflows replay from history when next touched.

@@ -58,6 +58,7 @@ class Machine:
     remind_at: datetime | None = None
     signal_ids: set[str] = field(default_factory=set)  # signals seen (even if refused)
     route: Route | None = None  # version 2: the ladder and admins at resolution
+    payout: bool = False  # PAYOUT_PATCH: an approved request starts its Payout child
 
 
 def refusal(code: str, **params) -> RefusalInfo:
