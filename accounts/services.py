@@ -159,3 +159,11 @@ def token_authenticate(secret: str) -> AccessToken | None:
         AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+def bank_details_set(*, user: User, iban: str, bic: str) -> User:
+    """The user's own IBAN/BIC (validated by the form; a payout reads them when it runs)."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(iban=iban, bic=bic)
+    user.iban, user.bic = iban, bic
+    return user

@@ -16,5 +16,6 @@ urlpatterns = [
     path("delegation/", views.delegation, name="delegation"),
     path("delegation/<int:pk>/end/", views.delegation_end, name="delegation-end"),
     path("tokens/", views.tokens, name="tokens"),
+    path("bank/", views.bank_details, name="bank-details"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
 ]

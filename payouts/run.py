@@ -25,7 +25,7 @@ from approvals.workflow.payout_contract import (
 )
 
 from .models import Batch, Payment
-from .steps import audit
+from .steps import audit, publish
 
 SEPA_SCHEMA = "pain.001.001.03"
 
@@ -111,6 +111,7 @@ def write_file(batch_id: int) -> FileResult:
                 "payout_paid",
                 {"batch": batch.pk, "round": payment.round},
             )
+            publish(payment.request_id)
         batch.outcome = {"paid": [p.request_id for p in paid], "failed": failed}
         batch.save(update_fields=["sepa_xml", "message_id", "outcome"])
     return _result(batch)

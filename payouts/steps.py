@@ -11,6 +11,8 @@ request (kind `payout_step` / `payout_compensated`), shown on /audit/<pk>/.
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -26,6 +28,7 @@ from approvals.workflow.payout_contract import Failure, Outcome, PayoutStatus, S
 from .labels import failure_text
 from .models import Batch, CostCentre, LedgerAccount, LedgerLine, Payment, Reservation
 
+log = logging.getLogger(__name__)
 EXPENSE_ACCOUNT = ("6000", "Travel and expenses")
 PAYABLE_ACCOUNT = ("2100", "Payable to employees")
 
@@ -207,6 +210,7 @@ def add_to_batch(s: StepInput) -> None:
         payment.iban, payment.bic = iban, normalise(user.bic)
         payment.save(update_fields=["batch", "status", "iban", "bic", "updated_at"])
         _done(s, Step.BATCH, batch=batch.pk)
+        publish(s.request_id)
 
 
 def remove_from_batch(s: StepInput) -> bool:
@@ -218,6 +222,7 @@ def remove_from_batch(s: StepInput) -> bool:
         payment.batch, payment.status = None, PayoutStatus.PROCESSING
         payment.save(update_fields=["batch", "status", "updated_at"])
         _undone(s, Step.BATCH, batch=batch)
+        publish(s.request_id)
     return True
 
 
@@ -234,6 +239,7 @@ def record_outcome(o: Outcome) -> None:
             "payout_failed",
             {"round": o.round, "reason": o.reason, "compensated": o.compensated},
         )
+        publish(o.request_id)
     _tell_failure(o)
 
 
@@ -259,3 +265,24 @@ def _tell_failure(o: Outcome) -> None:
                 Notification.objects.create(request=request, key=key, recipient=user.username)
         except IntegrityError:
             pass
+
+
+def publish(request_id: int) -> None:
+    """Tell the requester's open pages (after commit) that the payment changed."""
+
+    def send() -> None:
+        from asgiref.sync import async_to_sync
+        from channels.layers import get_channel_layer
+
+        layer = get_channel_layer()
+        owner = ExpenseRequest.objects.filter(pk=request_id).values_list("requester_id", flat=True)
+        if layer is None or not owner:
+            return
+        try:
+            async_to_sync(layer.group_send)(
+                f"user.{owner[0]}", {"type": "payout.changed", "request_id": request_id}
+            )
+        except Exception:  # noqa: BLE001 - a live push is a courtesy: the page reloads anyway
+            log.warning("could not push the payout of request %s", request_id, exc_info=True)
+
+    transaction.on_commit(send)

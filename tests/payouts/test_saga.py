@@ -131,5 +131,5 @@ def test_invalid_iban_at_file_time_fails_the_payment_and_undoes_every_step(demo_
         ("payout_failed", "invalid_iban"),
     ]
     xml = Batch.objects.get(pk=result.batch_id).sepa_xml
-    assert "<NbOfTxs>1</NbOfTxs>" in xml and "EXP%dR1" % paid.pk in xml
-    assert "EXP%dR1" % request.pk not in xml
+    assert "<NbOfTxs>1</NbOfTxs>" in xml and f"EXP{paid.pk}R1" in xml
+    assert f"EXP{request.pk}R1" not in xml

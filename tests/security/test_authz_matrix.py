@@ -24,6 +24,7 @@ from accounts.models import Delegation
 from accounts.services import token_create
 from approvals import links, services
 from approvals.models import ExpenseRequest
+from payouts.models import Batch
 from tests.support.requests import wait_pending_level
 from tests.support.waiting import wait_for
 
@@ -115,6 +116,13 @@ MATRIX: dict[str, tuple[tuple, tuple]] = {
     "ops-reroute": (POST_ONLY, (LOGIN, 403, 403, 403, 403, "/ops/")),
     "ops-resend": (POST_ONLY, (LOGIN, 403, 403, 403, 403, "/ops/")),
     "ops-dismiss": (POST_ONLY, (LOGIN, 403, 403, 403, 403, "/ops/")),
+    "ops-payout-retry": (POST_ONLY, (LOGIN, 403, 403, 403, 403, "/ops/")),
+    # One's own bank details (no user parameter): an empty POST is an invalid form.
+    "bank-details": (ALL_IN, (LOGIN,) + (400,) * 5),
+    # Payout batches, their payments and SEPA files: admins only.
+    "payout-batches": (ADMINS, GET_ONLY),
+    "payout-batch": (ADMINS, GET_ONLY),
+    "payout-batch-file": (ADMINS, GET_ONLY),
 }
 
 API_GET_ONLY = {"api-request", "api-request-status", "api-inbox"}
@@ -124,6 +132,8 @@ PARAMETER_OBJECT = {
     "delegation-end": "delegation",
     "decision-link": "link",
     "token-revoke": "token",
+    "payout-batch": "batch",
+    "payout-batch-file": "batch",
 }
 
 
@@ -169,7 +179,9 @@ def world(demo_org, worker, settings, tmp_path):
         links.LinkClaim("max", request.pk, 1, 1, "reject", links.new_decision_id())
     )
     token, _ = token_create(owner=emma, name="matrix", scopes=["read"])
+    batch = Batch.objects.create(status="closed", period="matrix", sepa_xml="<Document/>")
     return {
+        "batch": batch.pk,
         "request": request.pk,
         "delegation": delegation.pk,
         "link": link,
