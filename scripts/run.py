@@ -148,6 +148,7 @@ def main() -> int:
         else:
             manage("register_search_attributes")
             print(f"Temporal: {os.environ['TEMPORAL_ADDRESS']}")
+        manage("register_payout_schedule")  # the weekly payout run (idempotent)
         if os.environ.get("REDIS_URL"):
             # Redis carries worker events to the web process, so the worker can live apart.
             children.append(subprocess.Popen([PY, "manage.py", "run_worker"], cwd=ROOT))
