@@ -54,6 +54,7 @@ class PersonAdmin(UserAdmin):
     fieldsets = (
         *UserAdmin.fieldsets,
         (_("Organisation"), {"fields": ("role", "title", "reports_to", "management_chain")}),
+        (_("Payout"), {"fields": ("cost_centre", "iban", "bic")}),
     )
     add_fieldsets = (*UserAdmin.add_fieldsets, ORGANISATION)
     inlines = [DirectReportsInline]

@@ -10,6 +10,7 @@ from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import bank
 from .models import TokenScope, User
 
 MAX_DELEGATION_DAYS = 366
@@ -97,3 +98,26 @@ class ProfileForm(forms.ModelForm):
         model = User
         fields = ["receives_digest"]
         labels = {"receives_digest": _("Send me the daily digest")}
+
+
+class BankDetailsForm(forms.Form):
+    """The employee's own IBAN and BIC (payouts are transferred there)."""
+
+    iban = forms.CharField(label=_("IBAN"), max_length=42)
+    bic = forms.CharField(label=_("BIC"), max_length=14, required=False)
+
+    def clean_iban(self) -> str:
+        iban = bank.normalise(self.cleaned_data["iban"])
+        if not bank.iban_valid(iban):
+            raise forms.ValidationError(
+                _("This is not a valid IBAN (country, length or check digits)."), code="iban"
+            )
+        return iban
+
+    def clean_bic(self) -> str:
+        bic = bank.normalise(self.cleaned_data.get("bic", ""))
+        if bic and not bank.bic_valid(bic):
+            raise forms.ValidationError(
+                _("A BIC has 8 or 11 letters and digits, e.g. COBADEFFXXX."), code="bic"
+            )
+        return bic

@@ -66,6 +66,17 @@ class User(AbstractUser):
         default=True,
         help_text=_("Each morning, one mail listing what waits for your decision."),
     )
+    # Payout (payouts/): where an approved expense is paid to and whose budget it uses.
+    iban = models.CharField(_("IBAN"), max_length=34, blank=True)
+    bic = models.CharField(_("BIC"), max_length=11, blank=True)
+    cost_centre = models.ForeignKey(
+        "payouts.CostCentre",
+        verbose_name=_("cost centre"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="people",
+    )
 
     objects = PersonManager()
 

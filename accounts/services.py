@@ -167,3 +167,11 @@ def profile_update(*, user: User, receives_digest: bool) -> User:
     user.receives_digest = receives_digest
     user.save(update_fields=["receives_digest"])
     return user
+
+
+def bank_details_set(*, user: User, iban: str, bic: str) -> User:
+    """The user's own IBAN/BIC (validated by the form; a payout reads them when it runs)."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(iban=iban, bic=bic)
+    user.iban, user.bic = iban, bic
+    return user

@@ -17,5 +17,6 @@ urlpatterns = [
     path("delegation/<int:pk>/end/", views.delegation_end, name="delegation-end"),
     path("profile/", views.profile, name="profile"),
     path("tokens/", views.tokens, name="tokens"),
+    path("bank/", views.bank_details, name="bank-details"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
 ]

@@ -1,5 +1,6 @@
 """Out-of-office delegation (set a delegate for a date range, end it early),
-personal access tokens for the JSON API, and one's own profile (mail preferences)."""
+personal access tokens for the JSON API, one's own profile (mail preferences) and
+bank details."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import services
-from .forms import DelegationForm, ProfileForm, TokenForm
+from .forms import BankDetailsForm, DelegationForm, ProfileForm, TokenForm
 from .models import AccessToken, Delegation
 
 
@@ -107,4 +108,25 @@ def profile(request):
         return redirect("profile")
     return render(
         request, "accounts/profile.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def bank_details(request):
+    """Only one's own details: there is no user parameter to forge."""
+    user = request.user
+    initial = {"iban": user.iban, "bic": user.bic}
+    form = BankDetailsForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.bank_details_set(
+            user=user, iban=form.cleaned_data["iban"], bic=form.cleaned_data["bic"]
+        )
+        messages.success(request, _("Your bank details were saved."))
+        return redirect("bank-details")
+    return render(
+        request,
+        "accounts/bank.html",
+        {"form": form, "cost_centre": user.cost_centre},
+        status=400 if form.errors else 200,
     )

@@ -125,12 +125,33 @@ class EventsConsumer(AsyncWebsocketConsumer):
         html = await database_sync_to_async(self._render_in_language)(event)
         await self.send(text_data=html)
 
+    async def payout_changed(self, event):
+        """A payout step changed the payment: swap the request page's payment status."""
+        if not await self._session_valid():
+            await self._end()
+            return
+        html = await database_sync_to_async(self._render_payout)(event)
+        await self.send(text_data=html)
+
+    def _render_payout(self, event: dict) -> str:
+        from payouts.selectors import payment_for
+
+        with translation.override(self.language):
+            return render_to_string(
+                "payouts/_payment_status.html",
+                {
+                    "payment": payment_for(int(event["request_id"])),
+                    "request_id": event["request_id"],
+                    "oob": True,
+                },
+            )
+
     def _render_in_language(self, event: dict) -> str:
         with translation.override(self.language):
             return self._render(event)
 
     def _render(self, event: dict) -> str:
-        from .selectors.inbox import new_decision_id, row_from_event
+        from .selectors.inbox import new_decision_id, row_from_event, with_budget_left
 
         user = self.user
         # Delegations are read per event: one that starts or ends takes effect at once.
@@ -144,7 +165,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
         row = None
         if in_inbox:
             on_behalf = "" if user.username in pending else next(p for p in pending if p in mine)
-            row = row_from_event(event, on_behalf_of=on_behalf)
+            row = with_budget_left([row_from_event(event, on_behalf_of=on_behalf)])[0]
         return render_to_string(
             "approvals/_live.html",
             {

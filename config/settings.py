@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "ninja",
     "accounts",
     "approvals",
+    "payouts",
 ]
 
 MIDDLEWARE = [
@@ -328,6 +329,10 @@ APPROVALS_SCHEDULE_CATCHUP_SECONDS = env_int("APPROVALS_SCHEDULE_CATCHUP_SECONDS
 # waits for the workflow to take the decision before saying "recorded".
 DECISION_LINK_MAX_AGE = env_int("DECISION_LINK_MAX_AGE", 0)
 DECISION_LINK_WAIT = float(os.environ.get("DECISION_LINK_WAIT", "2"))
+# Payout (payouts/): the company account the SEPA credit transfers are paid from.
+PAYOUT_COMPANY_NAME = os.environ.get("PAYOUT_COMPANY_NAME", "Approvals Demo GmbH")
+PAYOUT_COMPANY_IBAN = os.environ.get("PAYOUT_COMPANY_IBAN", "DE89370400440532013000")
+PAYOUT_COMPANY_BIC = os.environ.get("PAYOUT_COMPANY_BIC", "COBADEFFXXX")
 
 # LOG_FORMAT=json: one JSON object per line with request_id, workflow_id, trace_id.
 LOGGING = logging_config(

@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", api.urls),
+    path("", include("payouts.urls")),
     path("", include("approvals.urls")),
 ]
 if settings.DEBUG:

@@ -2,6 +2,10 @@
 """Record tests/histories/v<N>/*.json: event histories of representative approvals.
 
     .venv/bin/python scripts/make_histories.py --version N [--only NAME ...]
+    .venv/bin/python scripts/make_histories.py --workflow payout --version N
+
+`--workflow payout` records the Payout saga and the PayoutRun (scenarios in
+scripts/payout_histories.py) into tests/histories/payout/v<N>/.
 
 Runs each scenario end to end on a throw-away stack like `make run`'s
 embedded mode: a fresh SQLite database in a temporary directory (migrated,
@@ -20,6 +24,7 @@ first, renamed at the end).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -287,10 +292,18 @@ def main(argv: list[str] | None = None) -> int:
         "--version", type=int, required=True, help="workflow version: writes tests/histories/vN/"
     )
     parser.add_argument("--only", nargs="*", help="scenario names (default: all)")
+    parser.add_argument(
+        "--workflow",
+        choices=["approval", "payout"],
+        default="approval",
+        help="approval: tests/histories/vN/; payout: tests/histories/payout/vN/",
+    )
     args = parser.parse_args(argv)
     if args.version < 1:
         parser.error("--version must be 1 or more")
-    out = HISTORIES / f"v{args.version}"
+    payout = args.workflow == "payout"
+    base = HISTORIES / "payout" if payout else HISTORIES
+    out = base / f"v{args.version}"
     if out.exists():
         print(
             f"{out.relative_to(ROOT)} exists: committed histories are never overwritten; "
@@ -298,14 +311,15 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    known = set(scenarios_names())
+    known = set(_payout_names() if payout else scenarios_names())
     unknown = sorted(set(args.only or []) - known)
     if unknown:
         parser.error(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
 
-    staging = Path(tempfile.mkdtemp(prefix=f".v{args.version}-", dir=HISTORIES))
+    base.mkdir(exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".v{args.version}-", dir=base))
     try:
-        record(staging, only=args.only)
+        record(staging, only=args.only, payout=payout)
         staging.rename(out)  # the folder appears complete or not at all
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -322,7 +336,14 @@ def scenarios_names() -> list[str]:
     return [n.name for n in fn.body if isinstance(n, ast.FunctionDef)]
 
 
-def record(out: Path, *, only: list[str] | None) -> None:
+def _payout_names() -> list[str]:
+    sys.path.insert(0, str(ROOT))
+    from scripts.payout_histories import NAMES
+
+    return NAMES
+
+
+def record(out: Path, *, only: list[str] | None, payout: bool = False) -> None:
     with tempfile.TemporaryDirectory(prefix="approvals-histories-") as var_dir:
         setup_django(var_dir)
         from django.conf import settings
@@ -342,6 +363,14 @@ def record(out: Path, *, only: list[str] | None) -> None:
             temporal_client.reset_client()
             settings.TEMPORAL_TASK_QUEUE = "histories"
             with worker_thread():
+                if payout:
+                    from scripts.payout_histories import scenarios as payout_scenarios
+
+                    for name, scenario in payout_scenarios().items():
+                        if not only or name in only:
+                            for file, wid in scenario(org).items():
+                                save(out, file, wid)
+                    return
                 for name, scenario in scenarios().items():
                     if only and name not in only:
                         continue
@@ -358,6 +387,21 @@ def record(out: Path, *, only: list[str] | None) -> None:
                     data = json.loads(temporal_client.call(history, timeout=90).to_json())
                     (out / f"{name}.json").write_text(json.dumps(data, indent=1) + "\n")
                     print(f"{name}: request {request.pk}, {len(data['events'])} events")
+
+
+def save(out: Path, name: str, wid: str) -> None:
+    """The closed workflow's history as JSON (it waits for the close)."""
+    from approvals.temporal import client as temporal_client
+
+    async def history(client):
+        handle = client.get_workflow_handle(wid)
+        with contextlib.suppress(Exception):  # a failed payout is a history too
+            await handle.result()
+        return await handle.fetch_history()
+
+    data = json.loads(temporal_client.call(history, timeout=90).to_json())
+    (out / f"{name}.json").write_text(json.dumps(data, indent=1) + "\n")
+    print(f"{name}: {wid}, {len(data['events'])} events")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from payouts.labels import payout_summary
 
 from .. import money as fx
 from ..labels import refusal_text
@@ -139,6 +140,8 @@ def step_summary(
 ) -> str:
     """One step in words; `currency` is the request's (a resubmission's detail lacks it)."""
     values = {"level": level, "actor": actor or "—", "to": names.many(recipients)}
+    if kind.startswith("payout_"):
+        return payout_summary(kind, detail)
     if kind == "submitted":
         values["amount"] = money(detail.get("amount_cents"), detail.get("currency", ""))
         return _("Submitted by %(actor)s for %(amount)s") % values

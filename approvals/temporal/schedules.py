@@ -37,6 +37,13 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
+from payouts.schedule import payout_schedule
+
+from ..workflow.payout_contract import (
+    PAYOUT_RUN_SCHEDULE_ID,
+    PAYOUT_RUN_WORKFLOW,
+    PayoutRunInput,
+)
 from ..workflow.periodic import DIGEST_WORKFLOW, OVERDUE_REPORT_WORKFLOW, PeriodicInput
 
 # A run that takes longer than this is ended, so SKIP can never block a schedule for good.
@@ -94,7 +101,13 @@ SCHEDULES: list[ScheduleEntry] = [
         ),
         note="Overdue requests, escalations and requests waiting on nobody, to the admins.",
     ),
-    # The payout run ("approvals-payout-run") is one more entry here.
+    ScheduleEntry(
+        id=PAYOUT_RUN_SCHEDULE_ID,
+        workflow=PAYOUT_RUN_WORKFLOW,
+        spec=lambda: payout_schedule().spec,  # weekly, Mondays 06:00 (payouts/schedule.py)
+        args=lambda: [PayoutRunInput()],
+        note="Closes the open payout batch: the SEPA file, payments marked paid.",
+    ),
 ]
 
 

@@ -15,6 +15,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from payouts.selectors import failed_payouts
+
 from ..selectors.ops import ops_overview
 from ..services import ops as ops_services
 from ..services.common import ServiceError
@@ -31,7 +33,11 @@ def _require_admin(request: HttpRequest) -> None:
 @require_GET
 def ops_page(request: HttpRequest) -> HttpResponse:
     _require_admin(request)
-    return render(request, "approvals/ops.html", {"overview": ops_overview()})
+    return render(
+        request,
+        "approvals/ops.html",
+        {"overview": ops_overview(), "failed_payouts": failed_payouts()},
+    )
 
 
 @login_required

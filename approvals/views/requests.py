@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from accounts import selectors as people
+from payouts.selectors import payment_for
 
 from .. import selectors, services
 from ..forms.requests import ExpenseForm, ResubmitForm, StatusFilterForm
@@ -56,6 +57,10 @@ EVENT_LABELS = {
     "notification_failed": gettext_lazy("notification failed"),
     "expired": gettext_lazy("expired"),
     "completed": gettext_lazy("completed"),
+    "payout_step": gettext_lazy("payout step done"),
+    "payout_compensated": gettext_lazy("payout step undone"),
+    "payout_paid": gettext_lazy("paid"),
+    "payout_failed": gettext_lazy("payout failed"),
 }
 
 
@@ -169,6 +174,7 @@ def _detail_context(request: HttpRequest, expense: ExpenseRequest, resubmit_form
         and expense.status == RequestStatus.PENDING
         and bool(principals & set(expense.pending_approvers)),
         "decision_id": str(uuid.uuid4()),
+        "payment": payment_for(expense.pk),
         "resubmit_form": resubmit_form
         or ResubmitForm(
             initial={"title": expense.title, "amount": expense.amount},

@@ -1,4 +1,5 @@
 """The worker: ExpenseApproval workflows, the scheduled ones (digest, overdue report),
+the payout saga and payout run,
 their activities and the reconciler.
 
 Runs as `manage.py run_worker`, or inside the web process in embedded mode
@@ -20,9 +21,11 @@ from temporalio.worker import Worker
 
 from ..metrics import serve_worker_metrics
 from ..temporal.client import connect
+from ..workflow.payout import PayoutRunWorkflow, PayoutWorkflow
 from ..workflow.periodic import DailyDigestWorkflow, OverdueReportWorkflow
 from ..workflow.workflow import ExpenseApprovalWorkflow
 from .activities import ACTIVITIES
+from .payout_activities import PAYOUT_ACTIVITIES
 from .periodic import PERIODIC_ACTIVITIES
 
 log = logging.getLogger(__name__)
@@ -32,8 +35,14 @@ def build_worker(client: Client, *, task_queue: str | None = None) -> Worker:
     return Worker(
         client,
         task_queue=task_queue or settings.TEMPORAL_TASK_QUEUE,
-        workflows=[ExpenseApprovalWorkflow, DailyDigestWorkflow, OverdueReportWorkflow],
-        activities=[*ACTIVITIES, *PERIODIC_ACTIVITIES],
+        workflows=[
+            ExpenseApprovalWorkflow,
+            DailyDigestWorkflow,
+            OverdueReportWorkflow,
+            PayoutWorkflow,
+            PayoutRunWorkflow,
+        ],
+        activities=[*ACTIVITIES, *PERIODIC_ACTIVITIES, *PAYOUT_ACTIVITIES],
         activity_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="activity"),
         max_concurrent_activities=16,
         # Bounded cache: evicted workflows replay from history when next touched.

@@ -65,6 +65,7 @@ class Machine:
     # version's rules for `facts`); without it, PolicySnapshot.levels_for managers.
     policy_rules: bool = False
     facts: RouteFacts | None = None
+    payout: bool = False  # PAYOUT_PATCH: an approved request starts its Payout child
 
 
 def refusal(code: str, **params) -> RefusalInfo:

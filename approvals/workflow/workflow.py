@@ -21,6 +21,11 @@ replayed in CI):
 - 3 (`workflow.patched(POLICY_PATCH)`, requests with a pinned policy version):
   the chain is the pinned version's rules for the request's facts (`Route.levels`,
   workflow/policy.py), with group and named-person levels; SoD as in 2.
+- `workflow.patched(PAYOUT_PATCH)` (Machine.payout; histories in v4/): an
+  approved request starts its `Payout` child (id `payout-<pk>`, parent close
+  policy ABANDON: the payout outlives the approval) and completes only once
+  the child has started. Runs that finished their loop before the patch
+  start none when replayed.
 Runs started under an earlier version keep its rules to the end.
 
 Decisions worth knowing:
@@ -42,11 +47,12 @@ Imports no Django: the sandbox re-imports this module.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RawValue, RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.common import RawValue, RetryPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from . import rules
@@ -71,10 +77,12 @@ with workflow.unsafe.imports_passed_through():
         WithdrawInput,
     )
     from .outbox import Outbox
+    from .payout_contract import PAYOUT_WORKFLOW, PayoutInput, payout_id
     from .steps import Steps
 
 SOD_PATCH = "separation-of-duties"
 POLICY_PATCH = "policy-rules"
+PAYOUT_PATCH = "payout"
 PUSH_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
 MAIL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -164,6 +172,9 @@ class ExpenseApprovalWorkflow(Steps, Outbox):
                 )
             except TimeoutError:
                 await self._on_timer()  # reminders and escalation, never approval
+        if self._state.status == Status.APPROVED and workflow.patched(PAYOUT_PATCH):
+            self.m.payout = True
+            await self._start_payout()
         await workflow.wait_condition(workflow.all_handlers_finished)
         while self._outbox or self._effects:
             await self._flush()
@@ -171,6 +182,25 @@ class ExpenseApprovalWorkflow(Steps, Outbox):
                 await asyncio.gather(*self._effects, return_exceptions=True)
                 self._effects = [t for t in self._effects if not t.done()]
         return self._state
+
+    async def _start_payout(self) -> None:
+        """The Payout saga as a child that outlives this run; returns once it has started
+        (a payout that exists already, e.g. retried from /ops/, counts as started)."""
+        state = self._state
+        # A payout of this request runs or ran already: never a second one.
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await workflow.start_child_workflow(
+                PAYOUT_WORKFLOW,
+                PayoutInput(
+                    request_id=state.request_id,
+                    requester=state.requester,
+                    amount_cents=state.base_amount_cents or state.amount_cents,
+                    title=state.title,
+                ),
+                id=payout_id(state.request_id),
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            )
 
     # ------------------------------------------------------------- queries
     @workflow.query(name=Calls.GET_STATUS)

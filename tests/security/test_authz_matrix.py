@@ -25,6 +25,7 @@ from accounts.services import token_create
 from approvals import links, services
 from approvals.models import ExpenseRequest
 from approvals.services import policy as policy_services
+from payouts.models import Batch
 from tests.support.requests import wait_pending_level
 from tests.support.waiting import wait_for
 
@@ -128,6 +129,13 @@ MATRIX: dict[str, tuple[tuple, tuple]] = {
     "policy-publish": (POST_ONLY, (LOGIN, 403, 403, 403, 403, 400)),
     "policy-discard": (POST_ONLY, (LOGIN, 403, 403, 403, 403, "/policy/")),
     "policy-what-if": (ADMINS, GET_ONLY),
+    "ops-payout-retry": (POST_ONLY, (LOGIN, 403, 403, 403, 403, "/ops/")),
+    # One's own bank details (no user parameter): an empty POST is an invalid form.
+    "bank-details": (ALL_IN, (LOGIN,) + (400,) * 5),
+    # Payout batches, their payments and SEPA files: admins only.
+    "payout-batches": (ADMINS, GET_ONLY),
+    "payout-batch": (ADMINS, GET_ONLY),
+    "payout-batch-file": (ADMINS, GET_ONLY),
 }
 
 API_GET_ONLY = {"api-request", "api-request-status", "api-inbox"}
@@ -141,6 +149,8 @@ PARAMETER_OBJECT = {
     "policy-publish": "policy",
     "policy-discard": "policy",
     "policy-what-if": "policy",
+    "payout-batch": "batch",
+    "payout-batch-file": "batch",
 }
 
 
@@ -187,8 +197,10 @@ def world(demo_org, worker, settings, tmp_path):
     )
     token, _ = token_create(owner=emma, name="matrix", scopes=["read"])
     draft = policy_services.policy_draft_open(by=demo_org["admin"])
+    batch = Batch.objects.create(status="closed", period="matrix", sepa_xml="<Document/>")
     return {
         "policy": draft.number,
+        "batch": batch.pk,
         "request": request.pk,
         "delegation": delegation.pk,
         "link": link,

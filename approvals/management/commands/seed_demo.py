@@ -3,11 +3,14 @@ from pathlib import Path
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
+from accounts.bank import make_iban
 from accounts.models import FINANCE_GROUP, IT_GROUP, Role, User
 from approvals.models import ApprovalPolicy
 from approvals.policies import ensure_demo_policy
 from approvals.services.fx import fx_rates_load
+from payouts.models import CostCentre
 
 # The shipped ECB reference rates (daily file), so submissions in other currencies
 # can be converted to EUR on a fresh machine. Load newer ones with load_fx_rates.
@@ -27,6 +30,27 @@ DEMO = [
     ("admin", "Ada", "Admin", Role.ADMIN, "Auditor", None, []),
 ]
 
+# Cost centres (code, name, yearly budget in EUR) and who books on which.
+COST_CENTRES = [
+    ("CC-ENG", "Engineering", 200_000),
+    ("CC-FIN", "Finance", 50_000),
+    ("CC-MGT", "Management", 100_000),
+]
+COST_CENTRE_OF = {
+    "emma": "CC-ENG",
+    "max": "CC-ENG",
+    "ivan": "CC-ENG",
+    "finn": "CC-FIN",
+    "maria": "CC-FIN",
+    "fiona": "CC-FIN",
+    "felix": "CC-FIN",
+}  # others: CC-MGT
+
+
+def demo_iban(index: int) -> str:
+    """A checksum-valid demo IBAN (German bank code 37040044, account 05320130<nn>)."""
+    return make_iban("DE", f"3704004405320130{index:02d}")
+
 
 class Command(BaseCommand):
     help = (
@@ -40,8 +64,22 @@ class Command(BaseCommand):
         groups = {
             name: Group.objects.get_or_create(name=name)[0] for name in (FINANCE_GROUP, IT_GROUP)
         }
-        for username, first, last, role, title, manager, member_of in DEMO:
+        year = timezone.localdate().year
+        centres = {}
+        for code, name, budget in COST_CENTRES:
+            centres[code], _ = CostCentre.objects.update_or_create(
+                code=code,
+                defaults={
+                    "name": name,
+                    "year": year,
+                    "budget_cents": budget * 100,
+                    "closed": False,
+                },
+            )
+        for index, (username, first, last, role, title, manager, member_of) in enumerate(DEMO):
             user, _ = User.objects.get_or_create(username=username)
+            user.cost_centre = centres[COST_CENTRE_OF.get(username, "CC-MGT")]
+            user.iban, user.bic = demo_iban(index), "COBADEFFXXX"
             user.first_name, user.last_name, user.role, user.title = first, last, role, title
             user.email = f"{username}@example.com"
             user.is_active = True

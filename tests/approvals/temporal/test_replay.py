@@ -1,7 +1,8 @@
-"""Committed histories (tests/histories/v<N>/, one folder per workflow version,
-made by scripts/make_histories.py) must all replay against today's workflow
-code: a change that would break approvals already running fails here, in CI,
-instead of in production.
+"""Committed histories (made by scripts/make_histories.py) must all replay against
+today's workflow code: a change that would break workflows already running fails
+here, in CI, instead of in production. One folder per version of each workflow
+type: tests/histories/v<N>/ for ExpenseApproval, tests/histories/payout/v<N>/ for
+the Payout saga and the PayoutRun (its child and its weekly run).
 """
 
 from __future__ import annotations
@@ -19,12 +20,19 @@ from temporalio.workflow import NondeterminismError
 
 from approvals.temporal.codec import data_converter
 from approvals.workflow.contract import WORKFLOW_TYPE, ApprovalInput, ApprovalState
+from approvals.workflow.payout import PayoutRunWorkflow, PayoutWorkflow
+from approvals.workflow.payout_contract import PAYOUT_WORKFLOW, Outcome, PayoutInput
 from approvals.workflow.workflow import ExpenseApprovalWorkflow
 from scripts.make_histories import HISTORY_KEYS
 
 HISTORIES = Path(__file__).resolve().parents[2] / "histories"
-VERSIONS = sorted(path for path in HISTORIES.glob("v*") if path.is_dir())
+# Each workflow type's folder of version folders.
+TYPES = {"approval": HISTORIES, "payout": HISTORIES / "payout"}
+VERSIONS = sorted(
+    path for base in TYPES.values() for path in base.glob("v*") if path.is_dir()
+)
 FILES = sorted(path for version in VERSIONS for path in version.glob("*.json"))
+WORKFLOWS = [ExpenseApprovalWorkflow, PayoutWorkflow, PayoutRunWorkflow]
 
 
 def load(path: Path) -> WorkflowHistory:
@@ -34,16 +42,22 @@ def load(path: Path) -> WorkflowHistory:
 
 
 def history_id(path: Path) -> str:
-    return f"{path.parent.name}/{path.stem}"
+    return str(path.relative_to(HISTORIES).with_suffix(""))
+
+
+def stems(folder: Path) -> set[str]:
+    return {path.stem for path in FILES if path.parent == folder}
 
 
 def test_every_committed_history_is_in_a_version_folder():
     assert VERSIONS, "no tests/histories/v<N>/ folder"
+    for kind, base in TYPES.items():
+        assert any(path.parent == base for path in VERSIONS), f"no {kind} version folder"
     assert sorted(HISTORIES.rglob("*.json")) == FILES
 
 
 def test_histories_are_committed_for_every_path():
-    names = {path.stem for path in FILES if path.parent.name == "v1"}
+    names = {path.stem for path in FILES if path.parent == HISTORIES / "v1"}
     assert {
         "approve_three_levels",
         "reject_at_level_two",
@@ -54,7 +68,7 @@ def test_histories_are_committed_for_every_path():
         "signals_with_duplicate_and_ignored",
         "delegate_extension_override",
     } <= names
-    v2 = {path.stem for path in FILES if path.parent.name == "v2"}
+    v2 = {path.stem for path in FILES if path.parent == HISTORIES / "v2"}
     assert {
         "approve_three_levels",
         "reminder_escalation_moves_on",
@@ -66,8 +80,18 @@ def test_histories_are_committed_for_every_path():
         "signals_with_duplicate_and_ignored",
         "delegate_extension_override",
     } <= v2
-    v3 = {path.stem for path in FILES if path.parent.name == "v3"}
+    v3 = {path.stem for path in FILES if path.parent == HISTORIES / "v3"}
     assert {"finance_group_level", "it_group_level", "group_level_goes_to_the_admins"} <= v3
+    assert stems(HISTORIES / "v2") <= stems(HISTORIES / "v4")
+    assert stems(HISTORIES / "payout" / "v1") >= {
+        "paid",
+        "run_paid",
+        "failed_at_budget",
+        "failed_at_batch",
+        "failed_at_file",
+        "run_with_failure",
+        "retried_then_paid",
+    }
 
 
 def patches(path: Path) -> set[str]:
@@ -85,10 +109,25 @@ def test_version_3_histories_were_made_with_policy_rules():
     """Each v3 history carries the "policy-rules" patch marker (so its replay exercises
     the policy path), and no v2 history does."""
     for path in FILES:
-        if path.parent.name == "v3":
+        if path.parent == HISTORIES / "v3":
             assert patches(path) == {"separation-of-duties", "policy-rules"}, path.name
-        elif path.parent.name == "v2":
+        elif path.parent == HISTORIES / "v2":
             assert "policy-rules" not in patches(path), path.name
+
+
+def test_v4_approvals_start_their_payout_child_and_older_ones_do_not():
+    def children(path: Path) -> list[str]:
+        events = json.loads(path.read_text())["events"]
+        return [
+            e["startChildWorkflowExecutionInitiatedEventAttributes"]["workflowType"]["name"]
+            for e in events
+            if "startChildWorkflowExecutionInitiatedEventAttributes" in e
+        ]
+
+    assert children(HISTORIES / "v4" / "approve_three_levels.json") == [PAYOUT_WORKFLOW]
+    assert children(HISTORIES / "v4" / "reject_at_level_two.json") == []
+    older = {HISTORIES / "v1", HISTORIES / "v2", HISTORIES / "v3"}
+    assert all(not children(path) for path in FILES if path.parent in older)
 
 
 @pytest.mark.parametrize("path", FILES, ids=[history_id(path) for path in FILES])
@@ -96,7 +135,7 @@ async def test_committed_history_replays_on_todays_workflow(path, settings):
     # v1 predates the codec (unencrypted: passed through); v2 on is encrypted with the
     # committed test key of make_histories.
     settings.TEMPORAL_PAYLOAD_KEYS = f"{HISTORY_KEYS},{settings.TEMPORAL_PAYLOAD_KEYS}"
-    replayer = Replayer(workflows=[ExpenseApprovalWorkflow], data_converter=data_converter())
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter())
     result = await replayer.replay_workflow(load(path))  # raises on nondeterminism
     assert result.replay_failure is None
 
@@ -125,3 +164,30 @@ async def test_replay_catches_a_change_that_would_break_running_approvals():
     )
     with pytest.raises(NondeterminismError):
         await replayer.replay_workflow(load(HISTORIES / "v1" / "approve_three_levels.json"))
+
+
+@workflow.defn(name=PAYOUT_WORKFLOW)
+class PayoutWithoutLedger(PayoutWorkflow):
+    """An incompatible change of the saga: the ledger step dropped."""
+
+    @workflow.run
+    async def run(self, inp: PayoutInput) -> Outcome:
+        from approvals.workflow import payout
+
+        saved = payout.Step.ORDER
+        payout.Step.ORDER = (payout.Step.BUDGET, payout.Step.BATCH)
+        try:
+            return await super().run(inp)
+        finally:
+            payout.Step.ORDER = saved
+
+
+async def test_payout_replay_catches_a_change_that_would_break_running_payouts(settings):
+    settings.TEMPORAL_PAYLOAD_KEYS = f"{HISTORY_KEYS},{settings.TEMPORAL_PAYLOAD_KEYS}"
+    replayer = Replayer(
+        workflows=[PayoutWithoutLedger],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+        data_converter=data_converter(),
+    )
+    with pytest.raises(NondeterminismError):
+        await replayer.replay_workflow(load(HISTORIES / "payout" / "v1" / "paid.json"))

@@ -1,0 +1,144 @@
+"""Names and dataclasses of the Payout saga and the PayoutRun workflow. Imports no Django.
+
+Every dataclass field added later must have a default (old payloads must decode).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PAYOUT_WORKFLOW = "Payout"
+PAYOUT_RUN_WORKFLOW = "PayoutRun"
+PAYOUT_RUN_SCHEDULE_ID = "approvals-payout-run"
+SETTLE_SIGNAL = "settle"
+GET_PAYOUT = "get_payout"
+
+
+def payout_id(request_id: int) -> str:
+    return f"payout-{request_id}"
+
+
+class Step:
+    """The saga's steps, in order; each has a compensation of the same name."""
+
+    BUDGET = "budget"
+    LEDGER = "ledger"
+    BATCH = "batch"
+    FILE = "file"  # the payout run's part: the SEPA file (its failure is signalled)
+    ORDER = (BUDGET, LEDGER, BATCH)
+
+
+class PayoutStatus:
+    PROCESSING = "processing"
+    SCHEDULED = "scheduled"
+    PAID = "paid"
+    FAILED = "failed"
+
+
+class Failure:
+    """Why a payout failed: codes in data, words in payouts/labels.py (EN + DE)."""
+
+    NO_COST_CENTRE = "no_cost_centre"
+    COST_CENTRE_CLOSED = "cost_centre_closed"
+    BUDGET_EXCEEDED = "budget_exceeded"
+    LEDGER_ACCOUNT_CLOSED = "ledger_account_closed"
+    NO_IBAN = "no_iban"
+    INVALID_IBAN = "invalid_iban"
+    UNAVAILABLE = "unavailable"  # transient errors outlasted the retries
+    CANCELLED = "cancelled"
+    PERMANENT = (
+        NO_COST_CENTRE,
+        COST_CENTRE_CLOSED,
+        BUDGET_EXCEEDED,
+        LEDGER_ACCOUNT_CLOSED,
+        NO_IBAN,
+        INVALID_IBAN,
+    )
+
+
+class PayoutCalls:
+    RESERVE_BUDGET = "payout_reserve_budget"
+    RELEASE_BUDGET = "payout_release_budget"
+    POST_LEDGER = "payout_post_ledger"
+    REVERSE_LEDGER = "payout_reverse_ledger"
+    ADD_TO_BATCH = "payout_add_to_batch"
+    REMOVE_FROM_BATCH = "payout_remove_from_batch"
+    RECORD_OUTCOME = "payout_record_outcome"
+    CLOSE_BATCH = "payout_close_batch"
+    WRITE_FILE = "payout_write_file"
+
+
+@dataclass
+class PayoutInput:
+    request_id: int
+    requester: str
+    amount_cents: int  # EUR (the base currency)
+    title: str = ""
+    round: int = 1  # 1 for the approval's payout, +1 per retry from /ops/
+
+
+@dataclass
+class StepInput:
+    request_id: int
+    round: int
+    requester: str
+    amount_cents: int
+    step: str = ""
+
+
+@dataclass
+class Settle:
+    """The payout run's word on one payment (signal), carrying the run's own id."""
+
+    run_id: str
+    batch_id: int
+    paid: bool
+    reason: str = ""
+
+
+@dataclass
+class Outcome:
+    request_id: int
+    round: int
+    status: str
+    reason: str = ""
+    run_id: str = ""
+    compensated: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PayoutRunInput:
+    period: str = ""  # empty: from the scheduled start time (or the run's start time)
+
+
+@dataclass
+class CloseRequest:
+    period: str
+    run_id: str
+
+
+@dataclass
+class Closed:
+    batch_id: int | None
+    request_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class FailedPayment:
+    request_id: int
+    reason: str
+
+
+@dataclass
+class FileResult:
+    batch_id: int
+    paid: list[int] = field(default_factory=list)
+    failed: list[FailedPayment] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    period: str
+    batch_id: int | None
+    paid: list[int] = field(default_factory=list)
+    failed: list[FailedPayment] = field(default_factory=list)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PayoutsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "payouts"
+    verbose_name = "Payouts"

@@ -1,0 +1,86 @@
+"""Payout writes from the web side: retry a failed payout (/ops/), start a payout run now.
+
+Starting goes through the process's one Temporal client. A retry is a fresh
+saga under the same id (`payout-<pk>`, reuse allowed only after a failed run)
+with round + 1, so its rows never collide with those of the compensated round.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from approvals.temporal.client import call
+from approvals.workflow.payout_contract import (
+    PAYOUT_RUN_SCHEDULE_ID,
+    PAYOUT_RUN_WORKFLOW,
+    PAYOUT_WORKFLOW,
+    PayoutInput,
+    PayoutRunInput,
+    PayoutStatus,
+    RunResult,
+    payout_id,
+)
+
+from .models import Payment
+
+
+class PayoutError(Exception):
+    """A retry that cannot happen now; `code` is worded by the view."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def payout_retry(*, request_id: int) -> int:
+    """Start the next round of a failed payout; returns the round. Safe to repeat:
+    a second click finds the new round running (already started) and says so."""
+    payment = Payment.objects.filter(request_id=request_id).first()
+    if payment is None:
+        raise PayoutError("unknown")
+    if payment.status != PayoutStatus.FAILED:
+        raise PayoutError("not_failed")
+    inp = PayoutInput(
+        request_id=request_id,
+        requester=payment.requester,
+        amount_cents=payment.amount_cents,
+        round=payment.round + 1,
+    )
+
+    async def start(client: Client) -> None:
+        await client.start_workflow(
+            PAYOUT_WORKFLOW,
+            inp,
+            id=payout_id(request_id),
+            task_queue=settings.TEMPORAL_TASK_QUEUE,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        )
+
+    try:
+        call(start)
+    except WorkflowAlreadyStartedError as exc:
+        raise PayoutError("running") from exc
+    return inp.round
+
+
+def payout_run(*, period: str, wait: bool = True, timeout: float = 60) -> RunResult | None:
+    """Run the payout for `period` now (tests, an operator); the schedule does it weekly."""
+
+    async def run(client: Client):
+        handle = await client.start_workflow(
+            PAYOUT_RUN_WORKFLOW,
+            PayoutRunInput(period=period),
+            id=f"{PAYOUT_RUN_SCHEDULE_ID}-manual-{period}",
+            task_queue=settings.TEMPORAL_TASK_QUEUE,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            execution_timeout=timedelta(hours=1),
+            result_type=RunResult,
+        )
+        return await handle.result() if wait else None
+
+    return call(run, timeout=timeout)

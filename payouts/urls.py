@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("payouts/", views.batch_list, name="payout-batches"),
+    path("payouts/<int:pk>/", views.batch_detail, name="payout-batch"),
+    path("payouts/<int:pk>/sepa.xml", views.batch_file, name="payout-batch-file"),
+    path("ops/payouts/<int:pk>/retry/", views.payout_retry_view, name="ops-payout-retry"),
+]
