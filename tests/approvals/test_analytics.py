@@ -147,26 +147,30 @@ def test_overdue_weeks_outcomes_and_categories(seeded):
 def test_the_page_shows_the_numbers_and_the_csv_has_them(seeded, settings):
     settings.TIME_ZONE = "Europe/Berlin"
     admin = client_for(seeded["admin"])
-    page = admin.get("/audit/analytics/?days=30").content.decode()
-    assert 'data-testid="level-row" data-level="1" data-median="7200" data-p90="12960"' in page
+    page = admin.get("/audit/analytics/?days=0").content.decode()
+    # All time: level 1 also has maria's 10 h (60 days ago): [1, 2, 4, 10] h.
+    assert 'data-testid="level-row" data-level="1" data-median="10800" data-p90="29520"' in page
     assert page.count('data-testid="chart"') == 5
     assert "<title" in page and 'role="img"' in page
     assert 'style="' not in page  # the CSP forbids inline styles
-    german = admin.get("/audit/analytics/?days=30", HTTP_ACCEPT_LANGUAGE="de").content.decode()
-    assert "Bearbeitungszeit pro Stufe" in german and "3,6 Std." in german
+    german = admin.get("/audit/analytics/?days=0", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Bearbeitungszeit pro Stufe" in german and "8,2 Std." in german
 
-    response = admin.get("/audit/analytics.csv?days=30")
+    response = admin.get("/audit/analytics.csv?days=0")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0] == ["section", "key", "label", "measure", "value"]
     cells = {(r[0], r[1], r[3]): r[4] for r in rows[1:]}
-    assert cells[("time_to_decision_by_level", "1", "median_seconds")] == "7200"
-    assert cells[("time_to_decision_by_level", "1", "p90_seconds")] == "12960"
+    assert cells[("time_to_decision_by_level", "1", "decisions")] == "4"
+    assert cells[("time_to_decision_by_level", "1", "median_seconds")] == "10800"
+    assert cells[("time_to_decision_by_level", "1", "p90_seconds")] == "29520"
     assert cells[("time_to_decision_by_level", "2", "median_seconds")] == str(50 * H)
     assert cells[("time_to_decision_by_approver", "victor", "median_seconds")] == str(2 * H)
-    assert cells[("overdue_now", "total", "requests")] == "1"
+    # The page counts against the real clock: the second pending one is due at NOW + 5 h.
+    overdue = 1 if timezone.now() < NOW + timedelta(hours=5) else 2
+    assert cells[("overdue_now", "total", "requests")] == str(overdue)
     assert cells[("by_category", "meals", "expired")] == "1"
 
 
