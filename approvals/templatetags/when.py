@@ -22,7 +22,7 @@ from django.utils import formats, timezone
 from django.utils.dateformat import format as date_format
 from django.utils.formats import get_format
 from django.utils.html import format_html
-from django.utils.translation import gettext, npgettext, pgettext
+from django.utils.translation import gettext, ngettext
 
 register = template.Library()
 
@@ -70,48 +70,48 @@ def _span(seconds: float) -> tuple[int, str]:
 # ("in 3 Tagen", "vor 3 Tagen") where a bare "3 Tage" would be wrong.
 def _future(n: int, unit: str) -> str:
     forms = {
-        "year": npgettext("relative", "in %(n)s year", "in %(n)s years", n),
-        "month": npgettext("relative", "in %(n)s month", "in %(n)s months", n),
-        "week": npgettext("relative", "in %(n)s week", "in %(n)s weeks", n),
-        "day": npgettext("relative", "in %(n)s day", "in %(n)s days", n),
-        "hour": npgettext("relative", "in %(n)s hour", "in %(n)s hours", n),
-        "minute": npgettext("relative", "in %(n)s minute", "in %(n)s minutes", n),
+        "year": ngettext("in %(n)s year", "in %(n)s years", n),
+        "month": ngettext("in %(n)s month", "in %(n)s months", n),
+        "week": ngettext("in %(n)s week", "in %(n)s weeks", n),
+        "day": ngettext("in %(n)s day", "in %(n)s days", n),
+        "hour": ngettext("in %(n)s hour", "in %(n)s hours", n),
+        "minute": ngettext("in %(n)s minute", "in %(n)s minutes", n),
     }
     return forms[unit] % {"n": n}
 
 
 def _past(n: int, unit: str) -> str:
     forms = {
-        "year": npgettext("relative", "%(n)s year ago", "%(n)s years ago", n),
-        "month": npgettext("relative", "%(n)s month ago", "%(n)s months ago", n),
-        "week": npgettext("relative", "%(n)s week ago", "%(n)s weeks ago", n),
-        "day": npgettext("relative", "%(n)s day ago", "%(n)s days ago", n),
-        "hour": npgettext("relative", "%(n)s hour ago", "%(n)s hours ago", n),
-        "minute": npgettext("relative", "%(n)s minute ago", "%(n)s minutes ago", n),
+        "year": ngettext("%(n)s year ago", "%(n)s years ago", n),
+        "month": ngettext("%(n)s month ago", "%(n)s months ago", n),
+        "week": ngettext("%(n)s week ago", "%(n)s weeks ago", n),
+        "day": ngettext("%(n)s day ago", "%(n)s days ago", n),
+        "hour": ngettext("%(n)s hour ago", "%(n)s hours ago", n),
+        "minute": ngettext("%(n)s minute ago", "%(n)s minutes ago", n),
     }
     return forms[unit] % {"n": n}
 
 
 def _due(n: int, unit: str) -> str:
     forms = {
-        "year": npgettext("deadline", "due in %(n)s year", "due in %(n)s years", n),
-        "month": npgettext("deadline", "due in %(n)s month", "due in %(n)s months", n),
-        "week": npgettext("deadline", "due in %(n)s week", "due in %(n)s weeks", n),
-        "day": npgettext("deadline", "due in %(n)s day", "due in %(n)s days", n),
-        "hour": npgettext("deadline", "due in %(n)s hour", "due in %(n)s hours", n),
-        "minute": npgettext("deadline", "due in %(n)s minute", "due in %(n)s minutes", n),
+        "year": ngettext("due in %(n)s year", "due in %(n)s years", n),
+        "month": ngettext("due in %(n)s month", "due in %(n)s months", n),
+        "week": ngettext("due in %(n)s week", "due in %(n)s weeks", n),
+        "day": ngettext("due in %(n)s day", "due in %(n)s days", n),
+        "hour": ngettext("due in %(n)s hour", "due in %(n)s hours", n),
+        "minute": ngettext("due in %(n)s minute", "due in %(n)s minutes", n),
     }
     return forms[unit] % {"n": n}
 
 
 def _overdue(n: int, unit: str) -> str:
     forms = {
-        "year": npgettext("deadline", "overdue by %(n)s year", "overdue by %(n)s years", n),
-        "month": npgettext("deadline", "overdue by %(n)s month", "overdue by %(n)s months", n),
-        "week": npgettext("deadline", "overdue by %(n)s week", "overdue by %(n)s weeks", n),
-        "day": npgettext("deadline", "overdue by %(n)s day", "overdue by %(n)s days", n),
-        "hour": npgettext("deadline", "overdue by %(n)s hour", "overdue by %(n)s hours", n),
-        "minute": npgettext("deadline", "overdue by %(n)s minute", "overdue by %(n)s minutes", n),
+        "year": ngettext("overdue by %(n)s year", "overdue by %(n)s years", n),
+        "month": ngettext("overdue by %(n)s month", "overdue by %(n)s months", n),
+        "week": ngettext("overdue by %(n)s week", "overdue by %(n)s weeks", n),
+        "day": ngettext("overdue by %(n)s day", "overdue by %(n)s days", n),
+        "hour": ngettext("overdue by %(n)s hour", "overdue by %(n)s hours", n),
+        "minute": ngettext("overdue by %(n)s minute", "overdue by %(n)s minutes", n),
     }
     return forms[unit] % {"n": n}
 
@@ -122,10 +122,10 @@ def relative_text(moment: datetime, *, now: datetime | None = None, style: str =
     n, unit = _span(abs(seconds))
     if style == "due":
         if n == 0:
-            return pgettext("deadline", "due now")
+            return gettext("due now")
         return _due(n, unit) if seconds > 0 else _overdue(n, unit)
     if n == 0:
-        return pgettext("relative", "just now")
+        return gettext("just now")
     return _future(n, unit) if seconds > 0 else _past(n, unit)
 
 

@@ -130,7 +130,11 @@ def test_overdue_weeks_outcomes_and_categories(seeded):
     # escalation (30 Nov 16:00) and the expiry.
     assert weeks["2026-11-23"] == (2, 0)
     assert weeks["2026-11-30"] == (1, 1)
-    assert len(a.weeks) == 5 and a.weeks[-1].start.isoformat() == "2026-11-30"
+    assert (
+        len(a.weeks) == 6
+        and a.weeks[0].start.isoformat() == "2026-10-26"
+        and a.weeks[-1].start.isoformat() == "2026-11-30"
+    )
     assert a.outcomes["approved"] == 3 and a.outcomes["rejected"] == 1
     assert a.outcomes["expired"] == 1 and a.outcomes["pending"] == 2
     categories = {c.key: c.counts for c in a.categories}
