@@ -56,6 +56,19 @@ def _round_entries(expense: ExpenseRequest) -> list[AuditEntry]:
     return entries[last + 1 :]
 
 
+def _override(s: ApprovalStep) -> bool:
+    """What `rules.is_override` recorded, read from the projection: the decider was not
+    among the level's approvers and decided for nobody (the audit row may not be written
+    yet when the page is shown right after the Update)."""
+    return bool(
+        s.decided_by
+        and s.decided_by not in s.approvers
+        and not s.on_behalf_of
+        and ADMINS not in s.approvers
+        and s.channel != "auto"
+    )
+
+
 def stepper(expense: ExpenseRequest, steps: list[ApprovalStep]) -> list[Step]:
     entries = _round_entries(expense)
     people = {n for s in steps for n in [*s.approvers, s.decided_by, s.on_behalf_of] if n}
@@ -77,7 +90,7 @@ def stepper(expense: ExpenseRequest, steps: list[ApprovalStep]) -> list[Step]:
                 approvers=named(s.approvers),
                 decided_by=names.get(s.decided_by, s.decided_by) if s.decided_by else "",
                 on_behalf_of=names.get(s.on_behalf_of, s.on_behalf_of) if s.on_behalf_of else "",
-                override=bool(decision and decision.detail.get("override")),
+                override=bool(decision and decision.detail.get("override")) or _override(s),
                 current=expense.status == "pending" and s.level == expense.current_level,
                 moves=[
                     Move(kind=e.kind, at=e.at, to=named(e.detail.get("to") or []))
