@@ -3,18 +3,38 @@ administrator override, and the home page's blocks (real Temporal, PostgreSQL)."
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from temporalio.service import RPCError
 
 from accounts.models import Delegation
 from approvals.models import AuditEntry, ExpenseRequest
+from approvals.temporal import client as temporal_client
+from approvals.workflow.contract import workflow_id
 from tests.support.requests import submit, wait_audit, wait_pending_level, wait_status
 from tests.support.waiting import wait_for
 from tests.support.web import HTMX, client_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _close_workflows(worker):
+    """Terminate what these tests leave waiting: the session's Temporal server is shared,
+    and running workflows pending on max would fill his inbox in later tests."""
+    yield
+    started = ExpenseRequest.objects.exclude(workflow_started_at=None).values_list("pk", flat=True)
+    ids = [workflow_id(pk) for pk in started]
+
+    async def run(client):
+        for wf in ids:
+            with contextlib.suppress(RPCError):
+                await client.get_workflow_handle(wf).terminate("test finished")
+
+    temporal_client.call(run)
 
 
 def _pending(user, amount="300.00", title="Train tickets", approver="max"):
