@@ -24,11 +24,15 @@ def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     given, received = home_selectors.delegations_in_force(user)
     waiting = home_selectors.waiting_for(user)
+    principals = {d.user.username for d in received}
     names = home_selectors.display_names(n for r in waiting.first for n in r.pending_approvers)
     context = {
         "waiting": waiting,
+        # (request, whom I decide it for: "" when it waits on me myself)
         "waiting_rows": [
-            (r, [names.get(n, n) for n in r.pending_approvers]) for r in waiting.first
+            (r, "" if user.username in r.pending_approvers else names.get(p, p))
+            for r in waiting.first
+            for p in [next((n for n in r.pending_approvers if n in principals), "")]
         ],
         "mine": home_selectors.open_requests(user),
         "given": given,

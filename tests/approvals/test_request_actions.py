@@ -155,6 +155,7 @@ def test_home_shows_what_waits_where_mine_stand_and_delegations(demo_org, worker
     home = client_for(diana).get("/").content.decode()
     assert "2 requests wait for your decision" in home
     assert "You decide for Max Müller until" in home
+    assert home.count('data-testid="waiting-for-whom"') == 2 and "for Max Müller" in home
     # emma: her open requests and where they stand, in display names.
     home = client_for(emma).get("/", headers=HTMX).content.decode()
     assert '<div id="home-body"' in home
