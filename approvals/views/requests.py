@@ -27,9 +27,11 @@ from accounts import selectors as people
 from payouts.selectors import payment_for
 
 from .. import selectors, services
+from ..forms.actions import ExtendForm, OverrideForm
 from ..forms.requests import ExpenseForm, ResubmitForm, StatusFilterForm
 from ..models import ExpenseRequest, RequestStatus
 from ..policy_labels import level_name
+from ..selectors import chain
 from ..temporal.starter import current_max_amount
 from ..workflow.contract import PolicySnapshot
 
@@ -67,13 +69,6 @@ EVENT_LABELS = {
 def _partial(request: HttpRequest) -> bool:
     # A history restore (back button after hx-push-url) needs the whole page.
     return bool(request.htmx) and not request.htmx.history_restore_request
-
-
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect("login")
-    return redirect("requests")
 
 
 @login_required
@@ -152,14 +147,18 @@ def request_new(request: HttpRequest) -> HttpResponse:
     return redirect(url)
 
 
-def _detail_context(request: HttpRequest, expense: ExpenseRequest, resubmit_form=None) -> dict:
+def _detail_context(
+    request: HttpRequest, expense: ExpenseRequest, resubmit_form=None, **action_forms
+) -> dict:
     user = request.user
     is_requester = expense.requester_id == user.pk
     principals = {user.username, *people.delegators_for(delegate=user)}
     steps = list(expense.steps.all())
     for step in steps:
-        step.status_label = STEP_LABELS.get(step.status, step.status)
+        step.label = STEP_LABELS.get(step.status, step.status)
         step.level_name = level_name(step)
+    pending = expense.status == RequestStatus.PENDING
+    can_decide = not is_requester and pending and bool(principals & set(expense.pending_approvers))
     history = list(expense.audit.order_by("-at", "-pk")[:20])
     for entry in history:
         entry.label = EVENT_LABELS.get(entry.kind, entry.kind)
@@ -170,11 +169,20 @@ def _detail_context(request: HttpRequest, expense: ExpenseRequest, resubmit_form
         "can_withdraw": is_requester
         and expense.status in {RequestStatus.PENDING, RequestStatus.CHANGES_REQUESTED},
         "can_resubmit": is_requester and expense.status == RequestStatus.CHANGES_REQUESTED,
-        "can_decide": not is_requester
-        and expense.status == RequestStatus.PENDING
-        and bool(principals & set(expense.pending_approvers)),
+        "can_decide": can_decide,
         "decision_id": str(uuid.uuid4()),
         "payment": payment_for(expense.pk),
+        "stepper": chain.stepper(expense, steps),
+        "policy": chain.pinned_policy(expense),
+        # The workflow decides (extend_refusal, authority); these only choose what to offer.
+        "can_extend": pending
+        and not is_requester
+        and expense.due_at is not None
+        and (user.is_superuser or user.username in expense.pending_approvers),
+        "can_override": pending and user.is_superuser and not is_requester and not can_decide,
+        "own_request_admin": pending and user.is_superuser and is_requester,
+        "extend_form": action_forms.get("extend_form") or ExtendForm(),
+        "override_form": action_forms.get("override_form") or OverrideForm(),
         "resubmit_form": resubmit_form
         or ResubmitForm(
             initial={"title": expense.title, "amount": expense.amount},
@@ -196,8 +204,10 @@ def _max_amount(expense: ExpenseRequest) -> Decimal | None:
     )
 
 
-def _render_detail(request, expense, *, resubmit_form=None, status=200) -> HttpResponse:
-    context = _detail_context(request, expense, resubmit_form=resubmit_form)
+def _render_detail(
+    request, expense, *, resubmit_form=None, status=200, **action_forms
+) -> HttpResponse:
+    context = _detail_context(request, expense, resubmit_form=resubmit_form, **action_forms)
     if _partial(request):
         return render(request, "approvals/request_detail.html#request-body", context)
     return render(request, "approvals/request_detail.html", context, status=status)

@@ -150,7 +150,7 @@ def test_delegate_sees_and_decides_on_behalf_of_the_director(demo_org, worker):
     step = wait_for(projected, message="on behalf of never reached the projection")
     assert step.decided_by == "maria"
     detail = client_for(emma).get(f"/requests/{request.pk}/").content.decode()
-    assert "on behalf of diana" in detail
+    assert "on behalf of Diana Dietrich" in detail  # display names in the chain
 
 
 def test_delegate_never_decides_own_request_through_the_delegation(demo_org, worker):

@@ -12,12 +12,12 @@ def test_login_page_has_the_contract_fields(client):
     assert 'name="username"' in page and 'name="password"' in page
 
 
-def test_demo_user_logs_in_and_lands_on_her_requests(client, demo_org):
+def test_demo_user_logs_in_and_lands_on_her_overview(client, demo_org):
     response = client.post("/accounts/login/", {"username": "emma", "password": "demo"})
     assert response.status_code == 302
-    assert response["Location"] == "/requests/"
-    page = client.get("/requests/").content.decode()
-    assert "Emma Engel" in page
+    assert response["Location"] == "/"
+    page = client.get("/").content.decode()
+    assert "Emma Engel" in page and 'data-testid="home-waiting"' in page
 
 
 def test_wrong_password_shows_an_error_and_no_session(client, demo_org):

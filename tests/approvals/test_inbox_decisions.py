@@ -279,7 +279,7 @@ def test_row_opens_the_live_state_from_the_workflow(demo_org, worker):
     html = max_.get(f"/requests/{request.pk}/live/").content.decode()
     assert 'data-testid="live-level">2 of 2<' in html
     assert 'data-username="diana">Diana Dietrich<' in html
-    assert "Level 1: approve by max" in html
+    assert "Level 1: approve by Max Müller" in html
 
 
 def test_live_state_is_only_for_people_who_may_see_the_request(demo_org, worker):

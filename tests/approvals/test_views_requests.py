@@ -428,10 +428,11 @@ def test_detail_shows_chain_with_approver_decision_comment_deadline(demo_org, wo
     response = emma_client.get(f"/requests/{request.pk}/")
     html = response.content.decode()
     assert response.status_code == 200 and "<html" in html
-    level1 = html.split('data-level="1"', 1)[1].split("</tr>", 1)[0]
-    level2 = html.split('data-level="2"', 1)[1].split("</tr>", 1)[0]
-    assert 'data-status="approved"' in level1 and "max" in level1 and "Fine by me" in level1
-    assert 'data-status="pending"' in level2 and "diana" in level2
+    level1 = html.split('data-level="1"', 1)[1].split("</li>", 1)[0]
+    level2 = html.split('data-level="2"', 1)[1].split("</li>", 1)[0]
+    assert 'data-status="approved"' in level1 and "Max Müller" in level1  # display names
+    assert "Fine by me" in level1
+    assert 'data-status="pending"' in level2 and "Diana Dietrich" in level2
     assert "<time datetime=" in level2  # the deadline of the level awaiting a decision
     history = html.split('data-testid="history"', 1)[1]
     assert 'data-kind="submitted"' in history and 'data-kind="decided"' in history

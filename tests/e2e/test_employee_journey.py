@@ -62,7 +62,7 @@ def test_emma_sees_max_and_diana_approve_live(live_app, new_page):
     awaiting(pk, "max")
     approve_as(new_page, live_app, "max", pk)
     expect(level_one).to_have_attribute("data-status", "approved")
-    expect(level_one.locator("[data-testid=step-decision]")).to_contain_text("max")
+    expect(level_one.locator("[data-testid=step-decision]")).to_contain_text("Max Müller")
     expect(level_two).to_have_attribute("data-status", "pending")
     expect(detail_badge).to_have_text("pending")  # two levels: diana decides next
 

@@ -59,10 +59,10 @@ def test_a_delegate_decides_level_one_and_level_two_waits_on_victor(live_app, ne
     first, second = levels.nth(0), levels.nth(1)
     assert first.get_attribute("data-status") == "approved"
     decision = first.locator("[data-testid=step-decision]").inner_text()
-    assert "diana" in decision and "max" in decision  # diana, on behalf of max
+    assert "Diana Dietrich" in decision and "Max Müller" in decision  # diana, for max
     assert second.get_attribute("data-status") == "pending"
-    assert second.locator("[data-testid=step-approvers]").inner_text().strip() == "victor"
-    assert "diana" not in second.locator("[data-testid=step-decision]").inner_text()
+    assert second.locator("[data-testid=step-approvers]").inner_text().strip() == "Victor Vogel"
+    assert "Diana" not in second.locator("[data-testid=step-decision]").inner_text()
     assert emma.locator("[data-testid=status]").first.inner_text().strip() == "pending"
 
 

@@ -62,7 +62,8 @@ API_EMPTY_POST = (401,) + (400,) * 5  # an empty form body is no JSON: 400
 #            anonymous, requester, other employee, approver, other manager, admin
 MATRIX: dict[str, tuple[tuple, tuple]] = {
     "healthz": ((200,) * 6, (405,) * 6),
-    "login": ((200,) + (MINE,) * 5, (200,) + (MINE,) * 5),
+    # Signed in, the login page sends people to their overview (/).
+    "login": ((200,) + ("/",) * 5, (200,) + ("/",) * 5),
     "logout": ((405,) * 6, (LOGIN,) * 6),
     # An empty POST is a bound, invalid form: the page again with its errors (400).
     "delegation": (ALL_IN, (LOGIN,) + (400,) * 5),
@@ -88,7 +89,7 @@ MATRIX: dict[str, tuple[tuple, tuple]] = {
     "api-resubmit": ((405,) * 6, API_EMPTY_POST),
     "api-extend": ((405,) * 6, API_EMPTY_POST),
     "api-inbox": (API_ALL_IN, (405,) * 6),
-    "home": ((LOGIN,) + (MINE,) * 5, (405,) * 6),
+    "home": (ALL_IN, (405,) * 6),
     "requests": (ALL_IN, GET_ONLY),
     "request-new": (ALL_IN, (LOGIN,) + (400,) * 5),
     "request-detail": (SEES_REQUEST, GET_ONLY),
@@ -97,6 +98,11 @@ MATRIX: dict[str, tuple[tuple, tuple]] = {
     # Those who may see the request but are not its requester get 403, the rest 404.
     "request-withdraw": (POST_ONLY, (LOGIN, MINE, 404, 403, 404, 403)),
     "request-resubmit": (POST_ONLY, (LOGIN, 400, 404, 403, 404, 403)),
+    # Extending the deadline: whoever may see the request gets past the door, and an empty
+    # POST is an invalid form (400); the workflow decides who may (tests/e2e, test_actions).
+    "request-extend": (POST_ONLY, (LOGIN, 400, 404, 400, 404, 400)),
+    # An override is for administrators: 403 for who may see the request, 404 for the rest.
+    "request-override": (POST_ONLY, (LOGIN, 403, 404, 403, 404, 400)),
     # An empty decision is refused with a message on the inbox, for everyone alike.
     "request-decide": (POST_ONLY, (LOGIN,) + (INBOX,) * 5),
     "inbox": (ALL_IN, GET_ONLY),
@@ -108,6 +114,8 @@ MATRIX: dict[str, tuple[tuple, tuple]] = {
     "audit": (ADMINS, GET_ONLY),
     "audit-detail": (ADMINS, GET_ONLY),
     "audit-json": (ADMINS, GET_ONLY),
+    "analytics": (ADMINS, GET_ONLY),
+    "analytics-csv": (ADMINS, GET_ONLY),
     # The codec protocol: POST only, for admins; anonymous 401 (JSON, no login redirect);
     # the admin's empty body is a 400.
     "codec-encode": ((405,) * 6, (401, 403, 403, 403, 403, 400)),

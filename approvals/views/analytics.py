@@ -1,0 +1,146 @@
+"""`/audit/analytics/` (admins only): SLA analytics as SVG charts with their tables, and CSV.
+
+The numbers come from `selectors.analytics`; this module turns them into chart geometry
+(`views.charts`) and words. `?days=` picks the period (7, 30, 90, 365, 0 = all); anything
+else is refused in words and the default period is shown.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+
+from ..forms.analytics import PeriodForm
+from ..labels import STATUS_WORDS
+from ..selectors import analytics as data
+from ..templatetags.when import duration
+from . import charts
+
+
+def _require_admin(request: HttpRequest) -> None:
+    if not request.user.is_superuser:
+        raise PermissionDenied
+
+
+def _period(request: HttpRequest) -> tuple[PeriodForm, int]:
+    form = PeriodForm(request.GET)
+    days = form.cleaned_data["days"] if form.is_valid() else data.DEFAULT_PERIOD
+    return form, days
+
+
+TIMING_SERIES = [
+    ("series-1", gettext_lazy("median")),
+    ("series-2", gettext_lazy("90th percentile")),
+]
+WEEK_SERIES = [("series-3", gettext_lazy("escalations")), ("series-4", gettext_lazy("expiries"))]
+
+
+def _level_label(key: str) -> str:
+    return _("Level %(n)s") % {"n": key}
+
+
+@login_required
+@require_GET
+def analytics_page(request: HttpRequest) -> HttpResponse:
+    _require_admin(request)
+    form, days = _period(request)
+    result = data.analytics(days=days)
+    outcome_series = [(f"outcome-{s}", STATUS_WORDS[s]) for s in data.OUTCOMES]
+    week_label = "SHORT_DATE_FORMAT"
+    context = {
+        "form": form,
+        "a": result,
+        "level_rows": [(_level_label(t.key), t) for t in result.by_level],
+        "approver_rows": [(t.label, t) for t in result.by_approver],
+        "level_chart": charts.grouped(
+            [(_level_label(t.key), [t.median, t.p90]) for t in result.by_level],
+            TIMING_SERIES,
+            duration,
+        ),
+        "approver_chart": charts.grouped(
+            [(t.label, [t.median, t.p90]) for t in result.by_approver],
+            TIMING_SERIES,
+            duration,
+        ),
+        "week_chart": charts.grouped(
+            [
+                (formats.date_format(w.start, week_label), [w.escalations, w.expiries])
+                for w in result.weeks
+            ],
+            WEEK_SERIES,
+            str,
+        ),
+        "outcome_rows": [(s, STATUS_WORDS[s], result.outcomes[s]) for s in data.OUTCOMES],
+        "outcome_chart": charts.grouped(
+            [(STATUS_WORDS[s], [result.outcomes[s]]) for s in data.OUTCOMES],
+            [("series-1", _("requests"))],
+            str,
+        ),
+        "outcome_series": outcome_series,
+        "category_chart": charts.stacked(
+            [(c.label, [c.counts.get(s, 0) for s in data.OUTCOMES]) for c in result.categories],
+            outcome_series,
+        ),
+        "category_rows": [
+            (c, [(STATUS_WORDS[s], c.counts.get(s, 0)) for s in data.OUTCOMES])
+            for c in result.categories
+        ],
+        "statuses": [STATUS_WORDS[s] for s in data.OUTCOMES],
+        "time_zone": timezone.get_current_timezone_name(),
+    }
+    return render(request, "approvals/analytics.html", context)
+
+
+def _cell(value) -> str:
+    """Text that a spreadsheet will not run as a formula (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f}"
+
+
+@login_required
+@require_GET
+def analytics_csv(request: HttpRequest) -> HttpResponse:
+    _require_admin(request)
+    _form, days = _period(request)
+    result = data.analytics(days=days)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="sla-analytics-{days or "all"}d.csv"'
+    out = csv.writer(response)
+    out.writerow(["section", "key", "label", "measure", "value"])
+    for section, timings in (
+        ("time_to_decision_by_level", result.by_level),
+        ("time_to_decision_by_approver", result.by_approver),
+    ):
+        for t in timings:
+            label = _level_label(t.key) if section.endswith("level") else t.label
+            out.writerow([section, _cell(t.key), _cell(label), "decisions", t.count])
+            out.writerow(
+                [section, _cell(t.key), _cell(label), "median_seconds", _seconds(t.median)]
+            )
+            out.writerow([section, _cell(t.key), _cell(label), "p90_seconds", _seconds(t.p90)])
+    out.writerow(["overdue_now", "total", "", "requests", result.overdue_total])
+    for w in result.weeks:
+        out.writerow(["per_week", w.start.isoformat(), "", "escalations", w.escalations])
+        out.writerow(["per_week", w.start.isoformat(), "", "expiries", w.expiries])
+    for status in data.OUTCOMES:
+        out.writerow(
+            ["by_outcome", status, STATUS_WORDS[status], "requests", result.outcomes[status]]
+        )
+    for c in result.categories:
+        for status in data.OUTCOMES:
+            out.writerow(
+                ["by_category", _cell(c.key), _cell(c.label), status, c.counts.get(status, 0)]
+            )
+    return response
