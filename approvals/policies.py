@@ -117,6 +117,13 @@ class OrgCache:
         return OrgSnapshot(groups=self.groups, people=sorted(self.active))
 
 
+def cost_centre_code(request: ExpenseRequest) -> str:
+    """The requester's cost centre (payouts.CostCentre, the budget the payout reserves on):
+    read when the chain is resolved, as the payout reads it when it runs."""
+    centre = getattr(request.requester, "cost_centre", None)
+    return str(centre.code) if centre is not None else ""
+
+
 def request_facts(request: ExpenseRequest) -> RouteFacts:
     """The pinned facts of a request: EUR amount at its pinned rate, category, cost centre."""
     amount = request.base_amount_cents
@@ -125,8 +132,7 @@ def request_facts(request: ExpenseRequest) -> RouteFacts:
     return RouteFacts(
         amount_cents=amount,
         category=request.category,
-        # Cost centres arrive with the payout work; read defensively until then.
-        cost_centre=str(getattr(request, "cost_centre_code", "") or ""),
+        cost_centre=cost_centre_code(request),
     )
 
 

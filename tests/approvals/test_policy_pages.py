@@ -263,3 +263,27 @@ def test_a_period_with_more_requests_than_one_comparison_shows_says_so(demo_org,
     draft_for(demo_org)
     html = client_for(demo_org["admin"]).get("/policy/2/what-if/").content.decode()
     assert 'data-testid="what-if-truncated"' in html and "only the first 2 are" in html
+
+
+def test_a_rule_on_a_cost_centre_routes_by_the_requesters_cost_centre(demo_org):
+    """Cost centres are the payout's (payouts.CostCentre, per person): emma is in CC-ENG,
+    finn in CC-FIN; a rule for CC-ENG adds diana for emma's request and not for finn's."""
+    from approvals.policies import OrgCache, chain_for, request_facts
+    from approvals.workflow.policy import Conditions, LevelKind, LevelRule, PolicyRule
+
+    rules = demo_policy()
+    rules.rules.append(
+        PolicyRule(
+            name="engineering",
+            when=Conditions(cost_centres=["CC-ENG"]),
+            adds=[LevelRule(kind=LevelKind.PERSON, person="diana")],
+        )
+    )
+    emma = past_request(demo_org, "100.00", "travel", 1, ["max"])
+    finn = past_request(demo_org, "100.00", "travel", 1, ["maria"])
+    finn.requester = demo_org["finn"]
+    assert request_facts(emma).cost_centre == "CC-ENG"
+    assert request_facts(finn).cost_centre == "CC-FIN"
+    org = OrgCache()
+    assert [s.approvers for s in chain_for(emma, rules, org)] == [["max"], ["diana"]]
+    assert [s.approvers for s in chain_for(finn, rules, org)] == [["maria"]]

@@ -77,11 +77,11 @@ def test_an_admin_raises_the_it_threshold_checks_the_what_if_and_publishes(
     emma.click("[data-testid=submit]")
     emma.wait_for_url(re.compile(r"/requests/\d+/$"))
     emma.wait_for_selector("[data-testid=chain-level]")
-    assert chain_labels(emma) == ["max"]
+    assert chain_labels(emma) == ["Max Müller"]
     assert emma.locator("[data-testid=policy-version]").inner_text() == "version 2"
 
     emma.goto(f"{live_app.url}/requests/{older.pk}/")
     emma.wait_for_selector("[data-testid=chain-level]")
-    assert chain_labels(emma) == ["max", "IT: ivan"]
+    assert chain_labels(emma) == ["Max Müller", "IT: Ivan Iwanow"]
     assert emma.locator("[data-testid=step-group]").inner_text() == "IT"
     assert emma.locator("[data-testid=policy-version]").inner_text() == "version 1"
