@@ -166,13 +166,15 @@ function inboxToast(kind, row) {
   if (template) toast(template.replace("{label}", rowLabel(row)));
 }
 
-// A pushed removal of a row this page shows: say so before it goes.
+// A pushed removal of a row this page shows (`<div id="inbox-row-N"
+// hx-swap-oob="delete">`, which carries no row of its own): say so before it goes.
 document.addEventListener("htmx:oobBeforeSwap", function (evt) {
   var target = evt.detail.target;
-  if (target && target.matches && target.matches("[data-testid=inbox-row]") &&
-      evt.detail.fragment && evt.detail.fragment.dataset && evt.detail.fragment.dataset.leaves) {
-    inboxToast("left", target);
-  }
+  var fragment = evt.detail.fragment;
+  if (!target || !target.matches || !target.matches("[data-testid=inbox-row]") || !fragment) return;
+  var isRow = function (el) { return el.matches && el.matches("[data-testid=inbox-row]"); };
+  var carriesRow = isRow(fragment) || (fragment.querySelector && fragment.querySelector("[data-testid=inbox-row]"));
+  if (!carriesRow) inboxToast("left", target);
 });
 
 function openKeysHelp() {
