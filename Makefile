@@ -13,7 +13,7 @@ FAST_HASHER := PASSWORD_HASHERS=django.contrib.auth.hashers.MD5PasswordHasher
 # apt as root, or through sudo when not root.
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: run test lint stress bench deps uv chromium gettext docker-compose messages
+.PHONY: run test lint stress bench deps uv chromium gettext docker-compose messages node-deps
 
 # uv from PyPI when missing (user site first; Debian's "externally managed" Python next).
 uv:
@@ -39,6 +39,12 @@ docker-compose:
 	@command -v docker-compose >/dev/null 2>&1 || { \
 		$(APT) update -qq && $(APT) install -y -qq docker-compose >/dev/null; }
 
+# axe-core for the browser tests' accessibility check (package-lock.json, pinned; test-only,
+# never served). `npm ci` only when node_modules is missing.
+node-deps:
+	@command -v npm >/dev/null 2>&1 || { $(APT) update -qq && $(APT) install -y -qq npm >/dev/null; }
+	@test -f node_modules/axe-core/axe.min.js || npm ci --no-audit --no-fund --silent
+
 run: deps
 	@$(PY) scripts/run.py
 
@@ -46,7 +52,7 @@ lint: deps
 	@$(PY) -m ruff check .
 	@DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run >/dev/null
 
-test: deps chromium gettext docker-compose lint
+test: deps chromium gettext docker-compose node-deps lint
 	@$(FAST_HASHER) DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 stress: deps
@@ -60,5 +66,5 @@ bench: deps
 
 # Re-extract the catalog after changing strings, translate, then compile (commit both files).
 messages: deps gettext
-	@DJANGO_DEBUG=1 $(PY) manage.py makemessages -l de --add-location file --ignore=.venv --ignore=staticfiles --ignore=var
+	@DJANGO_DEBUG=1 $(PY) manage.py makemessages -l de --add-location file --ignore=.venv --ignore=staticfiles --ignore=var --ignore=node_modules
 	@DJANGO_DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv

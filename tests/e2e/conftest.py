@@ -9,6 +9,7 @@ import os
 
 import pytest
 
+from tests.support.axe import AxeWatch
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.servers import LiveApp
 
@@ -41,25 +42,42 @@ def browser():
 
 @pytest.fixture
 def new_page(browser):
-    """Factory: a page in its own browser context (own cookies), closed after the test."""
+    """Factory: a page in its own browser context (own cookies), closed after the test.
+
+    Every page of those contexts is checked with axe-core after each load and at
+    the end (tests/support/axe.py); the test fails at teardown with every serious
+    or critical violation. `javascript=False` gives a context without JavaScript
+    (axe needs it, so those pages are not checked: the suite visits them with it).
+    `width` sets a phone-sized viewport.
+    """
     contexts = []
     violations: list[str] = []
+    axe = AxeWatch()
 
-    def make(locale: str = "en-US"):
-        context = browser.new_context(locale=locale)
+    def make(locale: str = "en-US", *, javascript: bool = True, width: int | None = None):
+        options = {"locale": locale, "java_script_enabled": javascript}
+        if width:
+            options["viewport"] = {"width": width, "height": 800}
+        context = browser.new_context(**options)
         context.set_default_timeout(15_000)
         contexts.append(context)
+        if javascript:
+            axe.attach(context)
         page = context.new_page()
         # Every browser test also proves the pages run under the CSP without a violation.
         page.on(
             "console",
-            lambda message: violations.append(message.text)
-            if "Content Security Policy" in message.text
-            else None,
+            lambda message: (
+                violations.append(message.text)
+                if "Content Security Policy" in message.text
+                else None
+            ),
         )
         return page
 
     yield make
+    axe.finish()
     for context in contexts:
         context.close()
     assert not violations, "CSP violations:\n" + "\n".join(violations)
+    assert not axe.violations, "axe-core (serious, critical):\n" + axe.report()

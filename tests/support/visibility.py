@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError
 
 from approvals.models import ExpenseRequest
 from approvals.temporal.client import call
@@ -60,3 +62,23 @@ def wait_visible(request: ExpenseRequest, timeout: float = 20, **expected) -> di
             return row
         time.sleep(0.1)
     pytest.fail(f"visibility of request {request.pk} never showed {expected}; last: {seen[0]}")
+
+
+def clear_inbox(username: str, timeout: float = 20) -> None:
+    """Terminate what earlier tests left running for `username` on the session's dev
+    server (their workers are gone; visibility is not scoped by task queue), and wait
+    until visibility lists none, so a test can count the rows of its own inbox."""
+    query = f"PendingApprovers = '{username}' AND ExecutionStatus = 'Running'"
+
+    async def terminate(client):
+        async for execution in client.list_workflows(query):
+            handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+            with contextlib.suppress(RPCError):  # ended meanwhile
+                await handle.terminate(reason="test isolation: left by an earlier test")
+        return (await client.count_workflows(query)).count
+
+    deadline = time.monotonic() + timeout
+    while call(terminate):
+        if time.monotonic() > deadline:
+            pytest.fail(f"workflows pending on {username} never left visibility")
+        time.sleep(0.1)
