@@ -58,6 +58,8 @@ class Machine:
     remind_at: datetime | None = None
     signal_ids: set[str] = field(default_factory=set)  # signals seen (even if refused)
     route: Route | None = None  # version 2: the ladder and admins at resolution
+    # workflow.patched("fast-transitions"): the record pushes itself (no publish activity).
+    fast: bool = False
 
 
 def refusal(code: str, **params) -> RefusalInfo:
