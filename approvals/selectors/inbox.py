@@ -113,7 +113,7 @@ class InboxRow:
 
     @cached_property
     def due_iso(self) -> str:
-        return self.due_at.isoformat() if self.due_at else ""
+        return timezone.localtime(self.due_at).isoformat() if self.due_at else ""
 
     @cached_property
     def due_text(self) -> str:
