@@ -125,15 +125,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and os.environ.get(
-    "DATABASE_POOL", "0" if DEBUG else "1"
-) not in ("0", ""):
+if (
+    DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    and os.environ.get("DATABASE_POOL", "0" if DEBUG else "1") not in ("0", "")
+    and not DATABASES["default"]["CONN_MAX_AGE"]
+):
     # Production default for PostgreSQL: psycopg's connection pool (Django 5.1+). Under
     # ASGI every request and every activity thread would otherwise connect anew
     # (CONN_MAX_AGE=0), or keep one connection per short-lived thread (CONN_MAX_AGE>0);
-    # the pool hands a connection back at the end of each request/activity. DEBUG (tests)
-    # and DATABASE_POOL=0 keep plain connections; the pool needs CONN_MAX_AGE=0.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # the pool hands a connection back at the end of each request/activity. DEBUG (tests),
+    # DATABASE_POOL=0 and an explicit DATABASE_CONN_MAX_AGE keep plain connections.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env_int("DATABASE_POOL_MIN", 2),
         "max_size": env_int("DATABASE_POOL_MAX", 24),

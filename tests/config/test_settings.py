@@ -103,6 +103,10 @@ def test_the_pool_is_off_when_asked_for_under_debug_and_for_sqlite(tmp_path, pro
     assert "pool" not in plain["default"].get("OPTIONS", {})
     env = {**production_env, "DJANGO_DEBUG": "1"}
     assert "pool" not in settings_of(env, "DATABASES")["DATABASES"]["default"].get("OPTIONS", {})
+    # Persistent connections asked for explicitly: those, not the pool (Django allows one).
+    env = {**production_env, "DATABASE_CONN_MAX_AGE": "60"}
+    persistent = settings_of(env, "DATABASES")["DATABASES"]["default"]
+    assert persistent["CONN_MAX_AGE"] == 60 and "pool" not in persistent.get("OPTIONS", {})
     sqlite = settings_of(clean_env(tmp_path, DJANGO_DEBUG="1"), "DATABASES")["DATABASES"]
     assert "pool" not in sqlite["default"]["OPTIONS"]
 
