@@ -92,7 +92,12 @@ def test_postgresql_in_production_uses_the_psycopg_pool(production_env):
         "c.close(); c.ensure_connection(); b = id(c.connection); "
         "print(c.pool is not None, a == b, c.cursor().execute('select 1').fetchone()[0])"
     )
-    env = {**production_env, "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres"}
+    # (A long wait for a pooled connection: a loaded CI machine is slow to open them.)
+    env = {
+        **production_env,
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
+        "DATABASE_POOL_TIMEOUT": "60",
+    }
     result = run([sys.executable, "-c", "import django; django.setup(); " + code], env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-3:] == ["True", "True", "1"]
