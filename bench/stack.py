@@ -27,10 +27,36 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/approvals_bench"
 PY = sys.executable
 
 
+def _port_range() -> range | None:
+    """BENCH_PORTS=18400-18499: the stack's ports from that range (a shared machine)."""
+    spec = os.environ.get("BENCH_PORTS", "").strip()
+    if not spec:
+        return None
+    low, _, high = spec.partition("-")
+    return range(int(low), int(high or low) + 1)
+
+
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free loopback port: from BENCH_PORTS when set, else one the kernel picks."""
+    ports = _port_range()
+    if ports is None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+    for port in ports:
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port left in BENCH_PORTS={os.environ['BENCH_PORTS']}")
 
 
 def wait_port(port: int, timeout: float, proc: subprocess.Popen | None = None) -> None:

@@ -126,6 +126,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+if (
+    DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    and os.environ.get("DATABASE_POOL", "0" if DEBUG else "1") not in ("0", "")
+    and not DATABASES["default"]["CONN_MAX_AGE"]
+):
+    # Production default for PostgreSQL: psycopg's connection pool (Django 5.1+). Under
+    # ASGI every request and every activity thread would otherwise connect anew
+    # (CONN_MAX_AGE=0), or keep one connection per short-lived thread (CONN_MAX_AGE>0);
+    # the pool hands a connection back at the end of each request/activity. DEBUG (tests),
+    # DATABASE_POOL=0 and an explicit DATABASE_CONN_MAX_AGE keep plain connections.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DATABASE_POOL_MIN", 2),
+        "max_size": env_int("DATABASE_POOL_MAX", 24),
+        "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
+    }
 if os.environ.get("DATABASE_TEST_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["DATABASE_TEST_NAME"]}
 
@@ -266,6 +281,10 @@ TEMPORAL_UI_URL = os.environ.get("TEMPORAL_UI_URL", f"http://127.0.0.1:{TEMPORAL
 # no worker running would otherwise wait forever).
 TEMPORAL_CALL_TIMEOUT = float(os.environ.get("TEMPORAL_CALL_TIMEOUT", "5"))
 TEMPORAL_HEALTH_TIMEOUT = float(os.environ.get("TEMPORAL_HEALTH_TIMEOUT", "1.5"))
+# The worker: workflows kept in memory (evicted ones replay when next touched; sized
+# from `make bench`, BENCHMARKS.md) and the threads running ORM activities.
+TEMPORAL_MAX_CACHED_WORKFLOWS = env_int("TEMPORAL_MAX_CACHED_WORKFLOWS", 500)
+TEMPORAL_ACTIVITY_THREADS = env_int("TEMPORAL_ACTIVITY_THREADS", 16)
 RECONCILE_INTERVAL_SECONDS = float(os.environ.get("RECONCILE_INTERVAL_SECONDS", "5"))
 # Payload encryption keys, `id:base64key` pairs, newest first (approvals/temporal/codec.py).
 # With DEBUG and none set, a dev key is derived from SECRET_KEY.

@@ -28,6 +28,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.core import signing
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.functional import cached_property
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -36,6 +38,7 @@ from accounts.models import User
 from payouts.selectors import budgets_left
 
 from .. import money
+from ..templatetags.amounts import money as money_filter
 from ..temporal.client import call
 from ..workflow.contract import SA_DUE, SA_PENDING, SA_REQUESTER
 from .requests import request_url
@@ -103,6 +106,23 @@ class InboxRow:
             return date.fromisoformat(self.fx_rate_date) if self.fx_rate_date else None
         except ValueError:
             return None
+
+    # Pre-formatted for the row template (computed once, on first use): the
+    # template engine's filters (`money`, `date`) are a measurable part of a page
+    # of rows (bench/render.py, BENCHMARKS.md).
+    @cached_property
+    def amount_text(self) -> str:
+        return money_filter(self.amount, self.currency)
+
+    @cached_property
+    def due_iso(self) -> str:
+        return timezone.localtime(self.due_at).isoformat() if self.due_at else ""
+
+    @cached_property
+    def due_text(self) -> str:
+        if self.due_at is None:
+            return ""
+        return date_format(timezone.localtime(self.due_at), "SHORT_DATETIME_FORMAT")
 
     # URLs by string formatting from one reverse() each: the inbox renders many
     # rows, and reversing per row was a measurable part of the page (BENCHMARKS.md).

@@ -25,7 +25,7 @@ from temporalio.service import RPCError
 
 from .. import money
 from ..models import ApprovalPolicy, ExpenseRequest, PolicyVersion, RequestStatus
-from ..policies import effective_version, rules_of
+from ..policies import cost_centre_code, effective_version, rules_of
 from ..workflow.contract import (
     SA_AMOUNT,
     SA_REQUESTER,
@@ -99,7 +99,7 @@ def workflow_input(request: ExpenseRequest) -> ApprovalInput:
         # The pinned policy version and the facts its rules read ("" = no version).
         policy_version=str(request.policy_version) if request.policy_version else "",
         category=request.category,
-        cost_centre=str(getattr(request, "cost_centre_code", "") or ""),
+        cost_centre=cost_centre_code(request),
     )
 
 

@@ -7,13 +7,14 @@ and the workflow's sequence number, so Temporal may retry them freely.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import smtplib
 from collections.abc import Callable
 from functools import wraps
 from typing import TypeVar
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.core.mail import BadHeaderError
 from django.db import close_old_connections
@@ -182,9 +183,49 @@ def resolve_managers(req: ManagersRequest) -> Managers:
 @activity.defn(name=Calls.RECORD_TRANSITION)
 @with_db
 def record_transition(t: Transition) -> None:
-    """Write the projection (newer state only) and append audit rows (once each)."""
+    """Write the projection (newer state only) and append audit rows (once each).
+
+    With `t.publish` (fast transitions) the live push goes out as soon as the
+    record has committed: no second activity and no second hand-off. The push
+    is best effort (pages catch up on reload): its failure is logged and never
+    fails the record; a retry of the record pushes again, which is harmless
+    (the consumer renders the state it is told about, newest seq wins).
+    """
     projection.apply_state(t.state)
     projection.append_audit(t.state.request_id, t.events)
+    if t.publish:
+        try:
+            _push(t, _recipient_ids(t), _pinned_fx(t.state.request_id))
+        except Exception:  # noqa: BLE001 - the record is written; the push is best effort
+            log.warning("live push of #%s failed; pages catch up on reload", t.state.request_id)
+
+
+# The worker's event loop (bind_loop): the channel layer's connections live there.
+_loop: asyncio.AbstractEventLoop | None = None
+PUSH_TIMEOUT = 5.0
+
+
+def bind_loop(loop: asyncio.AbstractEventLoop | None) -> None:
+    """Thread-pool activities push through this loop (worker.build_worker binds it)."""
+    global _loop
+    _loop = loop
+
+
+def _push(t: Transition, user_ids: list[int], fx: dict) -> None:
+    layer = get_channel_layer()
+    if layer is None or not user_ids:
+        return
+    event = {**live_event(t), **fx}
+
+    async def send() -> None:
+        for user_id in user_ids:
+            await layer.group_send(f"user.{user_id}", event)
+
+    loop = _loop
+    if loop is not None and loop.is_running():
+        asyncio.run_coroutine_threadsafe(send(), loop).result(PUSH_TIMEOUT)
+    else:  # no worker loop (a test's ActivityEnvironment): a loop of its own
+        async_to_sync(send)()
 
 
 def _recipient_ids(t: Transition) -> list[int]:

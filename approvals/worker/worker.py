@@ -18,13 +18,14 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ..metrics import serve_worker_metrics
 from ..temporal.client import connect
 from ..workflow.payout import PayoutRunWorkflow, PayoutWorkflow
 from ..workflow.periodic import DailyDigestWorkflow, OverdueReportWorkflow
 from ..workflow.workflow import ExpenseApprovalWorkflow
-from .activities import ACTIVITIES
+from .activities import ACTIVITIES, bind_loop
 from .payout_activities import PAYOUT_ACTIVITIES
 from .periodic import PERIODIC_ACTIVITIES
 
@@ -32,6 +33,9 @@ log = logging.getLogger(__name__)
 
 
 def build_worker(client: Client, *, task_queue: str | None = None) -> Worker:
+    with contextlib.suppress(RuntimeError):  # built outside a loop: pushes use their own
+        bind_loop(asyncio.get_running_loop())
+    threads = int(getattr(settings, "TEMPORAL_ACTIVITY_THREADS", 16))
     return Worker(
         client,
         task_queue=task_queue or settings.TEMPORAL_TASK_QUEUE,
@@ -43,10 +47,23 @@ def build_worker(client: Client, *, task_queue: str | None = None) -> Worker:
             PayoutRunWorkflow,
         ],
         activities=[*ACTIVITIES, *PERIODIC_ACTIVITIES, *PAYOUT_ACTIVITIES],
-        activity_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="activity"),
-        max_concurrent_activities=16,
+        # Activities and local activities share the thread pool (ORM work): no more in
+        # flight than threads, so none waits for a thread after it has started.
+        activity_executor=ThreadPoolExecutor(max_workers=threads, thread_name_prefix="activity"),
+        max_concurrent_activities=threads,
+        max_concurrent_local_activities=threads,
         # Bounded cache: evicted workflows replay from history when next touched.
-        max_cached_workflows=int(getattr(settings, "TEMPORAL_MAX_CACHED_WORKFLOWS", 2000)),
+        max_cached_workflows=int(getattr(settings, "TEMPORAL_MAX_CACHED_WORKFLOWS", 500)),
+        workflow_runner=sandbox_runner(),
+    )
+
+
+def sandbox_runner() -> SandboxedWorkflowRunner:
+    """The sandbox with the workflow package passed through: it is Django-free and
+    deterministic (tests/config/test_layout.py), so each run (and each replay after an
+    eviction) does not re-import it, and cached runs share one copy of its modules."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules("approvals.workflow")
     )
 
 

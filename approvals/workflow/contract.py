@@ -427,6 +427,9 @@ class Transition:
     state: ApprovalState
     events: list[StepEvent]
     previous_pending: list[str] = field(default_factory=list)
+    # fast-transitions: record_transition also pushes, right after its commit (no
+    # separate publish_transition activity); a failed push never fails the record.
+    publish: bool = False
 
 
 # Search attributes of the public contract (registered by `make run` and by

@@ -117,6 +117,7 @@ class Outbox:
                 state=copy.deepcopy(self.m.state),
                 events=events,
                 previous_pending=list(self._published_pending),
+                publish=self.m.fast,
             )
             self._published_pending = list(self.m.state.pending_approvers)
             await workflow.execute_activity(
@@ -191,7 +192,10 @@ class Outbox:
                     )
                 )
 
-        await asyncio.gather(push(), mail())
+        if transition.publish:
+            await mail()  # record_transition pushed right after its commit
+        else:
+            await asyncio.gather(push(), mail())
 
     def _emit(self, event: StepEvent) -> None:
         rules.record_step(self.m, event, self._now())

@@ -66,6 +66,8 @@ class Machine:
     policy_rules: bool = False
     facts: RouteFacts | None = None
     payout: bool = False  # PAYOUT_PATCH: an approved request starts its Payout child
+    # workflow.patched("fast-transitions"): the record pushes itself (no publish activity).
+    fast: bool = False
 
 
 def refusal(code: str, **params) -> RefusalInfo:

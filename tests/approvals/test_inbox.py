@@ -280,3 +280,38 @@ def test_inbox_says_plainly_when_temporal_is_unreachable(worker, settings):
         live = boss.get(f"/requests/{request.pk}/live/")
         assert live.status_code == 200
         assert 'data-testid="live-unavailable"' in live.content.decode()
+
+
+def test_rows_pre_format_amount_and_deadline_as_the_template_filters_do(settings):
+    """InboxRow.amount_text / due_iso / due_text (for a template that does less per row)
+    read exactly like the `money` and `date` filters of the row partial, per language."""
+    from datetime import UTC, datetime
+
+    from django.template import engines
+    from django.utils import translation
+
+    due = datetime(2030, 3, 4, 15, 30, tzinfo=UTC)
+    fields = {
+        "request_id": 7,
+        "title": "t",
+        "requester_display": "E",
+        "requester": "emma",
+        "amount_cents": 123456789,
+        "currency": "JPY",
+        "submitted_at": "",
+        "due_at": due,
+        "pending": ["max"],
+    }
+    row = inbox_selectors.InboxRow(**fields)
+    filters = engines["django"].from_string(
+        "{% load amounts %}{{ row.amount|money:row.currency }}|{{ row.due_at|date:'c' }}|"
+        "{{ row.due_at|date:'SHORT_DATETIME_FORMAT' }}"
+    )
+    for lang in ("en", "de"):
+        with translation.override(lang):
+            fresh = inbox_selectors.InboxRow(**fields)  # cached per row: fresh per language
+            expected = filters.render({"row": fresh}).split("|")
+            assert [fresh.amount_text, fresh.due_iso, fresh.due_text] == expected, lang
+    assert row.amount_text.endswith(" JPY")
+    no_due = inbox_selectors.InboxRow(**{**fields, "due_at": None})
+    assert (no_due.due_iso, no_due.due_text) == ("", "")

@@ -84,6 +84,48 @@ def test_database_url_switches_to_postgresql_and_default_is_sqlite(tmp_path, pro
     assert sqlite["default"]["NAME"].startswith(str(tmp_path / "var"))
 
 
+def test_postgresql_in_production_uses_the_psycopg_pool(production_env):
+    db = settings_of(production_env, "DATABASES")["DATABASES"]["default"]
+    assert db["CONN_MAX_AGE"] == 0  # Django refuses a pool with persistent connections
+    assert db["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 24, "timeout": 10.0}
+    # Against the real server: a connection handed back at close() is handed out again.
+    code = (
+        "from django.db import connection as c; c.ensure_connection(); a = id(c.connection); "
+        "c.close(); c.ensure_connection(); b = id(c.connection); "
+        "print(c.pool is not None, a == b, c.cursor().execute('select 1').fetchone()[0])"
+    )
+    # (A long wait for a pooled connection: a loaded CI machine is slow to open them.)
+    env = {
+        **production_env,
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
+        "DATABASE_POOL_TIMEOUT": "60",
+    }
+    result = run([sys.executable, "-c", "import django; django.setup(); " + code], env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-3:] == ["True", "True", "1"]
+
+
+def test_the_pool_is_off_when_asked_for_under_debug_and_for_sqlite(tmp_path, production_env):
+    plain = settings_of({**production_env, "DATABASE_POOL": "0"}, "DATABASES")["DATABASES"]
+    assert "pool" not in plain["default"].get("OPTIONS", {})
+    env = {**production_env, "DJANGO_DEBUG": "1"}
+    assert "pool" not in settings_of(env, "DATABASES")["DATABASES"]["default"].get("OPTIONS", {})
+    # Persistent connections asked for explicitly: those, not the pool (Django allows one).
+    env = {**production_env, "DATABASE_CONN_MAX_AGE": "60"}
+    persistent = settings_of(env, "DATABASES")["DATABASES"]["default"]
+    assert persistent["CONN_MAX_AGE"] == 60 and "pool" not in persistent.get("OPTIONS", {})
+    sqlite = settings_of(clean_env(tmp_path, DJANGO_DEBUG="1"), "DATABASES")["DATABASES"]
+    assert "pool" not in sqlite["default"]["OPTIONS"]
+
+
+def test_worker_cache_and_threads_come_from_the_environment(tmp_path):
+    env = clean_env(tmp_path, DJANGO_DEBUG="1")
+    names = ("TEMPORAL_MAX_CACHED_WORKFLOWS", "TEMPORAL_ACTIVITY_THREADS")
+    assert settings_of(env, *names) == dict(zip(names, (500, 16), strict=True))
+    env.update(TEMPORAL_MAX_CACHED_WORKFLOWS="50", TEMPORAL_ACTIVITY_THREADS="4")
+    assert settings_of(env, *names) == dict(zip(names, (50, 4), strict=True))
+
+
 def test_temporal_address_and_ports_come_from_the_environment(tmp_path):
     env = clean_env(tmp_path, DJANGO_DEBUG="1", TEMPORAL_PORT="7299", TEMPORAL_UI_PORT="8299")
     values = settings_of(env, "TEMPORAL_ADDRESS", "TEMPORAL_UI_URL")

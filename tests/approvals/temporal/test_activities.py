@@ -137,3 +137,71 @@ def test_mails_that_ask_to_decide_carry_links_for_their_approvers_only(expense, 
         ]
         html = by_person[f"{who}@example.com"].alternatives[0][0]
         assert all(f"/links/{token}/" in html for token in tokens)
+
+
+# ------------------------------------------------- fast transitions: record + push
+def _listen(groups: list[str]):
+    """A channel on the configured layer, added to `groups`; returns receive(timeout)."""
+    import asyncio
+
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    for group in groups:
+        async_to_sync(layer.group_add)(group, channel)
+
+    async def receive(timeout: float):
+        try:
+            return await asyncio.wait_for(layer.receive(channel), timeout)
+        except TimeoutError:
+            return None
+
+    return lambda timeout=5.0: async_to_sync(receive)(timeout)
+
+
+def test_a_publishing_record_pushes_the_committed_state_to_the_people_concerned(
+    expense, demo_org, redis_layer
+):
+    receive_max = _listen([f"user.{demo_org['max'].pk}"])
+    receive_emma = _listen([f"user.{demo_org['emma'].pk}"])
+    t = transition(expense, 2, [StepEvent(kind="assigned", level=1, recipients=["max"])])
+    t.publish = True
+    ActivityEnvironment().run(record_transition, t)
+    for receive in (receive_max, receive_emma):
+        message = receive()
+        assert message is not None, "no live push after the record"
+        assert (message["type"], message["request_id"], message["seq"]) == (
+            "request.changed",
+            expense.pk,
+            2,
+        )
+        assert message["pending"] == ["max"] and message["kinds"] == ["assigned"]
+    # Pushed after the commit: the projection already holds what the message says.
+    expense.refresh_from_db()
+    assert (expense.state_seq, expense.pending_approvers) == (2, ["max"])
+
+
+def test_a_record_without_publish_pushes_nothing(expense, demo_org, redis_layer):
+    receive = _listen([f"user.{demo_org['max'].pk}"])
+    t = transition(expense, 2, [StepEvent(kind="assigned", level=1, recipients=["max"])])
+    ActivityEnvironment().run(record_transition, t)
+    assert receive(timeout=1.0) is None
+
+
+def test_a_failed_push_never_fails_the_record(expense, settings, caplog):
+    # A real layer that cannot connect (nothing listens on port 1).
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+        }
+    }
+    t = transition(expense, 2, [StepEvent(kind="assigned", level=1, recipients=["max"])])
+    t.publish = True
+    ActivityEnvironment().run(record_transition, t)  # no exception
+    assert f"live push of #{expense.pk} failed" in caplog.text
+    expense.refresh_from_db()
+    assert (expense.status, expense.state_seq) == ("pending", 2)
+    assert AuditEntry.objects.filter(request=expense, kind="assigned").count() == 1

@@ -130,12 +130,39 @@ def test_v4_approvals_start_their_payout_child_and_older_ones_do_not():
     assert all(not children(path) for path in FILES if path.parent in older)
 
 
+def activities_scheduled(path: Path) -> set[str]:
+    return {
+        e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+        for e in json.loads(path.read_text())["events"]
+        if "activityTaskScheduledEventAttributes" in e
+    }
+
+
+def test_v5_histories_record_fast_transitions():
+    """v5 (workflow.patched("fast-transitions")): the record pushes, no publish activity;
+    every v2 path is recorded again."""
+    v2 = stems(HISTORIES / "v2")
+    v5 = [path for path in FILES if path.parent == HISTORIES / "v5"]
+    assert v2 <= {path.stem for path in v5}
+    for path in v5:
+        kinds = activities_scheduled(path)
+        assert "record_transition" in kinds and "publish_transition" not in kinds, path.name
+    v2_reject = HISTORIES / "v2" / "reject_at_level_two.json"
+    assert "publish_transition" in activities_scheduled(v2_reject)
+
+
+@pytest.mark.parametrize("runner", ["default sandbox", "worker's sandbox"])
 @pytest.mark.parametrize("path", FILES, ids=[history_id(path) for path in FILES])
-async def test_committed_history_replays_on_todays_workflow(path, settings):
+async def test_committed_history_replays_on_todays_workflow(path, runner, settings):
     # v1 predates the codec (unencrypted: passed through); v2 on is encrypted with the
     # committed test key of make_histories.
+    from approvals.worker.worker import sandbox_runner
+
     settings.TEMPORAL_PAYLOAD_KEYS = f"{HISTORY_KEYS},{settings.TEMPORAL_PAYLOAD_KEYS}"
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter())
+    extra = {"workflow_runner": sandbox_runner()} if runner == "worker's sandbox" else {}
+    replayer = Replayer(
+        workflows=WORKFLOWS, data_converter=data_converter(), **extra
+    )
     result = await replayer.replay_workflow(load(path))  # raises on nondeterminism
     assert result.replay_failure is None
 
