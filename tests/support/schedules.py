@@ -73,3 +73,18 @@ def cleanup(address: str, ids: list[str]) -> None:
                 await client.get_schedule_handle(schedule_id).delete()
 
     run_async(delete, address)
+
+
+def end_workflows(address: str, request_ids) -> None:
+    """Terminate the approvals a test left running, so later tests' inbox queries on the
+    shared dev server do not see them."""
+    from approvals.workflow.contract import workflow_id
+
+    ids = list(request_ids)  # read here: a queryset must not be evaluated on the loop
+
+    async def terminate(client) -> None:
+        for pk in ids:
+            with contextlib.suppress(Exception):  # already closed
+                await client.get_workflow_handle(workflow_id(pk)).terminate("test over")
+
+    run_async(terminate, address)

@@ -6,6 +6,8 @@ be starting: it tries to connect for `--wait` seconds, then fails with the cause
 """
 
 import asyncio
+import os
+import sys
 import time
 
 from django.conf import settings
@@ -42,3 +44,8 @@ class Command(BaseCommand):
         done = asyncio.run(_register(wait))
         for schedule_id, what in done.items():
             self.stdout.write(f"schedule {schedule_id}: {what}")
+        # As register_search_attributes: the SDK's runtime threads can abort the
+        # interpreter's shutdown (PyGILState_Release); the work is done, leave now.
+        self.stdout.flush()
+        sys.stdout.flush()
+        os._exit(0)

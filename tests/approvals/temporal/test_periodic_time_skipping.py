@@ -33,6 +33,7 @@ from approvals.workflow.periodic import (
 )
 from tests.support import mail as test_mail
 from tests.support.requests import submit
+from tests.support.schedules import end_workflows
 from tests.support.servers import WorkerThread
 from tests.support.waiting import wait_for
 from tests.support.web import client_for
@@ -102,6 +103,7 @@ def pending(demo_org, temporal_server, settings):
         yield {"taxi": taxi, "lunch": lunch, **demo_org}
     finally:
         thread.stop()
+        end_workflows(temporal_server.address, ExpenseRequest.objects.values_list("pk", flat=True))
 
 
 def test_the_digest_goes_once_per_local_day_even_when_run_twice(pending):
@@ -234,6 +236,7 @@ def test_the_overdue_report_shows_overdue_by_approver_escalations_and_waiting_on
         (digest,) = run_periodic(DailyDigestWorkflow, now)
     finally:
         second.stop()
+        end_workflows(temporal_server.address, ExpenseRequest.objects.values_list("pk", flat=True))
 
     assert report.sent == ["admin"]
     (message,) = reports("admin")

@@ -21,7 +21,7 @@ from approvals.models import ExpenseRequest, Notification
 from approvals.temporal import schedules
 from approvals.workflow.periodic import DIGEST_WORKFLOW, SCHEDULED_START, PeriodicResult
 from tests.support.requests import submit
-from tests.support.schedules import cleanup, cli, cli_schedule_ids, run_async
+from tests.support.schedules import cleanup, cli, cli_schedule_ids, end_workflows, run_async
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,6 +35,7 @@ def registered(temporal_server, settings):
     settings.TIME_ZONE = "Europe/Berlin"
     yield temporal_server.address
     cleanup(temporal_server.address, schedules.schedule_ids())
+    end_workflows(temporal_server.address, ExpenseRequest.objects.values_list("pk", flat=True))
 
 
 def test_registering_twice_creates_then_updates_and_the_cli_lists_every_schedule(
