@@ -155,7 +155,7 @@ def _detail_context(
     principals = {user.username, *people.delegators_for(delegate=user)}
     steps = list(expense.steps.all())
     for step in steps:
-        step.label = STEP_LABELS.get(step.status, step.status)
+        step.status_label = STEP_LABELS.get(step.status, step.status)
         step.level_name = level_name(step)
     pending = expense.status == RequestStatus.PENDING
     can_decide = not is_requester and pending and bool(principals & set(expense.pending_approvers))
