@@ -39,7 +39,10 @@ PEOPLE: dict[str, set[str] | None] = {
     "emma": None,
     "max": {"inbox", "request-detail", "link-approve", "link-reject", "home"},
     "diana": {"inbox", "home"},
-    "admin": {"audit", "audit-detail", "ops", "analytics", "home"},
+    "admin": {
+        "audit", "audit-detail", "ops", "analytics", "home", "payouts", "policy-list",
+        "policy-detail", "request-detail",
+    },
 }
 # Also at 375 px: (language, person, page).
 PHONE_SHOTS = {
@@ -48,6 +51,8 @@ PHONE_SHOTS = {
     ("en", "emma", "requests"),
     ("en", "emma", "request-detail"),
     ("en", "admin", "audit"),
+    ("de", "emma", "home"),
+    ("en", "admin", "analytics"),
 }
 
 

@@ -218,3 +218,26 @@ async def test_payout_replay_catches_a_change_that_would_break_running_payouts(s
     )
     with pytest.raises(NondeterminismError):
         await replayer.replay_workflow(load(HISTORIES / "payout" / "v1" / "paid.json"))
+
+
+def test_v6_histories_were_made_with_every_patch_together():
+    """v6 was recorded from the merged code (policy rules, payout child, fast transitions
+    at once): every run carries the three patches taken at its start, the approved ones
+    also the payout patch and exactly one Payout child."""
+    not_approved = {
+        "admin_request_waits_then_withdrawn",
+        "escalations_then_expiry",
+        "needs_approver_then_reroute",
+        "reject_at_level_two",
+        "withdraw_while_pending",
+    }
+    v6 = [path for path in FILES if path.parent == HISTORIES / "v6"]
+    assert stems(HISTORIES / "v5") <= {path.stem for path in v6}
+    for path in v6:
+        found = patches(path)
+        assert {"separation-of-duties", "policy-rules", "fast-transitions"} <= found, path.name
+        approved = path.stem not in not_approved
+        assert ("payout" in found) == approved, path.name
+        events = json.loads(path.read_text())["events"]
+        children = [e for e in events if "startChildWorkflowExecutionInitiatedEventAttributes" in e]
+        assert len(children) == (1 if approved else 0), path.name
