@@ -17,6 +17,20 @@ def manager_chain(*, user: User, depth: int) -> list[User]:
     return chain
 
 
+def active_ladder(*, user: User) -> list[str]:
+    """`user`'s active managers upward, nearest first (inactive ones skipped, cycles cut):
+    whom routing may ask, level n of the management part being the n-th."""
+    ladder: list[str] = []
+    seen = {user.pk}
+    manager = user.reports_to
+    while manager is not None and manager.pk not in seen:
+        seen.add(manager.pk)
+        if manager.is_active:
+            ladder.append(manager.username)
+        manager = manager.reports_to
+    return ladder
+
+
 def admin_usernames() -> list[str]:
     return sorted(
         User.objects.filter(is_active=True, is_superuser=True).values_list("username", flat=True)

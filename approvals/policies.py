@@ -16,7 +16,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.selectors import admin_usernames
+from accounts.selectors import active_ladder, admin_usernames
 
 from .models import ExpenseRequest, PolicyStatus, PolicyVersion
 from .workflow.contract import LevelKind, LevelSpec, PolicySnapshot, RouteFacts
@@ -78,19 +78,6 @@ def group_members() -> dict[str, list[str]]:
     return {g: sorted(m) for g, m in groups.items()}
 
 
-def _ladder(user: User) -> list[str]:
-    """`user`'s active managers upward, nearest first (inactive ones skipped, cycles cut)."""
-    ladder: list[str] = []
-    seen = {user.pk}
-    manager = user.reports_to
-    while manager is not None and manager.pk not in seen:
-        seen.add(manager.pk)
-        if manager.is_active:
-            ladder.append(manager.username)
-        manager = manager.reports_to
-    return ladder
-
-
 class OrgCache:
     """Today's organisation, read once for many requests (the what-if) or one (routing)."""
 
@@ -103,7 +90,7 @@ class OrgCache:
     def snapshot(self, user: User) -> OrgSnapshot:
         if user.pk not in self._people:
             self._people[user.pk] = OrgSnapshot(
-                ladder=[n for n in _ladder(user) if n != user.username],
+                ladder=[n for n in active_ladder(user=user) if n != user.username],
                 admins=[a for a in self.admins if a != user.username],
                 groups=self.groups,
                 people=sorted(self.active),

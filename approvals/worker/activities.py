@@ -23,7 +23,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from accounts.models import Delegation, User
-from accounts.selectors import admin_usernames
+from accounts.selectors import active_ladder, admin_usernames
 
 from .. import policies
 from ..effects import notifications, ops, projection
@@ -123,19 +123,6 @@ def resolve_escalation(req: EscalationRequest) -> list[str]:
     return sorted(targets) or _admins_except(req.requester)
 
 
-def _ladder(user: User) -> list[str]:
-    """`user`'s active managers upward, nearest first (inactive ones skipped, cycles cut)."""
-    ladder: list[str] = []
-    seen = {user.pk}
-    manager = user.reports_to
-    while manager is not None and manager.pk not in seen:
-        seen.add(manager.pk)
-        if manager.is_active:
-            ladder.append(manager.username)
-        manager = manager.reports_to
-    return ladder
-
-
 @activity.defn(name=Calls.RESOLVE_ROUTE)
 @with_db
 def resolve_route(req: RouteRequest) -> Route:
@@ -149,7 +136,7 @@ def resolve_route(req: RouteRequest) -> Route:
         raise ApplicationError(
             f"requester {req.requester!r} does not exist", type="NoSuchUser", non_retryable=True
         )
-    ladder = [name for name in _ladder(user) if name != req.requester]
+    ladder = [name for name in active_ladder(user=user) if name != req.requester]
     route = Route(ladder=ladder, admins=[a for a in admin_usernames() if a != req.requester])
     if req.policy_version and req.facts is not None:
         route.levels = _policy_levels(user, req)
@@ -176,7 +163,8 @@ def resolve_managers(req: ManagersRequest) -> Managers:
     """Each person's active managers upward and the active admins (escalation, leavers)."""
     people = User.objects.filter(username__in=req.people).select_related("reports_to")
     return Managers(
-        chains={user.username: _ladder(user) for user in people}, admins=admin_usernames()
+        chains={user.username: active_ladder(user=user) for user in people},
+        admins=admin_usernames(),
     )
 
 
