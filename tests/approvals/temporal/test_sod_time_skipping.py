@@ -21,7 +21,6 @@ from hypothesis import strategies as st
 from temporalio import activity, workflow
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.service import RPCError
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from approvals.workflow.contract import (
@@ -48,6 +47,7 @@ from approvals.workflow.contract import (
 from approvals.workflow.payout_contract import PAYOUT_WORKFLOW, PayoutInput
 from approvals.workflow.workflow import ExpenseApprovalWorkflow
 from tests.support.orgchart import Org, assert_separation_of_duties, orgs
+from tests.support.servers import start_time_skipping
 
 from .test_time_skipping import SUBMITTED, TEST_SERVER, register_search_attributes
 
@@ -115,7 +115,7 @@ class Skipping:
         self.orgs = Orgs()
         self.queue = f"sod-{uuid.uuid4().hex[:8]}"
         self.env = self.run(
-            WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(TEST_SERVER))
+            start_time_skipping()
         )
         self.run(register_search_attributes(self.env))
         self.worker = self.run(self._worker())

@@ -35,6 +35,7 @@ from approvals.workflow.contract import (
     workflow_id,
 )
 from approvals.workflow.workflow import ExpenseApprovalWorkflow
+from tests.support.servers import start_time_skipping
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 MANAGERS = {"emma": "max", "max": "diana", "diana": "victor"}
@@ -120,7 +121,7 @@ async def register_search_attributes(env: WorkflowEnvironment) -> None:
 async def test_default_sla_reminds_after_a_day_escalates_twice_then_expires():
     org = FakeOrg()
     # A fresh environment: time skipping must not be shared with other tests.
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(TEST_SERVER))
+    env = await start_time_skipping()
     async with env:
         await register_search_attributes(env)
         queue = f"skip-{uuid.uuid4().hex[:8]}"
