@@ -22,10 +22,14 @@ def _dt(value: str) -> datetime | None:
 
 
 @transaction.atomic
-def apply_state(state: ApprovalState) -> bool:
-    """Project `state` onto the request; returns False when a newer state is already there."""
+def apply_state(state: ApprovalState, *, same_seq_wins: bool = False) -> bool:
+    """Project `state` onto the request; returns False when a newer state is already there.
+
+    `same_seq_wins`: a start task retried after a crash (local-first-steps) records
+    its seq again with its own clock and route, and that is what the workflow kept.
+    """
     request = ExpenseRequest.objects.select_for_update().get(pk=state.request_id)
-    if state.seq <= request.state_seq:
+    if state.seq < request.state_seq or (state.seq == request.state_seq and not same_seq_wins):
         return False
     request.status = state.status
     request.current_level = state.current_level
@@ -71,7 +75,12 @@ def apply_state(state: ApprovalState) -> bool:
     return True
 
 
-def append_audit(request_id: int, events: list[StepEvent]) -> None:
+def append_audit(request_id: int, events: list[StepEvent], *, replace: bool = False) -> None:
+    """One row per step, keyed by seq and kind; a retry adds none.
+
+    `replace`: a start task retried after a crash wrote these keys before; its
+    rows take the retried task's values (what the workflow kept), counted once.
+    """
     names = {e.actor for e in events if e.actor and not (e.actor_display and e.actor_role)}
     people = {u.username: u for u in User.objects.filter(username__in=names)}
     for event in events:
@@ -95,6 +104,17 @@ def append_audit(request_id: int, events: list[StepEvent]) -> None:
             with transaction.atomic():
                 entry.save()
         except IntegrityError:
+            if replace:
+                AuditEntry.objects.filter(request_id=request_id, key=entry.key).update(
+                    at=entry.at,
+                    level=entry.level,
+                    actor_username=entry.actor_username,
+                    actor_name=entry.actor_name,
+                    actor_role=entry.actor_role,
+                    channel=entry.channel,
+                    comment=entry.comment,
+                    detail=entry.detail,
+                )
             continue  # already written by an earlier attempt (and counted then)
         _count(entry)
 

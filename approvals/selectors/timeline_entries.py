@@ -27,6 +27,7 @@ TIME_FORMAT = "Y-m-d H:i:s"
 HISTORY = "history"
 AUDIT = "audit"
 
+
 @dataclass
 class Entry:
     at: datetime
@@ -41,6 +42,9 @@ class Entry:
     event_id: int | None = None  # the history event this entry was read from
     seq: int | None = None  # the workflow's step sequence number
     detail: dict = field(default_factory=dict)
+    # Read from a local activity of the task that emitted steps (local-first-steps):
+    # its place among them, e.g. 1.5 = after step 1 (the history's times cannot say).
+    position: float | None = None
 
     @property
     def source_label(self) -> str:
@@ -56,7 +60,8 @@ class Entry:
     def sort_key(self) -> tuple:
         # Steps carry the workflow time of the task that emitted them; on a tie
         # they go first, in the order the workflow numbered them.
-        return (self.at, 0 if self.seq is not None else 1, self.seq or 0, self.event_id or 0)
+        place = self.seq if self.seq is not None else self.position
+        return (self.at, 0 if place is not None else 1, place or 0, self.event_id or 0)
 
 
 @dataclass
@@ -68,7 +73,6 @@ class Timeline:
     notice: str = ""
     closed: bool = False
     close_type: str = ""
-
 
 
 # ------------------------------------------------------------------ wording
@@ -269,4 +273,3 @@ def actor_of(args: list) -> tuple[dict, dict]:
     arg = args[0] if args and isinstance(args[0], dict) else {}
     actor = arg.get("actor") if isinstance(arg.get("actor"), dict) else {}
     return arg, actor
-

@@ -28,7 +28,6 @@ UPDATE_STEPS = {
 }
 
 
-
 class HistoryReader:
     """Turns decoded history events into entries (steps indexed for the merge)."""
 
@@ -40,6 +39,7 @@ class HistoryReader:
         self.scheduled: dict[int, RawEvent] = {}
         self.updates: dict[int, tuple[RawEvent, RawEvent | None]] = {}
         self.signals: list[RawEvent] = []
+        self.local_results: list[Entry | None] = []  # lookups waiting for their task's steps
         self.status: str | None = None
         self.close_type = ""
 
@@ -143,30 +143,72 @@ class HistoryReader:
         if event.data.get("activity") != "record_transition":
             return
         transition = event.data.get("input") if isinstance(event.data.get("input"), dict) else {}
-        for step in transition.get("events") or []:
+        self._steps(event, transition.get("events") or [])
+
+    def _steps(self, event: RawEvent, steps: list) -> list[Entry]:
+        added = []
+        for step in steps:
+            if not isinstance(step, dict):
+                continue
             entry = from_step(step, event, self.names, self.expense.currency)
             key = f"wf:{entry.seq}:{entry.kind}"
             if key not in self.steps:
                 self.steps[key] = entry
                 self.entries.append(entry)
+                added.append(entry)
+        return added
+
+    def on_marker_recorded(self, event: RawEvent) -> None:
+        """A local activity of the start's task (patch local-first-steps).
+
+        The route and the first record ran inside one task, so the history's times
+        cannot order them: the route goes right after the submission step.
+        """
+        activity, result = event.data.get("activity", ""), event.data.get("result")
+        if event.data.get("failure"):
+            self.add(
+                event,
+                "activity_failed",
+                _("Activity %(name)s failed: %(reason)s")
+                % {"name": activity or "?", "reason": event.data["failure"]},
+            )
+            return
+        if activity != Calls.RECORD_FIRST_STEPS:
+            self.local_results.append(self._completed(event, activity, result))
+            return
+        steps = self._steps(event, result if isinstance(result, list) else [])
+        submitted = next((e for e in steps if e.kind == "submitted"), None)
+        for entry in filter(None, self.local_results):
+            if submitted is not None:
+                entry.at, entry.position = submitted.at, (submitted.seq or 0) + 0.5
+        self.local_results = []
 
     def on_activity_task_completed(self, event: RawEvent) -> None:
         scheduled = self.scheduled.get(event.data.get("scheduled_event_id", 0))
         activity = scheduled.data.get("activity") if scheduled else ""
         result = event.data.get("result")
-        if activity == "resolve_chain" and isinstance(result, list):
+        if activity == Calls.SEND_NOTIFICATIONS and scheduled is not None:
+            self._notifications(event, scheduled)
+            return
+        self._completed(event, activity, result)
+        # record_transition and publish_transition completing adds nothing a
+        # reader needs: the steps they carried are already on the timeline.
+
+    def _completed(self, event: RawEvent, activity: str, result) -> Entry | None:
+        """The entry for a lookup's result (regular or local activity), if it has one."""
+        if activity == Calls.RESOLVE_CHAIN and isinstance(result, list):
             levels = "; ".join(
                 _("level %(n)s: %(names)s") % {"n": i + 1, "names": self.names.many(approvers)}
                 for i, approvers in enumerate(result)
             )
-            self.add(
+            return self.add(
                 event,
                 "chain_resolved",
                 _("Approval chain resolved: %(levels)s") % {"levels": levels or "—"},
                 detail={"chain": result},
             )
         elif activity == Calls.RESOLVE_ROUTE and isinstance(result, dict):
-            self.add(
+            return self.add(
                 event,
                 "chain_resolved",
                 _("Approval route resolved: managers %(ladder)s; administrators %(admins)s")
@@ -178,7 +220,7 @@ class HistoryReader:
             )
         elif activity == Calls.RESOLVE_MANAGERS and isinstance(result, dict):
             chains = result.get("chains") or {}
-            self.add(
+            return self.add(
                 event,
                 "escalation_resolved",
                 _("Managers looked up: %(chains)s")
@@ -190,17 +232,14 @@ class HistoryReader:
                 },
                 detail={"managers": result},
             )
-        elif activity == "resolve_escalation" and isinstance(result, list):
-            self.add(
+        elif activity == Calls.RESOLVE_ESCALATION and isinstance(result, list):
+            return self.add(
                 event,
                 "escalation_resolved",
                 _("Escalation target resolved: %(names)s") % {"names": self.names.many(result)},
                 detail={"targets": result},
             )
-        elif activity == "send_notifications" and scheduled is not None:
-            self._notifications(event, scheduled)
-        # record_transition and publish_transition completing adds nothing a
-        # reader needs: the steps they carried are already on the timeline.
+        return None
 
     def _notifications(self, event: RawEvent, scheduled: RawEvent) -> None:
         transition = scheduled.data.get("input")
@@ -349,5 +388,3 @@ class HistoryReader:
                 channel="signal",
                 detail={**info, "args": signal.data.get("args")},
             )
-
-

@@ -19,6 +19,10 @@ from temporalio.converter import default as default_converter
 from ..workflow.contract import SA_PENDING, SA_STATUS, workflow_id
 from .client import call
 
+# The SDK's marker for a local activity: details "data" (its type, attempt, times)
+# and "result" (its result, through the data converter).
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+
 CLOSING = {
     "WORKFLOW_EXECUTION_COMPLETED",
     "WORKFLOW_EXECUTION_FAILED",
@@ -137,6 +141,18 @@ async def _raw_event(client: Client, event) -> RawEvent | None:
     elif kind == "TIMER_CANCELED":
         a = event.timer_canceled_event_attributes
         data = {"timer_id": a.timer_id, "started_event_id": a.started_event_id}
+    elif kind == "MARKER_RECORDED":
+        a = event.marker_recorded_event_attributes
+        if a.marker_name != LOCAL_ACTIVITY_MARKER:
+            return None  # patch markers: nothing for a reader
+        details = a.details
+        meta = await _first(client, details["data"].payloads) if "data" in details else None
+        result = await _first(client, details["result"].payloads) if "result" in details else None
+        data = {
+            "activity": meta.get("activity_type", "") if isinstance(meta, dict) else "",
+            "result": result,
+            "failure": a.failure.message if a.HasField("failure") else "",
+        }
     elif kind == "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES":
         data = _search_attrs(
             event.upsert_workflow_search_attributes_event_attributes.search_attributes
@@ -173,4 +189,3 @@ def fetch_history(request_id: int) -> list[RawEvent]:
         return [event for event in events if event is not None]
 
     return call(run, timeout=settings.TEMPORAL_CALL_TIMEOUT)
-

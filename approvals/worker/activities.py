@@ -37,6 +37,7 @@ from ..workflow.contract import (
     ManagersRequest,
     Route,
     RouteRequest,
+    StepEvent,
     Transition,
 )
 
@@ -179,8 +180,25 @@ def record_transition(t: Transition) -> None:
     fails the record; a retry of the record pushes again, which is harmless
     (the consumer renders the state it is told about, newest seq wins).
     """
-    projection.apply_state(t.state)
-    projection.append_audit(t.state.request_id, t.events)
+    _record(t)
+
+
+@activity.defn(name=Calls.RECORD_FIRST_STEPS)
+@with_db
+def record_first_steps(t: Transition) -> list[StepEvent]:
+    """`record_transition` as the start task's local activity (patch local-first-steps).
+
+    Returns the steps: a local activity's marker keeps its result, not its input,
+    and the audit timeline reads them from there. A start task retried after a
+    crash records the same seq again (`t.local`), and that later write wins.
+    """
+    _record(t)
+    return t.events
+
+
+def _record(t: Transition) -> None:
+    projection.apply_state(t.state, same_seq_wins=t.local)
+    projection.append_audit(t.state.request_id, t.events, replace=t.local)
     if t.publish:
         try:
             _push(t, _recipient_ids(t), _pinned_fx(t.state.request_id))
@@ -340,6 +358,7 @@ ACTIVITIES = [
     resolve_route,
     resolve_managers,
     record_transition,
+    record_first_steps,
     publish_transition,
     send_notifications,
     record_mail_failure,

@@ -96,6 +96,10 @@ class Calls:
     PUBLISH_TRANSITION = "publish_transition"
     SEND_NOTIFICATIONS = "send_notifications"
     RECORD_MAIL_FAILURE = "record_mail_failure"
+    # Patch "local-first-steps": the start's first record, as a local activity that
+    # returns the steps it wrote (a local activity's marker keeps its result, not
+    # its input, and the audit timeline reads the steps from there).
+    RECORD_FIRST_STEPS = "record_first_steps"
 
 
 # Metadata the payload codec adds to every payload it decrypted with one of our
@@ -430,6 +434,10 @@ class Transition:
     # fast-transitions: record_transition also pushes, right after its commit (no
     # separate publish_transition activity); a failed push never fails the record.
     publish: bool = False
+    # local-first-steps: written by a local activity of the start's workflow task. A
+    # task that failed after it (a worker killed) runs again and records the same seq
+    # once more, with its own clock and today's route: that later write wins.
+    local: bool = False
 
 
 # Search attributes of the public contract (registered by `make run` and by

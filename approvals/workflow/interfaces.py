@@ -15,6 +15,7 @@ from .contract import (
     ManagersRequest,
     Route,
     RouteRequest,
+    StepEvent,
     Transition,
 )
 
@@ -48,6 +49,11 @@ def resolve_managers(req: ManagersRequest) -> Managers:
 
 @_interface(Calls.RECORD_TRANSITION)
 def record_transition(t: Transition) -> None:
+    raise NotImplementedError  # interface only
+
+
+@_interface(Calls.RECORD_FIRST_STEPS)
+def record_first_steps(t: Transition) -> list[StepEvent]:
     raise NotImplementedError  # interface only
 
 

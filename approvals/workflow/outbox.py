@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from .interfaces import (
         publish_transition,
+        record_first_steps,
         record_mail_failure,
         record_transition,
         resolve_chain,
@@ -61,6 +62,7 @@ class Outbox:
     _outbox: list[StepEvent]
     _published_pending: list[str]
     _effects: list[asyncio.Task]
+    _recorded_start: bool
 
     # ----------------------------------------------------------- activities
     async def _resolve_chain(self, levels: int) -> list[list[str]]:
@@ -77,6 +79,10 @@ class Outbox:
         if self.m.policy_rules:  # the pinned version's rules for the request's facts
             req.policy_version, req.facts = self.m.state.policy_version, self.m.facts
         try:
+            if self.m.local_start and not self.m.ready:  # the start's own task
+                return await workflow.execute_local_activity(
+                    resolve_route, req, start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY
+                )
             return await workflow.execute_activity(
                 resolve_route,
                 req,
@@ -90,9 +96,7 @@ class Outbox:
     async def _route_or_withdrawn(self) -> Route | None:
         """Resolve the route, unless the request is withdrawn meanwhile (then None)."""
         task = asyncio.ensure_future(self._resolve_route())
-        await workflow.wait_condition(
-            lambda: task.done() or self.m.state.status in Status.TERMINAL
-        )
+        await workflow.wait_condition(lambda: task.done() or self.m.state.status in Status.TERMINAL)
         if not task.done():
             task.cancel()
             return None
@@ -120,12 +124,22 @@ class Outbox:
                 publish=self.m.fast,
             )
             self._published_pending = list(self.m.state.pending_approvers)
-            await workflow.execute_activity(
-                record_transition,
-                transition,
-                start_to_close_timeout=DB_TIMEOUT,
-                retry_policy=DB_RETRY,
-            )
+            transition.local = self._local_record()
+            self._recorded_start = True  # only the first record may be local
+            if transition.local:
+                await workflow.execute_local_activity(
+                    record_first_steps,
+                    transition,
+                    start_to_close_timeout=DB_TIMEOUT,
+                    retry_policy=DB_RETRY,
+                )
+            else:
+                await workflow.execute_activity(
+                    record_transition,
+                    transition,
+                    start_to_close_timeout=DB_TIMEOUT,
+                    retry_policy=DB_RETRY,
+                )
             if self.m.version >= 2:
                 # The durable record is written; push and mail never hold up the state.
                 self._effects = [t for t in self._effects if not t.done()]
@@ -141,6 +155,18 @@ class Outbox:
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=DB_RETRY,
             )
+
+    def _local_record(self) -> bool:
+        """Patch local-first-steps: the start's first record runs in the start's own task.
+
+        Only while nothing but routing happened (a withdrawal during routing is an
+        Update: its record waits until the Update is committed, as every other's).
+        """
+        return (
+            self.m.local_start
+            and not self._recorded_start
+            and self.m.state.status == Status.PENDING
+        )
 
     async def _publish(self, transition: Transition) -> None:
         await workflow.execute_activity(
@@ -210,4 +236,3 @@ class Outbox:
                 SA_DUE.value_set(self.m.due) if self.m.due else SA_DUE.value_unset(),
             ]
         )
-

@@ -68,6 +68,9 @@ class Machine:
     payout: bool = False  # PAYOUT_PATCH: an approved request starts its Payout child
     # workflow.patched("fast-transitions"): the record pushes itself (no publish activity).
     fast: bool = False
+    # workflow.patched("local-first-steps"): the start's routing and its first record run
+    # as local activities in the start's own workflow task (decisions keep regular ones).
+    local_start: bool = False
 
 
 def refusal(code: str, **params) -> RefusalInfo:
@@ -210,7 +213,9 @@ def signal_refusal(m: Machine, d: DecisionInput) -> RefusalInfo | None:
 
 def is_override(m: Machine, d: DecisionInput, on_behalf_of: str) -> bool:
     return bool(
-        d.override and d.actor.is_admin and not on_behalf_of
+        d.override
+        and d.actor.is_admin
+        and not on_behalf_of
         and d.actor.username not in current(m).approvers
     )
 
@@ -347,8 +352,6 @@ def escalation_targets(
     return [a for a in admins if a not in barred]
 
 
-def replacement(
-    leaver: str, chain: list[str], admins: list[str], barred: set[str]
-) -> list[str]:
+def replacement(leaver: str, chain: list[str], admins: list[str], barred: set[str]) -> list[str]:
     """Who takes over a level from someone who left: their manager up, else the admins."""
     return choose([], chain, [a for a in admins if a != leaver], barred | {leaver})

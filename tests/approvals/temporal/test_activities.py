@@ -11,7 +11,11 @@ from temporalio.testing import ActivityEnvironment
 
 from approvals import links
 from approvals.models import ApprovalStep, AuditEntry, ExpenseRequest, Notification
-from approvals.worker.activities import record_transition, send_notifications
+from approvals.worker.activities import (
+    record_first_steps,
+    record_transition,
+    send_notifications,
+)
 from approvals.workflow.contract import (
     ApprovalState,
     LevelState,
@@ -76,6 +80,49 @@ def test_recording_a_transition_twice_adds_no_duplicate_audit_rows(expense):
     assert (expense.status, expense.state_seq, expense.pending_approvers) == ("pending", 2, ["max"])
     # The audit keeps the name as text, looked up from the org chart.
     assert AuditEntry.objects.get(request=expense, kind="submitted").actor_name == "Emma Engel"
+
+
+def test_a_retried_start_task_records_its_first_steps_again_and_that_wins(expense):
+    """local-first-steps: the start's task ran its local record, then the worker died
+    before the task completed; the retried task (later clock, a route changed meanwhile)
+    records the same seq again. The projection and the audit rows take what the retried
+    task did (what the workflow kept), with one row per step and the steps returned."""
+
+    def first_steps(approver: str, at: str) -> Transition:
+        t = transition(
+            expense,
+            2,
+            [
+                StepEvent(kind="submitted", actor="emma", actor_role="requester"),
+                StepEvent(kind="assigned", level=1, recipients=[approver], channel="timer"),
+            ],
+            levels=[LevelState(level=1, approvers=[approver], original_approvers=[approver])],
+            pending_approvers=[approver],
+            due_at=at,
+        )
+        t.local = True
+        return t
+
+    env = ActivityEnvironment()
+    lost = first_steps("max", AT)
+    later = datetime(2030, 1, 7, 9, 0, 12, tzinfo=UTC).isoformat()
+    kept = first_steps("diana", later)
+    assert [e.kind for e in env.run(record_first_steps, lost)] == ["submitted", "assigned"]
+    env.run(record_first_steps, kept)
+    expense.refresh_from_db()
+    assert (expense.state_seq, expense.pending_approvers) == (2, ["diana"])
+    assert expense.due_at.isoformat() == later
+    assert ApprovalStep.objects.get(request=expense, level=1).approvers == ["diana"]
+    rows = AuditEntry.objects.filter(request=expense).order_by("key")
+    assert [(r.key, r.detail["recipients"]) for r in rows] == [
+        ("wf:1:submitted", []),
+        ("wf:2:assigned", ["diana"]),
+    ]
+    # A regular record of an equal seq (a retried activity) still changes nothing.
+    lost.local = False
+    env.run(record_transition, lost)
+    expense.refresh_from_db()
+    assert expense.pending_approvers == ["diana"]
 
 
 def test_an_older_transition_never_overwrites_a_newer_projection(expense):

@@ -156,6 +156,18 @@ def _all_payloads(message, out: list[Payload]) -> list[Payload]:
     return out
 
 
+LOCAL_ACTIVITY_MARKER_KEYS = {
+    "seq",
+    "attempt",
+    "activity_id",
+    "activity_type",
+    "complete_time",
+    "backoff",
+    "original_schedule_time",
+    "activation_index",
+}
+
+
 def _use_keys(settings, keys: str) -> None:
     settings.TEMPORAL_PAYLOAD_KEYS = keys
     temporal_client.reset_client()
@@ -173,12 +185,24 @@ def test_stored_history_holds_no_readable_title(demo_org, worker, temporal_serve
     raw = b"".join(event.SerializeToString() for event in history.events)
     assert title.encode() not in raw
     assert b"emma@example.com" not in raw and b"Emma" not in raw
-    payloads = []
+    payloads, local_results = [], []
     for event in history.events:
         is_marker = event.HasField("marker_recorded_event_attributes")
-        if is_marker and event.marker_recorded_event_attributes.marker_name == "core_patch":
+        marker = event.marker_recorded_event_attributes
+        if is_marker and marker.marker_name == "core_patch":
             continue  # workflow.patched() markers: the patch id only, written by the SDK core
+        if is_marker and marker.marker_name == "core_local_activity":
+            # The SDK core's bookkeeping of a local activity (its type, attempt, times),
+            # plain by design and nothing of ours; its result goes through the codec.
+            (data,) = marker.details["data"].payloads
+            assert set(json.loads(data.data)) <= LOCAL_ACTIVITY_MARKER_KEYS, data.data
+            local_results.extend(marker.details["result"].payloads)
+            payloads.extend(marker.details["result"].payloads)
+            continue
         _all_payloads(event, payloads)
+    # local-first-steps: the start's route and first record are local activities.
+    assert len(local_results) >= 2
+    assert all(p.metadata.get("encoding") == b"binary/encrypted" for p in local_results)
     # Search attributes stay readable by design (SECURITY.md); everything else is sealed.
     sealed = [p for p in payloads if p.metadata.get("encoding") == b"binary/encrypted"]
     plain = [p for p in payloads if p.metadata.get("encoding") != b"binary/encrypted"]

@@ -241,3 +241,33 @@ def test_v6_histories_were_made_with_every_patch_together():
         events = json.loads(path.read_text())["events"]
         children = [e for e in events if "startChildWorkflowExecutionInitiatedEventAttributes" in e]
         assert len(children) == (1 if approved else 0), path.name
+
+
+def local_activities(path: Path) -> list[str]:
+    """The types of the local activities a history's markers record, in order."""
+    found = []
+    for e in json.loads(path.read_text())["events"]:
+        marker = e.get("markerRecordedEventAttributes") or {}
+        if marker.get("markerName") != "core_local_activity":
+            continue
+        data = marker["details"]["data"]["payloads"][0]["data"]
+        found.append(json.loads(base64.b64decode(data))["activity_type"])
+    return found
+
+
+def test_v7_histories_route_and_record_the_start_locally():
+    """v7 (workflow.patched("local-first-steps")): the start's routing and first record
+    are local activities of the start's task, exactly once each; every later record is
+    a regular activity (scheduled once its Update is committed); every v6 path again."""
+    v7 = [path for path in FILES if path.parent == HISTORIES / "v7"]
+    assert stems(HISTORIES / "v6") <= {path.stem for path in v7}
+    for path in v7:
+        assert "local-first-steps" in patches(path), path.name
+        local = local_activities(path)
+        assert local[:2] == ["resolve_route", "record_first_steps"], path.name
+        assert local.count("record_first_steps") == 1, path.name
+        assert "record_first_steps" not in activities_scheduled(path), path.name
+    older = [path for path in FILES if path.parent == HISTORIES / "v6"]
+    assert all(not local_activities(path) for path in older)
+    decided = HISTORIES / "v7" / "approve_three_levels.json"
+    assert "record_transition" in activities_scheduled(decided)

@@ -39,6 +39,7 @@ from approvals.workflow.contract import (
     Route,
     RouteRequest,
     Status,
+    StepEvent,
     StepKind,
     Transition,
     WithdrawInput,
@@ -95,6 +96,11 @@ class Orgs:
         async def record_transition(t: Transition) -> None:
             self.steps.setdefault(t.state.request_id, []).extend(e.kind for e in t.events)
 
+        @activity.defn(name=Calls.RECORD_FIRST_STEPS)  # local-first-steps: the start's record
+        async def record_first_steps(t: Transition) -> list[StepEvent]:
+            await record_transition(t)
+            return t.events
+
         @activity.defn(name=Calls.PUBLISH_TRANSITION)
         async def publish_transition(t: Transition) -> None:
             return None
@@ -103,8 +109,8 @@ class Orgs:
         async def send_notifications(t: Transition) -> None:
             return None
 
-        return [resolve_route, resolve_managers, record_transition, publish_transition,
-                send_notifications]
+        return [resolve_route, resolve_managers, record_transition, record_first_steps,
+                publish_transition, send_notifications]
 
 
 class Skipping:

@@ -31,6 +31,7 @@ from approvals.workflow.contract import (
     PolicySnapshot,
     Route,
     RouteRequest,
+    StepEvent,
     Transition,
     workflow_id,
 )
@@ -82,6 +83,11 @@ class FakeOrg:
                 at = datetime.fromisoformat(event.detail["at"])
                 self.events.append((event.kind, event.detail["seq"], at))
 
+        @activity.defn(name=Calls.RECORD_FIRST_STEPS)  # local-first-steps: the start's record
+        async def record_first_steps(t: Transition) -> list[StepEvent]:
+            await record_transition(t)
+            return t.events
+
         @activity.defn(name="publish_transition")
         async def publish_transition(t: Transition) -> None:
             return None
@@ -96,6 +102,7 @@ class FakeOrg:
             resolve_route,
             resolve_managers,
             record_transition,
+            record_first_steps,
             publish_transition,
             send_notifications,
         ]
