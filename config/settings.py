@@ -285,6 +285,8 @@ TEMPORAL_HEALTH_TIMEOUT = float(os.environ.get("TEMPORAL_HEALTH_TIMEOUT", "1.5")
 # from `make bench`, BENCHMARKS.md) and the threads running ORM activities.
 TEMPORAL_MAX_CACHED_WORKFLOWS = env_int("TEMPORAL_MAX_CACHED_WORKFLOWS", 500)
 TEMPORAL_ACTIVITY_THREADS = env_int("TEMPORAL_ACTIVITY_THREADS", 16)
+# The workflow sandbox (on by default). Off only to measure what it costs (BENCHMARKS.md).
+TEMPORAL_WORKFLOW_SANDBOX = env_bool("TEMPORAL_WORKFLOW_SANDBOX", True)
 RECONCILE_INTERVAL_SECONDS = float(os.environ.get("RECONCILE_INTERVAL_SECONDS", "5"))
 # Payload encryption keys, `id:base64key` pairs, newest first (approvals/temporal/codec.py).
 # With DEBUG and none set, a dev key is derived from SECRET_KEY.

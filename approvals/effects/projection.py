@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from accounts.models import User
 
@@ -78,45 +78,67 @@ def apply_state(state: ApprovalState, *, same_seq_wins: bool = False) -> bool:
 def append_audit(request_id: int, events: list[StepEvent], *, replace: bool = False) -> None:
     """One row per step, keyed by seq and kind; a retry adds none.
 
+    Two statements for the batch (the keys already there, then one INSERT), in the
+    caller's transaction when there is one (`record`). Concurrent attempts of one
+    record are serialised by `apply_state`'s row lock; a race outside it loses
+    nothing (ON CONFLICT DO NOTHING) and at worst counts a step twice in /metrics.
     `replace`: a start task retried after a crash wrote these keys before; its
     rows take the retried task's values (what the workflow kept), counted once.
     """
     names = {e.actor for e in events if e.actor and not (e.actor_display and e.actor_role)}
-    people = {u.username: u for u in User.objects.filter(username__in=names)}
+    people = {u.username: u for u in User.objects.filter(username__in=names)} if names else {}
+    entries = []
     for event in events:
         person = people.get(event.actor)
         seq = event.detail.get("seq", 0)
-        entry = AuditEntry(
-            request_id=request_id,
-            key=f"wf:{seq}:{event.kind}",
-            at=_dt(event.detail.get("at", "")),
-            kind=event.kind,
-            level=event.level,
-            actor_username=event.actor,
-            actor_name=event.actor_display or (person.display_name if person else event.actor),
-            actor_role=event.actor_role or (person.role if person else ""),
-            channel=event.channel,
-            comment=event.comment,
-            detail={**event.detail, "recipients": event.recipients},
-            source="workflow",
+        entries.append(
+            AuditEntry(
+                request_id=request_id,
+                key=f"wf:{seq}:{event.kind}",
+                at=_dt(event.detail.get("at", "")),
+                kind=event.kind,
+                level=event.level,
+                actor_username=event.actor,
+                actor_name=event.actor_display or (person.display_name if person else event.actor),
+                actor_role=event.actor_role or (person.role if person else ""),
+                channel=event.channel,
+                comment=event.comment,
+                detail={**event.detail, "recipients": event.recipients},
+                source="workflow",
+            )
         )
-        try:
-            with transaction.atomic():
-                entry.save()
-        except IntegrityError:
-            if replace:
-                AuditEntry.objects.filter(request_id=request_id, key=entry.key).update(
-                    at=entry.at,
-                    level=entry.level,
-                    actor_username=entry.actor_username,
-                    actor_name=entry.actor_name,
-                    actor_role=entry.actor_role,
-                    channel=entry.channel,
-                    comment=entry.comment,
-                    detail=entry.detail,
-                )
-            continue  # already written by an earlier attempt (and counted then)
-        _count(entry)
+    existing = set(
+        AuditEntry.objects.filter(
+            request_id=request_id, key__in=[e.key for e in entries]
+        ).values_list("key", flat=True)
+    )
+    fresh = [e for e in entries if e.key not in existing]
+    if fresh:
+        AuditEntry.objects.bulk_create(fresh, ignore_conflicts=True)
+    for entry in fresh:  # counted once the rows are committed
+        transaction.on_commit(lambda entry=entry: _count(entry))
+    if not replace:
+        return  # already written by an earlier attempt (and counted then)
+    for entry in entries:
+        if entry.key in existing:
+            AuditEntry.objects.filter(request_id=request_id, key=entry.key).update(
+                at=entry.at,
+                level=entry.level,
+                actor_username=entry.actor_username,
+                actor_name=entry.actor_name,
+                actor_role=entry.actor_role,
+                channel=entry.channel,
+                comment=entry.comment,
+                detail=entry.detail,
+            )
+
+
+@transaction.atomic
+def record(state: ApprovalState, events: list[StepEvent], *, retried_start: bool = False) -> None:
+    """A transition's durable record: the projection and its audit rows in one commit
+    (`record_transition`, `record_first_steps`)."""
+    apply_state(state, same_seq_wins=retried_start)
+    append_audit(state.request_id, events, replace=retried_start)
 
 
 def _count(entry: AuditEntry) -> None:

@@ -197,8 +197,7 @@ def record_first_steps(t: Transition) -> list[StepEvent]:
 
 
 def _record(t: Transition) -> None:
-    projection.apply_state(t.state, same_seq_wins=t.local)
-    projection.append_audit(t.state.request_id, t.events, replace=t.local)
+    projection.record(t.state, t.events, retried_start=t.local)
     if t.publish:
         try:
             _push(t, _recipient_ids(t), _pinned_fx(t.state.request_id))

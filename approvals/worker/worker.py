@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ..metrics import serve_worker_metrics
@@ -54,7 +54,11 @@ def build_worker(client: Client, *, task_queue: str | None = None) -> Worker:
         max_concurrent_local_activities=threads,
         # Bounded cache: evicted workflows replay from history when next touched.
         max_cached_workflows=int(getattr(settings, "TEMPORAL_MAX_CACHED_WORKFLOWS", 500)),
-        workflow_runner=sandbox_runner(),
+        workflow_runner=(
+            sandbox_runner()
+            if getattr(settings, "TEMPORAL_WORKFLOW_SANDBOX", True)
+            else UnsandboxedWorkflowRunner()
+        ),
     )
 
 
