@@ -43,7 +43,9 @@ def setup() -> None:
     os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
     os.environ.setdefault("TEMPORAL_PAYLOAD_KEYS", "bench:" + "A" * 43 + "=")  # a throw-away key
     os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
-    os.environ.setdefault("REDIS_URL", os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
+    os.environ.setdefault(
+        "REDIS_URL", os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+    )
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     import psycopg
 
@@ -103,7 +105,10 @@ def main(rounds: int) -> None:
 
     for i in range(rounds + 10):  # 10 warm-up rounds
         expense = ExpenseRequest.objects.create(
-            requester=emma, title=f"Bench {i}", amount=Decimal("120.00"), category="travel",
+            requester=emma,
+            title=f"Bench {i}",
+            amount=Decimal("120.00"),
+            category="travel",
             status="queued",
         )
         at = "2030-01-07T09:00:00+00:00"
@@ -112,16 +117,35 @@ def main(rounds: int) -> None:
         approver = route.ladder[0]
         level = LevelState(level=1, approvers=[approver], original_approvers=[approver])
         state = ApprovalState(
-            request_id=expense.pk, requester="emma", requester_display="Emma Engel",
-            title=expense.title, amount_cents=12000, currency="EUR", submitted_at=at,
-            status="pending", current_level=1, levels=[level], seq=2,
-            pending_approvers=[approver], due_at="2030-01-10T09:00:00+00:00",
+            request_id=expense.pk,
+            requester="emma",
+            requester_display="Emma Engel",
+            title=expense.title,
+            amount_cents=12000,
+            currency="EUR",
+            submitted_at=at,
+            status="pending",
+            current_level=1,
+            levels=[level],
+            seq=2,
+            pending_approvers=[approver],
+            due_at="2030-01-10T09:00:00+00:00",
         )
         events = [
-            StepEvent(kind="submitted", actor="emma", actor_display="Emma Engel",
-                      actor_role="requester", detail={"seq": 1, "at": at}),
-            StepEvent(kind="assigned", level=1, recipients=[approver], channel="timer",
-                      detail={"seq": 2, "at": at, "due_at": state.due_at}),
+            StepEvent(
+                kind="submitted",
+                actor="emma",
+                actor_display="Emma Engel",
+                actor_role="requester",
+                detail={"seq": 1, "at": at},
+            ),
+            StepEvent(
+                kind="assigned",
+                level=1,
+                recipients=[approver],
+                channel="timer",
+                detail={"seq": 2, "at": at, "due_at": state.due_at},
+            ),
         ]
         first = Transition(state=state, events=events, publish=True, local=True)
         timed("record_first_steps", activities.record_first_steps, first)
@@ -129,9 +153,15 @@ def main(rounds: int) -> None:
         level.status, level.decided_by, level.decided_at = "approved", approver, at
         state.status, state.seq, state.pending_approvers, state.due_at = "approved", 4, [], ""
         decided = [
-            StepEvent(kind="decided", level=1, actor=approver, actor_display="Max",
-                      actor_role="manager", channel="update",
-                      detail={"seq": 3, "at": at, "action": "approve"}),
+            StepEvent(
+                kind="decided",
+                level=1,
+                actor=approver,
+                actor_display="Max",
+                actor_role="manager",
+                channel="update",
+                detail={"seq": 3, "at": at, "action": "approve"},
+            ),
             StepEvent(kind="completed", detail={"seq": 4, "at": at, "outcome": "approved"}),
         ]
         timed(

@@ -28,7 +28,12 @@ def apply_state(state: ApprovalState, *, same_seq_wins: bool = False) -> bool:
     `same_seq_wins`: a start task retried after a crash (local-first-steps) records
     its seq again with its own clock and route, and that is what the workflow kept.
     """
-    request = ExpenseRequest.objects.select_for_update().get(pk=state.request_id)
+    return _apply(
+        ExpenseRequest.objects.select_for_update().get(pk=state.request_id), state, same_seq_wins
+    )
+
+
+def _apply(request: ExpenseRequest, state: ApprovalState, same_seq_wins: bool) -> bool:
     if state.seq < request.state_seq or (state.seq == request.state_seq and not same_seq_wins):
         return False
     request.status = state.status
@@ -53,26 +58,56 @@ def apply_state(state: ApprovalState, *, same_seq_wins: bool = False) -> bool:
     if request.workflow_started_at is None:
         request.workflow_started_at = _dt(state.submitted_at)
     request.save()
-    for level in state.levels:
-        ApprovalStep.objects.update_or_create(
-            request=request,
-            level=level.level,
-            defaults={
-                "approvers": list(level.approvers),
-                "status": level.status,
-                "due_at": _dt(level.due_at),
-                "escalations": level.escalations,
-                "decided_by": level.decided_by,
-                "on_behalf_of": level.on_behalf_of,
-                "decided_at": _dt(level.decided_at),
-                "comment": level.comment,
-                "channel": level.channel,
-                "kind": level.kind,
-                "label": level.label,
-            },
-        )
-    request.steps.filter(level__gt=len(state.levels)).delete()
+    _write_steps(request, state)
     return True
+
+
+STEP_FIELDS = (
+    "approvers",
+    "status",
+    "due_at",
+    "escalations",
+    "decided_by",
+    "on_behalf_of",
+    "decided_at",
+    "comment",
+    "channel",
+    "kind",
+    "label",
+)
+
+
+def _write_steps(request: ExpenseRequest, state: ApprovalState) -> None:
+    """The levels as rows: one SELECT, then only the rows that are new or changed."""
+    existing = {step.level: step for step in request.steps.all()}
+    fresh, changed = [], []
+    for level in state.levels:
+        values = {
+            "approvers": list(level.approvers),
+            "status": level.status,
+            "due_at": _dt(level.due_at),
+            "escalations": level.escalations,
+            "decided_by": level.decided_by,
+            "on_behalf_of": level.on_behalf_of,
+            "decided_at": _dt(level.decided_at),
+            "comment": level.comment,
+            "channel": level.channel,
+            "kind": level.kind,
+            "label": level.label,
+        }
+        step = existing.get(level.level)
+        if step is None:
+            fresh.append(ApprovalStep(request=request, level=level.level, **values))
+        elif any(getattr(step, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(step, name, value)
+            changed.append(step)
+    if fresh:
+        ApprovalStep.objects.bulk_create(fresh)
+    if changed:
+        ApprovalStep.objects.bulk_update(changed, STEP_FIELDS)
+    if any(number > len(state.levels) for number in existing):
+        request.steps.filter(level__gt=len(state.levels)).delete()
 
 
 def append_audit(request_id: int, events: list[StepEvent], *, replace: bool = False) -> None:
@@ -134,11 +169,15 @@ def append_audit(request_id: int, events: list[StepEvent], *, replace: bool = Fa
 
 
 @transaction.atomic
-def record(state: ApprovalState, events: list[StepEvent], *, retried_start: bool = False) -> None:
+def record(
+    state: ApprovalState, events: list[StepEvent], *, retried_start: bool = False
+) -> ExpenseRequest:
     """A transition's durable record: the projection and its audit rows in one commit
-    (`record_transition`, `record_first_steps`)."""
-    apply_state(state, same_seq_wins=retried_start)
+    (`record_transition`, `record_first_steps`); returns the request row it locked."""
+    request = ExpenseRequest.objects.select_for_update().get(pk=state.request_id)
+    _apply(request, state, retried_start)
     append_audit(state.request_id, events, replace=retried_start)
+    return request
 
 
 def _count(entry: AuditEntry) -> None:

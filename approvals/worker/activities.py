@@ -197,10 +197,10 @@ def record_first_steps(t: Transition) -> list[StepEvent]:
 
 
 def _record(t: Transition) -> None:
-    projection.record(t.state, t.events, retried_start=t.local)
+    request = projection.record(t.state, t.events, retried_start=t.local)
     if t.publish:
         try:
-            _push(t, _recipient_ids(t), _pinned_fx(t.state.request_id))
+            _push(t, _recipient_ids(t), pinned_fx(request))
         except Exception:  # noqa: BLE001 - the record is written; the push is best effort
             log.warning("live push of #%s failed; pages catch up on reload", t.state.request_id)
 
@@ -304,17 +304,17 @@ async def publish_transition(t: Transition) -> None:
 
 def _pinned_fx(request_id: int) -> dict:
     """The pinned conversion for a pushed inbox row (the workflow state does not carry it)."""
-    row = (
-        ExpenseRequest.objects.filter(pk=request_id)
-        .values("base_amount_cents", "fx_rate", "fx_rate_date")
-        .first()
-    )
-    if row is None or row["base_amount_cents"] is None:
+    request = ExpenseRequest.objects.filter(pk=request_id).first()
+    return pinned_fx(request) if request is not None else {}
+
+
+def pinned_fx(request: ExpenseRequest) -> dict:
+    if request.base_amount_cents is None:
         return {}
     return {
-        "base_amount_cents": row["base_amount_cents"],
-        "fx_rate": str(row["fx_rate"]) if row["fx_rate"] is not None else "",
-        "fx_rate_date": row["fx_rate_date"].isoformat() if row["fx_rate_date"] else "",
+        "base_amount_cents": request.base_amount_cents,
+        "fx_rate": str(request.fx_rate) if request.fx_rate is not None else "",
+        "fx_rate_date": request.fx_rate_date.isoformat() if request.fx_rate_date else "",
     }
 
 
