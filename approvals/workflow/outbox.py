@@ -63,6 +63,7 @@ class Outbox:
     _published_pending: list[str]
     _effects: list[asyncio.Task]
     _recorded_start: bool
+    _upserted: tuple | None
 
     # ----------------------------------------------------------- activities
     async def _resolve_chain(self, levels: int) -> list[list[str]]:
@@ -227,6 +228,26 @@ class Outbox:
         rules.record_step(self.m, event, self._now())
         state = self.m.state
         self._outbox.append(event)
+        values = (
+            state.status,
+            tuple(state.pending_approvers),
+            state.requester,
+            state.base_amount_cents,
+            self.m.due,
+        )
+        if self.m.bundled:
+            if self._upserted is None:  # what the start set (starter.py: nothing pending)
+                given = workflow.info().typed_search_attributes
+                self._upserted = (
+                    given.get(SA_STATUS),
+                    tuple(given.get(SA_PENDING) or ()),
+                    given.get(SA_REQUESTER),
+                    given.get(SA_AMOUNT),
+                    given.get(SA_DUE),
+                )
+            if values == self._upserted:
+                return  # unchanged: no command, no visibility write
+            self._upserted = values
         workflow.upsert_search_attributes(
             [
                 SA_STATUS.value_set(state.status),

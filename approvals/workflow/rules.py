@@ -71,6 +71,9 @@ class Machine:
     # workflow.patched("local-first-steps"): the start's routing and its first record run
     # as local activities in the start's own workflow task (decisions keep regular ones).
     local_start: bool = False
+    # workflow.patched("all-of-2026-12"): every patch above from one marker; search
+    # attributes are upserted only when they change.
+    bundled: bool = False
 
 
 def refusal(code: str, **params) -> RefusalInfo:

@@ -40,6 +40,11 @@ replayed in CI):
   (`Transition.local`: the later write wins). A decision's record stays a
   regular activity, scheduled only once the Update is committed. The audit
   timeline reads these steps from the local activities' markers.
+- one marker (`workflow.patched(BUNDLE_PATCH)`, `Machine.bundled`; histories in
+  v8/): a run started from here on takes every patch above with one marker
+  instead of five (each marker also upserts `TemporalChangeVersion`), and
+  `_emit` upserts the search attributes only when they changed (the submission
+  step's are the start's own). Behaviour is v7's.
 Runs started under an earlier version keep its rules to the end.
 
 Decisions worth knowing:
@@ -99,6 +104,9 @@ POLICY_PATCH = "policy-rules"
 PAYOUT_PATCH = "payout"
 FAST_PATCH = "fast-transitions"
 LOCAL_PATCH = "local-first-steps"
+# Every patch above at once, for runs started from here on: one marker (and one upsert
+# of TemporalChangeVersion) instead of five.
+BUNDLE_PATCH = "all-of-2026-12"
 PUSH_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
 MAIL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -141,6 +149,7 @@ class ExpenseApprovalWorkflow(Steps, Outbox):
         self._published_pending: list[str] = []
         self._effects: list[asyncio.Task] = []
         self._recorded_start = False  # local-first-steps: the start's record is written
+        self._upserted: tuple | None = None  # bundled: the search attributes last upserted
 
     @property
     def _state(self) -> ApprovalState:
@@ -149,15 +158,22 @@ class ExpenseApprovalWorkflow(Steps, Outbox):
     # ----------------------------------------------------------------- run
     @workflow.run
     async def run(self, inp: ApprovalInput) -> ApprovalState:
-        # Before any command: runs started by version 1 replay (and finish) as version 1.
-        self.m.version = 2 if workflow.patched(SOD_PATCH) else 1
-        # Runs started before fast transitions keep their activity sequence to the end.
-        self.m.fast = self.m.version >= 2 and workflow.patched(FAST_PATCH)
-        # Runs started before it route and record their start through regular activities.
-        self.m.local_start = self.m.fast and workflow.patched(LOCAL_PATCH)
+        # Before any command. A run started with every patch below takes one marker for
+        # them all (and an unchanged search attribute is not upserted again); runs
+        # started earlier find their own markers and keep their rules to the end.
+        self.m.bundled = workflow.patched(BUNDLE_PATCH)
+        if self.m.bundled:
+            self.m.version, self.m.fast, self.m.local_start = 2, True, True
+        else:
+            # Runs started by version 1 replay (and finish) as version 1.
+            self.m.version = 2 if workflow.patched(SOD_PATCH) else 1
+            # Runs started before fast transitions keep their activity sequence to the end.
+            self.m.fast = self.m.version >= 2 and workflow.patched(FAST_PATCH)
+            # Runs started before it route and record their start through regular activities.
+            self.m.local_start = self.m.fast and workflow.patched(LOCAL_PATCH)
         if self.m.version >= 2 and inp.policy_version:
             # Runs started before policy rules (no pinned version) keep levels_for.
-            self.m.policy_rules = workflow.patched(POLICY_PATCH)
+            self.m.policy_rules = self.m.bundled or workflow.patched(POLICY_PATCH)
             self.m.facts = RouteFacts(
                 amount_cents=self._state.base_amount_cents,
                 category=inp.category,
@@ -193,7 +209,8 @@ class ExpenseApprovalWorkflow(Steps, Outbox):
                 )
             except TimeoutError:
                 await self._on_timer()  # reminders and escalation, never approval
-        if self._state.status == Status.APPROVED and workflow.patched(PAYOUT_PATCH):
+        approved = self._state.status == Status.APPROVED
+        if approved and (self.m.bundled or workflow.patched(PAYOUT_PATCH)):
             self.m.payout = True
             await self._start_payout()
         await workflow.wait_condition(workflow.all_handlers_finished)

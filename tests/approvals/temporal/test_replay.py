@@ -28,9 +28,7 @@ from scripts.make_histories import HISTORY_KEYS
 HISTORIES = Path(__file__).resolve().parents[2] / "histories"
 # Each workflow type's folder of version folders.
 TYPES = {"approval": HISTORIES, "payout": HISTORIES / "payout"}
-VERSIONS = sorted(
-    path for base in TYPES.values() for path in base.glob("v*") if path.is_dir()
-)
+VERSIONS = sorted(path for base in TYPES.values() for path in base.glob("v*") if path.is_dir())
 FILES = sorted(path for version in VERSIONS for path in version.glob("*.json"))
 WORKFLOWS = [ExpenseApprovalWorkflow, PayoutWorkflow, PayoutRunWorkflow]
 
@@ -160,9 +158,7 @@ async def test_committed_history_replays_on_todays_workflow(path, runner, settin
 
     settings.TEMPORAL_PAYLOAD_KEYS = f"{HISTORY_KEYS},{settings.TEMPORAL_PAYLOAD_KEYS}"
     extra = {"workflow_runner": sandbox_runner()} if runner == "worker's sandbox" else {}
-    replayer = Replayer(
-        workflows=WORKFLOWS, data_converter=data_converter(), **extra
-    )
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(), **extra)
     result = await replayer.replay_workflow(load(path))  # raises on nondeterminism
     assert result.replay_failure is None
 
@@ -271,3 +267,31 @@ def test_v7_histories_route_and_record_the_start_locally():
     assert all(not local_activities(path) for path in older)
     decided = HISTORIES / "v7" / "approve_three_levels.json"
     assert "record_transition" in activities_scheduled(decided)
+
+
+def upserts(path: Path) -> int:
+    return sum(
+        1
+        for e in json.loads(path.read_text())["events"]
+        if "upsertWorkflowSearchAttributesEventAttributes" in e
+    )
+
+
+def test_v8_histories_take_every_patch_from_one_marker():
+    """v8 (workflow.patched("all-of-2026-12")): one patch marker stands for all the
+    others (none of them is written), the start routes and records locally as in v7,
+    and unchanged search attributes are not upserted again: fewer upserts on every path."""
+    v8 = [path for path in FILES if path.parent == HISTORIES / "v8"]
+    assert stems(HISTORIES / "v7") <= {path.stem for path in v8}
+    for path in v8:
+        assert patches(path) == {"all-of-2026-12"}, path.name
+        assert local_activities(path)[:2] == ["resolve_route", "record_first_steps"], path.name
+        v7 = HISTORIES / "v7" / path.name
+        assert upserts(path) < upserts(v7), path.name
+    older = [
+        path for path in FILES if path.parent.name in {"v1", "v2", "v3", "v4", "v5", "v6", "v7"}
+    ]
+    assert all("all-of-2026-12" not in patches(path) for path in older)
+    approved = HISTORIES / "v8" / "approve_three_levels.json"
+    events = json.loads(approved.read_text())["events"]
+    assert sum("startChildWorkflowExecutionInitiatedEventAttributes" in e for e in events) == 1
