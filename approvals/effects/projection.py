@@ -110,6 +110,12 @@ def _write_steps(request: ExpenseRequest, state: ApprovalState) -> None:
         request.steps.filter(level__gt=len(state.levels)).delete()
 
 
+# What a retried start task's audit row takes over (its key, kind and source stay).
+AUDIT_REPLACED = (
+    "at", "level", "actor_username", "actor_name", "actor_role", "channel", "comment", "detail"
+)
+
+
 def append_audit(request_id: int, events: list[StepEvent], *, replace: bool = False) -> None:
     """One row per step, keyed by seq and kind; a retry adds none.
 
@@ -157,14 +163,7 @@ def append_audit(request_id: int, events: list[StepEvent], *, replace: bool = Fa
     for entry in entries:
         if entry.key in existing:
             AuditEntry.objects.filter(request_id=request_id, key=entry.key).update(
-                at=entry.at,
-                level=entry.level,
-                actor_username=entry.actor_username,
-                actor_name=entry.actor_name,
-                actor_role=entry.actor_role,
-                channel=entry.channel,
-                comment=entry.comment,
-                detail=entry.detail,
+                **{name: getattr(entry, name) for name in AUDIT_REPLACED}
             )
 
 
