@@ -119,6 +119,8 @@ def main() -> int:
             submitted_at=datetime.now(UTC).isoformat(),
             due_at=due,
             pending=["max"],
+            # As on the bench's pages: every requester has a cost centre.
+            budget_left_cents=5_000_000 - 100 * i,
         )
         for i in range(n)
     ]

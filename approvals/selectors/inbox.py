@@ -38,6 +38,7 @@ from accounts.models import User
 from payouts.selectors import budgets_left
 
 from .. import money
+from ..templatetags.amounts import eur_cents as eur_cents_filter
 from ..templatetags.amounts import money as money_filter
 from ..temporal.client import call
 from ..workflow.contract import SA_DUE, SA_PENDING, SA_REQUESTER
@@ -113,6 +114,10 @@ class InboxRow:
     @cached_property
     def amount_text(self) -> str:
         return money_filter(self.amount, self.currency)
+
+    @cached_property
+    def budget_left_text(self) -> str:
+        return eur_cents_filter(self.budget_left_cents)
 
     @cached_property
     def due_iso(self) -> str:

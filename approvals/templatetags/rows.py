@@ -1,12 +1,15 @@
-"""`{{ label|with_id:row.request_id }}`: a label translated once per page, filled per row.
+"""`{{ label|fill:value }}`: a label translated once per page, filled per row.
 
-The inbox row translates its id-carrying labels ("Select request %(id)s") once
-per render with the placeholder left in (`{% blocktranslate asvar … with
-id="%(id)s" %}`); this fills it for each row, instead of a `{% blocktranslate %}`
-(a gettext lookup, a context push and a format) per row and label.
+The inbox row translates its labels with a value in them ("Select request
+%(id)s") once per render, the placeholder left in (`{% blocktranslate asvar …
+with id="%(id)s" %}`); this puts each row's value in, instead of a
+`{% blocktranslate %}` (a gettext lookup, a context push and a format) per row
+and label.
 """
 
 from __future__ import annotations
+
+import re
 
 from django import template
 from django.utils.html import conditional_escape
@@ -14,10 +17,12 @@ from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
-PLACEHOLDER = "%(id)s"
+PLACEHOLDER = re.compile(r"%\([a-z_]+\)s")
 
 
 @register.filter(is_safe=True)
-def with_id(label, value) -> SafeString:
-    # `label` comes from `blocktranslate asvar` (already safe); the id is escaped.
-    return mark_safe(str(label).replace(PLACEHOLDER, str(conditional_escape(value))))
+def fill(label, value) -> SafeString:
+    """`label` (from `blocktranslate asvar`, already safe) with its one placeholder
+    replaced by `value`, escaped."""
+    escaped = str(conditional_escape(value))
+    return mark_safe(PLACEHOLDER.sub(lambda _: escaped, str(label), count=1))

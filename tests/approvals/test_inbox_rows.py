@@ -36,6 +36,7 @@ def rows(n: int = 3) -> list[InboxRow]:
             submitted_at="",
             due_at=datetime(2030, 3, 4, 15, 30, tzinfo=UTC),
             pending=["max"],
+            budget_left_cents=-5000 if i == 0 else 123456,
         )
         for i in range(n)
     ]
@@ -61,11 +62,21 @@ def test_every_row_of_a_german_page_is_in_german():
     assert html.count('placeholder="Kommentar (zum Ablehnen erforderlich)"') == 3, html
     assert html.count("fällig <time") == 3
     assert "1.234,57 EUR" in html and "04.03.2030" in html
+    assert html.count("Restbudget danach: 1.234,56 EUR") == 2
+    assert "Restbudget danach: -50,00 EUR" in html
     with translation.override("en"):
         english = page_of(rows())
     assert 'aria-label="Select request 1002"' in english
     assert 'aria-label="Comment on request 1002"' in english
     assert english.count(">Approve</button>") == 3
+    assert "budget left after this: -50.00 EUR" in english
+
+
+def test_a_value_in_a_label_is_escaped():
+    from approvals.templatetags.rows import fill
+
+    assert fill("Antrag %(id)s auswählen", "<b>") == "Antrag &lt;b&gt; auswählen"
+    assert fill("no placeholder", 7) == "no placeholder"
 
 
 def test_every_form_of_a_page_carries_the_same_token_and_a_pushed_row_none():
