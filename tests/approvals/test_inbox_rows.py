@@ -105,3 +105,25 @@ def test_the_rows_token_is_accepted_by_the_decide_post(demo_org, worker):
     response = max_.post(f"/requests/{request.pk}/decide/", {**form, "action": "approve"})
     assert response.status_code == 302, response.content[:500]
     wait_status(request, "approved")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_page_decodes_every_memo_in_one_call_as_memo_does(demo_org, worker):
+    from approvals.selectors import inbox as selectors
+    from approvals.temporal.client import call
+
+    first, second = submit(demo_org["emma"], "300.00"), submit(demo_org["emma"], "120.00")
+    for request in (first, second):
+        wait_pending_level(request, 1)
+    wait_inbox(client_for(demo_org["max"]), {first.pk, second.pk}, exact=False)
+    query = selectors.inbox_query(["max"], me="max")
+
+    async def both(client):
+        iterator = client.list_workflows(query, page_size=25)
+        await iterator.fetch_next_page()
+        executions = list(iterator.current_page)
+        return [await e.memo() for e in executions], await selectors._memos(client, executions)
+
+    one_by_one, batched = call(both)
+    assert len(one_by_one) >= 2 and batched == one_by_one
+    assert {"title", "amount_cents", "currency"} <= set(batched[0])
