@@ -15,8 +15,6 @@ import re
 import uuid
 from datetime import UTC, datetime
 
-from .middleware import AsyncCapable
-
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -84,34 +82,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-class RequestIdMiddleware(AsyncCapable):
+class RequestIdMiddleware:
     """A request id for each web request: the proxy's `X-Request-ID` if sane, else new.
 
     Set for the request's logs and echoed in the response's `X-Request-ID`.
     """
 
-    @staticmethod
-    def _start(request) -> contextvars.Token:
-        incoming = request.headers.get("X-Request-ID", "")
-        request.request_id = incoming if _INCOMING_ID.match(incoming) else uuid.uuid4().hex
-        return request_id_var.set(request.request_id)
+    def __init__(self, get_response):
+        self.get_response = get_response
 
-    def sync_call(self, request):
-        token = self._start(request)
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _INCOMING_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = request_id_var.set(request_id)
         try:
             response = self.get_response(request)
         finally:
             request_id_var.reset(token)
-        response["X-Request-ID"] = request.request_id
-        return response
-
-    async def __acall__(self, request):
-        token = self._start(request)
-        try:
-            response = await self.get_response(request)
-        finally:
-            request_id_var.reset(token)
-        response["X-Request-ID"] = request.request_id
+        response["X-Request-ID"] = request_id
         return response
 
 

@@ -4,9 +4,6 @@ on which request, and the answer's status. A middleware, so refusals, 403s and
 
 from __future__ import annotations
 
-from asgiref.sync import sync_to_async
-
-from ..middleware import AsyncCapable
 from ..models import ApiCall, ExpenseRequest
 
 API_PREFIX = "/api/"
@@ -42,16 +39,12 @@ def record(request, response) -> ApiCall | None:
     )
 
 
-class ApiCallLog(AsyncCapable):
-    def sync_call(self, request):
+class ApiCallLog:
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
         response = self.get_response(request)
         if request.path.startswith(API_PREFIX):
             record(request, response)
-        return response
-
-    async def __acall__(self, request):
-        response = await self.get_response(request)
-        if request.path.startswith(API_PREFIX):
-            # The ORM (and `request.user`, lazily loaded) only in a thread.
-            await sync_to_async(record)(request, response)
         return response
