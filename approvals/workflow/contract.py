@@ -96,10 +96,7 @@ class Calls:
     PUBLISH_TRANSITION = "publish_transition"
     SEND_NOTIFICATIONS = "send_notifications"
     RECORD_MAIL_FAILURE = "record_mail_failure"
-    # Patch "local-first-steps": the start's first record, as a local activity that
-    # returns the steps it wrote (a local activity's marker keeps its result, not
-    # its input, and the audit timeline reads the steps from there).
-    RECORD_FIRST_STEPS = "record_first_steps"
+    RECORD_FIRST_STEPS = "record_first_steps"  # local-first-steps: returns the steps
 
 
 # Metadata the payload codec adds to every payload it decrypted with one of our
@@ -434,9 +431,7 @@ class Transition:
     # fast-transitions: record_transition also pushes, right after its commit (no
     # separate publish_transition activity); a failed push never fails the record.
     publish: bool = False
-    # local-first-steps: written by a local activity of the start's workflow task. A
-    # task that failed after it (a worker killed) runs again and records the same seq
-    # once more, with its own clock and today's route: that later write wins.
+    # local-first-steps: the start task's local record; a retried task's same seq wins.
     local: bool = False
 
 

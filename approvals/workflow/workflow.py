@@ -7,45 +7,8 @@ attributes at once and appends events to an outbox; the run loop drains the
 outbox through activities. So an Update returns the new state without
 waiting for I/O.
 
-Versions (histories of each are committed under tests/histories/ and
-replayed in CI):
-- 1: routing by `resolve_chain`; a level whose approver already approved is
-  auto-approved; projection, push and mail run in sequence, mail retried
-  forever.
-- 2 (`workflow.patched(SOD_PATCH)`): separation of duties (rules.py): such a
-  level goes on up, to the admins, or waits on nobody (`needs_approver`);
-  routing failures never hang; leavers are re-routed (`reroute` Update); the
-  durable record (projection + audit) is written first and the live push
-  and mail run beside the state machine with bounded retries; a mail that
-  fails for good is recorded (`notification_failed`) and the request goes on.
-- 3 (`workflow.patched(POLICY_PATCH)`, requests with a pinned policy version):
-  the chain is the pinned version's rules for the request's facts (`Route.levels`,
-  workflow/policy.py), with group and named-person levels; SoD as in 2.
-- `workflow.patched(PAYOUT_PATCH)` (Machine.payout; histories in v4/): an
-  approved request starts its `Payout` child (id `payout-<pk>`, parent close
-  policy ABANDON: the payout outlives the approval) and completes only once
-  the child has started. Runs that finished their loop before the patch
-  start none when replayed.
-- fast transitions (`workflow.patched(FAST_PATCH)`, `Machine.fast`, on top of
-  2): `record_transition` publishes the live push itself right after its
-  commit (no `publish_transition` activity: one activity, three events and a
-  hand-off fewer per transition); mail stays a regular activity beside the
-  state machine.
-- local first steps (`workflow.patched(LOCAL_PATCH)`, `Machine.local_start`, on
-  top of fast transitions; histories in v7/): the start's routing and its first
-  record run as local activities inside the start's own workflow task, so a new
-  request costs one workflow task and one activity (the mail) before it waits,
-  instead of four and three. Only the start: its input is durable before the
-  task runs, so a task retried after a crash records the same steps again
-  (`Transition.local`: the later write wins). A decision's record stays a
-  regular activity, scheduled only once the Update is committed. The audit
-  timeline reads these steps from the local activities' markers.
-- one marker (`workflow.patched(BUNDLE_PATCH)`, `Machine.bundled`; histories in
-  v8/): a run started from here on takes every patch above with one marker
-  instead of five (each marker also upserts `TemporalChangeVersion`), and
-  `_emit` upserts the search attributes only when they changed (the submission
-  step's are the start's own). Behaviour is v7's.
-Runs started under an earlier version keep its rules to the end.
+Versions and the patches that select them: `versions.py` (histories of each are
+committed under tests/histories/ and replayed in CI).
 
 Decisions worth knowing:
 - Resubmission recomputes the chain from the new amount (policy snapshotted
@@ -74,7 +37,7 @@ from temporalio.common import RawValue, RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from . import rules
+    from . import rules, versions
     from .contract import (
         AUTHENTICATED_METADATA,
         WORKFLOW_TYPE,
@@ -99,14 +62,6 @@ with workflow.unsafe.imports_passed_through():
     from .payout_contract import PAYOUT_WORKFLOW, PayoutInput, payout_id
     from .steps import Steps
 
-SOD_PATCH = "separation-of-duties"
-POLICY_PATCH = "policy-rules"
-PAYOUT_PATCH = "payout"
-FAST_PATCH = "fast-transitions"
-LOCAL_PATCH = "local-first-steps"
-# Every patch above at once, for runs started from here on: one marker (and one upsert
-# of TemporalChangeVersion) instead of five.
-BUNDLE_PATCH = "all-of-2026-12"
 PUSH_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
 MAIL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -158,22 +113,8 @@ class ExpenseApprovalWorkflow(Steps, Outbox):
     # ----------------------------------------------------------------- run
     @workflow.run
     async def run(self, inp: ApprovalInput) -> ApprovalState:
-        # Before any command. A run started with every patch below takes one marker for
-        # them all (and an unchanged search attribute is not upserted again); runs
-        # started earlier find their own markers and keep their rules to the end.
-        self.m.bundled = workflow.patched(BUNDLE_PATCH)
-        if self.m.bundled:
-            self.m.version, self.m.fast, self.m.local_start = 2, True, True
-        else:
-            # Runs started by version 1 replay (and finish) as version 1.
-            self.m.version = 2 if workflow.patched(SOD_PATCH) else 1
-            # Runs started before fast transitions keep their activity sequence to the end.
-            self.m.fast = self.m.version >= 2 and workflow.patched(FAST_PATCH)
-            # Runs started before it route and record their start through regular activities.
-            self.m.local_start = self.m.fast and workflow.patched(LOCAL_PATCH)
+        versions.take_patches(self.m, inp)  # before any command
         if self.m.version >= 2 and inp.policy_version:
-            # Runs started before policy rules (no pinned version) keep levels_for.
-            self.m.policy_rules = self.m.bundled or workflow.patched(POLICY_PATCH)
             self.m.facts = RouteFacts(
                 amount_cents=self._state.base_amount_cents,
                 category=inp.category,
@@ -209,9 +150,7 @@ class ExpenseApprovalWorkflow(Steps, Outbox):
                 )
             except TimeoutError:
                 await self._on_timer()  # reminders and escalation, never approval
-        approved = self._state.status == Status.APPROVED
-        if approved and (self.m.bundled or workflow.patched(PAYOUT_PATCH)):
-            self.m.payout = True
+        if self._state.status == Status.APPROVED and versions.starts_payout(self.m):
             await self._start_payout()
         await workflow.wait_condition(workflow.all_handlers_finished)
         while self._outbox or self._effects:
