@@ -65,13 +65,13 @@ class LiveWords:
 
 
 def _level_words(s: Step) -> str:
-    words = {
-        "approved": _("Level %(n)s was approved by %(who)s."),
-        "rejected": _("Level %(n)s was rejected by %(who)s."),
-        "changes_requested": _("At level %(n)s, %(who)s requested changes."),
+    words = {  # the same sentences as the mails' (one translation)
+        "approved": _("Level %(level)s was approved by %(by)s."),
+        "rejected": _("Level %(level)s was rejected by %(by)s."),
+        "changes_requested": _("At level %(level)s, %(by)s requested changes."),
     }
     if s.decided_by and s.status in words:
-        return words[s.status] % {"n": s.level, "who": s.decided_by}
+        return words[s.status] % {"level": s.level, "by": s.decided_by}
     if s.current and s.approvers:
         return _("Level %(n)s now waits on %(who)s.") % {
             "n": s.level,
@@ -87,7 +87,9 @@ def _request_words(expense: ExpenseRequest) -> str:
         RequestStatus.APPROVED: _("The request was approved."),
         RequestStatus.REJECTED: _("The request was rejected."),
         RequestStatus.EXPIRED: _("The request expired without a decision."),
-        RequestStatus.CHANGES_REQUESTED: _("Changes were requested: it waits for its requester."),
+        RequestStatus.CHANGES_REQUESTED: _(
+            "Changes were requested: the request waits for the requester."
+        ),
     }.get(expense.status, "")
 
 
