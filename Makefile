@@ -13,7 +13,7 @@ FAST_HASHER := PASSWORD_HASHERS=django.contrib.auth.hashers.MD5PasswordHasher
 # apt as root, or through sudo when not root.
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: run test lint stress bench deps uv chromium gettext docker-compose messages node-deps
+.PHONY: run test lint stress bench deps uv chromium gettext docker-compose messages node-deps vendor-js
 
 # uv from PyPI when missing (user site first; Debian's "externally managed" Python next).
 uv:
@@ -43,7 +43,12 @@ docker-compose:
 # never served). `npm ci` only when node_modules is missing.
 node-deps:
 	@command -v npm >/dev/null 2>&1 || { $(APT) update -qq && $(APT) install -y -qq npm >/dev/null; }
-	@test -f node_modules/axe-core/axe.min.js || npm ci --no-audit --no-fund --silent
+	@test -f node_modules/axe-core/axe.min.js -a -f node_modules/idiomorph/dist/idiomorph-ext.min.js || npm ci --no-audit --no-fund --silent
+
+# idiomorph (htmx's morph swap) is served from static/vendor/: the committed copy of the
+# pinned npm file (tests/config/test_vendored_js.py checks they are the same).
+vendor-js: node-deps
+	@cp node_modules/idiomorph/dist/idiomorph-ext.min.js static/vendor/idiomorph-ext.min.js
 
 run: deps
 	@$(PY) scripts/run.py

@@ -8,6 +8,12 @@ now waits on the user or someone they stand in for, deleted otherwise), and
 a marker that static/js/app.js turns into a `request-changed` trigger for
 regions that refresh themselves.
 
+A request page's socket also watches that request (`/ws/events/?watch=<pk>`, joined
+only if the user may see it, checked again before each push): whoever has the page
+open (an administrator, a later level's approver, an auditor) hears of its changes
+too, as a badge and the marker, never the inbox row. People already told through
+their own group are skipped (`to`), so nobody gets a change twice.
+
 A socket lives only as long as its session: it also joins `session.<hash>`,
 told at logout (approvals/signals.py) to close it; a user's saves (password
 change, deactivation) ask every socket of theirs to check its session; and the
@@ -22,6 +28,7 @@ import hashlib
 import json
 from importlib import import_module
 from types import SimpleNamespace
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -60,6 +67,25 @@ def session_group(session_key: str) -> str:
     return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:48]
 
 
+def request_group(request_id: int) -> str:
+    """The group of the sockets of pages showing request `request_id`."""
+    return f"request.{int(request_id)}"
+
+
+def watched_request(query_string: bytes) -> int | None:
+    """The request a page asks to watch (`?watch=<pk>`), None for none or nonsense."""
+    values = parse_qs(query_string.decode("latin-1")).get("watch", [])
+    return int(values[0]) if values and values[0].isdigit() and len(values[0]) < 12 else None
+
+
+def may_watch(user, request_id: int) -> bool:
+    from .models import ExpenseRequest
+    from .selectors import can_view
+
+    request = ExpenseRequest.objects.filter(pk=request_id).first()
+    return request is not None and can_view(user=user, request=request)
+
+
 def session_still_valid(session_key: str, user_pk: int) -> bool:
     """True while the session exists, is unexpired, belongs to this active user and
     still carries their current password hash (what Django checks per request)."""
@@ -80,6 +106,12 @@ class EventsConsumer(AsyncWebsocketConsumer):
         self.session_key = session_key
         self.language = scope_language(self.scope)
         self.groups_joined = [f"user.{user.pk}", session_group(session_key)]
+        self.watching = watched_request(self.scope.get("query_string", b""))
+        if self.watching is not None:
+            if await database_sync_to_async(may_watch)(user, self.watching):
+                self.groups_joined.append(request_group(self.watching))
+            else:
+                self.watching = None  # not theirs to see: the page just does not follow it
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
@@ -125,6 +157,18 @@ class EventsConsumer(AsyncWebsocketConsumer):
         html = await database_sync_to_async(self._render_in_language)(event)
         await self.send(text_data=html)
 
+    async def request_watched(self, event):
+        """A change of the request this page shows, for a watcher not told otherwise."""
+        if self.user.pk in event.get("to", []):
+            return  # told through user.<pk> already
+        if not await self._session_valid():
+            await self._end()
+            return
+        if not await database_sync_to_async(may_watch)(self.user, int(event["request_id"])):
+            return  # no longer theirs to see (e.g. a delegation ended)
+        html = await database_sync_to_async(self._render_in_language)(event, watch_only=True)
+        await self.send(text_data=html)
+
     async def payout_changed(self, event):
         """A payout step changed the payment: swap the request page's payment status."""
         if not await self._session_valid():
@@ -146,19 +190,21 @@ class EventsConsumer(AsyncWebsocketConsumer):
                 },
             )
 
-    def _render_in_language(self, event: dict) -> str:
+    def _render_in_language(self, event: dict, *, watch_only: bool = False) -> str:
         with translation.override(self.language):
-            return self._render(event)
+            return self._render(event, watch_only=watch_only)
 
-    def _render(self, event: dict) -> str:
+    def _render(self, event: dict, *, watch_only: bool = False) -> str:
         from .selectors.inbox import new_decision_id, row_from_event, with_budget_left
+        from .selectors.live import announcement
 
         user = self.user
         # Delegations are read per event: one that starts or ends takes effect at once.
         mine = {user.username, *delegators_for(delegate=user)}
         pending = list(event.get("pending", []))
         in_inbox = (
-            event.get("status") == Status.PENDING
+            not watch_only
+            and event.get("status") == Status.PENDING
             and bool(mine & set(pending))
             and event.get("requester") != user.username
         )
@@ -174,6 +220,8 @@ class EventsConsumer(AsyncWebsocketConsumer):
                     {"request_id": event["request_id"], "status": event["status"]}
                 ),
                 "in_inbox": in_inbox,
+                "watch_only": watch_only,
+                "announce": announcement(event),
                 "row": row,
                 "user": user,
                 "new_decision_id": new_decision_id,

@@ -32,6 +32,7 @@ from ..forms.requests import ExpenseForm, ResubmitForm, StatusFilterForm
 from ..models import ExpenseRequest, RequestStatus
 from ..policy_labels import level_name
 from ..selectors import chain
+from ..selectors.live import EVENT_LABELS, live_words
 from ..temporal.starter import current_max_amount
 from ..workflow.contract import PolicySnapshot
 
@@ -42,27 +43,6 @@ STEP_LABELS = {
     "approved": gettext_lazy("approved"),
     "rejected": gettext_lazy("rejected"),
     "changes_requested": gettext_lazy("changes requested"),
-}
-EVENT_LABELS = {
-    "submitted": gettext_lazy("submitted"),
-    "assigned": gettext_lazy("assigned"),
-    "decided": gettext_lazy("decided"),
-    "auto_approved": gettext_lazy("approved automatically"),
-    "reminder": gettext_lazy("reminder sent"),
-    "escalated": gettext_lazy("escalated"),
-    "withdrawn": gettext_lazy("withdrawn"),
-    "resubmitted": gettext_lazy("resubmitted"),
-    "deadline_extended": gettext_lazy("deadline extended"),
-    "signal_ignored": gettext_lazy("decision refused"),
-    "rerouted": gettext_lazy("re-routed"),
-    "needs_approver": gettext_lazy("waiting for an approver"),
-    "notification_failed": gettext_lazy("notification failed"),
-    "expired": gettext_lazy("expired"),
-    "completed": gettext_lazy("completed"),
-    "payout_step": gettext_lazy("payout step done"),
-    "payout_compensated": gettext_lazy("payout step undone"),
-    "payout_paid": gettext_lazy("paid"),
-    "payout_failed": gettext_lazy("payout failed"),
 }
 
 
@@ -162,6 +142,20 @@ def _detail_context(
     history = list(expense.audit.order_by("-at", "-pk")[:20])
     for entry in history:
         entry.label = EVENT_LABELS.get(entry.kind, entry.kind)
+    stepper = chain.stepper(expense, steps)
+    forms = {
+        "extend_form": action_forms.get("extend_form") or ExtendForm(),
+        "override_form": action_forms.get("override_form") or OverrideForm(),
+        "resubmit_form": resubmit_form
+        or ResubmitForm(
+            initial={"title": expense.title, "amount": expense.amount},
+            max_amount=_max_amount(expense),
+        ),
+    }
+    # Ids carry the level (and differ per form: extend and override both have a
+    # `reason`), so a kept form of a level that moved on never clashes with the next.
+    for name, form in forms.items():
+        form.auto_id = f"{name.removesuffix('_form')}-{expense.current_level}-%s"
     return {
         "expense": expense,
         "steps": steps,
@@ -172,7 +166,8 @@ def _detail_context(
         "can_decide": can_decide,
         "decision_id": str(uuid.uuid4()),
         "payment": payment_for(expense.pk),
-        "stepper": chain.stepper(expense, steps),
+        "stepper": stepper,
+        "live": live_words(expense=expense, stepper=stepper, user=user),
         "policy": chain.pinned_policy(expense),
         # The workflow decides (extend_refusal, authority); these only choose what to offer.
         "can_extend": pending
@@ -181,13 +176,7 @@ def _detail_context(
         and (user.is_superuser or user.username in expense.pending_approvers),
         "can_override": pending and user.is_superuser and not is_requester and not can_decide,
         "own_request_admin": pending and user.is_superuser and is_requester,
-        "extend_form": action_forms.get("extend_form") or ExtendForm(),
-        "override_form": action_forms.get("override_form") or OverrideForm(),
-        "resubmit_form": resubmit_form
-        or ResubmitForm(
-            initial={"title": expense.title, "amount": expense.amount},
-            max_amount=_max_amount(expense),
-        ),
+        **forms,
         "history": history,
     }
 

@@ -26,6 +26,7 @@ from accounts.models import Delegation, User
 from accounts.selectors import active_ladder, admin_usernames
 
 from .. import policies
+from ..consumers import request_group
 from ..effects import notifications, ops, projection
 from ..models import ExpenseRequest, PolicyVersion
 from ..workflow.contract import (
@@ -216,15 +217,22 @@ def bind_loop(loop: asyncio.AbstractEventLoop | None) -> None:
     _loop = loop
 
 
+def watch_event(event: dict, user_ids: list[int]) -> dict:
+    """The same change for pages that watch the request (consumers.py), minus the people
+    already told through their own group."""
+    return {**event, "type": "request.watched", "to": list(user_ids)}
+
+
 def _push(t: Transition, user_ids: list[int], fx: dict) -> None:
     layer = get_channel_layer()
-    if layer is None or not user_ids:
+    if layer is None:
         return
     event = {**live_event(t), **fx}
 
     async def send() -> None:
         for user_id in user_ids:
             await layer.group_send(f"user.{user_id}", event)
+        await layer.group_send(request_group(t.state.request_id), watch_event(event, user_ids))
 
     loop = _loop
     if loop is not None and loop.is_running():
@@ -296,6 +304,7 @@ async def publish_transition(t: Transition) -> None:
         event = {**live_event(t), **fx}
         for user_id in user_ids:
             await layer.group_send(f"user.{user_id}", event)
+        await layer.group_send(request_group(t.state.request_id), watch_event(event, user_ids))
     except Exception as exc:
         await sync_to_async(bookkeeping, thread_sensitive=False)(exc)
         raise

@@ -23,6 +23,11 @@ document.addEventListener("htmx:wsAfterMessage", function (evt) {
   try { data = JSON.parse(marker && marker.dataset.liveEvent || "{}"); } catch (e) { data = {}; }
   document.body.dataset.liveSeen = String((Number(document.body.dataset.liveSeen) || 0) + 1);
   fireRequestChanged(data);
+  // Said, not only shown: pages whose regions follow pushes announce what changed (the
+  // inbox says arrivals and departures itself).
+  if (marker && marker.dataset.announce && document.querySelector("[data-live-announce]")) {
+    toast(marker.dataset.announce);
+  }
 });
 document.addEventListener("htmx:wsOpen", function () {
   // A change between the page's render and the socket opening (or while it
@@ -48,7 +53,9 @@ document.addEventListener("htmx:oobBeforeSwap", function (evt) {
   Array.prototype.forEach.call(arrivals, function (row) {
     var existing = document.getElementById(row.id);
     if (existing) {
-      existing.replaceWith(row);
+      // Morphed, not replaced: a comment typed into the row, and the focus, stay (live.js).
+      Idiomorph.morph(existing, row);
+      row = existing;
     } else if (list.dataset.liveInsert === "on") {
       inboxToast("arrived", row);
       var due = row.dataset.due || "\uffff";

@@ -16,7 +16,9 @@ from config.asgi import application
 
 
 class Socket(ApplicationCommunicator):
-    def __init__(self, headers: list[tuple[bytes, bytes]], path: str = "/ws/events/") -> None:
+    def __init__(
+        self, headers: list[tuple[bytes, bytes]], path: str = "/ws/events/", query: bytes = b""
+    ) -> None:
         names = {name for name, _ in headers}
         origin = dict(headers).get(b"origin", b"")
         if b"host" not in names and b"://" in origin:
@@ -25,7 +27,7 @@ class Socket(ApplicationCommunicator):
         scope = {
             "type": "websocket",
             "path": path,
-            "query_string": b"",
+            "query_string": query,
             "headers": headers,
             "subprotocols": [],
         }
