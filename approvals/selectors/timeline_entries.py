@@ -160,8 +160,6 @@ def step_summary(
         if detail.get("override"):
             text += " " + _("(administrator override)")
         return text
-    if kind == "auto_approved":
-        return _("Level %(level)s approved automatically: %(actor)s had already approved") % values
     if kind == "reminder":
         values["due"] = when(detail.get("due_at"))
         return _("Reminder sent to %(to)s for level %(level)s (due %(due)s)") % values
