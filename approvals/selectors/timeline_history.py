@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from ..models import ExpenseRequest, Notification
 from ..temporal.history import CLOSING, RawEvent
-from ..workflow.contract import Calls
+from ..workflow.contract import Calls, StepKind
 from .timeline_entries import (
     HISTORY,
     Entry,
@@ -177,7 +177,7 @@ class HistoryReader:
             self.local_results.append(self._completed(event, activity, result))
             return
         steps = self._steps(event, result if isinstance(result, list) else [])
-        submitted = next((e for e in steps if e.kind == "submitted"), None)
+        submitted = next((e for e in steps if e.kind == StepKind.SUBMITTED), None)
         for entry in filter(None, self.local_results):
             if submitted is not None:
                 entry.at, entry.position = submitted.at, (submitted.seq or 0) + 0.5
