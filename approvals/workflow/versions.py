@@ -9,7 +9,8 @@ and the calls in step), and a history folder of its own (1.1, 1.2, ...).
 
 `manage.py workflow_versions` counts, for each patch listed here, the open runs
 that started without it (from visibility: `TemporalChangeVersion`): a patch's
-old branch may go once that count is 0 and stays 0 past the longest run.
+old branch may go once that count is 0; its deprecate_patch call once no open
+run started before the deprecation carries it.
 """
 
 from __future__ import annotations
@@ -24,5 +25,9 @@ PATCHES: dict[str, tuple[str, ...]] = {
     PAYOUT_WORKFLOW: (),
     PAYOUT_RUN_WORKFLOW: (),
 }
+# Patch id -> ISO time (with offset) of the deploy that replaced its workflow.patched
+# by workflow.deprecate_patch: runs started before then may carry the non-deprecated
+# marker, so the deprecate_patch call stays until none of them is open.
+DEPRECATED: dict[str, str] = {}
 # The search attribute the SDK adds each patch id to when a run takes the patch.
 CHANGE_VERSION = "TemporalChangeVersion"

@@ -1,9 +1,10 @@
 """`manage.py workflow_versions` against the real dev server, and the patch registry.
 
 The 1.0 baseline has no patch, so a tiny workflow of its own proves the counting:
-some runs start without the patch (the code before it), some take it, some run
-`deprecate_patch`, one has finished; the command reads visibility
-(`TemporalChangeVersion`, ExecutionStatus, StartTime) and must count each group.
+some runs start without the patch (the code before it), some take it, one runs
+`deprecate_patch` after the deprecation, one has finished; the command reads
+visibility (`TemporalChangeVersion`, ExecutionStatus, StartTime) and must count each
+group, and say when the old branch and then the deprecate_patch call may go.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import io
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from temporalio import workflow
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from approvals.workflow.contract import WORKFLOW_TYPE
 from approvals.workflow.versions import PATCHES
@@ -64,66 +66,75 @@ def report(*args: str) -> dict:
     return json.loads(command(*args, "--json"))
 
 
+async def poll(args: tuple[str, ...], done) -> dict:
+    """The command's JSON for one patch, once `done(use)` (visibility lags a little)."""
+    deadline = time.monotonic() + 30
+    while True:
+        (use,) = (await asyncio.to_thread(report, *args))["patches"]
+        if done(use) or time.monotonic() > deadline:
+            return use
+        await asyncio.sleep(0.3)
+
+
 async def test_open_runs_without_a_patch_are_counted_from_visibility(temporal_server):
     client = await Client.connect(temporal_server.address)
     queue = f"probe-{uuid.uuid4().hex[:8]}"
     prefix = f"probe-{uuid.uuid4().hex[:8]}"
-    async with Worker(client, task_queue=queue, workflows=[Probe]):
+    runner = UnsandboxedWorkflowRunner()  # the test module imports Django
+    async with Worker(client, task_queue=queue, workflows=[Probe], workflow_runner=runner):
         handles = {}
-        for mode, n in [("old", 2), ("patched", 3), ("deprecated", 1), ("finished", 1)]:
+
+        async def start(mode: str, n: int, key: str = "") -> None:
             for i in range(n):
-                handles[f"{mode}-{i}"] = await client.start_workflow(
-                    Probe.run,
-                    "patched" if mode == "finished" else mode,
-                    id=f"{prefix}-{mode}-{i}",
-                    task_queue=queue,
+                handle = await client.start_workflow(
+                    Probe.run, mode, id=f"{prefix}-{key or mode}-{i}", task_queue=queue
                 )
-        for handle in handles.values():  # every start task done: markers written
-            await handle.query("__stack_trace")
+                await handle.query("__stack_trace")  # its start task ran: marker written
+                handles[f"{key or mode}-{i}"] = handle
+
+        await start("old", 2)  # the code before the patch
+        await start("patched", 3)  # the code with workflow.patched
+        await start("patched", 1, key="finished")
         await handles["finished-0"].signal(Probe.finish)
         assert await handles["finished-0"].result() is True
+        await asyncio.sleep(0.2)
+        deprecated_at = datetime.now(UTC)  # the deploy that makes it deprecate_patch
+        await asyncio.sleep(0.2)
+        await start("deprecated", 1)
         oldest_old = (await handles["old-0"].describe()).start_time
 
         args = ("--type", PROBE, "--patch", PATCH)
-        deadline = time.monotonic() + 30
-        while True:  # visibility is eventually consistent
-            found = await asyncio.to_thread(report, *args)
-            (use,) = found["patches"]
-            if (use["open_runs"], use["with_patch"]) == (6, 3) or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.3)
-        assert found["open_runs"] == {PROBE: 6}  # the finished run is not open
-        # deprecate_patch writes a marker replay may skip, and no TemporalChangeVersion:
-        # such a run needs neither branch, so it counts as "without".
-        assert use["without"] == 3 and use["with_patch"] == 3, use
+        use = await poll(args, lambda u: (u["open_runs"], u["with_patch"]) == (6, 4))
+        # deprecate_patch sets TemporalChangeVersion too: 3 patched + 1 deprecated.
+        assert (use["open_runs"], use["without"], use["with_patch"]) == (6, 2, 4), use
         assert use["oldest_without"] == oldest_old.isoformat()
         assert use["advice"].startswith("keep workflow.patched")
         text = await asyncio.to_thread(command, *args)
         assert f"{PROBE}: 6 open runs" in text
-        assert f"{PATCH}: 3 started without it, oldest started {oldest_old.isoformat()}" in text
+        assert f"{PATCH}: 2 started without it, oldest started {oldest_old.isoformat()}" in text
 
-        for key in ["old-0", "old-1", "deprecated-0"]:
+        for key in ["old-0", "old-1"]:
             await handles[key].signal(Probe.finish)
-            await handles[key].result()
-        deadline = time.monotonic() + 30
-        while True:
-            (use,) = (await asyncio.to_thread(report, *args))["patches"]
-            if use["without"] == 0 or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.3)
-        assert (use["open_runs"], use["without"], use["with_patch"]) == (3, 0, 3)
+            assert await handles[key].result() is False
+        use = await poll(args, lambda u: u["without"] == 0)
+        assert (use["open_runs"], use["without"], use["with_patch"]) == (4, 0, 4)
         assert use["advice"].startswith("old branch may go")
 
+        since = ("--deprecated-since", deprecated_at.isoformat())
+        use = await poll((*args, *since), lambda u: u["open_runs"] == 4)
+        assert use["with_before_deprecation"] == 3, use  # the deprecated run does not count
+        assert use["advice"].startswith("keep workflow.deprecate_patch")
         for key in ["patched-0", "patched-1", "patched-2"]:
             await handles[key].signal(Probe.finish)
             await handles[key].result()
-        deadline = time.monotonic() + 30
-        while True:
-            (use,) = (await asyncio.to_thread(report, *args))["patches"]
-            if use["open_runs"] == 0 or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.3)
-        assert use["with_patch"] == 0 and use["advice"].startswith("no open run carries it")
+        use = await poll((*args, *since), lambda u: u["open_runs"] == 1)
+        assert (use["with_patch"], use["with_before_deprecation"]) == (1, 0), use
+        assert use["advice"].startswith("deprecate_patch may go")
+        text = await asyncio.to_thread(command, *args, *since)
+        assert "1 took it (0 before its deprecation" in text
+
+        await handles["deprecated-0"].signal(Probe.finish)
+        await handles["deprecated-0"].result()
 
 
 def test_the_baseline_has_no_live_patch_and_says_so(temporal_server):
@@ -136,6 +147,12 @@ def test_the_baseline_has_no_live_patch_and_says_so(temporal_server):
 def test_a_patch_without_its_type_is_refused():
     with pytest.raises(CommandError, match="--patch needs --type"):
         call_command("workflow_versions", "--patch", "x")
+    with pytest.raises(CommandError, match="--deprecated-since needs --patch"):
+        call_command("workflow_versions", "--type", PROBE, "--deprecated-since", "2030-01-01")
+    with pytest.raises(CommandError, match="time zone"):
+        call_command(
+            "workflow_versions", "--type", PROBE, "--patch", "x", "--deprecated-since", "2030-01-01"
+        )
 
 
 def patch_calls() -> set[str]:
