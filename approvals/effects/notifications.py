@@ -87,13 +87,13 @@ class Mail:
 
 def _recipients(event: StepEvent, t: Transition) -> list[str]:
     state = t.state
-    if event.kind in {"assigned", "reminder"}:
+    if event.kind in {StepKind.ASSIGNED, StepKind.REMINDER}:
         return list(event.recipients)
-    if event.kind == "escalated":
+    if event.kind == StepKind.ESCALATED:
         return [*event.recipients, state.requester]
-    if event.kind == "decided" and event.detail.get("action") == "request_changes":
+    if event.kind == StepKind.DECIDED and event.detail.get("action") == Action.REQUEST_CHANGES:
         return [state.requester]
-    if event.kind == "completed":
+    if event.kind == StepKind.COMPLETED:
         return [state.requester]
     if event.kind == StepKind.NEEDS_APPROVER:
         # The admins are told a level waits on nobody (their queue is /ops/).
@@ -104,17 +104,17 @@ def _recipients(event: StepEvent, t: Transition) -> list[str]:
 def _subject(event: StepEvent, t: Transition) -> str:
     state = t.state
     title = state.title
-    if event.kind == "assigned":
+    if event.kind == StepKind.ASSIGNED:
         return _("Expense request #%(id)s awaits your decision: %(title)s") % {
             "id": state.request_id,
             "title": title,
         }
-    if event.kind == "reminder":
+    if event.kind == StepKind.REMINDER:
         return _("Reminder: expense request #%(id)s is due: %(title)s") % {
             "id": state.request_id,
             "title": title,
         }
-    if event.kind == "escalated":
+    if event.kind == StepKind.ESCALATED:
         return _("Expense request #%(id)s was escalated: %(title)s") % {
             "id": state.request_id,
             "title": title,
@@ -123,7 +123,7 @@ def _subject(event: StepEvent, t: Transition) -> str:
         return _(
             "Expense request #%(id)s needs an approver at level %(level)s: %(title)s"
         ) % {"id": state.request_id, "level": event.level, "title": title}
-    if event.kind == "decided":
+    if event.kind == StepKind.DECIDED:
         return _("Changes requested on expense request #%(id)s: %(title)s") % {
             "id": state.request_id,
             "title": title,

@@ -14,7 +14,7 @@ from accounts.models import User
 
 from .. import metrics, money
 from ..models import ApprovalStep, AuditEntry, ExpenseRequest
-from ..workflow.contract import ApprovalState, StepEvent
+from ..workflow.contract import ApprovalState, StepEvent, StepKind
 
 
 def _dt(value: str) -> datetime | None:
@@ -181,7 +181,7 @@ def record(
 
 def _count(entry: AuditEntry) -> None:
     waited = None
-    if entry.kind == "decided" and entry.at is not None:
+    if entry.kind == StepKind.DECIDED and entry.at is not None:
         assigned = (
             AuditEntry.objects.filter(
                 request_id=entry.request_id, kind="assigned", level=entry.level, at__lte=entry.at

@@ -22,6 +22,7 @@ from .. import money as fx
 from ..labels import refusal_text
 from ..models import AuditEntry
 from ..temporal.history import RawEvent
+from ..workflow.contract import StepKind
 
 TIME_FORMAT = "Y-m-d H:i:s"
 HISTORY = "history"
@@ -146,13 +147,13 @@ def step_summary(
     values = {"level": level, "actor": actor or "—", "to": names.many(recipients)}
     if kind.startswith("payout_"):
         return payout_summary(kind, detail)
-    if kind == "submitted":
+    if kind == StepKind.SUBMITTED:
         values["amount"] = money(detail.get("amount_cents"), detail.get("currency", ""))
         return _("Submitted by %(actor)s for %(amount)s") % values
-    if kind == "assigned":
+    if kind == StepKind.ASSIGNED:
         values["due"] = when(detail.get("due_at"))
         return _("Level %(level)s assigned to %(to)s, due %(due)s") % values
-    if kind == "decided":
+    if kind == StepKind.DECIDED:
         values["action"] = action_text(detail.get("action", ""))
         text = _("%(actor)s %(action)s at level %(level)s") % values
         if detail.get("on_behalf_of"):
@@ -160,30 +161,28 @@ def step_summary(
         if detail.get("override"):
             text += " " + _("(administrator override)")
         return text
-    if kind == "auto_approved":
-        return _("Level %(level)s approved automatically: %(actor)s had already approved") % values
-    if kind == "reminder":
+    if kind == StepKind.REMINDER:
         values["due"] = when(detail.get("due_at"))
         return _("Reminder sent to %(to)s for level %(level)s (due %(due)s)") % values
-    if kind == "escalated":
+    if kind == StepKind.ESCALATED:
         values["from"] = names.many(detail.get("from"))
         values["to"] = names.many(detail.get("to") or recipients)
         return _("Level %(level)s escalated from %(from)s to %(to)s") % values
-    if kind == "signal_ignored":
+    if kind == StepKind.SIGNAL_IGNORED:
         values["action"] = detail.get("action", "")
         code = detail.get("code")
         values["reason"] = (
             refusal_text(code, detail.get("params") or {}) if code else detail.get("reason", "")
         )
         return _("Signal from %(actor)s (%(action)s) ignored: %(reason)s") % values
-    if kind == "rerouted":
+    if kind == StepKind.REROUTED:
         values["from"] = names.many(detail.get("from"))
         values["to"] = names.many(detail.get("to") or recipients)
         if detail.get("leaver"):
             values["leaver"] = names(detail["leaver"])
             return _("Level %(level)s re-routed from %(from)s to %(to)s: %(leaver)s left") % values
         return _("Level %(level)s re-routed from %(from)s to %(to)s") % values
-    if kind == "needs_approver":
+    if kind == StepKind.NEEDS_APPROVER:
         return (
             _(
                 "Level %(level)s waits for an approver: nobody left may decide it "
@@ -191,12 +190,12 @@ def step_summary(
             )
             % values
         )
-    if kind == "notification_failed":
+    if kind == StepKind.NOTIFICATION_FAILED:
         values["cause"] = detail.get("cause", "")
         return _("A notification could not be sent: %(cause)s") % values
-    if kind == "withdrawn":
+    if kind == StepKind.WITHDRAWN:
         return _("Withdrawn by %(actor)s") % values
-    if kind == "resubmitted":
+    if kind == StepKind.RESUBMITTED:
         values.update(
             old_title=detail.get("old_title", ""),
             title=detail.get("title", ""),
@@ -211,17 +210,17 @@ def step_summary(
             )
             % values
         )
-    if kind == "deadline_extended":
+    if kind == StepKind.DEADLINE_EXTENDED:
         values["seconds"] = detail.get("seconds", "")
         values["due"] = when(detail.get("due_at"))
         return (
             _("Deadline of level %(level)s extended by %(seconds)s s by %(actor)s, now %(due)s")
             % values
         )
-    if kind == "expired":
+    if kind == StepKind.EXPIRED:
         values["escalations"] = detail.get("escalations", 0)
         return _("Expired at level %(level)s after %(escalations)s escalations") % values
-    if kind == "completed":
+    if kind == StepKind.COMPLETED:
         return _("Outcome: %(outcome)s") % {"outcome": detail.get("outcome", "")}
     return kind
 

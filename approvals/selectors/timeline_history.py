@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from ..models import ExpenseRequest, Notification
 from ..temporal.history import CLOSING, RawEvent
-from ..workflow.contract import Calls
+from ..workflow.contract import Calls, StepKind
 from .timeline_entries import (
     HISTORY,
     Entry,
@@ -177,7 +177,7 @@ class HistoryReader:
             self.local_results.append(self._completed(event, activity, result))
             return
         steps = self._steps(event, result if isinstance(result, list) else [])
-        submitted = next((e for e in steps if e.kind == "submitted"), None)
+        submitted = next((e for e in steps if e.kind == StepKind.SUBMITTED), None)
         for entry in filter(None, self.local_results):
             if submitted is not None:
                 entry.at, entry.position = submitted.at, (submitted.seq or 0) + 0.5
@@ -191,23 +191,12 @@ class HistoryReader:
             self._notifications(event, scheduled)
             return
         self._completed(event, activity, result)
-        # record_transition and publish_transition completing adds nothing a
-        # reader needs: the steps they carried are already on the timeline.
+        # record_transition completing adds nothing a reader needs: the steps it
+        # carried are already on the timeline.
 
     def _completed(self, event: RawEvent, activity: str, result) -> Entry | None:
         """The entry for a lookup's result (regular or local activity), if it has one."""
-        if activity == Calls.RESOLVE_CHAIN and isinstance(result, list):
-            levels = "; ".join(
-                _("level %(n)s: %(names)s") % {"n": i + 1, "names": self.names.many(approvers)}
-                for i, approvers in enumerate(result)
-            )
-            return self.add(
-                event,
-                "chain_resolved",
-                _("Approval chain resolved: %(levels)s") % {"levels": levels or "—"},
-                detail={"chain": result},
-            )
-        elif activity == Calls.RESOLVE_ROUTE and isinstance(result, dict):
+        if activity == Calls.RESOLVE_ROUTE and isinstance(result, dict):
             return self.add(
                 event,
                 "chain_resolved",
@@ -231,13 +220,6 @@ class HistoryReader:
                     or "—"
                 },
                 detail={"managers": result},
-            )
-        elif activity == Calls.RESOLVE_ESCALATION and isinstance(result, list):
-            return self.add(
-                event,
-                "escalation_resolved",
-                _("Escalation target resolved: %(names)s") % {"names": self.names.many(result)},
-                detail={"targets": result},
             )
         return None
 

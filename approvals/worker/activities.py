@@ -14,7 +14,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import TypeVar
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.mail import BadHeaderError
 from django.db import close_old_connections
@@ -31,8 +31,6 @@ from ..effects import notifications, ops, projection
 from ..models import ExpenseRequest, PolicyVersion
 from ..workflow.contract import (
     Calls,
-    ChainRequest,
-    EscalationRequest,
     MailFailure,
     Managers,
     ManagersRequest,
@@ -72,57 +70,6 @@ def with_db(fn: F) -> F:
             close_old_connections()
 
     return wrapper  # type: ignore[return-value]
-
-
-def _active_manager(user: User) -> User | None:
-    seen = {user.pk}
-    manager = user.reports_to
-    while manager is not None and manager.pk not in seen:
-        if manager.is_active:
-            return manager
-        seen.add(manager.pk)
-        manager = manager.reports_to
-    return None
-
-
-def _admins_except(requester: str) -> list[str]:
-    admins = [name for name in admin_usernames() if name != requester]
-    if not admins:
-        # Retryable on purpose: the request waits until someone can decide it.
-        raise ApplicationError("No administrator exists to take an unassigned level.")
-    return admins
-
-
-@activity.defn(name=Calls.RESOLVE_CHAIN)
-@with_db
-def resolve_chain(req: ChainRequest) -> list[list[str]]:
-    """One approver list per level: the requester's n-th active manager, else the admins."""
-    user = User.objects.select_related("reports_to").get(username=req.requester)
-    chain: list[list[str]] = []
-    current = user
-    while len(chain) < req.levels:
-        manager = _active_manager(current)
-        if manager is None or manager.pk == user.pk:
-            break
-        chain.append([manager.username])
-        current = manager
-    while len(chain) < req.levels:
-        chain.append(_admins_except(req.requester))
-    return chain
-
-
-@activity.defn(name=Calls.RESOLVE_ESCALATION)
-@with_db
-def resolve_escalation(req: EscalationRequest) -> list[str]:
-    """The managers of the current approvers; the admins where there is none."""
-    targets: set[str] = set()
-    for user in User.objects.filter(username__in=req.approvers).select_related("reports_to"):
-        manager = _active_manager(user)
-        if manager is None or manager.username == req.requester:
-            targets.update(_admins_except(req.requester))
-        else:
-            targets.add(manager.username)
-    return sorted(targets) or _admins_except(req.requester)
 
 
 @activity.defn(name=Calls.RESOLVE_ROUTE)
@@ -175,7 +122,7 @@ def resolve_managers(req: ManagersRequest) -> Managers:
 def record_transition(t: Transition) -> None:
     """Write the projection (newer state only) and append audit rows (once each).
 
-    With `t.publish` (fast transitions) the live push goes out as soon as the
+    With `t.publish` (every 1.0 run) the live push goes out as soon as the
     record has committed: no second activity and no second hand-off. The push
     is best effort (pages catch up on reload): its failure is logged and never
     fails the record; a retry of the record pushes again, which is harmless
@@ -187,7 +134,7 @@ def record_transition(t: Transition) -> None:
 @activity.defn(name=Calls.RECORD_FIRST_STEPS)
 @with_db
 def record_first_steps(t: Transition) -> list[StepEvent]:
-    """`record_transition` as the start task's local activity (patch local-first-steps).
+    """`record_transition` as the start task's local activity.
 
     Returns the steps: a local activity's marker keeps its result, not its input,
     and the audit timeline reads them from there. A start task retried after a
@@ -277,46 +224,6 @@ def live_event(t: Transition) -> dict:
     }
 
 
-@activity.defn(name=Calls.PUBLISH_TRANSITION)
-async def publish_transition(t: Transition) -> None:
-    """Tell every open page of the people concerned (requester, approvers, delegates)."""
-
-    def lookups() -> tuple[list[int], dict]:
-        close_old_connections()
-        try:
-            return _recipient_ids(t), _pinned_fx(t.state.request_id)
-        finally:
-            close_old_connections()
-
-    def bookkeeping(error: BaseException | None) -> None:
-        close_old_connections()
-        try:
-            ops.after_attempt(info, error)
-        finally:
-            close_old_connections()
-
-    info = _info()
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        user_ids, fx = await sync_to_async(lookups, thread_sensitive=False)()
-        event = {**live_event(t), **fx}
-        for user_id in user_ids:
-            await layer.group_send(f"user.{user_id}", event)
-        await layer.group_send(request_group(t.state.request_id), watch_event(event, user_ids))
-    except Exception as exc:
-        await sync_to_async(bookkeeping, thread_sensitive=False)(exc)
-        raise
-    await sync_to_async(bookkeeping, thread_sensitive=False)(None)
-
-
-def _pinned_fx(request_id: int) -> dict:
-    """The pinned conversion for a pushed inbox row (the workflow state does not carry it)."""
-    request = ExpenseRequest.objects.filter(pk=request_id).first()
-    return pinned_fx(request) if request is not None else {}
-
-
 def pinned_fx(request: ExpenseRequest) -> dict:
     if request.base_amount_cents is None:
         return {}
@@ -361,13 +268,10 @@ def record_mail_failure(f: MailFailure) -> None:
 
 
 ACTIVITIES = [
-    resolve_chain,
-    resolve_escalation,
     resolve_route,
     resolve_managers,
     record_transition,
     record_first_steps,
-    publish_transition,
     send_notifications,
     record_mail_failure,
 ]

@@ -9,6 +9,7 @@ callers never spell them twice.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum, nonmember
 
 WORKFLOW_TYPE = "ExpenseApproval"
 TASK_QUEUE = "approvals"
@@ -18,7 +19,9 @@ def workflow_id(request_id: int) -> str:
     return f"expense-{request_id}"
 
 
-class Status:
+class Status(StrEnum):
+    """A request's status (the ApprovalStatus search attribute)."""
+
     QUEUED = "queued"
     PENDING = "pending"
     CHANGES_REQUESTED = "changes_requested"
@@ -26,17 +29,17 @@ class Status:
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
     EXPIRED = "expired"
-    TERMINAL = frozenset({"approved", "rejected", "withdrawn", "expired"})
+    TERMINAL = nonmember(frozenset({"approved", "rejected", "withdrawn", "expired"}))
 
 
-class Action:
+class Action(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
     REQUEST_CHANGES = "request_changes"
-    ALL = frozenset({"approve", "reject", "request_changes"})
+    ALL = nonmember(frozenset({"approve", "reject", "request_changes"}))
 
 
-class Via:
+class Via(StrEnum):
     """How a step came about (was `Channel`, which clashed with Django Channels)."""
 
     UPDATE = "update"
@@ -47,7 +50,7 @@ class Via:
     REROUTE = "reroute"
 
 
-class LevelStatus:
+class LevelStatus(StrEnum):
     WAITING = "waiting"
     PENDING = "pending"
     APPROVED = "approved"
@@ -55,11 +58,10 @@ class LevelStatus:
     CHANGES_REQUESTED = "changes_requested"
 
 
-class StepKind:
+class StepKind(StrEnum):
     SUBMITTED = "submitted"
     ASSIGNED = "assigned"
     DECIDED = "decided"
-    AUTO_APPROVED = "auto_approved"  # version 1 only: an approver who already approved
     REMINDER = "reminder"
     ESCALATED = "escalated"
     REROUTED = "rerouted"
@@ -73,7 +75,7 @@ class StepKind:
     NOTIFICATION_FAILED = "notification_failed"
 
 
-class WaitingReason:
+class WaitingReason(StrEnum):
     NONE = ""
     NEEDS_APPROVER = "needs_approver"  # nobody left who may decide this level
 
@@ -88,15 +90,12 @@ class Calls:
     EXTEND_DEADLINE = "extend_deadline"
     REROUTE = "reroute"
     GET_STATUS = "get_status"
-    RESOLVE_CHAIN = "resolve_chain"  # version 1 routing
-    RESOLVE_ESCALATION = "resolve_escalation"  # version 1 routing
     RESOLVE_ROUTE = "resolve_route"
     RESOLVE_MANAGERS = "resolve_managers"
     RECORD_TRANSITION = "record_transition"
-    PUBLISH_TRANSITION = "publish_transition"
     SEND_NOTIFICATIONS = "send_notifications"
     RECORD_MAIL_FAILURE = "record_mail_failure"
-    RECORD_FIRST_STEPS = "record_first_steps"  # local-first-steps: returns the steps
+    RECORD_FIRST_STEPS = "record_first_steps"  # the start's local record: returns the steps
 
 
 # Metadata the payload codec adds to every payload it decrypted with one of our
@@ -106,7 +105,7 @@ AUTHENTICATED_METADATA = "approvals-authenticated"
 ADMINS = "@admins"  # placeholder approver meaning "any administrator"
 
 
-class Refusal:
+class Refusal(StrEnum):
     """Codes the workflow refuses with (`ApplicationError.type`; params in details[0]).
 
     `approvals.labels` turns each into words in the reader's language.
@@ -251,20 +250,6 @@ class ExtendInput:
 
 
 @dataclass
-class ChainRequest:
-    request_id: int
-    requester: str
-    levels: int
-
-
-@dataclass
-class EscalationRequest:
-    request_id: int
-    approvers: list[str]
-    requester: str
-
-
-@dataclass
 class DecisionRecord:
     seq: int
     level: int
@@ -278,7 +263,7 @@ class DecisionRecord:
     decision_id: str = ""
     on_behalf_of: str = ""
     override: bool = False
-    round: int = 0  # 0 = recorded before rounds were kept (version 1)
+    round: int = 0  # the round decided in (0: unknown)
 
 
 @dataclass
@@ -295,7 +280,7 @@ class LevelState:
     comment: str = ""
     channel: str = ""
     on_behalf_of: str = ""
-    kind: str = ""  # LevelKind of a policy-rules level ("" before them: a manager level)
+    kind: str = ""  # LevelKind of a pinned policy's level ("" without one: a manager level)
     label: str = ""  # "manager", a group name ("finance", "IT") or a person's username
     extensions: int = 0  # deadline extensions of this level (capped, rules.extend_refusal)
     extended_seconds: int = 0  # the time they added in all
@@ -335,7 +320,7 @@ class ApprovalState:
     base_amount_cents: int = 0  # EUR; equals amount_cents for EUR requests
 
 
-class LevelKind:
+class LevelKind(StrEnum):
     MANAGER = "manager"
     PERSON = "person"
     GROUP = "group"
@@ -367,8 +352,8 @@ class RouteRequest:
     request_id: int
     requester: str
     levels: int
-    # With a pinned policy version (workflow patch "policy-rules"), the activity
-    # evaluates that version's rules for these facts and returns `Route.levels`.
+    # With a pinned policy version, the activity evaluates that version's rules for
+    # these facts and returns `Route.levels`.
     policy_version: str = ""
     facts: RouteFacts | None = None
 
@@ -415,7 +400,7 @@ class MailFailure:
 class StepEvent:
     """One thing that happened, for the projection, the audit log and notifications."""
 
-    kind: str  # submitted, assigned, decided, auto_approved, reminder, escalated, ...
+    kind: str  # StepKind
     level: int = 0
     actor: str = ""
     actor_display: str = ""
@@ -433,10 +418,10 @@ class Transition:
     state: ApprovalState
     events: list[StepEvent]
     previous_pending: list[str] = field(default_factory=list)
-    # fast-transitions: record_transition also pushes, right after its commit (no
-    # separate publish_transition activity); a failed push never fails the record.
+    # record_transition also pushes, right after its commit; a failed push never fails
+    # the record. Always True since 1.0 (False only in retired histories).
     publish: bool = False
-    # local-first-steps: the start task's local record; a retried task's same seq wins.
+    # The start task's local record (record_first_steps); a retried task's same seq wins.
     local: bool = False
 
 

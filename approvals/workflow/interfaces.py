@@ -8,8 +8,6 @@ from temporalio import activity
 
 from .contract import (
     Calls,
-    ChainRequest,
-    EscalationRequest,
     MailFailure,
     Managers,
     ManagersRequest,
@@ -25,16 +23,6 @@ def _interface(name: str):
         return activity.defn(name=name)(fn)
 
     return define
-
-
-@_interface(Calls.RESOLVE_CHAIN)
-def resolve_chain(req: ChainRequest) -> list[list[str]]:
-    raise NotImplementedError  # interface only
-
-
-@_interface(Calls.RESOLVE_ESCALATION)
-def resolve_escalation(req: EscalationRequest) -> list[str]:
-    raise NotImplementedError  # interface only
 
 
 @_interface(Calls.RESOLVE_ROUTE)
@@ -54,11 +42,6 @@ def record_transition(t: Transition) -> None:
 
 @_interface(Calls.RECORD_FIRST_STEPS)
 def record_first_steps(t: Transition) -> list[StepEvent]:
-    raise NotImplementedError  # interface only
-
-
-@_interface(Calls.PUBLISH_TRANSITION)
-def publish_transition(t: Transition) -> None:
     raise NotImplementedError  # interface only
 
 

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from temporalio import activity, workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from .steps import DB_RETRY, DB_TIMEOUT
+    from .retries import DB_RETRY, DB_TIMEOUT, MAIL_RETRY
 
 DIGEST_WORKFLOW = "DailyDigest"
 OVERDUE_REPORT_WORKFLOW = "OverdueReport"
@@ -56,11 +56,6 @@ SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 # The scheduler's workflow ids: "<action id>-<scheduled time, RFC 3339 UTC>".
 _ID_TIME = re.compile(r"-(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)Z$")
 BATCH = 8  # mails in flight at once
-MAIL_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    maximum_interval=timedelta(minutes=2),
-    maximum_attempts=8,  # about ten minutes of an SMTP outage, then recorded as failed
-)
 
 
 @dataclass

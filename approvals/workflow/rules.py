@@ -5,42 +5,37 @@ validators, handlers and timers; unit tests call them directly
 (tests/approvals/workflow/test_rules.py). Each refusal is a `RefusalInfo`
 (a code from `contract.Refusal` plus parameters); `approvals.labels` words it.
 
-Separation of duties (version 2 of the workflow): a request that needs N
-levels is approved by N different people, never by its requester. A level
-whose approver already approved this round (directly, as a delegate or as an
-escalation target) goes on up the ladder to the next person who has not; past
-the top of the organisation it goes to the admins who have not; if nobody is
-left the level waits on nobody (`WaitingReason.NEEDS_APPROVER`). Version 1
-(histories before this) auto-approved such a level instead; `Machine.version`
-keeps those runs on their old rules.
+Separation of duties: a request that needs N levels is approved by N
+different people, never by its requester. A level whose approver already
+approved this round (directly, as a delegate or as an escalation target) goes
+on up the ladder to the next person who has not; past the top of the
+organisation it goes to the admins who have not; if nobody is left the level
+waits on nobody (`WaitingReason.NEEDS_APPROVER`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
-
 from .contract import (
     Action,
-    ApprovalState,
     DecisionInput,
     ExtendInput,
     LevelKind,
     LevelSpec,
     LevelState,
     LevelStatus,
-    PolicySnapshot,
     Refusal,
     RefusalInfo,
     ResubmitInput,
     Route,
-    RouteFacts,
     Status,
     StepEvent,
     Via,
     WaitingReason,
     WithdrawInput,
 )
+from .state import Machine
+
+__all__ = ["Machine"]  # re-exported: rules.Machine is the state every rule reads
 
 MAX_COMMENT = 2000
 MAX_TITLE = 200
@@ -52,36 +47,7 @@ MAX_EXTENSIONS_PER_LEVEL = 5
 MAX_EXTENDED_SECONDS_PER_LEVEL = 31 * 86400
 
 
-@dataclass
-class Machine:
-    """Everything the workflow knows: the public state plus the run's phase and clock."""
-
-    state: ApprovalState
-    policy: PolicySnapshot
-    version: int = 1  # 2: separation-of-duties routing and isolated side effects
-    authenticated: bool = False  # refuse decisions our codec did not authenticate
-    ready: bool = False  # the chain is resolved
-    busy: bool = False  # a resubmission or re-route is resolving people
-    due: datetime | None = None
-    remind_at: datetime | None = None
-    signal_ids: set[str] = field(default_factory=set)  # signals seen (even if refused)
-    route: Route | None = None  # version 2: the ladder and admins at resolution
-    # Patch "policy-rules": the chain is the route's level specs (the pinned policy
-    # version's rules for `facts`); without it, PolicySnapshot.levels_for managers.
-    policy_rules: bool = False
-    facts: RouteFacts | None = None
-    payout: bool = False  # PAYOUT_PATCH: an approved request starts its Payout child
-    # workflow.patched("fast-transitions"): the record pushes itself (no publish activity).
-    fast: bool = False
-    # workflow.patched("local-first-steps"): the start's routing and its first record run
-    # as local activities in the start's own workflow task (decisions keep regular ones).
-    local_start: bool = False
-    # workflow.patched("all-of-2026-12"): every patch above from one marker; search
-    # attributes are upserted only when they change.
-    bundled: bool = False
-
-
-def refusal(code: str, **params) -> RefusalInfo:
+def refusal(code: Refusal, **params) -> RefusalInfo:
     return RefusalInfo(code, params)
 
 
@@ -197,14 +163,13 @@ def authority(m: Machine, d: DecisionInput) -> tuple[str | None, RefusalInfo | N
         return "", None
     for principal in d.actor.delegate_for:
         if principal in level.approvers and principal != m.state.requester:
-            if m.version >= 2:
-                if principal in approved_by(m):
-                    return None, refusal(Refusal.PRINCIPAL_ALREADY_APPROVED, principal=principal)
-                if holds_other_level(m, d.actor.username, level):
-                    return None, refusal(Refusal.DELEGATE_HOLDS_OTHER_LEVEL, principal=principal)
+            if principal in approved_by(m):
+                return None, refusal(Refusal.PRINCIPAL_ALREADY_APPROVED, principal=principal)
+            if holds_other_level(m, d.actor.username, level):
+                return None, refusal(Refusal.DELEGATE_HOLDS_OTHER_LEVEL, principal=principal)
             return principal, None
     if d.actor.is_admin and d.override:
-        if m.version >= 2 and not d.comment.strip():
+        if not d.comment.strip():
             return None, refusal(Refusal.OVERRIDE_NEEDS_REASON)
         return "", None
     if d.actor.is_admin:
@@ -329,14 +294,14 @@ def choose(
 
 
 def initial_chain(route: Route, levels: int) -> list[list[str]]:
-    """Level n's preferred approvers: the n-th manager, else the admins (version 2)."""
+    """Level n's preferred approvers: the n-th manager, else the admins."""
     return [
         [route.ladder[n]] if n < len(route.ladder) else list(route.admins) for n in range(levels)
     ]
 
 
 def policy_chain(route: Route) -> list[LevelState]:
-    """The levels the policy rules made (patch "policy-rules"): one per spec, in order."""
+    """The levels a pinned policy version's rules made: one per spec, in order."""
     return [
         LevelState(
             level=i + 1,
@@ -377,7 +342,7 @@ def above_level(route: Route, number: int, approvers: list[str] | tuple = ()) ->
 
 
 def route_level(m: Machine, level: LevelState) -> list[str]:
-    """Who may take `level` now, with separation of duties (version 2)."""
+    """Who may take `level` now, with separation of duties."""
     route = m.route or Route(ladder=[], admins=[])
     above = above_for(route, level, level.approvers)
     return choose(level.approvers, above, route.admins, excluded(m))

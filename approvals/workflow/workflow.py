@@ -1,14 +1,15 @@
 """The ExpenseApproval workflow: the system of record for approval state.
 
-Shape: every change (a decision, a timer, a withdrawal, a re-route) is a
-state transition applied in a handler or the run loop; `rules.py` says what
-is allowed and who a level goes to. Each transition updates the search
-attributes at once and appends events to an outbox; the run loop drains the
-outbox through activities. So an Update returns the new state without
-waiting for I/O.
+Shape, by composition: `state.Machine` is what the run knows; the pure
+functions of `transitions.py` change it and return what happened (`rules.py`
+says what is allowed and who a level goes to); `effects.Effects` turns what
+happened into the outbox, the search-attribute upserts and the activities.
+This class wires them to Temporal: handlers validate and apply a transition,
+the run loop drains the outbox and fires the timers. An Update returns the new
+state without waiting for I/O.
 
-Versions and the patches that select them: `versions.py` (histories of each are
-committed under tests/histories/ and replayed in CI).
+This is the 1.0 baseline: no `workflow.patched` branch. A change of the commands
+a run issues gets a patch and a history folder of its own: docs/versioning.md.
 
 Decisions worth knowing:
 - Resubmission recomputes the chain from the new amount (policy snapshotted
@@ -28,16 +29,13 @@ Imports no Django: the sandbox re-imports this module.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RawValue, RetryPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.common import RawValue
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from . import rules, versions
+    from . import rules, timers
+    from . import transitions as T
     from .contract import (
         AUTHENTICATED_METADATA,
         WORKFLOW_TYPE,
@@ -47,42 +45,30 @@ with workflow.unsafe.imports_passed_through():
         Calls,
         DecisionInput,
         ExtendInput,
-        IgnoredSignal,
         RefusalInfo,
         RerouteInput,
         ResubmitInput,
         RouteFacts,
         Status,
-        StepEvent,
-        StepKind,
         Via,
         WithdrawInput,
     )
-    from .outbox import Outbox
-    from .payout_contract import PAYOUT_WORKFLOW, PayoutInput, payout_id
-    from .steps import Steps
-
-PUSH_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
-MAIL_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    maximum_interval=timedelta(minutes=2),
-    maximum_attempts=8,  # about ten minutes of an SMTP outage, then recorded as failed
-)
+    from .effects import Effects
+    from .state import Machine
 
 
 def _refuse(info: RefusalInfo | None, english: str = "") -> None:
     """Fail the caller (validator or handler) with a refusal code and its parameters."""
     if info is not None:
-        raise ApplicationError(
-            english or info.code, info.params, type=info.code, non_retryable=True
-        )
+        code = str(info.code)
+        raise ApplicationError(english or code, info.params, type=code, non_retryable=True)
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
-class ExpenseApprovalWorkflow(Steps, Outbox):
+class ExpenseApprovalWorkflow:
     @workflow.init
     def __init__(self, inp: ApprovalInput) -> None:
-        self.m = rules.Machine(
+        self.m = Machine(
             state=ApprovalState(
                 request_id=inp.request_id,
                 requester=inp.requester,
@@ -100,11 +86,13 @@ class ExpenseApprovalWorkflow(Steps, Outbox):
             policy=inp.policy,
             authenticated=inp.authenticated_decisions,
         )
-        self._outbox: list[StepEvent] = []
-        self._published_pending: list[str] = []
-        self._effects: list[asyncio.Task] = []
-        self._recorded_start = False  # local-first-steps: the start's record is written
-        self._upserted: tuple | None = None  # bundled: the search attributes last upserted
+        if inp.policy_version:  # the pinned version's rules read these facts
+            self.m.facts = RouteFacts(
+                amount_cents=self.m.state.base_amount_cents,
+                category=inp.category,
+                cost_centre=inp.cost_centre,
+            )
+        self.fx = Effects(self.m)
 
     @property
     def _state(self) -> ApprovalState:
@@ -113,71 +101,38 @@ class ExpenseApprovalWorkflow(Steps, Outbox):
     # ----------------------------------------------------------------- run
     @workflow.run
     async def run(self, inp: ApprovalInput) -> ApprovalState:
-        versions.take_patches(self.m, inp)  # before any command
-        if self.m.version >= 2 and inp.policy_version:
-            self.m.facts = RouteFacts(
-                amount_cents=self._state.base_amount_cents,
-                category=inp.category,
-                cost_centre=inp.cost_centre,
-            )
-        self._emit(
-            StepEvent(
-                kind=StepKind.SUBMITTED,
-                actor=inp.requester,
-                actor_display=inp.requester_display,
-                actor_role="requester",
-                detail={"amount_cents": inp.amount_cents, "currency": inp.currency},
-            )
-        )
+        self.fx.emit(T.submitted(self.m, inp, workflow.now()))
         levels = self.m.policy.levels_for(self._state.base_amount_cents)
-        if self.m.version >= 2:
-            route = await self._route_or_withdrawn()
-            if route is not None and self._state.status == Status.PENDING:
-                self._install_route(route, levels)
-        else:
-            chain = await self._resolve_chain(levels)
-            if self._state.status == Status.PENDING:  # not withdrawn while routing
-                self._install_chain(chain)
+        route = await self.fx.route_or_withdrawn()
+        if route is not None and self._state.status == Status.PENDING:
+            self.fx.emit(T.install_route(self.m, route, levels, workflow.now()))
         self.m.ready = True
         while True:
-            await self._flush()
+            await self.fx.flush()
             if self._state.status in Status.TERMINAL:
                 break
             try:
                 await workflow.wait_condition(
-                    lambda: bool(self._outbox) or self._state.status in Status.TERMINAL,
-                    timeout=self._next_timer(),
+                    lambda: bool(self.fx.outbox) or self._state.status in Status.TERMINAL,
+                    timeout=timers.next_timer(self.m, workflow.now()),
                 )
             except TimeoutError:
                 await self._on_timer()  # reminders and escalation, never approval
-        if self._state.status == Status.APPROVED and versions.starts_payout(self.m):
-            await self._start_payout()
+        if self._state.status == Status.APPROVED:
+            await self.fx.start_payout()
         await workflow.wait_condition(workflow.all_handlers_finished)
-        while self._outbox or self._effects:
-            await self._flush()
-            if self._effects:
-                await asyncio.gather(*self._effects, return_exceptions=True)
-                self._effects = [t for t in self._effects if not t.done()]
+        await self.fx.drain()
         return self._state
 
-    async def _start_payout(self) -> None:
-        """The Payout saga as a child that outlives this run; returns once it has started
-        (a payout that exists already, e.g. retried from /ops/, counts as started)."""
-        state = self._state
-        # A payout of this request runs or ran already: never a second one.
-        with contextlib.suppress(WorkflowAlreadyStartedError):
-            await workflow.start_child_workflow(
-                PAYOUT_WORKFLOW,
-                PayoutInput(
-                    request_id=state.request_id,
-                    requester=state.requester,
-                    amount_cents=state.base_amount_cents or state.amount_cents,
-                    title=state.title,
-                ),
-                id=payout_id(state.request_id),
-                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-            )
+    async def _on_timer(self) -> None:
+        steps, escalate = timers.timer_fired(self.m, workflow.now())
+        self.fx.emit(steps)
+        if not escalate:
+            return
+        level = rules.current(self.m)
+        number, round_ = level.level, self._state.round
+        managers = await self.fx.managers(level.approvers)
+        self.fx.emit(timers.escalate(self.m, number, round_, managers, workflow.now()))
 
     # ------------------------------------------------------------- queries
     @workflow.query(name=Calls.GET_STATUS)
@@ -210,7 +165,7 @@ class ExpenseApprovalWorkflow(Steps, Outbox):
             return self._state  # the same person's decision again: applied once
         # Checked again: someone else may have won the race since validation.
         _refuse(rules.decision_refusal(self.m, d))
-        self._apply_decision(d, Via.UPDATE)
+        self.fx.emit(T.decide(self.m, d, Via.UPDATE, workflow.now()))
         return self._state
 
     @decide.validator
@@ -235,56 +190,16 @@ class ExpenseApprovalWorkflow(Steps, Outbox):
         await workflow.wait_condition(lambda: self.m.ready and not self.m.busy)
         refused = refused or rules.signal_refusal(self.m, d)
         if refused is None:
-            self._apply_decision(d, Via.SIGNAL)
-            return
-        now = self._now()
-        self._state.ignored_signals.append(
-            IgnoredSignal(
-                d.decision_id,
-                d.actor.username,
-                d.action,
-                refused.code,
-                now,
-                code=refused.code,
-                params=refused.params,
-            )
-        )
-        self._emit(
-            StepEvent(
-                kind=StepKind.SIGNAL_IGNORED,
-                level=self._state.current_level,
-                actor=d.actor.username,
-                actor_display=d.actor.display,
-                actor_role=d.actor.role,
-                comment=d.comment,
-                channel=Via.SIGNAL,
-                detail={
-                    "reason": refused.code,
-                    "code": refused.code,
-                    "params": refused.params,
-                    "action": d.action,
-                    "decision_id": d.decision_id,
-                },
-            )
-        )
+            self.fx.emit(T.decide(self.m, d, Via.SIGNAL, workflow.now()))
+        else:
+            self.fx.emit(T.ignore_signal(self.m, d, refused, workflow.now()))
 
     # ---------------------------------------------------- requester actions
     @workflow.update(name=Calls.WITHDRAW)
     async def withdraw(self, raw: RawValue) -> ApprovalState:
         w: WithdrawInput = self._trusted(raw, WithdrawInput)
         _refuse(rules.withdraw_refusal(self.m, w))
-        self._finish(
-            Status.WITHDRAWN,
-            StepEvent(
-                kind=StepKind.WITHDRAWN,
-                level=self._state.current_level,
-                actor=w.actor.username,
-                actor_display=w.actor.display,
-                actor_role="requester",
-                comment=w.reason,
-                channel=Via.UPDATE,
-            ),
-        )
+        self.fx.emit(T.withdraw(self.m, w, workflow.now()))
         return self._state
 
     @withdraw.validator
@@ -297,47 +212,13 @@ class ExpenseApprovalWorkflow(Steps, Outbox):
         _refuse(rules.resubmit_refusal(self.m, r))
         self.m.busy = True
         try:
-            state = self._state
-            old_amount, old_title = state.amount_cents, state.title
-            base = r.base_amount_cents or r.amount_cents
-            levels = self.m.policy.levels_for(base)
-            if self.m.facts is not None:  # the pinned version, evaluated for the new amount
-                self.m.facts.amount_cents = base
-            if self.m.version >= 2:
-                route = await self._resolve_route()
-            else:
-                chain = await self._resolve_chain(levels)
-            state.title, state.amount_cents = r.title.strip(), r.amount_cents
-            state.base_amount_cents = base
-            state.round += 1
-            state.status = Status.PENDING
-            self._emit(
-                StepEvent(
-                    kind=StepKind.RESUBMITTED,
-                    actor=r.actor.username,
-                    actor_display=r.actor.display,
-                    actor_role="requester",
-                    comment=r.comment,
-                    channel=Via.UPDATE,
-                    detail={
-                        "old_amount_cents": old_amount,
-                        "amount_cents": r.amount_cents,
-                        "old_title": old_title,
-                        "title": state.title,
-                        "round": state.round,
-                    },
-                )
-            )
-            memo = {"title": state.title, "amount_cents": state.amount_cents}
-            if self.m.version >= 2:
-                memo["base_amount_cents"] = base
-            workflow.upsert_memo(memo)
+            levels = T.new_content(self.m, r)
+            route = await self.fx.resolve_route()
+            self.fx.emit(T.resubmitted(self.m, r, workflow.now()))
+            workflow.upsert_memo(T.memo(self.m))
             # Approvals given before the change were for other content: the
             # chain starts again at level 1 (history keeps the old decisions).
-            if self.m.version >= 2:
-                self._install_route(route, levels)
-            else:
-                self._install_chain(chain)
+            self.fx.emit(T.install_route(self.m, route, levels, workflow.now()))
         finally:
             self.m.busy = False
         return self._state
@@ -352,26 +233,7 @@ class ExpenseApprovalWorkflow(Steps, Outbox):
         _refuse(rules.extend_refusal(self.m, e))
         if self.m.due is None:  # unreachable after the check above; never fail the task
             _refuse(rules.refusal(rules.Refusal.NO_DEADLINE))
-        extra = timedelta(seconds=e.seconds)
-        self.m.due += extra
-        level = self._current()
-        level.extensions += 1
-        level.extended_seconds += e.seconds
-        if self.m.remind_at is not None and not level.reminded:
-            self.m.remind_at += extra  # the reminder keeps its distance to the deadline
-        level.due_at = self._state.due_at = self.m.due.isoformat()
-        self._emit(
-            StepEvent(
-                kind=StepKind.DEADLINE_EXTENDED,
-                level=level.level,
-                actor=e.actor.username,
-                actor_display=e.actor.display,
-                actor_role=e.actor.role,
-                comment=e.reason,
-                channel=Via.UPDATE,
-                detail={"seconds": e.seconds, "due_at": level.due_at},
-            )
-        )
+        self.fx.emit(T.extend(self.m, e, workflow.now()))
         return self._state
 
     @extend_deadline.validator
@@ -387,9 +249,14 @@ class ExpenseApprovalWorkflow(Steps, Outbox):
         self.m.busy = True
         try:
             if r.leaver:
-                await self._reroute_leaver(r)
+                affected = T.drop_leaver(self.m, r.leaver)
+                if affected:  # else nothing waits on them (a repeat, or never here)
+                    managers = await self.fx.managers([r.leaver])
+                    steps = T.reroute_leaver(self.m, r, affected, managers, workflow.now())
+                    self.fx.emit(steps)
             else:
-                await self._reroute_again(r)
+                route = await self.fx.resolve_route()
+                self.fx.emit(T.reroute_again(self.m, r, route, workflow.now()))
         finally:
             self.m.busy = False
         return self._state

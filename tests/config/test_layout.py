@@ -92,6 +92,56 @@ def test_workflow_modules_import_no_django_and_nothing_that_does():
     assert offences(paths, forbidden) == []
 
 
+# The web tier speaks to Temporal through approvals/temporal/, selectors and services
+# (which raise domain errors such as TemporalUnavailable), never itself. Known
+# offenders being moved by their owners (issue 24): a file listed here may import
+# temporalio until it is fixed; any other file under views/ or api/ may not.
+TEMPORAL_IN_WEB_TIER = {
+    "approvals/views/inbox.py",  # count_workflows and the RPCError fallback (inbox work)
+    "approvals/views/codec.py",  # the codec server decodes Temporal's Payloads protobuf
+    "approvals/api/inbox.py",  # the same RPCError fallback as views/inbox.py
+    "approvals/api/requests.py",  # RPCError on a visibility read
+}
+
+
+def test_views_and_the_api_import_nothing_from_temporalio():
+    paths = modules("approvals/views", "approvals/api")
+    assert paths
+    found = [
+        offence
+        for offence in offences(paths, lambda n: within(n, "temporalio"))
+        if offence.split(":")[0] not in TEMPORAL_IN_WEB_TIER
+    ]
+    assert found == []
+
+
+def test_workflow_modules_stay_small_and_the_workflow_is_composed():
+    """Under approvals/workflow/ every module is under the limit, and the workflow class
+    inherits from nothing: state, transitions and effects are composed, not mixed in."""
+    long = {
+        str(path.relative_to(ROOT)): lines
+        for path in modules("approvals/workflow")
+        if (lines := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    assert long == {}
+    tree = ast.parse((ROOT / "approvals" / "workflow" / "workflow.py").read_text())
+    (cls,) = [n for n in tree.body if isinstance(n, ast.ClassDef)]
+    assert cls.name == "ExpenseApprovalWorkflow" and cls.bases == []
+    for path in modules("approvals/workflow"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                bases = {ast.unparse(b) for b in node.bases}
+                assert not bases & {"Steps", "Outbox"}, f"{path.name}: {node.name} is a mixin"
+
+
+def test_pure_workflow_modules_import_no_temporalio():
+    """State, rules and transitions are pure: unit and property tests call them without
+    a workflow (and they can schedule no command)."""
+    pure = ["state.py", "rules.py", "transitions.py", "timers.py", "policy.py"]
+    paths = [ROOT / "approvals" / "workflow" / name for name in pure]
+    assert offences(paths, lambda n: within(n, "temporalio")) == []
+
+
 def test_no_module_of_the_app_is_over_the_line_limit():
     long = {
         str(path.relative_to(ROOT)): lines

@@ -120,11 +120,11 @@ def assert_separation_of_duties(state: ApprovalState, levels_needed: int) -> Non
     assert len(set(people)) == len(people), f"someone counted twice: {approvals}"
     assert len({d.level for d in approvals}) == len(approvals), f"a level twice: {approvals}"
     assert state.requester not in people, f"the requester approved: {approvals}"
-    assert all(d.channel != Via.AUTO for d in state.decisions), "version 2 never auto-approves"
+    assert all(d.channel != Via.AUTO for d in state.decisions), "nobody is approved automatically"
     if state.status == Status.APPROVED:
         assert len(set(actors)) == len(state.levels) == levels_needed, approvals
         assert all(lv.status == LevelStatus.APPROVED for lv in state.levels)
     if state.status == Status.PENDING and state.current_level:
-        m = rules.Machine(state=state, policy=PolicySnapshot(), version=2)
+        m = rules.Machine(state=state, policy=PolicySnapshot())
         waiting_on = set(rules.current(m).approvers)
         assert not waiting_on & rules.excluded(m), (waiting_on, rules.excluded(m))

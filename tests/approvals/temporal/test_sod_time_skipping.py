@@ -96,21 +96,17 @@ class Orgs:
         async def record_transition(t: Transition) -> None:
             self.steps.setdefault(t.state.request_id, []).extend(e.kind for e in t.events)
 
-        @activity.defn(name=Calls.RECORD_FIRST_STEPS)  # local-first-steps: the start's record
+        @activity.defn(name=Calls.RECORD_FIRST_STEPS)  # the start's local record
         async def record_first_steps(t: Transition) -> list[StepEvent]:
             await record_transition(t)
             return t.events
-
-        @activity.defn(name=Calls.PUBLISH_TRANSITION)
-        async def publish_transition(t: Transition) -> None:
-            return None
 
         @activity.defn(name=Calls.SEND_NOTIFICATIONS)
         async def send_notifications(t: Transition) -> None:
             return None
 
         return [resolve_route, resolve_managers, record_transition, record_first_steps,
-                publish_transition, send_notifications]
+                send_notifications]
 
 
 class Skipping:

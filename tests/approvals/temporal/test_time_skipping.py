@@ -24,8 +24,6 @@ from approvals.workflow.contract import (
     ApprovalInput,
     ApprovalState,
     Calls,
-    ChainRequest,
-    EscalationRequest,
     Managers,
     ManagersRequest,
     PolicySnapshot,
@@ -50,18 +48,6 @@ class FakeOrg:
         self.events: list[tuple[str, int, datetime]] = []
 
     def activities(self) -> list:
-        @activity.defn(name="resolve_chain")
-        async def resolve_chain(req: ChainRequest) -> list[list[str]]:
-            chain, person = [], req.requester
-            while len(chain) < req.levels:
-                person = MANAGERS.get(person, "admin")
-                chain.append([person])
-            return chain
-
-        @activity.defn(name="resolve_escalation")
-        async def resolve_escalation(req: EscalationRequest) -> list[str]:
-            return sorted({MANAGERS.get(name, "admin") for name in req.approvers})
-
         def ladder(person: str) -> list[str]:
             chain = []
             while person in MANAGERS:
@@ -83,27 +69,20 @@ class FakeOrg:
                 at = datetime.fromisoformat(event.detail["at"])
                 self.events.append((event.kind, event.detail["seq"], at))
 
-        @activity.defn(name=Calls.RECORD_FIRST_STEPS)  # local-first-steps: the start's record
+        @activity.defn(name=Calls.RECORD_FIRST_STEPS)  # the start's local record
         async def record_first_steps(t: Transition) -> list[StepEvent]:
             await record_transition(t)
             return t.events
-
-        @activity.defn(name="publish_transition")
-        async def publish_transition(t: Transition) -> None:
-            return None
 
         @activity.defn(name="send_notifications")
         async def send_notifications(t: Transition) -> None:
             return None
 
         return [
-            resolve_chain,
-            resolve_escalation,
             resolve_route,
             resolve_managers,
             record_transition,
             record_first_steps,
-            publish_transition,
             send_notifications,
         ]
 

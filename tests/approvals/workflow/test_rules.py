@@ -64,7 +64,7 @@ def approve(lvl, actor, on_behalf_of="", round_=1, channel=Via.UPDATE, action=Ac
 
 
 def machine(current=1, levels=None, decisions=(), status=Status.PENDING, requester="emma",
-            round_=1, ready=True, busy=False, version=2, due=NOW, route=None,
+            round_=1, ready=True, busy=False, due=NOW, route=None,
             signal_ids=()) -> rules.Machine:
     """emma's three-level request; levels before `current` approved by their approver."""
     if levels is None:
@@ -84,7 +84,7 @@ def machine(current=1, levels=None, decisions=(), status=Status.PENDING, request
         current_level=current, levels=levels, decisions=list(decisions), round=round_,
     )
     return rules.Machine(
-        state=state, policy=PolicySnapshot(), version=version, ready=ready, busy=busy, due=due,
+        state=state, policy=PolicySnapshot(), ready=ready, busy=busy, due=due,
         route=route if route is not None else Route(ladder=list(LADDER), admins=["admin"]),
         signal_ids=set(signal_ids),
     )
@@ -214,10 +214,6 @@ DECISIONS = [
     ("delegate who decided another level", HOLDS_OTHER,
      decision("felix", delegate_for=["diana"]), Refusal.DELEGATE_HOLDS_OTHER_LEVEL,
      {"principal": "diana"}),
-    ("version 1 lets that delegate act", machine(
-        current=2, version=1, levels=HOLDS_OTHER.state.levels,
-        decisions=HOLDS_OTHER.state.decisions,
-    ), decision("felix", delegate_for=["diana"]), None, None),
     ("someone else's manager", machine(), decision("diana"), Refusal.NOT_APPROVER, {}),
     ("a stranger", machine(), decision("finn"), Refusal.NOT_APPROVER, {}),
     ("delegate of someone not on the level", machine(), decision("maria", delegate_for=["ivan"]),
@@ -233,8 +229,6 @@ DECISIONS = [
     ("admin override with blank reason", machine(),
      decision("admin", override=True, admin=True, comment="   "), Refusal.OVERRIDE_NEEDS_REASON,
      {}),
-    ("version 1 override needs no reason", machine(version=1),
-     decision("admin", override=True, admin=True), None, None),
     ("admin override with a reason", machine(),
      decision("admin", override=True, admin=True, comment="max is on leave"), None, None),
     ("override flag without admin rights", machine(), decision("diana", override=True,
@@ -251,7 +245,7 @@ def test_decision_refusal(case, m, d, code, params):
 
 
 def test_delegate_holding_another_level_is_refused_as_already_approved_in_practice():
-    """In version 2 every decided level is an approval in approved_by, so a delegate who
+    """Every decided level is an approval in approved_by, so a delegate who
     decided level 1 is refused as AlreadyApproved before DelegateHoldsOtherLevel is reached
     (that code only guards states with an uncounted decision)."""
     m = machine(current=2)
@@ -274,10 +268,6 @@ AUTHORITY = [
     ("stranger", machine(), decision("finn"), None, Refusal.NOT_APPROVER),
     ("principal already approved", PRINCIPAL_AGAIN, decision("felix", delegate_for=["max"]), None,
      Refusal.PRINCIPAL_ALREADY_APPROVED),
-    ("version 1 ignores that", machine(
-        current=2, version=1, levels=PRINCIPAL_AGAIN.state.levels,
-        decisions=PRINCIPAL_AGAIN.state.decisions,
-    ), decision("felix", delegate_for=["max"]), "max", None),
 ]
 
 
@@ -482,7 +472,7 @@ def test_approved_by_counts_this_rounds_approvals_and_their_principals():
         approve(3, "victor", action=Action.REQUEST_CHANGES, round_=1),
         approve(1, "max", round_=2),
         approve(2, "ivan", round_=2, action=Action.REJECT),
-        approve(2, "felix", round_=2, channel=Via.AUTO),  # version 1 auto-approval
+        approve(2, "felix", round_=2, channel=Via.AUTO),  # not a person's approval
     ]
     assert rules.approved_by(machine(decisions=decisions, round_=1)) == {
         "max", "maria", "diana"
@@ -632,7 +622,7 @@ def test_replacement(leaver, chain, admins, barred, expected):
 
 
 # ----------------------------------------------------------------- labels
-REFUSAL_CODES = sorted(v for k, v in vars(Refusal).items() if k.isupper())
+REFUSAL_CODES = sorted(Refusal)
 SERVICE_CODES = sorted(v for k, v in vars(labels.ServiceCode).items() if k.isupper())
 # The parameters each coded refusal is raised with (rules.py, workflow.py, services).
 PARAMS = {

@@ -1,27 +1,26 @@
 """Separation of duties as a property, on the workflow's own transition code.
 
-`steps.Steps` is the mixin that changes the approval state (activation with
-`rules.route_level`, decisions, escalation, re-routes). Here it runs without
-Temporal: a subclass supplies `_emit` (as outbox.Outbox does, minus the
-search attributes), the routing lookups from a random org chart, and a clock
-(`temporalio.workflow.now` is patched). Hypothesis then drives random
-decisions by allowed and disallowed people (delegates, admins with and
-without override), escalations, leavers, re-routes and resubmissions, and
-checks the invariant after every step: a request that needs N levels is
-approved by N different people (principals of delegates included), never by
-its requester, and no person acts at two levels of one round.
+`transitions.py` and `timers.py` are the pure functions that change the approval
+state (activation with `rules.route_level`, decisions, escalation, re-routes,
+resubmissions); the workflow only awaits the lookups between them. Here they run
+without Temporal: the lookups are answered from a random org chart and the clock
+is the harness's own (no `temporalio.workflow` is touched). Hypothesis then drives
+random decisions by allowed and disallowed people (delegates, admins with and
+without override), escalations, leavers, re-routes and resubmissions, and checks
+the invariant after every step: a request that needs N levels is approved by N
+different people (principals of delegates included), never by its requester, and
+no person acts at two levels of one round.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from unittest import mock
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from temporalio import workflow
 
-from approvals.workflow import rules
+from approvals.workflow import rules, timers
+from approvals.workflow import transitions as T
 from approvals.workflow.contract import (
     Action,
     Actor,
@@ -52,15 +51,14 @@ from approvals.workflow.policy import (
     PolicyRules,
     evaluate,
 )
-from approvals.workflow.steps import Steps
 from tests.support.orgchart import Org, assert_separation_of_duties, orgs
 
 START = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
 
 
 # ------------------------------------------------------- the real transitions
-class Harness(Steps):
-    """The workflow's transition code (steps.Steps) with fake I/O and a fake clock."""
+class Harness:
+    """The workflow's transitions with the lookups answered from an org chart."""
 
     def __init__(
         self, org: Org, requester: str, levels: int, policy: PolicyRules | None = None,
@@ -78,44 +76,34 @@ class Harness(Steps):
                 status=Status.PENDING, current_level=0, levels=[],
             ),
             policy=PolicySnapshot(sla_seconds=3600, reminder_seconds=1800, max_escalations=2),
-            version=2,
-            policy_rules=policy is not None,  # patch "policy-rules": the chain is the specs
+            # A pinned policy version: the chain is the specs its rules make for these facts.
+            facts=RouteFacts(amount_cents=amount, category="equipment") if policy else None,
         )
 
-    # What outbox.Outbox._emit does to the state (search attributes aside).
-    def _emit(self, event: StepEvent) -> None:
-        rules.record_step(self.m, event, self._now())
-        self.events.append(event)
+    def take(self, steps: T.Steps) -> None:
+        """What effects.Effects.emit does with the steps (search attributes aside)."""
+        self.events += [happened.event for happened in steps]
 
     # What the routing activities answer from the org chart of today.
-    async def _resolve_route(self) -> Route:
+    def resolve_route(self) -> Route:
         requester = self.m.state.requester
         route = self.org.route(requester)
         if self.policy is not None:  # what resolve_route answers for a pinned version
-            facts = RouteFacts(amount_cents=self.amount, category="equipment")
-            route.levels = evaluate(facts, self.org.snapshot(requester), self.policy)
+            assert self.m.facts is not None
+            route.levels = evaluate(self.m.facts, self.org.snapshot(requester), self.policy)
         return route
 
-    async def _managers(self, people: list[str]) -> Managers:
+    def managers(self, people: list[str]) -> Managers:
         return self.org.managers_of(people)
-
-
-def run(coro):
-    """Run a coroutine whose awaits never suspend (the fakes above answer at once)."""
-    try:
-        coro.send(None)
-    except StopIteration as done:
-        return done.value
-    raise AssertionError("a fake lookup suspended")
 
 
 # ------------------------------------------------------------------ actions
 def start(h: Harness) -> None:
-    h._emit(StepEvent(kind=StepKind.SUBMITTED, actor=h.m.state.requester))
-    route = run(h._resolve_route())
+    h.take([T.step(h.m, StepEvent(kind=StepKind.SUBMITTED, actor=h.m.state.requester), h.clock)])
+    route = h.resolve_route()
     if h.policy is not None:
         h.levels_needed = len(route.levels)
-    h._install_route(route, h.levels_needed)
+    h.take(T.install_route(h.m, route, h.levels_needed, h.clock))
     h.m.ready = True
 
 
@@ -151,7 +139,7 @@ def decide(h: Harness, draw) -> None:
     if d.action == Action.APPROVE:
         assert d.actor.username not in barred, "an excluded person was allowed to approve"
         assert on_behalf_of not in barred, "a delegate approved for an excluded principal"
-    h._apply_decision(d, Via.UPDATE)
+    h.take(T.decide(h.m, d, Via.UPDATE, h.clock))
 
 
 def time_out(h: Harness) -> None:
@@ -161,7 +149,12 @@ def time_out(h: Harness) -> None:
         return
     before = len(m.state.decisions)
     h.clock = m.due
-    run(h._on_timer())
+    steps, escalate = timers.timer_fired(m, h.clock)
+    h.take(steps)
+    if escalate:  # what ExpenseApprovalWorkflow._on_timer does after the lookup
+        level = rules.current(m)
+        managers = h.managers(level.approvers)
+        h.take(timers.escalate(m, level.level, m.state.round, managers, h.clock))
     assert len(m.state.decisions) == before, "a timer decided"
 
 
@@ -176,30 +169,36 @@ def leave(h: Harness, draw) -> None:
 
 
 def reroute(h: Harness, r: RerouteInput) -> None:
+    """What ExpenseApprovalWorkflow.reroute does, the lookups answered at once."""
     if rules.reroute_refusal(h.m) is not None:
         return
-    h.m.busy = True  # as ExpenseApprovalWorkflow.reroute does
+    h.m.busy = True
     try:
-        run(h._reroute_leaver(r) if r.leaver else h._reroute_again(r))
+        if r.leaver:
+            affected = T.drop_leaver(h.m, r.leaver)
+            if affected:
+                managers = h.managers([r.leaver])
+                h.take(T.reroute_leaver(h.m, r, affected, managers, h.clock))
+        else:
+            h.take(T.reroute_again(h.m, r, h.resolve_route(), h.clock))
     finally:
         h.m.busy = False
 
 
 def resubmit(h: Harness, draw) -> None:
-    """The requester's resubmission: what ExpenseApprovalWorkflow.resubmit does (v2)."""
+    """The requester's resubmission: what ExpenseApprovalWorkflow.resubmit does."""
     m = h.m
-    r = ResubmitInput(actor=Actor(username=m.state.requester), title="T2", amount_cents=200)
+    h.amount = draw(st.sampled_from(AMOUNTS))
+    r = ResubmitInput(actor=Actor(username=m.state.requester), title="T2", amount_cents=h.amount)
     if rules.resubmit_refusal(m, r) is not None:
         return
     m.busy = True
     try:
-        h.amount = draw(st.sampled_from(AMOUNTS))
-        route = run(h._resolve_route())
-        m.state.round += 1
-        m.state.status = Status.PENDING
-        h._emit(StepEvent(kind=StepKind.RESUBMITTED, detail={"round": m.state.round}))
+        T.new_content(m, r)  # the pinned version's facts carry the new amount
+        route = h.resolve_route()
+        h.take(T.resubmitted(m, r, h.clock))
         h.levels_needed = len(route.levels) if h.policy else draw(st.integers(1, 3))
-        h._install_route(route, h.levels_needed)
+        h.take(T.install_route(m, route, h.levels_needed, h.clock))
     finally:
         m.busy = False
 
@@ -241,25 +240,24 @@ def test_separation_of_duties_holds_on_every_path(org, data):
     draw = data.draw
     requester = draw(st.sampled_from(org.people()), label="requester")
     h = Harness(org, requester, levels=draw(st.integers(1, 3), label="levels"))
-    with mock.patch.object(workflow, "now", lambda: h.clock):
-        start(h)
+    start(h)
+    check(h)
+    for _ in range(draw(st.integers(1, 20), label="steps")):
+        if h.m.state.status in Status.TERMINAL:
+            break
+        action = draw(st.sampled_from(ACTIONS), label="action")
+        h.clock += timedelta(seconds=1)
+        if action == "decide":
+            decide(h, draw)
+        elif action == "time_out":
+            time_out(h)
+        elif action == "leave":
+            leave(h, draw)
+        elif action == "reroute_again":
+            reroute(h, RerouteInput(leaver=""))
+        else:
+            resubmit(h, draw)
         check(h)
-        for _ in range(draw(st.integers(1, 20), label="steps")):
-            if h.m.state.status in Status.TERMINAL:
-                break
-            action = draw(st.sampled_from(ACTIONS), label="action")
-            h.clock += timedelta(seconds=1)
-            if action == "decide":
-                decide(h, draw)
-            elif action == "time_out":
-                time_out(h)
-            elif action == "leave":
-                leave(h, draw)
-            elif action == "reroute_again":
-                reroute(h, RerouteInput(leaver=""))
-            else:
-                resubmit(h, draw)
-            check(h)
     event(f"outcome: {h.m.state.status} {h.m.state.waiting_reason}".strip())
     for kind in sorted({e.kind for e in h.events}):
         event(f"step: {kind}")
@@ -299,25 +297,24 @@ def test_separation_of_duties_holds_with_group_levels(org, policy, data):
     requester = draw(st.sampled_from(org.people()), label="requester")
     h = Harness(org, requester, levels=0, policy=policy,
                 amount=draw(st.sampled_from(AMOUNTS), label="amount"))
-    with mock.patch.object(workflow, "now", lambda: h.clock):
-        start(h)
+    start(h)
+    check(h)
+    for _ in range(draw(st.integers(1, 20), label="steps")):
+        if h.m.state.status in Status.TERMINAL:
+            break
+        action = draw(st.sampled_from(ACTIONS), label="action")
+        h.clock += timedelta(seconds=1)
+        if action == "decide":
+            decide(h, draw)
+        elif action == "time_out":
+            time_out(h)
+        elif action == "leave":
+            leave(h, draw)
+        elif action == "reroute_again":
+            reroute(h, RerouteInput(leaver=""))
+        else:
+            resubmit(h, draw)
         check(h)
-        for _ in range(draw(st.integers(1, 20), label="steps")):
-            if h.m.state.status in Status.TERMINAL:
-                break
-            action = draw(st.sampled_from(ACTIONS), label="action")
-            h.clock += timedelta(seconds=1)
-            if action == "decide":
-                decide(h, draw)
-            elif action == "time_out":
-                time_out(h)
-            elif action == "leave":
-                leave(h, draw)
-            elif action == "reroute_again":
-                reroute(h, RerouteInput(leaver=""))
-            else:
-                resubmit(h, draw)
-            check(h)
     kinds = {lv.kind for lv in h.m.state.levels}
     event(f"level kinds: {sorted(kinds)}")
     event(f"outcome: {h.m.state.status} {h.m.state.waiting_reason}".strip())
@@ -331,29 +328,29 @@ def test_the_harness_reaches_every_outcome():
               {"maria": ["max"]})
     org.reports_to["maria"] = "diana"
     h = Harness(org, "emma", levels=3)
-    with mock.patch.object(workflow, "now", lambda: h.clock):
-        start(h)
-        assert h.m.state.pending_approvers == ["max"]
-        d = DecisionInput("a", org.actor("maria"), Action.APPROVE)  # for max
-        assert rules.decision_refusal(h.m, d) is None
-        h._apply_decision(d, Via.UPDATE)
-        check(h)
-        assert h.m.state.pending_approvers == ["diana"]
-        time_out(h)  # diana has no manager: the admins
-        check(h)
-        assert h.m.state.pending_approvers == ["admin"]
-        h._apply_decision(DecisionInput("b", org.actor("admin"), Action.APPROVE), Via.UPDATE)
-        check(h)
-        # Level 3 would be the admins' (diana is the top): admin approved, nobody left.
-        assert h.m.state.waiting_reason == WaitingReason.NEEDS_APPROVER
-        assert h.m.state.pending_approvers == []
-        org.admins.append("admin2")
-        reroute(h, RerouteInput(leaver=""))  # an admin appointed: route again
-        check(h)
-        assert h.m.state.pending_approvers == ["admin2"]
-        h._apply_decision(DecisionInput("c", org.actor("admin2"), Action.APPROVE), Via.UPDATE)
-        check(h)
-        assert h.m.state.status == Status.APPROVED
-        assert [(d.actor, d.on_behalf_of) for d in h.m.state.decisions] == [
-            ("maria", "max"), ("admin", ""), ("admin2", "")
-        ]
+    start(h)
+    assert h.m.state.pending_approvers == ["max"]
+    d = DecisionInput("a", org.actor("maria"), Action.APPROVE)  # for max
+    assert rules.decision_refusal(h.m, d) is None
+    h.take(T.decide(h.m, d, Via.UPDATE, h.clock))
+    check(h)
+    assert h.m.state.pending_approvers == ["diana"]
+    time_out(h)  # diana has no manager: the admins
+    check(h)
+    assert h.m.state.pending_approvers == ["admin"]
+    h.take(T.decide(h.m, DecisionInput("b", org.actor("admin"), "approve"), Via.UPDATE, h.clock))
+    check(h)
+    # Level 3 would be the admins' (diana is the top): admin approved, nobody left.
+    assert h.m.state.waiting_reason == WaitingReason.NEEDS_APPROVER
+    assert h.m.state.pending_approvers == []
+    org.admins.append("admin2")
+    reroute(h, RerouteInput(leaver=""))  # an admin appointed: route again
+    check(h)
+    assert h.m.state.pending_approvers == ["admin2"]
+    d = DecisionInput("c", org.actor("admin2"), Action.APPROVE)
+    h.take(T.decide(h.m, d, Via.UPDATE, h.clock))
+    check(h)
+    assert h.m.state.status == Status.APPROVED
+    assert [(d.actor, d.on_behalf_of) for d in h.m.state.decisions] == [
+        ("maria", "max"), ("admin", ""), ("admin2", "")
+    ]
