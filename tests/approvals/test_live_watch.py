@@ -45,7 +45,7 @@ async def messages_until(socket: Socket, text: str, timeout: float = 20) -> list
 def badge(pk: int, status: str) -> str:
     return (
         f'<span id="status-{pk}" class="badge s-{status}" data-testid="status" '
-        f'hx-swap-oob="true">{status}</span>'
+        f'data-status="{status}" hx-swap-oob="true">{status}</span>'
     )
 
 
