@@ -137,6 +137,6 @@ def hint_attrs(hint_id: str, *, currency: str | None = None) -> dict:
     if currency:
         attrs["hx-vals"] = json.dumps({"currency": currency})
     else:  # the form's own currency field, whichever is chosen now
-        attrs["hx-include"] = "[name='currency']"
-        attrs["hx-trigger"] += ", change from:[name='currency']"
+        attrs["hx-include"] = "#id_currency"
+        attrs["hx-trigger"] += ", change from:#id_currency"
     return attrs
