@@ -157,10 +157,9 @@ def spellings(draw, value: Decimal, decimal: str, group: str) -> str:
     """`value` as a person thinking in (`decimal`, `group`) might type it."""
     whole, _, frac = f"{value:f}".partition(".")
     frac = frac.rstrip("0")
-    if not frac and draw(st.booleans()):
-        frac = ""  # "1450"
-    else:
-        frac = (frac or "") + "0" * draw(st.integers(0, 2))  # "1450,5", "1450,50", "1450,500"
+    # "1450" when whole; else "1450,5", "1450,50", "1450,500"
+    padded = frac + "0" * draw(st.integers(0, 2))
+    frac = "" if not frac and draw(st.booleans()) else padded
     separator = draw(st.sampled_from([None, group, " ", "\u00a0", "\u202f"]))
     if separator is not None and len(whole) > 3:
         whole = f"{int(whole):,}".replace(",", separator)
