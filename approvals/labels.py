@@ -64,6 +64,16 @@ WORDS = {
     Refusal.NO_DEADLINE: _("Only a pending request has a deadline to extend."),
     Refusal.OWN_DEADLINE: _("You cannot extend the deadline of your own request."),
     Refusal.EXTENSION_OUT_OF_RANGE: _("An extension must be between one second and 30 days."),
+    Refusal.EXTENSIONS_EXHAUSTED: _(
+        "This level's deadline was already extended %(max)s times; it cannot be extended again."
+    ),
+    Refusal.EXTENSION_TOTAL_EXCEEDED: _(
+        "A level's deadline can be extended by at most %(max_days)s days in all; "
+        "%(left_days)s days are left."
+    ),
+    Refusal.DECISION_ID_TAKEN: _(
+        "This decision id belongs to another decision. Send your own decision with a new id."
+    ),
     Refusal.NOT_APPROVER_OR_ADMIN: _(
         "Only the current approver or an administrator can extend the deadline."
     ),

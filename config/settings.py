@@ -6,8 +6,9 @@ their conveniences through variables, never through another module.
 """
 
 import base64
-import hmac
 import os
+import secrets
+import time
 from pathlib import Path
 
 import dj_database_url
@@ -39,6 +40,31 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def local_secret(name: str, make) -> str:
+    """A secret of this machine's `make run`, generated on first start into VAR_DIR/<name>
+    (mode 0600) and read back on every later start. Never a value written in the code:
+    a key anyone can read in the repository lets anyone forge what it protects."""
+    path = VAR_DIR / name
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process of the same start won the race
+        for _attempt in range(50):
+            value = path.read_text().strip()
+            if value:
+                return value
+            time.sleep(0.05)
+        raise ImproperlyConfigured(f"{path} is empty; delete it to have a new one made.") from None
+    value = make()
+    with os.fdopen(fd, "w") as file:
+        file.write(value + "\n")
+    return value
+
+
 DEBUG = env_bool("DJANGO_DEBUG")
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
@@ -47,7 +73,7 @@ if not SECRET_KEY:
             "SECRET_KEY is not set. Set SECRET_KEY in the environment "
             "(or DJANGO_DEBUG=1 for local development)."
         )
-    SECRET_KEY = "insecure-development-key-only-for-DEBUG-mode"  # noqa: S105
+    SECRET_KEY = local_secret("secret_key", lambda: secrets.token_urlsafe(50))
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -289,7 +315,7 @@ TEMPORAL_ACTIVITY_THREADS = env_int("TEMPORAL_ACTIVITY_THREADS", 16)
 TEMPORAL_WORKFLOW_SANDBOX = env_bool("TEMPORAL_WORKFLOW_SANDBOX", True)
 RECONCILE_INTERVAL_SECONDS = float(os.environ.get("RECONCILE_INTERVAL_SECONDS", "5"))
 # Payload encryption keys, `id:base64key` pairs, newest first (approvals/temporal/codec.py).
-# With DEBUG and none set, a dev key is derived from SECRET_KEY.
+# With DEBUG and none set, a random key is made into VAR_DIR on first start and kept.
 TEMPORAL_PAYLOAD_KEYS = os.environ.get("TEMPORAL_PAYLOAD_KEYS", "").strip()
 if not TEMPORAL_PAYLOAD_KEYS:
     if not DEBUG:
@@ -299,9 +325,13 @@ if not TEMPORAL_PAYLOAD_KEYS:
             "k1:$(python -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())')"
             "; see SECURITY.md, 'Payload keys' (or DJANGO_DEBUG=1 for local development)."
         )
-    # One stable dev key per SECRET_KEY, so `make run`'s histories survive restarts.
-    _dev_key = hmac.new(SECRET_KEY.encode(), b"approvals temporal payload key", "sha256")
-    TEMPORAL_PAYLOAD_KEYS = "dev:" + base64.b64encode(_dev_key.digest()).decode()
+    # Random and kept under var/, so `make run`'s histories survive restarts and nobody
+    # who reads this repository can seal a payload the worker would trust.
+    TEMPORAL_PAYLOAD_KEYS = local_secret(
+        "payload_keys",
+        lambda: f"local-{secrets.token_hex(4)}:"
+        + base64.b64encode(secrets.token_bytes(32)).decode(),
+    )
 
 # /codec/ (Temporal's remote codec protocol): a bearer token for the CLI or a proxy, and
 # the Temporal UI's origin allowed by CORS (e.g. http://127.0.0.1:8233).

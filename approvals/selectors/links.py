@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.selectors import delegators_for
 
 from ..labels import STATUS_WORDS, refusal_text
 from ..links import LinkClaim
 from ..models import ExpenseRequest
 from ..workflow.contract import Action, ApprovalState, DecisionRecord, Status
+from .requests import can_view
 
 
 @dataclass
@@ -60,6 +62,18 @@ def _mine_line(record: DecisionRecord) -> str:
     if record.action == Action.REJECT:
         return _("Your rejection at level %(level)s was recorded.") % {"level": record.level}
     return _("Your decision at level %(level)s was recorded.") % {"level": record.level}
+
+
+def may_open_link(*, user: User, request: ExpenseRequest, state: ApprovalState | None) -> bool:
+    """Whether the link's own recipient may still read the request behind it: whoever may
+    see it (`can_view`), or, while the projection lags behind a fresh assignment, whom the
+    workflow's state names as a pending approver (or their delegate in force now)."""
+    if can_view(user=user, request=request):
+        return True
+    if state is None or state.status != Status.PENDING or not user.is_active:
+        return False
+    pending = set(state.pending_approvers)
+    return user.username in pending or bool(pending & set(delegators_for(delegate=user)))
 
 
 def decided_by_id(claim: LinkClaim, state: ApprovalState) -> LinkOutcome | None:

@@ -49,13 +49,21 @@ def decision_record(
             request,
             ExpenseApprovalWorkflow.decide,
             decision,
-            update_id=f"decide-{decision_id}",
+            # The actor is part of the id: Temporal answers a repeated update id with the
+            # first call's result without asking the validator, so an id read out of
+            # someone else's link or mail must never fetch their answer.
+            update_id=f"decide-{actor.username}-{decision_id}",
             project=project,
         )
     except ServiceError:
-        # A repeat of a decision that closed the workflow: answer as the first time.
+        # A repeat of a decision that closed the workflow: answer as the first time, but
+        # only to the person who made it and may still see the request.
+        if not selectors.can_view(user=actor, request=request):
+            raise
         state = status_query_quietly(request)
-        if state is not None and any(d.decision_id == decision_id for d in state.decisions):
+        if state is not None and any(
+            d.decision_id == decision_id and d.actor == actor.username for d in state.decisions
+        ):
             return state
         raise
     # Signals (mail links) are counted when the worker records them (append_audit).

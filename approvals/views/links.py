@@ -4,7 +4,9 @@ GET changes nothing (mail scanners prefetch links): it shows the request's
 summary and a confirmation form, or what happened if the link is dead. POST
 decides by Signal with the link's own decision id and shows the outcome.
 Only the person the link was made for may use it; anyone else gets a plain
-403 without a word about the request. A bad link is a page, never a 500.
+403 without a word about the request. So does its own recipient once they may
+no longer see the request (a delegate whose delegation ended): the page shows
+nothing of it and sends nothing. A bad link is a page, never a 500.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 from ..forms.links import LinkDecisionForm
 from ..links import LinkInvalid, read_token
 from ..models import ExpenseRequest
-from ..selectors.links import link_outcome, link_outcome_from_projection
+from ..selectors.links import link_outcome, link_outcome_from_projection, may_open_link
 from ..services.common import ServiceError
 from ..services.links import link_decide, link_state
 
@@ -40,6 +42,8 @@ def decision_link(request: HttpRequest, token: str) -> HttpResponse:
         return _refused(request, "missing", 404)
 
     state = link_state(expense)
+    if not may_open_link(user=request.user, request=expense, state=state):
+        return _refused(request, "no_longer_yours", 403)
     if state is not None:
         outcome = link_outcome(claim, state, expired=expired)
     else:

@@ -1,7 +1,10 @@
 """`/metrics`: Prometheus text. Open from loopback, else `Authorization: Bearer $METRICS_TOKEN`.
 
-A request that came through a proxy (it carries X-Forwarded-For) is never
-treated as loopback, even when the proxy itself connects from 127.0.0.1.
+Only a direct loopback peer counts as loopback: a request that carries any
+header a proxy adds or a client may forge (Forwarded, X-Forwarded-*, X-Real-IP,
+Via, ...) needs the token, whatever the header says, and so does every request
+when proxies are configured (TRUSTED_PROXY_COUNT > 0: the loopback peer is then
+the proxy, not the caller).
 """
 
 from __future__ import annotations
@@ -15,9 +18,29 @@ from django.views.decorators.http import require_GET
 
 from .. import metrics
 
+PROXY_HEADERS = (
+    "Forwarded",
+    "X-Forwarded-For",
+    "X-Forwarded-Host",
+    "X-Forwarded-Proto",
+    "X-Forwarded-Port",
+    "X-Forwarded-Server",
+    "X-Real-IP",
+    "X-Client-IP",
+    "X-Original-Forwarded-For",
+    "X-Cluster-Client-IP",
+    "True-Client-IP",
+    "CF-Connecting-IP",
+    "Fastly-Client-IP",
+    "Client-IP",
+    "Via",
+)
+
 
 def _from_loopback(request: HttpRequest) -> bool:
-    if request.headers.get("X-Forwarded-For"):
+    if int(getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0) > 0:
+        return False
+    if any(name in request.headers for name in PROXY_HEADERS):
         return False
     try:
         return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback

@@ -139,6 +139,9 @@ class Refusal:
     NO_DEADLINE = "NoDeadline"
     OWN_DEADLINE = "OwnDeadline"
     EXTENSION_OUT_OF_RANGE = "ExtensionOutOfRange"
+    EXTENSIONS_EXHAUSTED = "ExtensionsExhausted"  # too many extensions of one level
+    EXTENSION_TOTAL_EXCEEDED = "ExtensionTotalExceeded"  # too much time added to one level
+    DECISION_ID_TAKEN = "DecisionIdTaken"  # the id belongs to someone else's decision
     NOT_APPROVER_OR_ADMIN = "NotApproverOrAdmin"
     NOT_PENDING = "NotPending"  # re-route of a request that is not pending
     ROUND_OVER = "RoundOver"  # the decision was for content changed since
@@ -294,6 +297,8 @@ class LevelState:
     on_behalf_of: str = ""
     kind: str = ""  # LevelKind of a policy-rules level ("" before them: a manager level)
     label: str = ""  # "manager", a group name ("finance", "IT") or a person's username
+    extensions: int = 0  # deadline extensions of this level (capped, rules.extend_refusal)
+    extended_seconds: int = 0  # the time they added in all
 
 
 @dataclass

@@ -45,6 +45,11 @@ from .contract import (
 MAX_COMMENT = 2000
 MAX_TITLE = 200
 MAX_EXTENSION_SECONDS = 30 * 86400
+# A level's deadline moves at most this often and this far in all: without a cap a
+# deadline could be pushed out for ever (the escalation never fires) and every
+# extension grows the history towards Temporal's hard limit of 51,200 events.
+MAX_EXTENSIONS_PER_LEVEL = 5
+MAX_EXTENDED_SECONDS_PER_LEVEL = 31 * 86400
 
 
 @dataclass
@@ -107,6 +112,34 @@ def seen_decision(m: Machine, decision_id: str) -> bool:
     return decision_id in m.signal_ids or any(
         d.decision_id == decision_id for d in m.state.decisions
     )
+
+
+def decision_id_owner(m: Machine, decision_id: str) -> str | None:
+    """Who used `decision_id` first (a decision or a refused signal), None if nobody.
+
+    A repeated id is answered with the state only for that person: anyone else who sends
+    it (read out of a mail, say) is refused and learns nothing of the request."""
+    if not decision_id:
+        return None
+    for record in m.state.decisions:
+        if record.decision_id == decision_id:
+            return record.actor
+    if decision_id not in m.signal_ids:  # only our own (authenticated) signals claim an id
+        return None
+    for ignored in m.state.ignored_signals:
+        if ignored.decision_id == decision_id and ignored.code != Refusal.UNAUTHENTICATED:
+            return ignored.actor
+    return ""  # claimed by a signal still waiting to be applied
+
+
+def repeated_decision(m: Machine, d: DecisionInput) -> tuple[bool, RefusalInfo | None]:
+    """(a repeat of this actor's own decision, refusal when the id is someone else's)."""
+    owner = decision_id_owner(m, d.decision_id)
+    if owner is None:
+        return False, None
+    if owner == d.actor.username:
+        return True, None
+    return False, refusal(Refusal.DECISION_ID_TAKEN)
 
 
 def record_step(m: Machine, event: StepEvent, now: str) -> None:
@@ -257,6 +290,16 @@ def extend_refusal(m: Machine, e: ExtendInput) -> RefusalInfo | None:
         return refusal(Refusal.OWN_DEADLINE)
     if not 0 < e.seconds <= MAX_EXTENSION_SECONDS:
         return refusal(Refusal.EXTENSION_OUT_OF_RANGE, max_days=MAX_EXTENSION_SECONDS // 86400)
+    level = current(m)
+    if level.extensions >= MAX_EXTENSIONS_PER_LEVEL:
+        return refusal(Refusal.EXTENSIONS_EXHAUSTED, max=MAX_EXTENSIONS_PER_LEVEL)
+    if level.extended_seconds + e.seconds > MAX_EXTENDED_SECONDS_PER_LEVEL:
+        left_days = (MAX_EXTENDED_SECONDS_PER_LEVEL - level.extended_seconds) // 86400
+        return refusal(
+            Refusal.EXTENSION_TOTAL_EXCEEDED,
+            max_days=MAX_EXTENDED_SECONDS_PER_LEVEL // 86400,
+            left_days=max(left_days, 0),
+        )
     if e.actor.username in current(m).approvers or e.actor.is_admin:
         return None
     return refusal(Refusal.NOT_APPROVER_OR_ADMIN)

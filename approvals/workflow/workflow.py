@@ -204,8 +204,10 @@ class ExpenseApprovalWorkflow(Steps, Outbox):
     @workflow.update(name=Calls.DECIDE)
     async def decide(self, raw: RawValue) -> ApprovalState:
         d: DecisionInput = self._trusted(raw, DecisionInput)
-        if rules.seen_decision(self.m, d.decision_id):
-            return self._state  # the same decision again: applied once
+        repeat, taken = rules.repeated_decision(self.m, d)
+        _refuse(taken)
+        if repeat:
+            return self._state  # the same person's decision again: applied once
         # Checked again: someone else may have won the race since validation.
         _refuse(rules.decision_refusal(self.m, d))
         self._apply_decision(d, Via.UPDATE)
@@ -214,7 +216,9 @@ class ExpenseApprovalWorkflow(Steps, Outbox):
     @decide.validator
     def _validate_decide(self, raw: RawValue) -> None:
         d: DecisionInput = self._trusted(raw, DecisionInput)
-        if not rules.seen_decision(self.m, d.decision_id):
+        repeat, taken = rules.repeated_decision(self.m, d)
+        _refuse(taken)
+        if not repeat:
             _refuse(rules.decision_refusal(self.m, d))
 
     @workflow.signal(name=Calls.DECIDE_SIGNAL)
@@ -351,6 +355,8 @@ class ExpenseApprovalWorkflow(Steps, Outbox):
         extra = timedelta(seconds=e.seconds)
         self.m.due += extra
         level = self._current()
+        level.extensions += 1
+        level.extended_seconds += e.seconds
         if self.m.remind_at is not None and not level.reminded:
             self.m.remind_at += extra  # the reminder keeps its distance to the deadline
         level.due_at = self._state.due_at = self.m.due.isoformat()

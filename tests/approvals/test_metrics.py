@@ -44,6 +44,21 @@ def test_metrics_is_open_from_loopback_and_needs_the_token_from_elsewhere(db, se
     # Through a proxy on the same host: not loopback, the token is needed.
     proxied = Client().get("/metrics", HTTP_X_FORWARDED_FOR="203.0.113.9")
     assert proxied.status_code == 403
+    # Whatever header a proxy (or a client) sets, and whatever it claims: the token.
+    for header in ("Forwarded", "X-Real-IP", "X-Forwarded-Host", "Via", "True-Client-IP",
+                   "X-Client-IP", "CF-Connecting-IP"):
+        for claim in ("for=127.0.0.1", "127.0.0.1", "::1"):
+            claimed = Client().get("/metrics", headers={header: claim})
+            assert claimed.status_code == 403, (header, claim)
+            authorised = Client().get(
+                "/metrics", headers={header: claim, "Authorization": "Bearer s3cret-token"}
+            )
+            assert authorised.status_code == 200
+    # Behind configured proxies the loopback peer is the proxy: never open.
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert Client().get("/metrics").status_code == 403
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert Client().get("/metrics").status_code == 200
     settings.METRICS_TOKEN = ""
     assert away.get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 403
 

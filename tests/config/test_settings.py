@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -185,13 +187,32 @@ def test_production_without_payload_keys_is_a_clear_error(production_env):
     assert "TEMPORAL_PAYLOAD_KEYS is not set" in result.stderr
 
 
-def test_debug_without_payload_keys_derives_one_stable_dev_key(tmp_path):
-    env = clean_env(tmp_path, DJANGO_DEBUG="1", SECRET_KEY="one-development-secret")
-    first = settings_of(env, "TEMPORAL_PAYLOAD_KEYS")["TEMPORAL_PAYLOAD_KEYS"]
-    again = settings_of(env, "TEMPORAL_PAYLOAD_KEYS")["TEMPORAL_PAYLOAD_KEYS"]
-    other = settings_of(dict(env, SECRET_KEY="another-secret"), "TEMPORAL_PAYLOAD_KEYS")
-    assert first.startswith("dev:") and first == again
-    assert other["TEMPORAL_PAYLOAD_KEYS"] != first
+def test_debug_without_secrets_makes_random_ones_into_var_and_keeps_them(tmp_path):
+    """`make run` (DEBUG, nothing set): SECRET_KEY and the payload key are random, made
+    on first start into var/ (0600) and the same on every later start; another var/ (another
+    machine) gets others; nothing derives from a value written in the repository."""
+    env = clean_env(tmp_path, DJANGO_DEBUG="1")
+    first = settings_of(env, "SECRET_KEY", "TEMPORAL_PAYLOAD_KEYS")
+    again = settings_of(env, "SECRET_KEY", "TEMPORAL_PAYLOAD_KEYS")
+    assert first == again
+    var = Path(env["APPROVALS_VAR_DIR"])
+    assert (var / "secret_key").read_text().strip() == first["SECRET_KEY"]
+    assert (var / "payload_keys").read_text().strip() == first["TEMPORAL_PAYLOAD_KEYS"]
+    for name in ("secret_key", "payload_keys"):
+        assert (var / name).stat().st_mode & 0o777 == 0o600
+    key_id, key = first["TEMPORAL_PAYLOAD_KEYS"].split(":")
+    assert key_id.startswith("local-") and len(base64.b64decode(key)) == 32
+    assert len(first["SECRET_KEY"]) >= 50 and "insecure" not in first["SECRET_KEY"]
+    elsewhere = settings_of(
+        dict(env, APPROVALS_VAR_DIR=str(tmp_path / "other")), "SECRET_KEY", "TEMPORAL_PAYLOAD_KEYS"
+    )
+    assert elsewhere["SECRET_KEY"] != first["SECRET_KEY"]
+    assert elsewhere["TEMPORAL_PAYLOAD_KEYS"] != first["TEMPORAL_PAYLOAD_KEYS"]
+    # A secret given in the environment wins and writes nothing.
+    given = clean_env(tmp_path, DJANGO_DEBUG="1", SECRET_KEY="s" * 50)
+    given["APPROVALS_VAR_DIR"] = str(tmp_path / "given")
+    assert settings_of(given, "SECRET_KEY")["SECRET_KEY"] == "s" * 50
+    assert not (tmp_path / "given" / "secret_key").exists()
 
 
 def test_malformed_payload_keys_fail_the_check(production_env):

@@ -144,3 +144,116 @@ def test_make_run_serves_the_app_and_ctrl_c_stops_every_child_twice(tmp_path):
         assert app.leftovers() == [], f"attempt {attempt}"
     assert (tmp_path / "var" / "temporal.db").exists()
     assert (tmp_path / "var" / "db.sqlite3").exists()
+
+
+class Browserless:
+    """A signed-in session against `make run` over plain HTTP (cookies, CSRF)."""
+
+    def __init__(self, base: str, username: str) -> None:
+        import http.cookiejar
+
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.get("/accounts/login/")
+        self.post("/accounts/login/", {"username": username, "password": "demo"})
+
+    def csrf(self) -> str:
+        return next(c.value for c in self.jar if c.name == "csrftoken")
+
+    def get(self, path: str):
+        with self.opener.open(self.base + path, timeout=20) as response:
+            return response.geturl(), response.read().decode()
+
+    def post(self, path: str, data: dict):
+        import urllib.parse
+
+        body = urllib.parse.urlencode({**data, "csrfmiddlewaretoken": self.csrf()}).encode()
+        request = urllib.request.Request(self.base + path, data=body, method="POST")
+        request.add_header("Referer", self.base + path)
+        with self.opener.open(request, timeout=30) as response:
+            return response.geturl(), response.read().decode()
+
+
+def sealed_decision(key_id: str, key: bytes, decision_id: str) -> tuple[str, list[str]]:
+    """What an attacker with the temporal CLI sends: max approves, sealed with `key`."""
+    import base64
+
+    from temporalio.converter import DataConverter
+
+    from approvals.temporal.codec import EncryptionCodec
+
+    decision = {
+        "decision_id": decision_id,
+        "actor": {"username": "max", "display": "Max", "role": "manager"},
+        "action": "approve",
+        "comment": "forged",
+    }
+    [inner] = DataConverter.default.payload_converter.to_payloads([decision])
+    payload = EncryptionCodec([(key_id, key)]).encode_one(inner)
+    meta = [f"{k}={v.decode()}" for k, v in payload.metadata.items()]
+    return base64.b64encode(payload.data).decode(), meta
+
+
+def test_make_run_refuses_a_decision_sealed_with_the_old_development_key(tmp_path):
+    """Issue 25: `make run` used to derive its payload key (id `dev`) from a SECRET_KEY
+    written in settings.py, so anyone could seal a decision the worker trusted and approve
+    through `temporal workflow signal`. Now both secrets are random, made into var/ on
+    first start: the same forgery is refused (the request still waits on max), while the
+    very same payload sealed with the key from var/ — which only the operator holds — is
+    applied, which shows the forgery would have been noticed."""
+    import base64
+    import hashlib
+    import hmac
+    import re
+
+    from scripts.run import temporal_binary
+
+    var = tmp_path / "var"
+    app = MakeRun(var).start()
+    try:
+        key_id, key = (var / "payload_keys").read_text().strip().split(":")
+        assert key_id != "dev" and (var / "secret_key").read_text().strip()
+        base = f"http://127.0.0.1:{app.port}"
+        emma = Browserless(base, "emma")
+        url, _page = emma.post(
+            "/requests/new/",
+            {"title": "Taxi", "amount": "38.50", "currency": "EUR", "category": "travel",
+             "description": ""},
+        )  # fmt: skip
+        found = re.search(r"/requests/(\d+)/", url)
+        assert found, (url, _page[-3000:])
+        pk = int(found.group(1))
+
+        def status() -> str:
+            page = emma.get(f"/requests/{pk}/")[1]
+            return re.search(r'data-testid="status"[^>]*data-status="(\w+)"', page).group(1)
+
+        deadline = time.monotonic() + 30
+        while status() != "pending" and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert status() == "pending"
+
+        def signal(key_id: str, key: bytes, decision_id: str) -> None:
+            data, meta = sealed_decision(key_id, key, decision_id)
+            args = [temporal_binary(), "workflow", "signal", "--address",
+                    f"127.0.0.1:{app.t_port}", "--workflow-id", f"expense-{pk}",
+                    "--name", "decide_signal", "--input-base64", "--input", data]  # fmt: skip
+            for item in meta:
+                args += ["--input-meta", item]
+            done = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
+            assert done.returncode == 0, done.stderr
+
+        old_secret = b"insecure-development-key-only-for-DEBUG-mode"
+        old_key = hmac.new(old_secret, b"approvals temporal payload key", hashlib.sha256).digest()
+        signal("dev", old_key, "forged-with-the-old-dev-key")
+        time.sleep(3)
+        assert status() == "pending"
+
+        signal(key_id, base64.b64decode(key), "sealed-with-the-operators-key")
+        deadline = time.monotonic() + 30
+        while status() != "approved" and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert status() == "approved"
+    finally:
+        assert app.ctrl_c() == 0, "".join(app.output)

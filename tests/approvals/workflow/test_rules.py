@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 from django.utils import translation
+from hypothesis import given
+from hypothesis import strategies as st
 
 from approvals import labels
 from approvals.workflow import rules
@@ -22,6 +24,7 @@ from approvals.workflow.contract import (
     DecisionInput,
     DecisionRecord,
     ExtendInput,
+    IgnoredSignal,
     LevelState,
     LevelStatus,
     PolicySnapshot,
@@ -313,6 +316,61 @@ def test_seen_decision_by_signal_id_or_recorded_decision():
     assert not rules.seen_decision(m, "c") and not rules.seen_decision(m, "")
 
 
+def test_a_repeated_decision_id_answers_only_the_person_who_used_it():
+    """Issue 25: finn sends the id read out of max's mail; the workflow refuses him instead
+    of answering with the state, while max's own repeat is still applied once."""
+    m = machine(current=2, decisions=[approve(1, "max", decision_id="a")], signal_ids={"b"})
+    m.state.ignored_signals.append(
+        IgnoredSignal("b", "diana", "approve", "x", NOW.isoformat(), code=Refusal.LEVEL_NOT_YET)
+    )
+    assert rules.repeated_decision(m, decision("max", decision_id="a")) == (True, None)
+    assert rules.repeated_decision(m, decision("diana", decision_id="b")) == (True, None)
+    assert rules.repeated_decision(m, decision("diana", decision_id="c")) == (False, None)
+    for who, used in (("finn", "a"), ("diana", "a"), ("max", "b")):
+        repeat, taken = rules.repeated_decision(m, decision(who, decision_id=used))
+        assert repeat is False
+        expect(taken, Refusal.DECISION_ID_TAKEN, {})
+    # A forged (unauthenticated) signal never claims an id for the person it names.
+    m.state.ignored_signals.append(
+        IgnoredSignal("z", "max", "approve", "x", NOW.isoformat(), code=Refusal.UNAUTHENTICATED)
+    )
+    assert rules.repeated_decision(m, decision("diana", decision_id="z")) == (False, None)
+
+
+def extended(times, seconds):
+    m = machine()
+    rules.current(m).extensions, rules.current(m).extended_seconds = times, seconds
+    return m
+
+
+@pytest.mark.parametrize(
+    ("times", "seconds", "extra", "code", "params"),
+    [
+        (4, 86400, 86400, None, None),
+        (5, 86400, 3600, Refusal.EXTENSIONS_EXHAUSTED, {"max": 5}),
+        (1, 30 * 86400, 86400, None, None),
+        (1, 30 * 86400, 86401, Refusal.EXTENSION_TOTAL_EXCEEDED,
+         {"max_days": 31, "left_days": 1}),
+        (0, 0, 30 * 86400, None, None),
+    ],
+)
+def test_extensions_of_a_level_are_capped(times, seconds, extra, code, params):
+    expect(rules.extend_refusal(extended(times, seconds), extend("max", extra)), code, params)
+
+
+@given(st.lists(st.integers(min_value=-10, max_value=40 * 86400), max_size=30))
+def test_no_sequence_of_extensions_passes_the_caps(asks):
+    """Whatever is asked, in whatever order: at most 5 extensions and 31 days per level."""
+    m = machine()
+    level = rules.current(m)
+    for seconds in asks:
+        if rules.extend_refusal(m, extend("max", seconds)) is None:
+            level.extensions += 1
+            level.extended_seconds += seconds
+    assert level.extensions <= rules.MAX_EXTENSIONS_PER_LEVEL
+    assert level.extended_seconds <= rules.MAX_EXTENDED_SECONDS_PER_LEVEL
+
+
 # ------------------------------------------------------ requester and admins
 def withdraw(who="emma"):
     return WithdrawInput(actor=Actor(username=who))
@@ -588,6 +646,9 @@ PARAMS = {
     Refusal.CANNOT_WITHDRAW: {"status": Status.CHANGES_REQUESTED},
     Refusal.TITLE_TOO_LONG: {"max": rules.MAX_TITLE},
     Refusal.EXTENSION_OUT_OF_RANGE: {"max_days": 30},
+    Refusal.EXTENSIONS_EXHAUSTED: {"max": 5},
+    Refusal.EXTENSION_TOTAL_EXCEEDED: {"max_days": 31, "left_days": 1},
+    Refusal.DECISION_ID_TAKEN: {},
     Refusal.NOT_PENDING: {"status": Status.WITHDRAWN},
     labels.ServiceCode.UNKNOWN: {"detail": "boom"},
 }
