@@ -18,6 +18,7 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("requests/", requests.request_list, name="requests"),
     path("requests/new/", requests.request_new, name="request-new"),
+    path("requests/amount/", requests.amount_hint, name="amount-hint"),
     path("requests/<int:pk>/", requests.request_detail, name="request-detail"),
     path("requests/<int:pk>/receipt/", requests.request_receipt, name="request-receipt"),
     path("requests/<int:pk>/withdraw/", requests.request_withdraw, name="request-withdraw"),

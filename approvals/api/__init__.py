@@ -9,11 +9,14 @@ recorded (`calls.ApiCallLog`).
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.views.decorators.http import require_GET
 from ninja import NinjaAPI
+from ninja.parser import Parser
 
 from accounts.services import token_authenticate
 
@@ -36,7 +39,20 @@ def signed_in(view):
     return wrapper
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number")
+
+
+class ExactParser(Parser):
+    """JSON with its numbers kept exact: 12.10 is Decimal("12.10"), never a float (a
+    float may already be another amount), and NaN or Infinity is no body (400)."""
+
+    def parse_body(self, request):
+        return json.loads(request.body, parse_float=Decimal, parse_constant=_no_constant)
+
+
 api = NinjaAPI(
+    parser=ExactParser(),
     title="Approvals API",
     version="1",
     description=__doc__,

@@ -8,15 +8,15 @@ the workflow's validator decides what is allowed (409 with its code and words).
 
 from __future__ import annotations
 
-from decimal import Decimal
-
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from ninja import Path, Query, Router
 from temporalio.service import RPCError, RPCStatusCode
 
 from accounts.models import User
 
-from .. import selectors, services
+from .. import money, selectors, services
+from ..amounts import plain_refusal_text
 from ..forms.requests import ExpenseForm, ResubmitForm
 from ..labels import ServiceCode
 from ..models import ExpenseRequest
@@ -73,6 +73,19 @@ def _form_errors(form) -> tuple[int, dict]:
             for message in error.messages
         ]
     }
+
+
+def _amount_errors(value) -> tuple[int, dict] | None:
+    """422 in the form's shape if `value` is no amount at all (see `money.read_plain`)."""
+    try:
+        money.read_plain(value)
+    except money.AmountRefused:
+        return 422, {
+            "detail": [
+                {"loc": ["body", "payload", "amount"], "msg": plain_refusal_text(), "type": "plain"}
+            ]
+        }
+    return None
 
 
 def request_out(expense: ExpenseRequest, *, steps: bool = False) -> dict:
@@ -136,10 +149,12 @@ def submit(request, payload: SubmitIn):
 
     With a `submit_token`, a repeat answers 200 with the request the first call made."""
     user: User = request.auth
+    if refused := _amount_errors(payload.amount):
+        return refused
     form = ExpenseForm(
         {
             "title": payload.title,
-            "amount": str(payload.amount),
+            "amount": money.read_plain(payload.amount),  # the form bounds it, in its words
             "currency": payload.currency,
             "category": payload.category,
             "description": payload.description,
@@ -152,15 +167,19 @@ def submit(request, payload: SubmitIn):
     data = form.cleaned_data
     token = data.get("submit_token")
     seen = token is not None and user.expense_requests.filter(submit_token=token).exists()
-    expense = services.expense_submit(
-        requester=user,
-        title=data["title"],
-        amount=data["amount"],
-        currency=data["currency"],
-        category=data["category"],
-        description=data["description"],
-        submit_token=token,
-    )
+    try:
+        expense = services.expense_submit(
+            requester=user,
+            title=data["title"],
+            amount=data["amount"],
+            currency=data["currency"],
+            category=data["category"],
+            description=data["description"],
+            submit_token=token,
+        )
+    except ValidationError as exc:  # no rate, or above the maximum once in EUR
+        form.add_error(None, exc)
+        return _form_errors(form)
     expense.refresh_from_db()
     return (200 if seen else 201), request_out(expense, steps=True)
 
@@ -249,30 +268,36 @@ def withdraw(request, payload: WithdrawIn, pk: int = PK):
     )
 
 
-def _max_amount(expense: ExpenseRequest) -> Decimal | None:
-    cents = (expense.policy_snapshot or {}).get("max_amount_cents")
-    return Decimal(cents) / 100 if cents else None
-
-
 @router.post("/requests/{pk}/resubmit", response=UPDATE, auth=auth.SUBMIT, url_name="api-resubmit")
 def resubmit(request, payload: ResubmitIn, pk: int = PK):
     """Resubmit my request after changes were requested (the web form's validation)."""
     expense = selectors.access_request(user=request.auth, pk=pk)
+    if refused := _amount_errors(payload.amount):
+        return refused
     form = ResubmitForm(
-        {"title": payload.title, "amount": str(payload.amount), "comment": payload.comment},
-        max_amount=_max_amount(expense),
+        {
+            "title": payload.title,
+            "amount": money.read_plain(payload.amount),
+            "comment": payload.comment,
+        },
+        max_amount=services.max_amount_of(expense),
+        currency=expense.currency,
     )
     if not form.is_valid():
         return _form_errors(form)
-    return _run(
-        lambda: services.expense_resubmit(
-            request=expense,
-            actor=request.auth,
-            title=form.cleaned_data["title"],
-            amount=form.cleaned_data["amount"],
-            comment=form.cleaned_data["comment"],
+    try:
+        return _run(
+            lambda: services.expense_resubmit(
+                request=expense,
+                actor=request.auth,
+                title=form.cleaned_data["title"],
+                amount=form.cleaned_data["amount"],
+                comment=form.cleaned_data["comment"],
+            )
         )
-    )
+    except ValidationError as exc:  # decimals the currency has not (the form says so first)
+        form.add_error(None, exc)
+        return _form_errors(form)
 
 
 @router.post("/requests/{pk}/extend", response=UPDATE, auth=auth.DECIDE, url_name="api-extend")

@@ -7,15 +7,40 @@ what `get_status` and every Update answer, unchanged.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from ninja import Field, Schema
+from pydantic import WithJsonSchema
+
+from ..models import CURRENCIES
 
 StatusName = Literal[
     "queued", "pending", "changes_requested", "approved", "rejected", "withdrawn", "expired"
 ]
+
+
+# An amount: a JSON number (read exactly: the API parses JSON numbers as Decimal, never
+# through a float) or a string in "." notation. Checked by the operation, not here, so
+# that a refusal comes in the form's words (422) with the form's bounds.
+AmountIn = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0},
+                {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "maxLength": 40},
+            ],
+            "description": (
+                "A JSON number or a string in '.' notation (\"1450.00\"): no thousands "
+                "separators, no more decimals than the currency has (JPY none), at most "
+                "the policy's maximum in EUR."
+            ),
+            "examples": ["1450.00", 38.5, 1500],
+        }
+    ),
+]
+CurrencyCode = Literal[tuple(code for code, _ in CURRENCIES)]  # type: ignore[valid-type]
 
 
 class Message(Schema):
@@ -73,8 +98,8 @@ class RequestList(Schema):
 
 class SubmitIn(Schema):
     title: str = Field(max_length=10_000)
-    amount: Decimal
-    currency: str = Field("EUR", max_length=100)
+    amount: AmountIn
+    currency: CurrencyCode = "EUR"
     category: str = Field(max_length=100)
     description: str = Field("", max_length=100_000)
     # The web form's one-time token: the same token again answers with the request it
@@ -98,7 +123,7 @@ class WithdrawIn(Schema):
 
 class ResubmitIn(Schema):
     title: str = Field(max_length=10_000)
-    amount: Decimal
+    amount: AmountIn
     comment: str = Field("", max_length=100_000)
 
 

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..models import RequestStatus
 from ..text import CleanCharField
+from .amounts import AMOUNT_CEILING, AmountField
 
 
 class AuditSearchForm(forms.Form):
@@ -25,11 +26,11 @@ class AuditSearchForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("any"))] + RequestStatus.choices
     )
-    min_amount = forms.DecimalField(
-        label=_("Amount from"), required=False, min_value=0, max_digits=12, decimal_places=2
+    min_amount = AmountField(
+        label=_("Amount from"), required=False, allow_zero=True, max_value=AMOUNT_CEILING
     )
-    max_amount = forms.DecimalField(
-        label=_("Amount to"), required=False, min_value=0, max_digits=12, decimal_places=2
+    max_amount = AmountField(
+        label=_("Amount to"), required=False, allow_zero=True, max_value=AMOUNT_CEILING
     )
     date_from = forms.DateField(
         label=_("Submitted from"), required=False, widget=forms.DateInput(attrs={"type": "date"})

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ..text import CleanCharField
+from .amounts import AMOUNT_CEILING, AmountField
 
 
 class DecisionForm(forms.Form):
@@ -78,8 +79,8 @@ class BulkApproveForm(forms.Form):
 
 
 class InboxFilterForm(forms.Form):
-    min_amount = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2)
-    max_amount = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2)
+    min_amount = AmountField(required=False, allow_zero=True, max_value=AMOUNT_CEILING)
+    max_amount = AmountField(required=False, allow_zero=True, max_value=AMOUNT_CEILING)
     overdue = forms.BooleanField(required=False)
     page = forms.CharField(required=False, max_length=2000)
 

@@ -12,7 +12,6 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib.auth.models import Group
-from django.core.validators import MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -32,8 +31,10 @@ from ..workflow.policy import (
     PolicyRule,
     PolicyRules,
 )
+from .amounts import AMOUNT_CEILING, AmountField
 
-EUR = {"max_digits": 12, "decimal_places": 2, "validators": [MinValueValidator(Decimal("0"))]}
+# Thresholds in EUR, typed in the reader's language like every amount; zero is allowed.
+EUR = {"allow_zero": True, "max_value": AMOUNT_CEILING}
 
 
 def _cents(amount: Decimal | None) -> int | None:
@@ -49,16 +50,16 @@ def _codes(text: str) -> list[str]:
 
 
 class PolicyForm(forms.Form):
-    two_levels_from = forms.DecimalField(label=_("Two management levels from (EUR)"), **EUR)
-    three_levels_from = forms.DecimalField(label=_("Three management levels from (EUR)"), **EUR)
-    max_amount = forms.DecimalField(label=_("Maximum amount (EUR)"), **EUR)
+    two_levels_from = AmountField(label=_("Two management levels from (EUR)"), **EUR)
+    three_levels_from = AmountField(label=_("Three management levels from (EUR)"), **EUR)
+    max_amount = AmountField(label=_("Maximum amount (EUR)"), **EUR)
     note = CleanCharField(label=_("Note"), max_length=200, required=False)
 
 
 class RuleForm(forms.Form):
     name = CleanCharField(label=_("Rule"), max_length=120, required=False)
-    min_amount = forms.DecimalField(label=_("From (EUR)"), required=False, **EUR)
-    below_amount = forms.DecimalField(label=_("Below (EUR)"), required=False, **EUR)
+    min_amount = AmountField(label=_("From (EUR)"), required=False, **EUR)
+    below_amount = AmountField(label=_("Below (EUR)"), required=False, **EUR)
     categories = forms.MultipleChoiceField(
         label=_("Categories"), choices=Category.choices, required=False,
         widget=forms.CheckboxSelectMultiple,

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ..models import CURRENCIES, Category, RequestStatus
 from ..text import CleanCharField
+from .amounts import AMOUNT_CEILING, AmountField, hint_attrs
 
 MAX_RECEIPT_BYTES = 10 * 1024 * 1024
 MAX_TEXT = 2000
-CENT = Decimal("0.01")
-# What the amount column holds (12 digits, 2 decimals): the bound of an amount in a
-# currency other than EUR, whose limit is its EUR value (checked at submission).
-AMOUNT_CEILING = Decimal("9999999999.99")
 # Leading bytes of each accepted receipt type, with the extension it is stored under.
 MAGIC = (
     (b"%PDF-", "pdf"),
@@ -42,53 +38,6 @@ def sniff(upload) -> str | None:
             kind = None  # "%PDF-" in front of anything else is not a document
     upload.seek(0)
     return kind
-
-
-class AmountField(forms.DecimalField):
-    """A positive money amount: two decimals at most, bounded by the policy's maximum."""
-
-    def __init__(self, *, max_value: Decimal = Decimal("1000000.00"), **kwargs):
-        kwargs.setdefault("widget", forms.NumberInput(attrs={"step": "0.01", "min": "0.01"}))
-        super().__init__(
-            max_digits=12,
-            decimal_places=2,
-            min_value=Decimal("0.01"),
-            max_value=max_value,
-            error_messages={
-                "invalid": _("Enter an amount such as 125.50."),
-                "min_value": _("The amount must be greater than zero."),
-                "max_value": _("The amount must be at most %(limit_value)s."),
-                "max_decimal_places": _("Use at most two decimals."),
-                "max_digits": _("The amount is too large."),
-                "max_whole_digits": _("The amount is too large."),
-            },
-            **kwargs,
-        )
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        if value is not None and not value.is_finite():
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        with contextlib.suppress(InvalidOperation):  # too many digits: max_value says so
-            if value is not None and value == value.quantize(CENT):
-                value = value.quantize(CENT)  # "12.500" is two decimals written long
-        return value
-
-    def validate(self, value):
-        # Zero and negatives get the friendly message before any digit-count message.
-        if value is not None and value <= 0:
-            raise forms.ValidationError(self.error_messages["min_value"], code="min_value")
-        super().validate(value)
-
-    def run_validators(self, value):
-        # One clear message per bad amount: "too large" wins over digit counts.
-        if value is not None and value > self.max_value:
-            raise forms.ValidationError(
-                self.error_messages["max_value"],
-                code="max_value",
-                params={"limit_value": f"{self.max_value:,.2f}"},
-            )
-        super().run_validators(value)
 
 
 class ExpenseForm(forms.Form):
@@ -116,12 +65,17 @@ class ExpenseForm(forms.Form):
         """`max_amount` is the policy's maximum, in EUR."""
         super().__init__(*args, **kwargs)
         currency = self.data.get("currency") if self.is_bound else "EUR"
-        if currency in dict(CURRENCIES) and currency != "EUR":
+        if currency not in dict(CURRENCIES):
+            currency = "EUR"  # the currency field says what is wrong with it
+        if currency != "EUR":
             # The EUR limit applies to the converted amount: the submission checks it,
             # with the pinned rate, and names the limit.
             max_amount = AMOUNT_CEILING
+        amount = self.fields["amount"]
+        amount.currency = currency
         if max_amount is not None:
-            self.fields["amount"] = AmountField(label=_("Amount"), max_value=max_amount)
+            amount.max_value = max_amount
+        amount.widget.attrs.update(hint_attrs("amount-hint"))
 
     def clean_title(self):
         title = self.cleaned_data["title"]
@@ -159,7 +113,7 @@ class ExpenseForm(forms.Form):
 
 
 class ResubmitForm(forms.Form):
-    """`max_amount` is in the request's currency (the EUR limit at the pinned rate)."""
+    """`max_amount` and `currency` are the request's (the EUR limit at the pinned rate)."""
 
     title = CleanCharField(label=_("Title"), max_length=200)
     amount = AmountField(label=_("Amount"))
@@ -171,10 +125,15 @@ class ResubmitForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
-    def __init__(self, *args, max_amount: Decimal | None = None, **kwargs):
+    def __init__(
+        self, *args, max_amount: Decimal | None = None, currency: str = "EUR", **kwargs
+    ):
         super().__init__(*args, **kwargs)
+        amount = self.fields["amount"]
+        amount.currency = currency
         if max_amount is not None:
-            self.fields["amount"] = AmountField(label=_("Amount"), max_value=max_amount)
+            amount.max_value = max_amount
+        amount.widget.attrs.update(hint_attrs("resubmit-amount-hint", currency=currency))
 
 
 class StatusFilterForm(forms.Form):

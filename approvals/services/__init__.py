@@ -16,7 +16,7 @@ from .commands import (
 )
 from .common import UNAVAILABLE, ServiceError
 from .decisions import decide_one, decision_record, decision_signal
-from .requests import expense_submit, max_amount_in
+from .requests import expense_submit, max_amount_in, max_amount_of
 
 __all__ = [
     "UNAVAILABLE",
@@ -30,6 +30,7 @@ __all__ = [
     "expense_submit",
     "expense_withdraw",
     "max_amount_in",
+    "max_amount_of",
     "status_query",
     "status_query_quietly",
 ]

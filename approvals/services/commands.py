@@ -24,6 +24,7 @@ from accounts.models import User
 from accounts.selectors import delegators_for
 
 from .. import money
+from ..amounts import decimals_error
 from ..effects import projection
 from ..labels import WORDS, ServiceCode
 from ..models import ExpenseRequest
@@ -38,7 +39,6 @@ from ..workflow.contract import (
 )
 from ..workflow.workflow import ExpenseApprovalWorkflow
 from .common import ServiceError
-from .requests import decimals_error
 
 
 def actor_for(user: User) -> Actor:

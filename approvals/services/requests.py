@@ -21,19 +21,12 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 
 from .. import money
+from ..amounts import decimals_error
 from ..models import ExpenseRequest, RequestStatus
 from ..policies import effective_version
 from ..selectors.fx import rate_on
 from ..temporal.starter import policy_snapshot, workflow_start_quietly
 from ..workflow.contract import PolicySnapshot
-
-
-def decimals_error(currency: str) -> str:
-    if money.exponent(currency) == 0:
-        return _("%(currency)s has no decimals: enter a whole amount, such as 1500.") % {
-            "currency": currency
-        }
-    return _("Use at most two decimals.")
 
 
 def check_base_amount(
@@ -63,6 +56,18 @@ def check_base_amount(
             ),
         }
     raise ValidationError({"amount": [message]})
+
+
+def max_amount_of(request: ExpenseRequest) -> Decimal | None:
+    """The maximum of the policy the request was submitted under (the workflow's bound),
+    in the request's currency at its pinned rate; None for a request without one."""
+    if not (request.policy_snapshot or {}).get("max_amount_cents"):
+        return None
+    return max_amount_in(
+        currency=request.currency,
+        rate=request.fx_rate,
+        policy=PolicySnapshot(**request.policy_snapshot),
+    )
 
 
 def max_amount_in(*, currency: str, rate: Decimal | None, policy: PolicySnapshot) -> Decimal:

@@ -11,6 +11,7 @@ from django import template
 from django.utils import formats
 
 from .. import money as fx
+from ..amounts import EXAMPLE, spell
 
 register = template.Library()
 
@@ -51,3 +52,9 @@ def fx_rate(value) -> str:
         return str(value)
     places = max(0, -rate.as_tuple().exponent)
     return formats.number_format(rate, places, use_l10n=True)
+
+
+@register.simple_tag
+def amount_example(currency: str = "") -> str:
+    """An amount spelled as the reader types it (1.450,00 in German, 1450 for JPY)."""
+    return spell(EXAMPLE, currency or fx.BASE_CURRENCY)

@@ -8,7 +8,6 @@ and its errors (htmx 2 does not swap 4xx answers); plain posts answer 400.
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from pathlib import Path
 
 from django.contrib import messages
@@ -28,13 +27,13 @@ from payouts.selectors import payment_for
 
 from .. import selectors, services
 from ..forms.actions import ExtendForm, OverrideForm
-from ..forms.requests import ExpenseForm, ResubmitForm, StatusFilterForm
-from ..models import ExpenseRequest, RequestStatus
+from ..forms.amounts import AmountField
+from ..forms.requests import AMOUNT_CEILING, ExpenseForm, ResubmitForm, StatusFilterForm
+from ..models import CURRENCIES, ExpenseRequest, RequestStatus
 from ..policy_labels import level_name
 from ..selectors import chain
 from ..selectors.live import EVENT_LABELS, live_words
 from ..temporal.starter import current_max_amount
-from ..workflow.contract import PolicySnapshot
 
 # How a level's state and a history entry read on the page.
 STEP_LABELS = {
@@ -127,6 +126,25 @@ def request_new(request: HttpRequest) -> HttpResponse:
     return redirect(url)
 
 
+@login_required
+@require_GET
+def amount_hint(request: HttpRequest) -> HttpResponse:
+    """How the amount being typed is read (htmx, as the person types): the amount as
+    understood, or the refusal the form would show. The limit is the form's to say."""
+    currency = request.GET.get("currency", "EUR")
+    if currency not in dict(CURRENCIES):
+        currency = "EUR"
+    text = request.GET.get("amount", "")
+    context = {"currency": currency}
+    try:
+        context["amount"] = AmountField(
+            currency=currency, max_value=AMOUNT_CEILING, required=False
+        ).clean(text)
+    except ValidationError as exc:
+        context["error"] = exc.messages[0]
+    return render(request, "approvals/_amount_hint.html", context)
+
+
 def _detail_context(
     request: HttpRequest, expense: ExpenseRequest, resubmit_form=None, **action_forms
 ) -> dict:
@@ -149,7 +167,8 @@ def _detail_context(
         "resubmit_form": resubmit_form
         or ResubmitForm(
             initial={"title": expense.title, "amount": expense.amount},
-            max_amount=_max_amount(expense),
+            max_amount=services.max_amount_of(expense),
+            currency=expense.currency,
         ),
     }
     # Ids carry the level (and differ per form: extend and override both have a
@@ -179,18 +198,6 @@ def _detail_context(
         **forms,
         "history": history,
     }
-
-
-def _max_amount(expense: ExpenseRequest) -> Decimal | None:
-    """The maximum of the policy the request was submitted under (the workflow's bound),
-    in the request's currency at its pinned rate (the policy's maximum is in EUR)."""
-    if not (expense.policy_snapshot or {}).get("max_amount_cents"):
-        return None
-    return services.max_amount_in(
-        currency=expense.currency,
-        rate=expense.fx_rate,
-        policy=PolicySnapshot(**expense.policy_snapshot),
-    )
 
 
 def _render_detail(
@@ -234,7 +241,9 @@ def request_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def request_resubmit(request: HttpRequest, pk: int) -> HttpResponse:
     expense = _own_request(request, pk)
-    form = ResubmitForm(request.POST, max_amount=_max_amount(expense))
+    form = ResubmitForm(
+        request.POST, max_amount=services.max_amount_of(expense), currency=expense.currency
+    )
     if form.is_valid():
         try:
             services.expense_resubmit(

@@ -84,7 +84,7 @@ def test_inline_errors_keep_what_emma_typed(live_app, new_page):
     page.goto(f"{live_app.url}/requests/new/")
     page.evaluate("window.__noReload = 1")
     page.fill("[name=title]", "Hotel")
-    page.fill("[name=amount]", "12.345")
+    page.fill("[name=amount]", "12.3456")  # ("12.345" could be 12345: refused as such)
     page.fill("[name=description]", "Two nights")
     # The browser's own checks would stop this first; the server's must hold anyway.
     page.evaluate("document.getElementById('expense-form').noValidate = true")

@@ -92,6 +92,8 @@ MATRIX: dict[str, tuple[tuple, tuple]] = {
     "home": (ALL_IN, (405,) * 6),
     "requests": (ALL_IN, GET_ONLY),
     "request-new": (ALL_IN, (LOGIN,) + (400,) * 5),
+    # How a typed amount is read (the form's live hint): anyone signed in, GET only.
+    "amount-hint": (ALL_IN, GET_ONLY),
     "request-detail": (SEES_REQUEST, GET_ONLY),
     "request-live": (SEES_REQUEST, GET_ONLY),
     "request-receipt": (SEES_REQUEST, GET_ONLY),

@@ -96,8 +96,12 @@ numbers = st.one_of(
     st.text(max_size=20),
 )
 # Valid amounts often enough that the whole path (save, start, detail page) runs too.
+# Grouped the English and the German way too (1,450.00 / 1.450,00: read or refused).
+grouped = st.decimals(min_value="0.01", max_value="50000", places=2).map(lambda d: f"{d:,}")
 amounts = st.one_of(
     st.decimals(min_value="0.01", max_value="50000", places=2).map(str),
+    grouped,
+    grouped.map(lambda t: t.translate(str.maketrans(",.", ".,"))),
     numbers,
 )
 dates = st.one_of(
@@ -222,7 +226,7 @@ def test_the_form_shows_markup_in_the_title_as_text(demo_org, task_queue):
     html = response.content.decode()
     assert XSS not in html
     assert "&lt;script&gt;alert(&quot;xss&quot;)&lt;/script&gt;" in html
-    assert "Enter an amount such as 125.50." in html
+    assert "Enter an amount such as 1,450.00." in html
 
 
 # ------------------------------------------- decide / withdraw / resubmit
