@@ -77,7 +77,7 @@ def test_submit_page_with_temporal_down_tells_the_user_plainly(client, demo_org,
     assert response.redirect_chain == [(f"/requests/{request.pk}/", 302)]
     assert "will start automatically as soon as it is back" in html
     assert "You do not need to submit it again." in html
-    assert 'data-testid="status">queued<' in html
+    assert 'data-testid="status" data-status="queued">queued<' in html
     assert 'data-testid="queued-note"' in html
     assert request.status == "queued" and request.workflow_started_at is None
 

@@ -344,7 +344,7 @@ def test_my_requests_lists_only_my_own_with_status_badges(demo_org, emma_client)
     assert response.status_code == 200 and "<html" in html
     assert "Emma lunch" in html and "Finn lunch" not in html
     assert f'id="status-{mine.pk}"' in html
-    assert 'data-testid="status">queued<' in html
+    assert 'data-testid="status" data-status="queued">queued<' in html
 
 
 @pytest.mark.django_db
@@ -508,7 +508,7 @@ def test_withdraw_while_pending_as_htmx_returns_the_updated_body(demo_org, worke
     html = response.content.decode()
     assert response.status_code == 200 and "<html" not in html
     assert (
-        f'id="status-{request.pk}" class="badge s-withdrawn" data-testid="status">withdrawn<'
+        f'id="status-{request.pk}" class="badge s-withdrawn" data-testid="status" data-status="withdrawn">withdrawn<'
         in html
     )
     assert 'data-testid="withdraw"' not in html
@@ -526,7 +526,7 @@ def test_withdraw_while_pending_as_plain_post_redirects_to_the_detail(
     wait_status(request, "withdrawn")
     html = emma_client.get(response["Location"]).content.decode()
     assert "Your request was withdrawn." in html
-    assert 'data-testid="status">withdrawn<' in html
+    assert 'data-testid="status" data-status="withdrawn">withdrawn<' in html
 
 
 @pytest.mark.django_db(transaction=True)
