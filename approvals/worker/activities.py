@@ -25,7 +25,7 @@ from temporalio.exceptions import ApplicationError
 from accounts.models import Delegation, User
 from accounts.selectors import active_ladder, admin_usernames
 
-from .. import policies
+from .. import inbox_feed, policies
 from ..effects import notifications, ops, projection
 from ..models import ExpenseRequest, PolicyVersion
 from ..workflow.contract import (
@@ -216,11 +216,21 @@ def bind_loop(loop: asyncio.AbstractEventLoop | None) -> None:
     _loop = loop
 
 
+def _note(event: dict) -> None:
+    """Tell the inbox's cache before the push goes out (inbox_feed): a page refreshed by
+    the push already sees the change. Best effort like the push (results expire anyway)."""
+    try:
+        inbox_feed.note_change(event)
+    except Exception:  # noqa: BLE001 - the record is written; the cache ages out
+        log.warning("inbox feed note of #%s failed", event.get("request_id"), exc_info=True)
+
+
 def _push(t: Transition, user_ids: list[int], fx: dict) -> None:
+    event = {**live_event(t), **fx}
+    _note(event)
     layer = get_channel_layer()
     if layer is None or not user_ids:
         return
-    event = {**live_event(t), **fx}
 
     async def send() -> None:
         for user_id in user_ids:
@@ -289,11 +299,12 @@ async def publish_transition(t: Transition) -> None:
 
     info = _info()
     layer = get_channel_layer()
-    if layer is None:
-        return
     try:
         user_ids, fx = await sync_to_async(lookups, thread_sensitive=False)()
         event = {**live_event(t), **fx}
+        await sync_to_async(_note, thread_sensitive=False)(event)
+        if layer is None:
+            return
         for user_id in user_ids:
             await layer.group_send(f"user.{user_id}", event)
     except Exception as exc:
