@@ -198,9 +198,14 @@ def _rpc_timeout() -> timedelta:
     return timedelta(seconds=float(settings.TEMPORAL_CALL_TIMEOUT))
 
 
-def _spend(call_name: str, priority: Priority, fn: Callable[[Client], Awaitable[Any]]) -> Any:
+def _spend(
+    call_name: str,
+    priority: Priority,
+    fn: Callable[[Client], Awaitable[Any]],
+    wait: float | None = None,
+) -> Any:
     label = priority.name.lower()
-    acquire(priority)
+    acquire(priority, wait=wait)
     calls = metrics.VISIBILITY_CALLS
     try:
         result = call(fn)
@@ -225,6 +230,7 @@ def list_page(
     token: bytes | None,
     priority: Priority,
     then: Callable[[Client, list[WorkflowExecution]], Awaitable[Any]] | None = None,
+    wait: float | None = None,
 ) -> tuple[Any, bytes | None]:
     """One ListWorkflowExecutions page: (executions, or `then(client, executions)`,
     the next page token). Raises Throttled, TemporalUnavailable or RPCError."""
@@ -247,10 +253,10 @@ def list_page(
         out = await then(client, executions) if then is not None else executions
         return out, response.next_page_token or None
 
-    return _spend("list", priority, fn)
+    return _spend("list", priority, fn, wait)
 
 
-def count(query: str, *, priority: Priority) -> int:
+def count(query: str, *, priority: Priority, wait: float | None = None) -> int:
     """One CountWorkflowExecutions. Raises Throttled, TemporalUnavailable or RPCError."""
 
     async def fn(client: Client) -> int:
@@ -261,4 +267,4 @@ def count(query: str, *, priority: Priority) -> int:
         )
         return int(response.count)
 
-    return _spend("count", priority, fn)
+    return _spend("count", priority, fn, wait)
