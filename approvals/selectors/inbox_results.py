@@ -26,6 +26,7 @@ who may do what: the workflow's validator does.
 from __future__ import annotations
 
 import base64
+import logging
 import threading
 import time
 from concurrent.futures import Future
@@ -57,6 +58,7 @@ from .inbox import (
     with_budget_left,
 )
 
+log = logging.getLogger(__name__)
 # Visibility may lag the event that announced a change by this much: events this
 # much older than a call are still laid over its result.
 VISIBILITY_LAG = 5.0
@@ -115,15 +117,24 @@ def _fetch(key: str, query: str, token, principals: list[str], username: str, ge
         "fetched_at": time.time(),
         "gens": gens,
     }
-    inbox_feed.save(key, entry)
+    _quietly(inbox_feed.save, key, entry)
     return entry
+
+
+def _quietly(fn, *args, default=None):
+    """A shared-store operation that may fail (Redis away) without failing the page."""
+    try:
+        return fn(*args)
+    except Exception:  # noqa: BLE001 - the page goes on without it
+        log.warning("inbox results: %s failed", fn.__name__, exc_info=True)
+        return default
 
 
 def _wait_for_other_process(key: str, gens: list[int]) -> dict | None:
     deadline = time.monotonic() + COALESCE_WAIT
     while time.monotonic() < deadline:
         time.sleep(0.02)
-        entry = inbox_feed.load(key)
+        entry = _quietly(inbox_feed.load, key)
         if entry is not None and entry["gens"] == gens:
             return entry
     return None
@@ -140,7 +151,7 @@ def _coalesced(key, query, token, principals, username, gens) -> tuple[dict, str
     if not leader:
         return future.result(timeout=float(settings.TEMPORAL_CALL_TIMEOUT) + 1), "coalesced"
     try:
-        if not inbox_feed.claim(key, ttl=float(settings.TEMPORAL_CALL_TIMEOUT)):
+        if not _quietly(inbox_feed.claim, key, float(settings.TEMPORAL_CALL_TIMEOUT), default=True):
             entry = _wait_for_other_process(key, gens)
             if entry is None:
                 raise Throttled("coalesce")
@@ -149,7 +160,7 @@ def _coalesced(key, query, token, principals, username, gens) -> tuple[dict, str
             try:
                 entry = _fetch(key, query, token, principals, username, gens)
             finally:
-                inbox_feed.release(key)
+                _quietly(inbox_feed.release, key)
             source = "fetched"
         future.set_result(entry)
         return entry, source
@@ -176,8 +187,12 @@ def inbox_result(*, user: User, token: bytes | None, filters: Filters | None = N
         overdue=filters.overdue,
     )
     key = inbox_feed.entry_key(query, token)
-    gens = inbox_feed.generations(principals)
-    entry = inbox_feed.load(key)
+    try:
+        gens = inbox_feed.generations(principals)
+        entry = inbox_feed.load(key)
+    except Exception:  # noqa: BLE001 - Redis unreachable: no stored results, still a page
+        log.warning("inbox results: the shared store is unreachable", exc_info=True)
+        return _without_store(user, query, token, principals, filters)
     now = time.time()
     if entry is not None and entry["gens"] == gens and now - entry["fetched_at"] < _max_age():
         return _served(entry, "fresh", principals, user, filters, token)
@@ -201,6 +216,23 @@ def inbox_result(*, user: User, token: bytes | None, filters: Filters | None = N
     return result
 
 
+def _without_store(user, query, token, principals, filters) -> InboxResult:
+    """Redis down: one budgeted call, else the record (nothing to reuse, nothing kept)."""
+    try:
+        rows, next_token = fetch_inbox_page(
+            query, token=token, principals=set(principals), username=user.username
+        )
+    except RPCError as exc:
+        if token is not None and exc.status == RPCStatusCode.INVALID_ARGUMENT:
+            raise PageExpired(str(exc)) from exc
+        return _from_record(user, principals, filters, unavailable=True)
+    except (Throttled, TemporalUnavailable) as exc:
+        return _from_record(user, principals, filters, unavailable=not isinstance(exc, Throttled))
+    metrics.INBOX_RESULTS.labels(source="fetched").inc()
+    with_budget_left(rows)
+    return InboxResult(rows=rows, next_token=next_token, as_of=timezone.now(), source="fetched")
+
+
 def _max_age() -> float:
     return inbox_feed.max_age()
 
@@ -208,7 +240,8 @@ def _max_age() -> float:
 def _served(entry, source, principals, user, filters, token) -> InboxResult:
     metrics.INBOX_RESULTS.labels(source=source).inc()
     rows = [_load(r) for r in entry["rows"]]
-    changes = inbox_feed.changes_since(principals, entry["started_at"] - VISIBILITY_LAG)
+    since = entry["started_at"] - VISIBILITY_LAG
+    changes = _quietly(inbox_feed.changes_since, principals, since, default={})
     # Arrivals only where the result is the whole listing: in a longer one the row may
     # already be on a later page (the next call places it).
     rows = overlay(
@@ -264,7 +297,9 @@ def overlay(rows, changes: dict[int, dict], *, principals, me, filters, arrivals
     return sort_by_deadline(out)
 
 
-def _from_record(user: User, principals: list[str], filters: Filters) -> InboxResult:
+def _from_record(
+    user: User, principals: list[str], filters: Filters, *, unavailable: bool = False
+) -> InboxResult:
     """The first page from the projection (nothing stored for this query yet)."""
     metrics.INBOX_RESULTS.labels(source="record").inc()
     qs, in_python = waiting_queryset(principals)
@@ -286,7 +321,13 @@ def _from_record(user: User, principals: list[str], filters: Filters) -> InboxRe
         rows.append(row)
     rows = sort_by_deadline(rows)[:PAGE_SIZE]
     with_budget_left(rows)
-    return InboxResult(rows=rows, next_token=None, as_of=timezone.now(), source="record")
+    return InboxResult(
+        rows=rows,
+        next_token=None,
+        as_of=timezone.now(),
+        source="record",
+        unavailable=unavailable,
+    )
 
 
 def _record_row(r: ExpenseRequest, principals: set[str], me: str) -> InboxRow:

@@ -25,6 +25,7 @@ Metrics: `approvals_visibility_calls_total{call,priority,outcome}`,
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -44,6 +45,7 @@ from .. import metrics
 from ..shared_state import redis_client, redis_key
 from .client import call
 
+log = logging.getLogger(__name__)
 
 class Priority(IntEnum):
     """Who spends the budget first (lower value first)."""
@@ -173,9 +175,9 @@ def acquire(priority: Priority, *, wait: float | None = None) -> float:
     while True:
         try:
             needed = bucket().take(reserve)
-        except Exception:  # noqa: BLE001 - Redis down: spend nothing rather than fail a page
-            metrics.VISIBILITY_THROTTLED.labels(priority=label, reason="budget").inc()
-            raise Throttled("budget") from None
+        except Exception:  # noqa: BLE001 - Redis down: this process's own bucket meanwhile
+            log.warning("visibility budget: Redis unreachable, using this process's bucket")
+            needed = _local.take(reserve)
         waited = time.monotonic() - started
         if needed <= 0:
             metrics.VISIBILITY_WAIT.labels(priority=label).observe(waited)
