@@ -334,3 +334,18 @@ def test_two_processes_share_one_budget(tmp_path):
     assert all(o["ok"] >= 2 for o in outs), outs  # both got a share
     assert 3 * 6 - 3 <= total <= 3 * 6 + 2 + 1, outs  # one budget, not two
     assert sum(o["server_throttled"] for o in outs) == 0, outs
+
+
+def test_redis_unreachable_never_fails_an_inbox_page(worker, settings):
+    """Budget and stored results both in Redis, Redis gone: pages still answer with
+    the rows (a budgeted call, or the projection), never a 500."""
+    people = team()
+    request = submit(people["employee"], "160.00")
+    wait_pending_level(request, 1)
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    boss = client_for(people["manager"])
+    for _ in range(3):
+        source, _age, ids, html = page(boss)
+        assert source in ("fetched", "record") and ids == [request.pk]
+        assert 'data-testid="inbox-error"' not in html
+    assert boss.get("/inbox/count/").status_code == 200
