@@ -22,6 +22,9 @@ more than 2 s before the page was asked for), and visibility calls (the web
 processes' `approvals_visibility_calls_total`) per view and per second, plus
 where the page's rows came from (`approvals_inbox_results_total`).
 
+LOAD_CEILING_S > 0: afterwards, one web process's CPU ceiling (approvers with no
+think time at 1..16 at once, that many seconds each: views/s and p95).
+
 LOAD_WEBS / LOAD_WORKERS: processes of each (one Redis, one database); with
 LOAD_FAULT=1, one web and one worker are killed with SIGKILL halfway through the
 work phase (approvers of the dead web move to the other, as a load balancer would)
@@ -76,6 +79,7 @@ PROBE = int(knob("LOAD_PROBE", 5))
 WEBS = int(knob("LOAD_WEBS", 1))
 WORKERS = int(knob("LOAD_WORKERS", 1))
 FAULT = os.environ.get("LOAD_FAULT", "") == "1"
+CEILING_S = knob("LOAD_CEILING_S", 0)
 SCENARIO = os.environ.get("LOAD_SCENARIO") or f"limit{LIMIT}-a{APPROVERS}-o{OPEN}" + (
     "-fault" if FAULT else ""
 )
@@ -437,6 +441,37 @@ async def drive(run: Run, faults) -> None:
     await asyncio.sleep(3)  # let the probes finish
 
 
+async def ceiling(port: int, keys: dict, seconds: float) -> list[dict]:
+    """One web process's CPU ceiling: approvers with no think time (the page, then the
+    badge, as above) at 1, 2, 4, 8 and 16 at once, `seconds` each: views/s and p95."""
+    names = sorted(keys)
+    levels = []
+    for concurrency in (1, 2, 4, 8, 16):
+        times: list[float] = []
+        stop_at = time.monotonic() + seconds
+
+        async def one(k: int, times=times, stop_at=stop_at) -> None:
+            http = Http(port)
+            cookie = {"Cookie": f"sessionid={keys[names[k % len(names)]]}"}
+            while time.monotonic() < stop_at:
+                t = time.monotonic()
+                status, _, _ = await http.request("GET", "/inbox/", cookie)
+                await http.request("GET", "/inbox/count/", cookie)
+                if status == 200:
+                    times.append(time.monotonic() - t)
+            await http.close()
+
+        t0 = time.monotonic()
+        await asyncio.gather(*(one(k) for k in range(concurrency)))
+        levels.append(
+            {"concurrency": concurrency, "views_per_s": len(times) / (time.monotonic() - t0),
+             **dist(times)}
+        )
+        log(f"  ceiling at {concurrency}: {levels[-1]['views_per_s']:.1f} views/s, "
+            f"p95 {levels[-1]['p95_ms']:.0f} ms")
+    return levels
+
+
 def report(run: Run, counters: dict, elapsed: float, cpu: dict) -> dict:
     cold = [s for t, s in run.page_s if t < COLD_S]
     views = len(run.page_s)
@@ -523,13 +558,21 @@ def main() -> int:
         )
         result["killed"] = killed
         result["lost_decisions"] = lost(run.approved)
+        if CEILING_S > 0:
+            log("CPU ceiling of one web process…")
+            levels = asyncio.run(ceiling(run.alive_ports[0], keys, CEILING_S))
+            ok = [lv for lv in levels if lv["p95_ms"] is not None and lv["p95_ms"] <= 150]
+            result["ceiling"] = {
+                "levels": levels,
+                "views_per_s_at_p95_150ms": max((lv["views_per_s"] for lv in ok), default=0),
+            }
     finally:
         stack.stop()
     result["load_average_after"] = os.getloadavg()
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"load-{SCENARIO}.json"
     out.write_text(json.dumps(result, indent=2, default=str))
-    print(json.dumps(result["load"], indent=2, default=str))
+    print(json.dumps({k: result.get(k) for k in ("load", "ceiling")}, indent=2, default=str))
     print(f"lost decisions: {result['lost_decisions']}; results: {out}")
     return 0
 
