@@ -323,6 +323,7 @@ class Run:
         self.sources: dict[str, int] = {}
         self.start = 0.0
         self.stop_at = 0.0
+        self.ended = 0.0
 
     def port_for(self, index: int) -> int:
         return self.alive_ports[index % len(self.alive_ports)]
@@ -368,7 +369,8 @@ class Run:
             mine = [pk for pk in shown if pk in self.plan[name]]
             if mine and rng.random() < DECIDE:
                 await self.decide(http, name, index, mine[0])
-            await asyncio.sleep(min(rng.expovariate(1 / THINK_S), 6 * THINK_S))
+            think = min(rng.expovariate(1 / THINK_S), 6 * THINK_S)
+            await asyncio.sleep(max(0.0, min(think, self.stop_at - time.monotonic())))
         await http.close()
 
     def check_page(self, name: str, status: int, html: str, t0: float) -> None:
@@ -438,6 +440,7 @@ async def drive(run: Run, faults) -> None:
         await asyncio.sleep(COLD_S + DURATION_S / 2)
         faults()
     await asyncio.gather(*tasks)
+    run.ended = time.monotonic()
     await asyncio.sleep(3)  # let the probes finish
 
 
@@ -548,9 +551,8 @@ def main() -> int:
                 killed.append(child.name)
             log(f"killed {killed}")
 
-        t0 = time.monotonic()
         asyncio.run(drive(run, faults if FAULT else None))
-        elapsed = time.monotonic() - t0
+        elapsed = run.ended - run.start  # the cold window and the work, probes aside
         cpu1 = stack.cpu()
         counters = summarize_counters(before, scrape([p for p in ports if p in run.alive_ports]))
         result["load"] = report(

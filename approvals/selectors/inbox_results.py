@@ -43,7 +43,7 @@ from accounts.models import User
 from .. import inbox_feed, metrics
 from ..models import ExpenseRequest
 from ..temporal.client import TemporalUnavailable
-from ..temporal.visibility import Throttled
+from ..temporal.visibility import Priority, Throttled
 from ..workflow.contract import Status
 from .home import waiting_queryset
 from .inbox import (
@@ -105,10 +105,10 @@ _lock = threading.Lock()
 _inflight: dict[str, Future] = {}
 
 
-def _fetch(key: str, query: str, token, principals: list[str], username: str, gens) -> dict:
+def _fetch(key, query, token, principals, username, gens, priority) -> dict:
     started = time.time()
     rows, next_token = fetch_inbox_page(
-        query, token=token, principals=set(principals), username=username
+        query, token=token, principals=set(principals), username=username, priority=priority
     )
     entry = {
         "rows": [_dump(r) for r in rows],
@@ -140,7 +140,7 @@ def _wait_for_other_process(key: str, gens: list[int]) -> dict | None:
     return None
 
 
-def _coalesced(key, query, token, principals, username, gens) -> tuple[dict, str]:
+def _coalesced(key, query, token, principals, username, gens, priority) -> tuple[dict, str]:
     """One call for identical queries in flight: (entry, 'fetched' | 'coalesced')."""
     with _lock:
         future = _inflight.get(key)
@@ -158,7 +158,7 @@ def _coalesced(key, query, token, principals, username, gens) -> tuple[dict, str
             source = "coalesced"
         else:
             try:
-                entry = _fetch(key, query, token, principals, username, gens)
+                entry = _fetch(key, query, token, principals, username, gens, priority)
             finally:
                 _quietly(inbox_feed.release, key)
             source = "fetched"
@@ -196,9 +196,15 @@ def inbox_result(*, user: User, token: bytes | None, filters: Filters | None = N
     now = time.time()
     if entry is not None and entry["gens"] == gens and now - entry["fetched_at"] < _max_age():
         return _served(entry, "fresh", principals, user, filters, token)
+    # Nothing changed, only older than the safety net: spend from above a reserve, so
+    # inboxes an event changed go first.
+    unchanged = entry is not None and entry["gens"] == gens
+    priority = Priority.REFRESH if unchanged else Priority.INBOX
     unavailable = False
     try:
-        fetched, source = _coalesced(key, query, token, principals, user.username, gens)
+        fetched, source = _coalesced(
+            key, query, token, principals, user.username, gens, priority
+        )
         return _served(fetched, source, principals, user, filters, token)
     except Throttled:
         pass

@@ -10,9 +10,9 @@ at `TEMPORAL_VISIBILITY_RPS` a second:
   script, Redis' own clock), in process otherwise (the embedded mode has one
   process);
 - with priorities: a lower priority may only take a token while a reserve is
-  left for the higher ones, and waits less (an inbox page waits a few tens of
-  milliseconds, a badge not at all, /ops/ and digests longer, from above their
-  reserve);
+  left for the higher ones, and waits less (an inbox page an event changed waits
+  a few tens of milliseconds; the safety-net refresh of an unchanged one and a
+  badge not at all; /ops/ and digests longer, from above their reserve);
 - with no silent retries: the SDK retries RESOURCE_EXHAUSTED for seconds, so
   the RPCs are made with `retry=False` and a throttle from the server is a
   `Throttled` like an empty bucket. The caller then serves what it has (the
@@ -50,16 +50,23 @@ log = logging.getLogger(__name__)
 class Priority(IntEnum):
     """Who spends the budget first (lower value first)."""
 
-    INBOX = 0  # an inbox page or the API inbox: a person waits for it
-    BADGE = 1
-    OPS = 2
-    DIGEST = 3
+    INBOX = 0  # an inbox page or the API inbox that an event made stale
+    REFRESH = 1  # a stored result only older than INBOX_CACHE_MAX_AGE (nothing changed)
+    BADGE = 2
+    OPS = 3
+    DIGEST = 4
 
 
 # Share of the bucket a priority must leave for the ones above it, and how long it
 # may wait for a token (seconds; the inbox's comes from the settings).
-RESERVE = {Priority.INBOX: 0.0, Priority.BADGE: 0.25, Priority.OPS: 0.5, Priority.DIGEST: 0.75}
-MAX_WAIT = {Priority.BADGE: 0.0, Priority.OPS: 1.0, Priority.DIGEST: 10.0}
+RESERVE = {
+    Priority.INBOX: 0.0,
+    Priority.REFRESH: 0.2,
+    Priority.BADGE: 0.3,
+    Priority.OPS: 0.5,
+    Priority.DIGEST: 0.75,
+}
+MAX_WAIT = {Priority.REFRESH: 0.0, Priority.BADGE: 0.0, Priority.OPS: 1.0, Priority.DIGEST: 10.0}
 
 
 class Throttled(Exception):
@@ -73,7 +80,7 @@ class Throttled(Exception):
 
 
 def rate() -> float:
-    return max(0.1, float(settings.TEMPORAL_VISIBILITY_RPS))
+    return max(0.01, float(settings.TEMPORAL_VISIBILITY_RPS))
 
 
 def capacity() -> float:

@@ -106,7 +106,8 @@ def test_server_throttle_serves_the_last_good_result_with_its_age(on_slow_server
     boss = client_for(people["manager"])
     fetched_once(boss, request.pk)
     settings.INBOX_CACHE_MAX_AGE = 0  # every view now wants a call
-    before = counter(metrics.VISIBILITY_THROTTLED, priority="inbox", reason="server")
+    # Unchanged results older than the safety net refresh at priority "refresh".
+    before = counter(metrics.VISIBILITY_THROTTLED, priority="refresh", reason="server")
     time.sleep(1.2)
     sources = []
     for _ in range(8):
@@ -118,7 +119,7 @@ def test_server_throttle_serves_the_last_good_result_with_its_age(on_slow_server
             assert 'hx-trigger="load delay:' in html  # refreshes itself
             assert "Temporal is busy" in html
     assert "stale" in sources, sources
-    assert counter(metrics.VISIBILITY_THROTTLED, priority="inbox", reason="server") > before
+    assert counter(metrics.VISIBILITY_THROTTLED, priority="refresh", reason="server") > before
 
 
 def test_spent_budget_serves_the_last_good_result_then_the_record_when_cold(
@@ -138,11 +139,11 @@ def test_spent_budget_serves_the_last_good_result_then_the_record_when_cold(
     assert (source, ids) == ("fetched", [request.pk])
     settings.INBOX_CACHE_MAX_AGE = 0
     time.sleep(1.1)
-    before = counter(metrics.VISIBILITY_THROTTLED, priority="inbox", reason="budget")
+    before = counter(metrics.VISIBILITY_THROTTLED, priority="refresh", reason="budget")
     source, age, ids, html = page(boss)
     assert (source, ids) == ("stale", [request.pk])
     assert age >= 1 and 'data-testid="inbox-error"' not in html
-    assert counter(metrics.VISIBILITY_THROTTLED, priority="inbox", reason="budget") == before + 1
+    assert counter(metrics.VISIBILITY_THROTTLED, priority="refresh", reason="budget") == before + 1
 
     # Someone whose inbox was never listed: the projection's rows, said so, no error.
     other = team()
@@ -349,3 +350,28 @@ def test_redis_unreachable_never_fails_an_inbox_page(worker, settings):
         assert source in ("fetched", "record") and ids == [request.pk]
         assert 'data-testid="inbox-error"' not in html
     assert boss.get("/inbox/count/").status_code == 200
+
+
+def test_lower_priorities_leave_a_reserve_for_the_inbox(settings):
+    """A bucket of 5 refilling at 1 a minute: the safety-net refresh stops while a
+    token is still left, which an inbox page an event changed then gets; a badge
+    and /ops/ stop earlier still."""
+    settings.REDIS_URL = ""
+    settings.TEMPORAL_VISIBILITY_RPS = 1 / 60
+    settings.TEMPORAL_VISIBILITY_BURST = 5
+    visibility.reset()
+    P = visibility.Priority
+    for _ in range(2):
+        visibility.acquire(P.INBOX)  # 5 -> 3
+    with pytest.raises(visibility.Throttled):
+        visibility.acquire(P.OPS)  # needs 1 + 2.5
+    visibility.acquire(P.REFRESH)  # needs 1 + 1: 3 -> 2
+    visibility.acquire(P.REFRESH)  # 2 -> 1
+    with pytest.raises(visibility.Throttled):
+        visibility.acquire(P.REFRESH)
+    with pytest.raises(visibility.Throttled):
+        visibility.acquire(P.BADGE)
+    visibility.acquire(P.INBOX)  # the last token: 1 -> 0
+    with pytest.raises(visibility.Throttled) as spent:
+        visibility.acquire(P.INBOX)
+    assert spent.value.reason == "budget" and spent.value.wait > 50
