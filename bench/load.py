@@ -324,6 +324,7 @@ class Run:
         self.start = 0.0
         self.stop_at = 0.0
         self.ended = 0.0
+        self.probes: list[asyncio.Future] = []
 
     def port_for(self, index: int) -> int:
         return self.alive_ports[index % len(self.alive_ports)]
@@ -415,7 +416,7 @@ class Run:
         self.decided_at[pk] = now
         self.approved.append(pk)
         if len(self.approved) % PROBE == 0:
-            asyncio.ensure_future(self.probe(name, index, pk, now))
+            self.probes.append(asyncio.ensure_future(self.probe(name, index, pk, now)))
 
     async def probe(self, name: str, index: int, pk: int, since: float) -> None:
         """Every 100 ms until the decided row has left this approver's inbox."""
@@ -441,7 +442,7 @@ async def drive(run: Run, faults) -> None:
         faults()
     await asyncio.gather(*tasks)
     run.ended = time.monotonic()
-    await asyncio.sleep(3)  # let the probes finish
+    await asyncio.gather(*run.probes)  # each gives up after 60 s
 
 
 async def ceiling(port: int, keys: dict, seconds: float) -> list[dict]:
