@@ -27,10 +27,10 @@ class Http:
                         "127.0.0.1", self.port
                     )
                 return await self._once(method, path, headers, body)
-            except (ConnectionError, asyncio.IncompleteReadError):
+            except (ConnectionError, asyncio.IncompleteReadError) as exc:
                 await self.close()
-                if attempt:
-                    raise
+                if attempt:  # a process that is gone: an OSError the caller fails over on
+                    raise ConnectionError(str(exc)) from exc
         raise AssertionError("unreachable")
 
     async def _once(self, method, path, headers, body):
