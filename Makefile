@@ -13,7 +13,7 @@ FAST_HASHER := PASSWORD_HASHERS=django.contrib.auth.hashers.MD5PasswordHasher
 # apt as root, or through sudo when not root.
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: run test lint stress bench deps uv chromium gettext docker-compose messages node-deps vendor-js
+.PHONY: run test lint stress bench bench-load deps uv chromium gettext docker-compose messages node-deps vendor-js
 
 # uv from PyPI when missing (user site first; Debian's "externally managed" Python next).
 uv:
@@ -68,6 +68,12 @@ stress: deps
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/approvals_bench
 bench: deps
 	@BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/run.py
+
+# make bench-load — the inbox at a company's size (bench/load.py, issue 28): its own stack
+# with the dev server at a visibility limit; knobs LOAD_* (LOAD_APPROVERS=500, LOAD_OPEN=5000,
+# LOAD_LIMIT=10, LOAD_DURATION_S=300, LOAD_WEBS/LOAD_WORKERS, LOAD_FAULT=1). BENCHMARKS.md.
+bench-load: deps
+	@BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/load.py
 
 # Re-extract the catalog after changing strings, translate, then compile (commit both files).
 messages: deps gettext

@@ -57,6 +57,28 @@ VIEW_LATENCY = Histogram(
     ["view"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+VISIBILITY_CALLS = Counter(
+    "approvals_visibility_calls_total",
+    "Visibility calls made (List/CountWorkflowExecutions), by call, priority and outcome.",
+    ["call", "priority", "outcome"],
+)
+VISIBILITY_WAIT = Histogram(
+    "approvals_visibility_wait_seconds",
+    "Time a visibility call waited for the budget's token.",
+    ["priority"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+VISIBILITY_THROTTLED = Counter(
+    "approvals_visibility_throttled_total",
+    "Visibility calls not made: budget spent (reason=budget) or Temporal refused (server).",
+    ["priority", "reason"],
+)
+INBOX_RESULTS = Counter(
+    "approvals_inbox_results_total",
+    "Inbox results served, by source: fresh (cached, unchanged), fetched, coalesced "
+    "(another request's call), stale (last good when throttled), record (the projection).",
+    ["source"],
+)
 QUEUED_TOO_LONG = timedelta(minutes=1)
 
 

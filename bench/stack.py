@@ -194,25 +194,33 @@ class Stack:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.web_port}"
 
-    def start_temporal(self) -> None:
+    def start_temporal(self, extra_args: list[str] = ()) -> None:
+        """`extra_args`: e.g. a visibility limit (`--dynamic-config-value ...`)."""
         sys.path.insert(0, str(ROOT))
         from scripts.run import dev_server_command
 
         db_file = Path(self.tmp.name) / "temporal.db"
         command = dev_server_command(self.temporal_port, free_port(), db_file) + ["--headless"]
+        command += list(extra_args)
         self.temporal = Child("temporal", command, dict(os.environ), RESULTS / "temporal.log")
         self.children.append(self.temporal)
         wait_port(self.temporal_port, 90, self.temporal.proc)
 
-    def start_worker(self, env: dict) -> None:
-        self.worker = Child("worker", [PY, "manage.py", "run_worker"], env, RESULTS / "worker.log")
-        self.children.append(self.worker)
+    def start_worker(self, env: dict, name: str = "worker") -> Child:
+        child = Child(name, [PY, "manage.py", "run_worker"], env, RESULTS / f"{name}.log")
+        self.worker = self.worker or child
+        self.children.append(child)
+        return child
 
-    def start_web(self, env: dict) -> None:
-        args = [PY, "manage.py", "serve", "--no-worker", "--port", str(self.web_port)]
-        self.web = Child("web", args, env, RESULTS / "web.log")
-        self.children.append(self.web)
-        wait_port(self.web_port, 60, self.web.proc)
+    def start_web(self, env: dict, name: str = "web", port: int | None = None) -> Child:
+        """The first web process on `web_port`; more (`name`, `port`) for a topology."""
+        port = port or self.web_port
+        args = [PY, "manage.py", "serve", "--no-worker", "--port", str(port)]
+        child = Child(name, args, env, RESULTS / f"{name}.log")
+        self.web = self.web or child
+        self.children.append(child)
+        wait_port(port, 60, child.proc)
+        return child
 
     def restart_app(self, env: dict) -> None:
         """Worker and web again with another environment (same Temporal and database)."""
@@ -220,6 +228,7 @@ class Stack:
             if child is not None:
                 child.stop()
                 self.children.remove(child)
+        self.web = self.worker = None
         self.start_worker(env)
         self.start_web(env)
 

@@ -281,11 +281,12 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "approvals@localhost")
 APP_BASE_URL = os.environ.get("APP_BASE_URL", f"http://127.0.0.1:{env_int('PORT', 8000)}")
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_PREFIX = os.environ.get("REDIS_PREFIX", "approvals")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("REDIS_PREFIX", "approvals")},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": REDIS_PREFIX},
         }
     }
 else:
@@ -313,6 +314,17 @@ TEMPORAL_MAX_CACHED_WORKFLOWS = env_int("TEMPORAL_MAX_CACHED_WORKFLOWS", 500)
 TEMPORAL_ACTIVITY_THREADS = env_int("TEMPORAL_ACTIVITY_THREADS", 16)
 # The workflow sandbox (on by default). Off only to measure what it costs (BENCHMARKS.md).
 TEMPORAL_WORKFLOW_SANDBOX = env_bool("TEMPORAL_WORKFLOW_SANDBOX", True)
+# Visibility, the scarcest resource (DESIGN.md §1, approvals/temporal/visibility.py):
+# calls a second across all web processes (Redis-shared with REDIS_URL), the bucket's
+# burst (default: one second's worth), how long an inbox page waits for a token.
+TEMPORAL_VISIBILITY_RPS = float(os.environ.get("TEMPORAL_VISIBILITY_RPS", "10"))
+TEMPORAL_VISIBILITY_BURST = float(os.environ.get("TEMPORAL_VISIBILITY_BURST", "0"))
+TEMPORAL_VISIBILITY_PAGE_WAIT = float(os.environ.get("TEMPORAL_VISIBILITY_PAGE_WAIT", "0.05"))
+# An inbox result is reused until a pushed event says it changed, at most this long
+# (the safety net for a missed event); a page served from an older one refreshes itself
+# after INBOX_REFRESH_SECONDS (approvals/inbox_feed.py, selectors/inbox_results.py).
+INBOX_CACHE_MAX_AGE = float(os.environ.get("INBOX_CACHE_MAX_AGE", "30"))
+INBOX_REFRESH_SECONDS = float(os.environ.get("INBOX_REFRESH_SECONDS", "5"))
 RECONCILE_INTERVAL_SECONDS = float(os.environ.get("RECONCILE_INTERVAL_SECONDS", "5"))
 # Payload encryption keys, `id:base64key` pairs, newest first (approvals/temporal/codec.py).
 # With DEBUG and none set, a random key is made into VAR_DIR on first start and kept.

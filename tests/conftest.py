@@ -55,6 +55,21 @@ def worker(task_queue, temporal_server):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_inbox_cache():
+    """Every test starts with no stored inbox results, feed or spent budget in this
+    process (usernames such as `max` recur across tests; Redis keys carry a per-test
+    prefix where a test uses Redis)."""
+    from approvals import inbox_feed
+    from approvals.selectors import inbox_results
+    from approvals.temporal import visibility
+
+    inbox_feed.reset()
+    inbox_results.reset()
+    visibility.reset()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     """The in-process part of the fast hashing above (settings are already loaded)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,5 +1,6 @@
-"""The API inbox: the page's visibility query (`selectors.inbox`), page tokens signed
-for the caller and the filters exactly as on /inbox/."""
+"""The API inbox: the page's visibility result (`selectors.inbox_results`: reused until
+an event says it changed; when throttled the last good one, `as_of` says how old), page
+tokens signed for the caller and the filters exactly as on /inbox/."""
 
 from __future__ import annotations
 
@@ -8,17 +9,11 @@ from decimal import Decimal
 from django.core import signing
 from django.utils.translation import gettext as _
 from ninja import Query, Router
-from temporalio.service import RPCError, RPCStatusCode
 
 from ..labels import ServiceCode
-from ..selectors.inbox import (
-    decode_page_token,
-    encode_page_token,
-    inbox_page,
-    page_salt,
-)
+from ..selectors.inbox import decode_page_token, encode_page_token, page_salt
+from ..selectors.inbox_results import Filters, PageExpired, inbox_result
 from ..services import ServiceError
-from ..temporal.client import TemporalUnavailable
 from . import auth
 from .requests import COMMON, Refused
 from .schemas import InboxPage
@@ -51,25 +46,19 @@ def inbox(
         token = decode_page_token(page, salt=salt)
     except signing.BadSignature:
         return 400, {"detail": _("That page token is not valid here.")}
-    def fetch(page_token: bytes | None):
-        return inbox_page(
-            user=user,
-            token=page_token,
-            min_amount=min_amount,
-            max_amount=max_amount,
-            overdue=overdue,
-        )
-
     try:
-        try:
-            rows, next_token = fetch(token)
-        except RPCError as exc:
-            if token is None or exc.status != RPCStatusCode.INVALID_ARGUMENT:
-                raise
-            return 400, {"detail": _("That page token has expired; start at the first page.")}
-    except (TemporalUnavailable, RPCError):
+        result = inbox_result(
+            user=user,
+            token=token,
+            filters=Filters(min_amount=min_amount, max_amount=max_amount, overdue=overdue),
+        )
+    except PageExpired:
+        return 400, {"detail": _("That page token has expired; start at the first page.")}
+    if result.unavailable:
+        # Temporal is unreachable: a client retries; throttled is served late (as_of).
         error = ServiceError(ServiceCode.UNAVAILABLE)
         return 503, {"code": error.code, "message": error.message}
+    rows, next_token = result.rows, result.next_token
     return {
         "rows": [
             {
@@ -88,4 +77,6 @@ def inbox(
             for r in rows
         ],
         "next_page": encode_page_token(next_token, salt=salt),
+        "as_of": result.as_of,
+        "source": result.source,
     }

@@ -151,3 +151,9 @@ class InboxPage(Schema):
     # Pass as `page` for the next page; empty on the last one. Signed, bound to you
     # and the filters.
     next_page: str
+    # When Temporal's visibility last answered for this page (results are reused until
+    # an event says they changed), and where the rows came from: fresh, fetched,
+    # coalesced, stale (Temporal busy or unreachable: the last good result) or record
+    # (the projection, before any result was stored).
+    as_of: datetime
+    source: str

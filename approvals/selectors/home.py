@@ -3,7 +3,7 @@
 Read from the projection (one query per block), not from visibility: the home page
 needs the oldest waiting request and counts, and the dev server's visibility store
 cannot sort. The projection is written by `record_transition` before the live push
-goes out (`publish_transition`), so a page refreshed by a push shows the new state.
+goes out (the record activity's push), so a page refreshed by a push shows the new state.
 """
 
 from __future__ import annotations
@@ -49,7 +49,9 @@ class Attention:
         )
 
 
-def _waiting_queryset(principals: list[str]):
+def waiting_queryset(principals: list[str]):
+    """Pending requests waiting on any of `principals`, and the names to filter by in
+    Python where the database cannot look inside JSON lists (else None)."""
     pending = ExpenseRequest.objects.filter(status=RequestStatus.PENDING)
     if connection.features.supports_json_field_contains:
         match = Q()
@@ -64,7 +66,7 @@ def waiting_for(user: User, *, now: datetime | None = None, show: int = 5) -> Wa
     """Pending requests that `user` (or someone they stand in for) may decide now."""
     now = now or timezone.now()
     principals = [user.username, *delegators_for(delegate=user)]
-    qs, in_python = _waiting_queryset(principals)
+    qs, in_python = waiting_queryset(principals)
     rows = list(
         qs.exclude(requester=user)
         .select_related("requester")
@@ -96,6 +98,17 @@ def waiting_for(user: User, *, now: datetime | None = None, show: int = 5) -> Wa
         oldest=min(rows, key=lambda r: (r.created_at, r.pk)),
         first=rows[:show],
     )
+
+
+def waiting_count(user: User) -> int:
+    """How many decisions wait for `user` (or whom they stand in for): the navigation
+    badge, one count query, no visibility call."""
+    principals = [user.username, *delegators_for(delegate=user)]
+    qs, in_python = waiting_queryset(principals)
+    qs = qs.exclude(requester=user)
+    if in_python is None:
+        return qs.count()
+    return sum(1 for p in qs.values_list("pending_approvers", flat=True) if in_python & set(p))
 
 
 def display_names(usernames) -> dict[str, str]:

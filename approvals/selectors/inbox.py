@@ -1,8 +1,9 @@
 """The approver inbox: one visibility query per page, rows from search attributes and memo.
 
-No workflow query and no database query per row: a page costs one
-`list_workflows` call (one ListWorkflowExecutions RPC) plus a constant number
-of database queries (session, user, active delegations). Visibility lags a
+No workflow query and no database query per row: a page costs at most one
+ListWorkflowExecutions RPC (through the visibility budget, temporal/visibility.py)
+plus a constant number of database queries (session, user, active delegations).
+When that call is made, and what is served instead, is `inbox_results.py`'s job. Visibility lags a
 little, so after a decision the row is dropped from the page at once and the
 answer shown; the validator, not the list, decides what is allowed.
 
@@ -40,7 +41,8 @@ from payouts.selectors import budgets_left
 from .. import money
 from ..templatetags.amounts import eur_cents as eur_cents_filter
 from ..templatetags.amounts import money as money_filter
-from ..temporal.client import call
+from ..temporal import visibility
+from ..temporal.visibility import Priority
 from ..workflow.contract import SA_DUE, SA_PENDING, SA_REQUESTER
 from .requests import request_url
 
@@ -244,14 +246,35 @@ def sort_by_deadline(rows: list[InboxRow]) -> list[InboxRow]:
     return sorted(rows, key=lambda r: (r.due_at is None, r.due_at or never, r.request_id))
 
 
-async def _list_page(client: Client, query: str, token: bytes | None):
+def fetch_inbox_page(
+    query: str,
+    *,
+    token: bytes | None,
+    principals: set[str],
+    username: str,
+    priority: Priority = Priority.INBOX,
+) -> tuple[list[InboxRow], bytes | None]:
+    """One ListWorkflowExecutions call through the visibility budget (two, once per
+    process, to learn whether the server sorts); memo decoding is local (no RPC per
+    row). Raises Throttled, TemporalUnavailable or RPCError."""
     global _server_sorts
-    if _server_sorts is not False:
-        iterator = client.list_workflows(
-            query + ORDER_BY_DUE, page_size=PAGE_SIZE, next_page_token=token
+
+    async def rows_of(client: Client, executions: list) -> list[InboxRow]:
+        rows = []
+        for execution, memo in zip(executions, await _memos(client, executions), strict=True):
+            row = _row(execution, memo, principals, username)
+            if row is not None:
+                rows.append(row)
+        return rows
+
+    def page(q: str) -> tuple[list[InboxRow], bytes | None]:
+        return visibility.list_page(
+            q, page_size=PAGE_SIZE, token=token, priority=priority, then=rows_of
         )
+
+    if _server_sorts is not False:
         try:
-            await iterator.fetch_next_page()
+            rows, next_token = page(query + ORDER_BY_DUE)
         except RPCError as exc:
             if exc.status != RPCStatusCode.INVALID_ARGUMENT or _server_sorts:
                 raise
@@ -263,25 +286,9 @@ async def _list_page(client: Client, query: str, token: bytes | None):
             )
         else:
             _server_sorts = True
-            return iterator, True
-    iterator = client.list_workflows(query, page_size=PAGE_SIZE, next_page_token=token)
-    await iterator.fetch_next_page()
-    return iterator, False
-
-
-async def fetch_inbox_page(
-    client: Client, query: str, *, token: bytes | None, principals: set[str], username: str
-) -> tuple[list[InboxRow], bytes | None]:
-    """One ListWorkflowExecutions call (two, once per process, to learn whether the
-    server sorts); memo decoding is local (no RPC per row)."""
-    iterator, sorted_by_server = await _list_page(client, query, token)
-    executions = list(iterator.current_page or [])
-    rows = []
-    for execution, memo in zip(executions, await _memos(client, executions), strict=True):
-        row = _row(execution, memo, principals, username)
-        if row is not None:
-            rows.append(row)
-    return (rows if sorted_by_server else sort_by_deadline(rows)), iterator.next_page_token
+            return rows, next_token
+    rows, next_token = page(query)
+    return sort_by_deadline(rows), next_token
 
 
 async def _memos(client: Client, executions: list) -> list[dict]:
@@ -332,33 +339,6 @@ def principals_of(user: User) -> list[str]:
 def eur_cents(amount: Decimal | None) -> int | None:
     """A filter's amount in EUR cents: AmountCents is in the base currency."""
     return None if amount is None else money.to_minor(amount, money.BASE_CURRENCY)
-
-
-def inbox_page(
-    *,
-    user: User,
-    token: bytes | None,
-    min_amount: Decimal | None = None,
-    max_amount: Decimal | None = None,
-    overdue: bool = False,
-) -> tuple[list[InboxRow], bytes | None]:
-    """One page of what `user` may decide (themselves and their delegators): one
-    visibility call. Raises TemporalUnavailable or RPCError (the page and the API word them)."""
-    principals = principals_of(user)
-    query = inbox_query(
-        principals,
-        me=user.username,
-        min_cents=eur_cents(min_amount),
-        max_cents=eur_cents(max_amount),
-        overdue=overdue,
-    )
-    rows, next_token = call(
-        lambda client: fetch_inbox_page(
-            client, query, token=token, principals=set(principals), username=user.username
-        )
-    )
-    with_budget_left(rows)
-    return rows, next_token
 
 
 def with_budget_left(rows: list[InboxRow]) -> list[InboxRow]:

@@ -1,12 +1,15 @@
 """The approver inbox pages: the list, the badge count, one decision, bulk approval.
 
-Rows come from one visibility query per page (`selectors.inbox`); decisions go
+Rows come from the visibility query of the page, spent only when something changed
+(`selectors.inbox_results`: cached, coalesced, the last good result or the record
+when throttled, never an error without rows); decisions go
 through `services.decisions.decide_one`, whose refusals are already in the
 user's language.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
@@ -15,24 +18,20 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
-from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
 from ..forms.inbox import BulkApproveForm, DecisionForm, InboxFilterForm
 from ..metrics import timed
+from ..selectors.home import waiting_count
 from ..selectors.inbox import (
-    InboxRow,
     decode_page_token,
     encode_page_token,
-    inbox_page,
-    inbox_query,
     new_decision_id,
     page_salt,
-    principals_of,
 )
+from ..selectors.inbox_results import Filters, PageExpired, inbox_result
 from ..services.decisions import decide_one
-from ..temporal.client import TemporalUnavailable, call
 
 BULK_LIMIT = 100
 
@@ -40,6 +39,7 @@ BULK_LIMIT = 100
 @timed("inbox")
 @login_required
 @require_GET
+@vary_on_headers("HX-Request", "HX-Target")
 def inbox(request: HttpRequest) -> HttpResponse:
     form = InboxFilterForm(request.GET)
     data = form.cleaned_data if form.is_valid() else {}
@@ -49,52 +49,40 @@ def inbox(request: HttpRequest) -> HttpResponse:
     except signing.BadSignature:
         messages.info(request, _("That page link is not valid here; showing the first page."))
         token = None
-    error = ""
-    rows: list[InboxRow] = []
-    next_token = None
-
-    def fetch(page_token: bytes | None):
-        return inbox_page(
-            user=request.user,
-            token=page_token,
-            min_amount=data.get("min_amount"),
-            max_amount=data.get("max_amount"),
-            overdue=bool(data.get("overdue")),
-        )
-
+    filters = Filters(
+        min_amount=data.get("min_amount"),
+        max_amount=data.get("max_amount"),
+        overdue=bool(data.get("overdue")),
+    )
     try:
-        try:
-            rows, next_token = fetch(token)
-        except RPCError as exc:
-            if token is None or exc.status != RPCStatusCode.INVALID_ARGUMENT:
-                raise
-            # A page link from an older listing: start again at the first page.
-            messages.info(request, _("That page link has expired; showing the first page."))
-            token = None
-            rows, next_token = fetch(None)
-    except TemporalUnavailable:
+        result = inbox_result(user=request.user, token=token, filters=filters)
+    except PageExpired:
+        # A page link from an older listing: start again at the first page.
+        messages.info(request, _("That page link has expired; showing the first page."))
+        token = None
+        result = inbox_result(user=request.user, token=None, filters=filters)
+    error = ""
+    if result.unavailable:
         error = _(
-            "The inbox cannot be loaded right now: the approval service is not reachable. "
+            "The approval service is not reachable right now; these rows may be out of date. "
             "Please try again in a moment."
         )
-    except RPCError:
-        error = _("The inbox could not be loaded. Please reload the page.")
-    filtered = bool(data.get("overdue")) or any(
-        data.get(k) is not None for k in ("min_amount", "max_amount")
-    )
     params = request.GET.copy()
-    params["page"] = encode_page_token(next_token, salt=salt)
+    params["page"] = encode_page_token(result.next_token, salt=salt)
     first = request.GET.copy()
     first.pop("page", None)
     context = {
-        "rows": rows,
+        "rows": result.rows,
+        "result": result,
+        "refresh_seconds": int(settings.INBOX_REFRESH_SECONDS),
+        "refresh_query": request.GET.urlencode(),
         "filter_form": form,
         "error": error,
-        "next_page": params.urlencode() if next_token else "",
+        "next_page": params.urlencode() if result.next_token else "",
         "first_page": first.urlencode() if token else None,
         # Live arrivals are added only to the unfiltered first page: a pushed row
         # may not match a filter, and belongs to page one by the server's order.
-        "live_insert": not token and not filtered,
+        "live_insert": not token and not filters.any,
         "new_decision_id": new_decision_id,
     }
     template = "approvals/inbox.html"
@@ -106,17 +94,11 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def inbox_count(request: HttpRequest) -> HttpResponse:
-    """The navigation badge: one CountWorkflowExecutions call, optional (empty when down)."""
-    query = inbox_query(principals_of(request.user), me=request.user.username)
-
-    async def count(client: Client) -> int:
-        return (await client.count_workflows(query)).count
-
-    try:
-        number = call(count, timeout=2)
-    except (TemporalUnavailable, RPCError, RuntimeError):
-        number = None
-    return render(request, "approvals/_inbox_count.html", {"count": number})
+    """The navigation badge: one count query on the projection, never a visibility
+    call (every signed-in page asks for it, on load and on every pushed event)."""
+    return render(
+        request, "approvals/_inbox_count.html", {"count": waiting_count(request.user)}
+    )
 
 
 def _safe_next(request: HttpRequest) -> str:

@@ -25,7 +25,7 @@ from temporalio.exceptions import ApplicationError
 from accounts.models import Delegation, User
 from accounts.selectors import active_ladder, admin_usernames
 
-from .. import policies
+from .. import inbox_feed, policies
 from ..consumers import request_group
 from ..effects import notifications, ops, projection
 from ..models import ExpenseRequest, PolicyVersion
@@ -170,11 +170,21 @@ def watch_event(event: dict, user_ids: list[int]) -> dict:
     return {**event, "type": "request.watched", "to": list(user_ids)}
 
 
+def _note(event: dict) -> None:
+    """Tell the inbox's cache before the push goes out (inbox_feed): a page refreshed by
+    the push already sees the change. Best effort like the push (results expire anyway)."""
+    try:
+        inbox_feed.note_change(event)
+    except Exception:  # noqa: BLE001 - the record is written; the cache ages out
+        log.warning("inbox feed note of #%s failed", event.get("request_id"), exc_info=True)
+
+
 def _push(t: Transition, user_ids: list[int], fx: dict) -> None:
+    event = {**live_event(t), **fx}
+    _note(event)
     layer = get_channel_layer()
     if layer is None:
         return
-    event = {**live_event(t), **fx}
 
     async def send() -> None:
         for user_id in user_ids:

@@ -17,6 +17,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role, User
+from approvals import inbox_feed
 from approvals.selectors import inbox as inbox_selectors
 from approvals.temporal import client as temporal_client
 from tests.support.requests import submit, wait_pending_level
@@ -73,13 +74,19 @@ def test_inbox_makes_one_visibility_call_and_no_per_row_calls_or_queries(worker,
     wait_inbox(boss, set(first))
 
     spy = RpcSpy(monkeypatch)
+    inbox_feed.reset()  # nothing stored: this view calls
     with CaptureQueriesContext(connection) as few:
         assert set(inbox_ids(boss)) == set(first)
     assert spy.calls == ["list_workflow_executions"]
+    # Nothing changed since: the next view reuses that result, no call at all.
+    spy.calls.clear()
+    assert set(inbox_ids(boss)) == set(first)
+    assert spy.calls == []
 
     more = [submit(team["employee"], "200.00", title=f"More {i}").pk for i in range(5)]
     wait_inbox(boss, set(first + more))
     spy.calls.clear()
+    inbox_feed.reset()
     with CaptureQueriesContext(connection) as many:
         assert set(inbox_ids(boss)) == set(first + more)
     # Seven rows cost what two rows cost: one ListWorkflowExecutions, no

@@ -35,9 +35,12 @@ def wait_port(port: int, timeout: float = 60) -> None:
 class DevServer:
     """A `temporal server start-dev` process; restartable on the same data file."""
 
-    def __init__(self, db_file: Path | None = None, port: int | None = None) -> None:
+    def __init__(
+        self, db_file: Path | None = None, port: int | None = None, extra_args: list[str] = ()
+    ) -> None:
         self.port = port or free_port()
         self.db_file = db_file
+        self.extra_args = list(extra_args)
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -49,7 +52,7 @@ class DevServer:
         if self.db_file is None:
             i = command.index("--db-filename")
             del command[i : i + 2]
-        command.append("--headless")
+        command += ["--headless", *self.extra_args]
         self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.port)
         return self
@@ -58,6 +61,11 @@ class DevServer:
         if self.proc and self.proc.poll() is None:
             (self.proc.kill if kill else self.proc.terminate)()
             self.proc.wait(timeout=30)
+
+
+def visibility_limit(calls_per_second: int) -> list[str]:
+    """Dev server arguments for a visibility limit (the self-hosted default is 10)."""
+    return ["--dynamic-config-value", f"frontend.namespaceRPS.visibility={calls_per_second}"]
 
 
 class RestartableDevServer(DevServer):

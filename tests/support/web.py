@@ -109,6 +109,11 @@ class WebUser:
             raise RuntimeError(f"sign-in of {self.username} failed with {status}")
         self.signed_in = True
 
+    def get(self, path: str) -> tuple[int, str]:
+        if not self.signed_in:
+            self.sign_in()
+        return self._request("GET", path)
+
     def decide(self, pk: int, *, action: str, decision_id: str, level: int, comment: str = ""):
         if not self.signed_in:
             self.sign_in()

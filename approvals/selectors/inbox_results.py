@@ -1,0 +1,374 @@
+"""What an inbox page shows, spending visibility only when something changed.
+
+The order of preference for one page (the query and page token are the key):
+
+1. **fresh**: a stored result whose principals have had no event since its call
+   and that is younger than INBOX_CACHE_MAX_AGE (the safety net for a missed
+   event): no call;
+2. **fetched** / **coalesced**: one visibility call through the budget
+   (`temporal/visibility.py`, priority INBOX); identical queries in flight wait
+   for that one call, in this process (a future) and across processes (a claim
+   in Redis, then the stored result);
+3. **stale**: the budget is spent, Temporal throttles or is unreachable: the
+   last good result, with its age, and the page refreshes itself;
+4. **record**: nothing stored for this query yet (a cold inbox on Monday
+   morning): the first page from the projection (written by the activities
+   before they push), stated on the page, which refreshes itself.
+
+Whatever the source, the events since the result's call (`inbox_feed`) are laid
+over it: a row whose request no longer waits on these principals leaves, one
+that newly does arrives (first page only, when it matches the filters). So a
+decision shows everywhere as soon as its event is out, whatever visibility's lag
+and whether or not a call could be made. Visibility is never used to decide
+who may do what: the workflow's validator does.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.utils import timezone
+from temporalio.service import RPCError, RPCStatusCode
+
+from accounts.models import User
+
+from .. import inbox_feed, metrics
+from ..models import ExpenseRequest
+from ..temporal.client import TemporalUnavailable
+from ..temporal.visibility import Priority, Throttled
+from ..workflow.contract import Status
+from .home import waiting_queryset
+from .inbox import (
+    PAGE_SIZE,
+    InboxRow,
+    eur_cents,
+    fetch_inbox_page,
+    inbox_query,
+    principals_of,
+    row_from_event,
+    sort_by_deadline,
+    with_budget_left,
+)
+
+log = logging.getLogger(__name__)
+# Visibility may lag the event that announced a change by this much: events this
+# much older than a call are still laid over its result.
+VISIBILITY_LAG = 5.0
+# How long a request waits for the same query's call made by another process.
+COALESCE_WAIT = 0.5
+
+
+class PageExpired(Exception):
+    """A page token the server no longer accepts (an older listing)."""
+
+
+@dataclass
+class Filters:
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+    overdue: bool = False
+
+    @property
+    def any(self) -> bool:
+        return self.overdue or self.min_amount is not None or self.max_amount is not None
+
+
+@dataclass
+class InboxResult:
+    rows: list[InboxRow]
+    next_token: bytes | None
+    as_of: datetime  # when visibility (or the record) last answered for this page
+    source: str  # fresh | fetched | coalesced | stale | record
+    unavailable: bool = False  # Temporal unreachable (the page says so, with the rows)
+    changes: list[int] = field(default_factory=list)  # request ids the feed changed
+
+    @property
+    def age_seconds(self) -> int:
+        return max(0, int((timezone.now() - self.as_of).total_seconds()))
+
+    @property
+    def behind(self) -> bool:
+        """Served from an older result or the record: the page refreshes itself."""
+        return self.source in ("stale", "record")
+
+
+# ------------------------------------------------------------------ coalescing
+_lock = threading.Lock()
+_inflight: dict[str, Future] = {}
+
+
+def _fetch(key, query, token, principals, username, gens, priority) -> dict:
+    started = time.time()
+    rows, next_token = fetch_inbox_page(
+        query, token=token, principals=set(principals), username=username, priority=priority
+    )
+    entry = {
+        "rows": [_dump(r) for r in rows],
+        "next": base64.b64encode(next_token).decode() if next_token else "",
+        "started_at": started,
+        "fetched_at": time.time(),
+        "gens": gens,
+    }
+    _quietly(inbox_feed.save, key, entry)
+    return entry
+
+
+def _quietly(fn, *args, default=None):
+    """A shared-store operation that may fail (Redis away) without failing the page."""
+    try:
+        return fn(*args)
+    except Exception:  # noqa: BLE001 - the page goes on without it
+        log.warning("inbox results: %s failed", fn.__name__, exc_info=True)
+        return default
+
+
+def _wait_for_other_process(key: str, gens: list[int]) -> dict | None:
+    deadline = time.monotonic() + COALESCE_WAIT
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        entry = _quietly(inbox_feed.load, key)
+        if entry is not None and entry["gens"] == gens:
+            return entry
+    return None
+
+
+def _coalesced(key, query, token, principals, username, gens, priority) -> tuple[dict, str]:
+    """One call for identical queries in flight: (entry, 'fetched' | 'coalesced')."""
+    with _lock:
+        future = _inflight.get(key)
+        leader = future is None
+        if leader:
+            future = Future()
+            _inflight[key] = future
+    if not leader:
+        return future.result(timeout=float(settings.TEMPORAL_CALL_TIMEOUT) + 1), "coalesced"
+    try:
+        if not _quietly(inbox_feed.claim, key, float(settings.TEMPORAL_CALL_TIMEOUT), default=True):
+            entry = _wait_for_other_process(key, gens)
+            if entry is None:
+                raise Throttled("coalesce")
+            source = "coalesced"
+        else:
+            try:
+                entry = _fetch(key, query, token, principals, username, gens, priority)
+            finally:
+                _quietly(inbox_feed.release, key)
+            source = "fetched"
+        future.set_result(entry)
+        return entry, source
+    except BaseException as exc:
+        future.set_exception(exc)
+        future.exception()  # retrieved: no "never retrieved" warning when nobody waited
+        raise
+    finally:
+        with _lock:
+            _inflight.pop(key, None)
+
+
+# ------------------------------------------------------------------ the result
+def inbox_result(*, user: User, token: bytes | None, filters: Filters | None = None) -> InboxResult:
+    """The page of what `user` may decide (see the module docstring). Raises
+    PageExpired for a page token the server no longer accepts; never Temporal's errors."""
+    filters = filters or Filters()
+    principals = principals_of(user)
+    query = inbox_query(
+        principals,
+        me=user.username,
+        min_cents=eur_cents(filters.min_amount),
+        max_cents=eur_cents(filters.max_amount),
+        overdue=filters.overdue,
+    )
+    key = inbox_feed.entry_key(query, token)
+    try:
+        gens = inbox_feed.generations(principals)
+        entry = inbox_feed.load(key)
+    except Exception:  # noqa: BLE001 - Redis unreachable: no stored results, still a page
+        log.warning("inbox results: the shared store is unreachable", exc_info=True)
+        return _without_store(user, query, token, principals, filters)
+    now = time.time()
+    if entry is not None and entry["gens"] == gens and now - entry["fetched_at"] < _max_age():
+        return _served(entry, "fresh", principals, user, filters, token)
+    # Nothing changed, only older than the safety net: spend from above a reserve, so
+    # inboxes an event changed go first.
+    unchanged = entry is not None and entry["gens"] == gens
+    priority = Priority.REFRESH if unchanged else Priority.INBOX
+    unavailable = False
+    try:
+        fetched, source = _coalesced(
+            key, query, token, principals, user.username, gens, priority
+        )
+        return _served(fetched, source, principals, user, filters, token)
+    except Throttled:
+        pass
+    except TemporalUnavailable:
+        unavailable = True
+    except RPCError as exc:
+        if token is not None and exc.status == RPCStatusCode.INVALID_ARGUMENT:
+            raise PageExpired(str(exc)) from exc
+        unavailable = True
+    if entry is not None:
+        result = _served(entry, "stale", principals, user, filters, token)
+    else:
+        result = _from_record(user, principals, filters)
+    result.unavailable = unavailable
+    return result
+
+
+def _without_store(user, query, token, principals, filters) -> InboxResult:
+    """Redis down: one budgeted call, else the record (nothing to reuse, nothing kept)."""
+    try:
+        rows, next_token = fetch_inbox_page(
+            query, token=token, principals=set(principals), username=user.username
+        )
+    except RPCError as exc:
+        if token is not None and exc.status == RPCStatusCode.INVALID_ARGUMENT:
+            raise PageExpired(str(exc)) from exc
+        return _from_record(user, principals, filters, unavailable=True)
+    except (Throttled, TemporalUnavailable) as exc:
+        return _from_record(user, principals, filters, unavailable=not isinstance(exc, Throttled))
+    metrics.INBOX_RESULTS.labels(source="fetched").inc()
+    with_budget_left(rows)
+    return InboxResult(rows=rows, next_token=next_token, as_of=timezone.now(), source="fetched")
+
+
+def _max_age() -> float:
+    return inbox_feed.max_age()
+
+
+def _served(entry, source, principals, user, filters, token) -> InboxResult:
+    metrics.INBOX_RESULTS.labels(source=source).inc()
+    rows = [_load(r) for r in entry["rows"]]
+    since = entry["started_at"] - VISIBILITY_LAG
+    changes = _quietly(inbox_feed.changes_since, principals, since, default={})
+    # Arrivals only where the result is the whole listing: in a longer one the row may
+    # already be on a later page (the next call places it).
+    rows = overlay(
+        rows,
+        changes,
+        principals=principals,
+        me=user.username,
+        filters=filters,
+        arrivals=token is None and not entry["next"],
+    )
+    with_budget_left(rows)
+    return InboxResult(
+        rows=rows,
+        next_token=base64.b64decode(entry["next"]) if entry["next"] else None,
+        as_of=datetime.fromtimestamp(entry["fetched_at"], tz=UTC),
+        source=source,
+        changes=sorted(changes),
+    )
+
+
+def belongs(event: dict, *, principals: list[str], me: str, filters: Filters) -> bool:
+    """Whether the request of `event` waits on these principals and matches the filters
+    (what the visibility query says, from the event's own data)."""
+    if event.get("status") != Status.PENDING or event.get("requester") == me:
+        return False
+    if not set(principals) & set(event.get("pending", [])):
+        return False
+    cents = int(event.get("base_amount_cents") or event.get("amount_cents") or 0)
+    low, high = eur_cents(filters.min_amount), eur_cents(filters.max_amount)
+    if (low is not None and cents < low) or (high is not None and cents > high):
+        return False
+    if filters.overdue:
+        due = event.get("due_at")
+        return bool(due) and datetime.fromisoformat(due) < timezone.now()
+    return True
+
+
+def overlay(rows, changes: dict[int, dict], *, principals, me, filters, arrivals) -> list:
+    """`rows` as the events in `changes` left them: rows that left are dropped, rows
+    still there take the event's state, new rows are added when `arrivals`."""
+    if not changes:
+        return rows
+    mine = set(principals)
+    out = [r for r in rows if r.request_id not in changes]
+    for rid, event in changes.items():
+        if not belongs(event, principals=principals, me=me, filters=filters):
+            continue
+        if not arrivals and not any(r.request_id == rid for r in rows):
+            continue
+        pending = list(event.get("pending", []))
+        on_behalf = "" if me in pending else next((p for p in pending if p in mine), "")
+        out.append(row_from_event(event, on_behalf_of=on_behalf))
+    return sort_by_deadline(out)
+
+
+def _from_record(
+    user: User, principals: list[str], filters: Filters, *, unavailable: bool = False
+) -> InboxResult:
+    """The first page from the projection (nothing stored for this query yet)."""
+    metrics.INBOX_RESULTS.labels(source="record").inc()
+    qs, in_python = waiting_queryset(principals)
+    qs = qs.exclude(requester=user).select_related("requester")
+    if filters.overdue:
+        qs = qs.filter(due_at__lt=timezone.now())
+    qs = qs.order_by("due_at", "pk")
+    limited = in_python is None and filters.min_amount is None and filters.max_amount is None
+    found = list(qs[:PAGE_SIZE] if limited else qs)
+    if in_python is not None:
+        found = [r for r in found if in_python & set(r.pending_approvers)]
+    low, high = eur_cents(filters.min_amount), eur_cents(filters.max_amount)
+    rows = []
+    for r in found:
+        row = _record_row(r, set(principals), user.username)
+        cents = row.base_amount_cents or row.amount_cents
+        if (low is not None and cents < low) or (high is not None and cents > high):
+            continue
+        rows.append(row)
+    rows = sort_by_deadline(rows)[:PAGE_SIZE]
+    with_budget_left(rows)
+    return InboxResult(
+        rows=rows,
+        next_token=None,
+        as_of=timezone.now(),
+        source="record",
+        unavailable=unavailable,
+    )
+
+
+def _record_row(r: ExpenseRequest, principals: set[str], me: str) -> InboxRow:
+    pending = list(r.pending_approvers)
+    mine = [p for p in pending if p in principals]
+    return InboxRow(
+        request_id=r.pk,
+        title=r.title,
+        requester_display=r.requester.display_name,
+        requester=r.requester.username,
+        amount_cents=r.amount_cents,
+        currency=r.currency,
+        submitted_at=r.created_at.isoformat(),
+        due_at=r.due_at,
+        pending=pending,
+        on_behalf_of="" if me in mine or not mine else mine[0],
+        base_amount_cents=r.base_amount_cents or 0,
+        fx_rate=str(r.fx_rate) if r.fx_rate is not None else "",
+        fx_rate_date=r.fx_rate_date.isoformat() if r.fx_rate_date else "",
+    )
+
+
+def _dump(row: InboxRow) -> dict:
+    data = asdict(row)
+    data["due_at"] = row.due_at.isoformat() if row.due_at else None
+    data.pop("budget_left_cents", None)
+    return data
+
+
+def _load(data: dict) -> InboxRow:
+    due = data.get("due_at")
+    return InboxRow(**{**data, "due_at": datetime.fromisoformat(due) if due else None})
+
+
+def reset() -> None:
+    """Forget in-flight calls (tests)."""
+    with _lock:
+        _inflight.clear()
