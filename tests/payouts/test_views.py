@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.utils import translation
@@ -22,8 +24,8 @@ def client_for(user, language="en") -> Client:
 
 def payment_status(client, request) -> str:
     html = client.get(f"/requests/{request.pk}/").content.decode()
-    marker = 'data-testid="payment-status">'
-    return html.split(marker, 1)[1].split("<", 1)[0] if marker in html else ""
+    found = re.search(r'data-testid="payment-status"[^>]*>([^<]*)<', html)
+    return found.group(1) if found else ""
 
 
 def test_request_page_shows_scheduled_then_paid(demo_org, worker):
