@@ -35,7 +35,7 @@ def must_hold(user: User | None) -> bool:
 def hold_payments(*, user: User, change: AccountAuditEntry) -> int:
     """Hold `user`'s scheduled payments not yet in a written file; returns how many."""
     rows = (
-        Payment.objects.select_for_update()
+        Payment.objects.select_for_update(of=("self",))
         .filter(requester=user.username, status=PayoutStatus.SCHEDULED)
         .select_related("batch")
         .order_by("request_id")

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.selectors import bank_history
+from accounts.selectors import bank_history, is_finance
 from accounts.services import BankChangeError
 from accounts.services import bank_change_confirm as bank_change_confirm_service
 from approvals.temporal.client import TemporalUnavailable
@@ -61,12 +61,11 @@ CONFIRM_WORDS = {
 @require_POST
 def bank_change_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     """A finance member confirms a bank change; the payments it held are scheduled again."""
-    _require_payouts(request)
+    if not is_finance(request.user):
+        raise PermissionDenied
     try:
         released = bank_change_confirm_service(change_id=pk, by=request.user)
     except BankChangeError as exc:
-        if exc.code == "not_finance":
-            raise PermissionDenied from exc
         messages.error(request, CONFIRM_WORDS.get(exc.code, exc.code))
     else:
         messages.success(
