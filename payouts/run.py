@@ -37,6 +37,7 @@ from approvals.workflow.payout_contract import (
 )
 
 from .models import Batch, Payment
+from .notify import tell_paid
 from .steps import Permanent, audit, publish
 
 log = logging.getLogger(__name__)
@@ -134,13 +135,15 @@ def write_file(batch_id: int) -> FileResult:
     invalid, BIC invalid, transfer refused by the schema) is left out (failed at file
     time), the others are marked paid. On hold payments are in no batch."""
     try:
-        return _write_file(batch_id)
+        result = _write_file(batch_id)
     except Permanent as exc:
         record_error(batch_id, exc.code, f"{exc.code} {exc.params}")
         raise
     except Exception as exc:
         record_error(batch_id, RunFailure.UNAVAILABLE, f"{type(exc).__name__}: {exc}")
         raise
+    tell_paid(result.paid)  # after the file is stored; a retry mails whoever is left
+    return result
 
 
 def _write_file(batch_id: int) -> FileResult:

@@ -24,16 +24,21 @@ class PaymentView:
     label: str
     reason: str = ""
     reason_text: str = ""
+    paid_at: object = None  # when paid (data-testid="payment-detail")
+    account: str = ""  # the IBAN paid to, masked to its last four
 
 
 def payment_view(payment: Payment | None) -> PaymentView | None:
     if payment is None:
         return None
+    paid = payment.status == PayoutStatus.PAID
     return PaymentView(
         status=payment.status,
         label=status_text(payment.status),
         reason=payment.reason,
         reason_text=failure_text(payment.reason) if payment.reason else "",
+        paid_at=payment.paid_at if paid else None,
+        account=mask(payment.iban) if paid and payment.iban else "",
     )
 
 

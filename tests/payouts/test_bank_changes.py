@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 import sepaxml  # noqa: F401 - the XSD the file is checked against comes with it
+from django.core import mail
 from django.test import Client
 
 from accounts.bank import make_iban
@@ -98,6 +99,15 @@ def test_payments_approved_before_a_change_wait_for_finance_then_go_to_the_new_a
     assert "payout_on_hold" in kinds and "payout_released" in kinds
     timeline = signed_in(demo_org["admin"]).get(f"/audit/{first.pk}/").content.decode()
     assert "confirmed the new bank details" in timeline
+    # Paid: the page says when and to which account (masked), and emma got a mail.
+    html = signed_in(emma).get(f"/requests/{first.pk}/").content.decode()
+    detail = html.split('data-testid="payment-detail">', 1)[1].split("</span>", 1)[0]
+    assert detail.startswith("Transferred on ") and f"DE… {NEW_IBAN[-4:]}" in detail
+    assert NEW_IBAN not in html
+    paid_mails = [
+        m for m in mail.outbox if m.to == ["emma@example.com"] and "was paid" in m.subject
+    ]
+    assert len(paid_mails) == 3 and "120.00 EUR" in " ".join(m.body for m in paid_mails)
 
 
 def test_a_finance_member_cannot_confirm_their_own_change(demo_org, worker):
