@@ -12,7 +12,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import AccessToken, Delegation, User
+from .models import AccessToken, AccountAuditEntry, Delegation, User
 from .selectors import manager_chain
 from .services import user_deactivate
 
@@ -50,7 +50,9 @@ class PersonAdmin(UserAdmin):
     list_filter = ("role", "is_active", "is_superuser")
     list_select_related = ("reports_to",)
     search_fields = ("username", "first_name", "last_name", "email", "title")
-    readonly_fields = ("management_chain",)
+    # Bank details change only through /accounts/bank/ (the person, with the step-up, an
+    # audit row, mails and the payout hold): an admin editing them here would bypass all that.
+    readonly_fields = ("management_chain", "iban", "bic")
     fieldsets = (
         *UserAdmin.fieldsets,
         (_("Organisation"), {"fields": ("role", "title", "reports_to", "management_chain")}),
@@ -155,3 +157,34 @@ class AccessTokenAdmin(admin.ModelAdmin):
             % {"count": count},
             messages.SUCCESS,
         )
+
+
+@admin.register(AccountAuditEntry)
+class AccountAuditEntryAdmin(admin.ModelAdmin):
+    """The account audit log, read-only (rows are append-only)."""
+
+    list_display = ("at", "subject", "kind", "actor_username", "ip", "needs_confirmation")
+    list_filter = ("kind", "at")
+    list_select_related = ("subject",)
+    search_fields = ("subject__username", "actor_username")
+    readonly_fields = (
+        "subject",
+        "at",
+        "kind",
+        "actor_username",
+        "actor_name",
+        "actor_role",
+        "ip",
+        "needs_confirmation",
+        "detail",
+    )
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -10,7 +10,7 @@ from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import bank
+from . import bank, services, stepup
 from .models import TokenScope, User
 
 MAX_DELEGATION_DAYS = 366
@@ -101,23 +101,59 @@ class ProfileForm(forms.ModelForm):
 
 
 class BankDetailsForm(forms.Form):
-    """The employee's own IBAN and BIC (payouts are transferred there)."""
+    """The signed-in person's own IBAN and BIC (payouts are transferred there), checked as
+    pain.001.001.03 needs them, plus the step-up field (`password` today)."""
 
     iban = forms.CharField(label=_("IBAN"), max_length=42)
     bic = forms.CharField(label=_("BIC"), max_length=14, required=False)
 
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.step_up = stepup.method_for(user)
+        self.fields[self.step_up.name] = self.step_up.field()
+
     def clean_iban(self) -> str:
         iban = bank.normalise(self.cleaned_data["iban"])
-        if not bank.iban_valid(iban):
-            raise forms.ValidationError(
-                _("This is not a valid IBAN (country, length or check digits)."), code="iban"
-            )
+        problem = bank.iban_problem(iban)
+        if problem is not None:
+            raise forms.ValidationError(IBAN_WORDS[problem], code=problem)
+        refusal = services.bank_iban_refusal(user=self.user, iban=iban)
+        if refusal is not None:
+            raise forms.ValidationError(REFUSAL_WORDS[refusal], code=refusal)
         return iban
 
     def clean_bic(self) -> str:
         bic = bank.normalise(self.cleaned_data.get("bic", ""))
         if bic and not bank.bic_valid(bic):
             raise forms.ValidationError(
-                _("A BIC has 8 or 11 letters and digits, e.g. COBADEFFXXX."), code="bic"
+                _(
+                    "This BIC is not valid: 8 or 11 letters and digits - bank (4 letters), "
+                    "country (2 letters), place (2; the first neither 0 nor 1, the second "
+                    "not O) and an optional branch (3), e.g. COBADEFFXXX."
+                ),
+                code=bank.Problem.BIC_FORMAT,
             )
         return bic
+
+    @property
+    def step_up_value(self) -> str:
+        return self.cleaned_data.get(self.step_up.name, "")
+
+
+IBAN_WORDS = {
+    bank.Problem.IBAN_FORMAT: _(
+        "This is not an IBAN: two letters, two check digits, then up to 30 letters and digits."
+    ),
+    bank.Problem.IBAN_COUNTRY: _("Payouts reach accounts in SEPA countries only."),
+    bank.Problem.IBAN_LENGTH: _("An IBAN of this country has a different length."),
+    bank.Problem.IBAN_CHECKSUM: _("The check digits do not match: please check for a typo."),
+}
+REFUSAL_WORDS = {
+    services.BankRefusal.COMPANY: _(
+        "This is the company's own account: expenses cannot be paid back to it."
+    ),
+    services.BankRefusal.TAKEN: _(
+        "This IBAN is on another person's bank details. Enter an account in your own name."
+    ),
+}

@@ -245,3 +245,50 @@ class AccessToken(models.Model):
     @property
     def active(self) -> bool:
         return self.revoked_at is None and not self.expired
+
+
+class AccountEvent(models.TextChoices):
+    """Kinds of account-level audit rows (a request's own rows are approvals.AuditEntry)."""
+
+    BANK_CHANGED = "bank_details_changed", _("bank details changed")
+    BANK_CONFIRMED = "bank_change_confirmed", _("bank details change confirmed by finance")
+    STEP_UP_FAILED = "step_up_failed", _("wrong password at a step-up")
+
+
+class AccountAuditEntry(models.Model):
+    """Append-only audit log of a person's account (bank details, step-up failures).
+
+    Keeps the actor's name and role as text, like the request audit, so history
+    survives renames. A bank change that replaced earlier details needs a finance
+    member's confirmation (`needs_confirmation`); it is confirmed by a later
+    BANK_CONFIRMED row of the same person naming it, and superseded by a later change.
+    """
+
+    subject = models.ForeignKey(
+        User, verbose_name=_("person"), on_delete=models.PROTECT, related_name="account_audit"
+    )
+    at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    kind = models.CharField(_("kind"), max_length=40, choices=AccountEvent.choices)
+    actor_username = models.CharField(_("by"), max_length=150, blank=True)
+    actor_name = models.CharField(max_length=300, blank=True)
+    actor_role = models.CharField(max_length=40, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    needs_confirmation = models.BooleanField(default=False)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("account audit entry")
+        verbose_name_plural = _("account audit entries")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["subject", "kind", "at"], name="account_audit_subject")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.subject_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Audit entries are append-only.")
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit entries are append-only.")

@@ -1,8 +1,10 @@
-"""Reads of the org chart: management chains and delegation."""
+"""Reads of the org chart: management chains and delegation; bank changes awaiting finance."""
 
 from __future__ import annotations
 
-from .models import Delegation, User
+from django.db.models import Exists, OuterRef, QuerySet
+
+from .models import FINANCE_GROUP, AccountAuditEntry, AccountEvent, Delegation, User
 
 
 def manager_chain(*, user: User, depth: int) -> list[User]:
@@ -46,3 +48,37 @@ def delegators_for(*, delegate: User) -> list[str]:
             .values_list("user__username", flat=True)
         )
     )
+
+
+def is_finance(user: User) -> bool:
+    return bool(user.is_active and user.groups.filter(name=FINANCE_GROUP).exists())
+
+
+def finance_people() -> list[User]:
+    return list(User.objects.filter(is_active=True, groups__name=FINANCE_GROUP).distinct())
+
+
+def bank_changes_pending() -> QuerySet[AccountAuditEntry]:
+    """Each person's newest bank change that replaced earlier details and that no
+    finance member has confirmed yet (an older unconfirmed one is superseded by it)."""
+    later = AccountAuditEntry.objects.filter(subject=OuterRef("subject"), pk__gt=OuterRef("pk"))
+    return (
+        AccountAuditEntry.objects.filter(kind=AccountEvent.BANK_CHANGED, needs_confirmation=True)
+        .exclude(Exists(later.filter(kind=AccountEvent.BANK_CHANGED)))
+        .exclude(Exists(later.filter(kind=AccountEvent.BANK_CONFIRMED)))
+        .select_related("subject")
+        .order_by("at", "pk")
+    )
+
+
+def bank_change_pending(*, user: User) -> AccountAuditEntry | None:
+    return bank_changes_pending().filter(subject=user).first()
+
+
+def bank_history(*, user: User | None = None, limit: int = 50) -> list[AccountAuditEntry]:
+    """The newest bank-detail audit rows (one person's, or everyone's)."""
+    kinds = [AccountEvent.BANK_CHANGED, AccountEvent.BANK_CONFIRMED, AccountEvent.STEP_UP_FAILED]
+    rows = AccountAuditEntry.objects.filter(kind__in=kinds).select_related("subject")
+    if user is not None:
+        rows = rows.filter(subject=user)
+    return list(rows.order_by("-at", "-pk")[:limit])

@@ -1,4 +1,5 @@
-"""Writes of people data: out-of-office delegation, leavers, personal access tokens.
+"""Writes of people data: out-of-office delegation, leavers, personal access tokens,
+bank details (changed after a step-up, confirmed by finance).
 
 A delegation is active from `starts_on` to `ends_on` inclusive (local dates);
 nothing runs when it ends: every reader asks `Delegation.objects.active()`
@@ -8,16 +9,22 @@ for today, so it ends by itself after its end date.
 import hashlib
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import AccessToken, Delegation, User
-from .signals import person_deactivated
+from . import bank_mail, stepup
+from .bank import normalise
+from .models import AccessToken, AccountAuditEntry, AccountEvent, Delegation, User
+from .selectors import bank_change_pending, is_finance
+from .signals import bank_change_confirmed, bank_details_changed, person_deactivated
 
 log = logging.getLogger(__name__)
 
@@ -169,9 +176,120 @@ def profile_update(*, user: User, receives_digest: bool) -> User:
     return user
 
 
-def bank_details_set(*, user: User, iban: str, bic: str) -> User:
-    """The user's own IBAN/BIC (validated by the form; a payout reads them when it runs)."""
+class BankRefusal(StrEnum):
+    COMPANY = "company_iban"
+    TAKEN = "iban_taken"
+
+
+class BankChangeError(Exception):
+    """A bank change or confirmation refused; `code` is worded by the view."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass
+class BankChange:
+    changed: bool
+    entry: AccountAuditEntry | None = None
+    held: int = 0  # payments put on hold until finance confirms
+
+
+def bank_iban_refusal(*, user: User, iban: str) -> BankRefusal | None:
+    """Whether `user` may not be paid to `iban`: the company's own account, or the
+    account on another active person's details (a payout must not be diverted)."""
+    if iban == normalise(settings.PAYOUT_COMPANY_IBAN):
+        return BankRefusal.COMPANY
+    if User.objects.filter(is_active=True, iban=iban).exclude(pk=user.pk).exists():
+        return BankRefusal.TAKEN
+    return None
+
+
+def bank_details_change(
+    *, user: User, iban: str, bic: str, step_up: str, ip: str | None = None
+) -> BankChange:
+    """Change `user`'s own IBAN/BIC after the step-up (the password today).
+
+    Writes the account audit row, holds (through `bank_details_changed`) every payment
+    approved before and not yet in a written file when earlier details are replaced,
+    and after commit mails the person and the finance group. Raises BankChangeError
+    (`step_up_locked`, `step_up_wrong`, or a BankRefusal code) and then changes nothing.
+    """
+    if stepup.locked(user):
+        raise BankChangeError("step_up_locked")
+    method = stepup.method_for(user)
+    if not method.verify(user, step_up):
+        stepup.record_failure(user, purpose="bank_details", ip=ip)
+        raise BankChangeError("step_up_wrong")
     with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(iban=iban, bic=bic)
+        person = User.objects.select_for_update().get(pk=user.pk)
+        old_iban, old_bic = person.iban, person.bic
+        if (old_iban, old_bic) == (iban, bic):
+            return BankChange(changed=False)
+        refusal = bank_iban_refusal(user=person, iban=iban)  # again, under the lock
+        if refusal is not None:
+            raise BankChangeError(refusal)
+        person.iban, person.bic = iban, bic
+        person.save(update_fields=["iban", "bic"])
+        entry = AccountAuditEntry.objects.create(
+            subject=person,
+            kind=AccountEvent.BANK_CHANGED,
+            actor_username=person.username,
+            actor_name=person.display_name,
+            actor_role=person.role,
+            ip=ip,
+            needs_confirmation=bool(old_iban),
+            detail={
+                "old_iban": old_iban,
+                "old_bic": old_bic,
+                "new_iban": iban,
+                "new_bic": bic,
+                "step_up": method.name,
+            },
+        )
+        answers = bank_details_changed.send(sender=User, user=person, change=entry)
+        held = sum(n for _receiver, n in answers if isinstance(n, int))
+        transaction.on_commit(lambda: bank_mail.tell_change(entry.pk, held), robust=True)
     user.iban, user.bic = iban, bic
-    return user
+    log.info("bank details of %s changed (%d payments held)", user.username, held)
+    return BankChange(changed=True, entry=entry, held=held)
+
+
+def bank_change_confirm(*, change_id: int, by: User) -> int:
+    """A finance member (not the person) confirms a pending change; returns how many
+    held payments went back to scheduled. BankChangeError `unknown`, `not_finance`,
+    `own_change` or `not_pending` (confirmed already, or a newer change replaced it)."""
+    with transaction.atomic():
+        entry = (
+            AccountAuditEntry.objects.filter(pk=change_id, kind=AccountEvent.BANK_CHANGED)
+            .select_related("subject")
+            .first()
+        )
+        if entry is None:
+            raise BankChangeError("unknown")
+        if not is_finance(by):
+            raise BankChangeError("not_finance")
+        if by.pk == entry.subject_id:
+            raise BankChangeError("own_change")
+        person = User.objects.select_for_update().get(pk=entry.subject_id)
+        pending = bank_change_pending(user=person)
+        if pending is None or pending.pk != entry.pk:
+            raise BankChangeError("not_pending")
+        confirmation = AccountAuditEntry.objects.create(
+            subject=person,
+            kind=AccountEvent.BANK_CONFIRMED,
+            actor_username=by.username,
+            actor_name=by.display_name,
+            actor_role=by.role,
+            detail={"change": entry.pk, "iban": entry.detail.get("new_iban", "")},
+        )
+        answers = bank_change_confirmed.send(
+            sender=User, user=person, change=entry, confirmation=confirmation, by=by
+        )
+        released = sum(n for _receiver, n in answers if isinstance(n, int))
+        transaction.on_commit(
+            lambda: bank_mail.tell_confirmed(confirmation.pk, released), robust=True
+        )
+    log.info("bank change %s of %s confirmed by %s", change_id, person.username, by.username)
+    return released

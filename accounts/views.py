@@ -8,11 +8,15 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import services
-from .forms import BankDetailsForm, DelegationForm, ProfileForm, TokenForm
+from .client_ip import client_ip
+from .forms import REFUSAL_WORDS, BankDetailsForm, DelegationForm, ProfileForm, TokenForm
 from .models import AccessToken, Delegation
+from .selectors import bank_change_pending, bank_history
 
 
 @login_required
@@ -111,22 +115,62 @@ def profile(request):
     )
 
 
+BANK_WORDS = {
+    "step_up_wrong": _lazy("The password is not correct; nothing was changed."),
+    "step_up_locked": _lazy(
+        "Too many wrong passwords: bank details cannot be changed for 15 minutes."
+    ),
+}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def bank_details(request):
-    """Only one's own details: there is no user parameter to forge."""
+    """Only one's own details: there is no user parameter to forge. A change asks for the
+    step-up (the password) again; nothing changes until it is given."""
     user = request.user
     initial = {"iban": user.iban, "bic": user.bic}
-    form = BankDetailsForm(request.POST if request.method == "POST" else None, initial=initial)
+    data = request.POST if request.method == "POST" else None
+    form = BankDetailsForm(data, initial=initial, user=user)
     if request.method == "POST" and form.is_valid():
-        services.bank_details_set(
-            user=user, iban=form.cleaned_data["iban"], bic=form.cleaned_data["bic"]
-        )
-        messages.success(request, _("Your bank details were saved."))
-        return redirect("bank-details")
+        try:
+            result = services.bank_details_change(
+                user=user,
+                iban=form.cleaned_data["iban"],
+                bic=form.cleaned_data["bic"],
+                step_up=form.step_up_value,
+                ip=client_ip(request),
+            )
+        except services.BankChangeError as exc:
+            field = form.step_up.name if exc.code.startswith("step_up") else "iban"
+            words = BANK_WORDS.get(exc.code) or REFUSAL_WORDS.get(exc.code, exc.code)
+            form.add_error(field, words)
+        else:
+            if not result.changed:
+                messages.info(request, _("Your bank details are unchanged."))
+            elif result.entry.needs_confirmation:
+                messages.success(
+                    request,
+                    ngettext(
+                        "Your bank details were saved. %(count)d payment waits until the "
+                        "finance team has confirmed the change.",
+                        "Your bank details were saved. %(count)d payments wait until the "
+                        "finance team has confirmed the change.",
+                        result.held,
+                    )
+                    % {"count": result.held},
+                )
+            else:
+                messages.success(request, _("Your bank details were saved."))
+            return redirect("bank-details")
     return render(
         request,
         "accounts/bank.html",
-        {"form": form, "cost_centre": user.cost_centre},
+        {
+            "form": form,
+            "cost_centre": user.cost_centre,
+            "pending": bank_change_pending(user=user),
+            "history": bank_history(user=user, limit=10),
+        },
         status=400 if form.errors else 200,
     )

@@ -5,3 +5,6 @@ class PayoutsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "payouts"
     verbose_name = "Payouts"
+
+    def ready(self) -> None:
+        from . import holds  # noqa: F401 - connects the bank-change receivers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from approvals.workflow.payout_contract import Failure, PayoutStatus, Step
+from approvals.workflow.payout_contract import Failure, PayoutStatus, RunFailure, Step
 
 
 def failure_text(code: str) -> str:
@@ -15,6 +15,13 @@ def failure_text(code: str) -> str:
         Failure.LEDGER_ACCOUNT_CLOSED: _("A ledger account for this payout is closed."),
         Failure.NO_IBAN: _("The requester has no IBAN on their bank details."),
         Failure.INVALID_IBAN: _("The requester's IBAN is not valid."),
+        Failure.INVALID_BIC: _(
+            "The requester's BIC is not valid for a SEPA transfer (pain.001 refuses it)."
+        ),
+        Failure.SEPA_REFUSED: _(
+            "The SEPA schema refused the transfer to the requester (check their name and "
+            "bank details)."
+        ),
         Failure.UNAVAILABLE: _("A system the payout needs was unavailable for too long."),
         Failure.CANCELLED: _("The payout was cancelled."),
     }
@@ -25,10 +32,25 @@ def status_text(status: str) -> str:
     words = {
         PayoutStatus.PROCESSING: _("processing"),
         PayoutStatus.SCHEDULED: _("scheduled"),
+        PayoutStatus.ON_HOLD: _("on hold"),
         PayoutStatus.PAID: _("paid"),
         PayoutStatus.FAILED: _("failed"),
     }
     return words.get(status, status)
+
+
+def run_failure_text(code: str) -> str:
+    """Why a payout run wrote no file (a stuck batch on /ops/)."""
+    words = {
+        RunFailure.COMPANY_ACCOUNT: _(
+            "The company's own IBAN or BIC (PAYOUT_COMPANY_IBAN, PAYOUT_COMPANY_BIC) is not "
+            "valid for pain.001: fix the setting, then retry."
+        ),
+        RunFailure.SEPA_INVALID: _("The SEPA schema refused the file as a whole."),
+        RunFailure.UNAVAILABLE: _("A system the payout run needs failed (see the details)."),
+        "": _("The run stopped before it wrote the file."),
+    }
+    return words.get(code, _("The payout run failed (%(code)s).") % {"code": code})
 
 
 def step_text(step: str) -> str:
@@ -61,6 +83,16 @@ def payout_summary(kind: str, detail: dict) -> str:
     if kind == "payout_paid":
         values["batch"] = detail.get("batch", "")
         return _("Paid by SEPA credit transfer in payout batch #%(batch)s") % values
+    if kind == "payout_on_hold":
+        return _(
+            "Payout (attempt %(round)s) on hold: the requester's bank details changed and "
+            "wait for finance's confirmation"
+        ) % values
+    if kind == "payout_released":
+        values["by"] = detail.get("by", "")
+        return _(
+            "Payout (attempt %(round)s) scheduled again: %(by)s confirmed the new bank details"
+        ) % values
     if kind == "payout_failed":
         values["reason"] = failure_text(detail.get("reason", ""))
         return _("Payout (attempt %(round)s) failed: %(reason)s") % values

@@ -115,6 +115,11 @@ class Batch(models.Model):
     message_id = models.CharField(max_length=35, blank=True)
     # What the file step decided (request ids paid, [id, reason] failed): a retry reads it.
     outcome = models.JSONField(default=dict, blank=True)
+    # Why the last attempt to write the file failed (a RunFailure code and the error's
+    # words): /ops/ lists a closed batch without a file with it, and retries that batch.
+    error = models.CharField(max_length=40, blank=True)
+    error_detail = models.TextField(blank=True)
+    error_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-opened_at", "-pk"]
@@ -134,6 +139,7 @@ class Payment(models.Model):
     class Status(models.TextChoices):
         PROCESSING = "processing", _("processing")
         SCHEDULED = "scheduled", _("scheduled")
+        ON_HOLD = "on_hold", _("on hold")
         PAID = "paid", _("paid")
         FAILED = "failed", _("failed")
 

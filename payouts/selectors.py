@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db.models import Count, F, Q, Sum
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from accounts.models import User
+from accounts.bank import mask
+from accounts.models import AccountAuditEntry, User
+from accounts.selectors import bank_changes_pending, is_finance
 from approvals.workflow.payout_contract import PayoutStatus
 
-from .labels import failure_text, status_text
+from .labels import failure_text, run_failure_text, status_text
 from .models import Batch, Payment, Reservation
 
 
@@ -20,16 +24,21 @@ class PaymentView:
     label: str
     reason: str = ""
     reason_text: str = ""
+    paid_at: object = None  # when paid (data-testid="payment-detail")
+    account: str = ""  # the IBAN paid to, masked to its last four
 
 
 def payment_view(payment: Payment | None) -> PaymentView | None:
     if payment is None:
         return None
+    paid = payment.status == PayoutStatus.PAID
     return PaymentView(
         status=payment.status,
         label=status_text(payment.status),
         reason=payment.reason,
         reason_text=failure_text(payment.reason) if payment.reason else "",
+        paid_at=payment.paid_at if paid else None,
+        account=mask(payment.iban) if paid and payment.iban else "",
     )
 
 
@@ -102,3 +111,66 @@ class PaymentRow:
             failure_text(p.reason) if p.reason else "",
             p.iban,
         )
+
+
+# A closed batch without its file after this long (or with an error) is stuck: the run's
+# bounded retries (8 attempts, at most 2 minutes each) are over by then.
+STUCK_AFTER = timedelta(minutes=20)
+
+
+def stuck_batches(limit: int = 20) -> list[Batch]:
+    """Closed batches without a file: a run failed on them (its cause kept) or stopped."""
+    old = timezone.now() - STUCK_AFTER
+    rows = list(
+        Batch.objects.filter(status=Batch.Status.CLOSED, outcome={})
+        .filter(~Q(error="") | Q(closed_at__lt=old))
+        .annotate(count=Count("payments"), total=Sum("payments__amount_cents"))
+        .order_by("closed_at", "pk")[:limit]
+    )
+    for row in rows:
+        row.cause_text = run_failure_text(row.error)
+    return rows
+
+
+def may_see_payouts(user: User) -> bool:
+    return bool(user.is_superuser or is_finance(user))
+
+
+@dataclass
+class PendingChange:
+    entry: AccountAuditEntry
+    person: str
+    old_iban: str
+    new_iban: str
+    new_bic: str
+    held: int
+    held_cents: int
+    may_confirm: bool
+
+
+def pending_bank_changes(viewer: User) -> list[PendingChange]:
+    """Bank changes waiting for a finance member, with what each holds (one query each
+    for the changes and the holds). The new IBAN is shown in full: finance checks it
+    with the person before confirming."""
+    entries = list(bank_changes_pending())
+    names = [e.subject.username for e in entries]
+    holds = {
+        row["requester"]: row
+        for row in Payment.objects.filter(requester__in=names, status=PayoutStatus.ON_HOLD)
+        .values("requester")
+        .annotate(n=Count("pk"), cents=Sum("amount_cents"))
+    }
+    finance = is_finance(viewer)
+    return [
+        PendingChange(
+            entry=e,
+            person=e.subject.display_name,
+            old_iban=mask(e.detail.get("old_iban", "")),
+            new_iban=e.detail.get("new_iban", ""),
+            new_bic=e.detail.get("new_bic", ""),
+            held=holds.get(e.subject.username, {}).get("n", 0),
+            held_cents=holds.get(e.subject.username, {}).get("cents") or 0,
+            may_confirm=finance and e.subject_id != viewer.pk,
+        )
+        for e in entries
+    ]

@@ -1,4 +1,5 @@
-"""Payout writes from the web side: retry a failed payout (/ops/), start a payout run now.
+"""Payout writes from the web side: retry a failed payout (/ops/), retry a payout run
+whose batch was left without a file (/ops/), start a payout run now.
 
 Starting goes through the process's one Temporal client. A retry is a fresh
 saga under the same id (`payout-<pk>`, reuse allowed only after a failed run)
@@ -26,7 +27,7 @@ from approvals.workflow.payout_contract import (
     payout_id,
 )
 
-from .models import Payment
+from .models import Batch, Payment
 
 
 class PayoutError(Exception):
@@ -84,3 +85,31 @@ def payout_run(*, period: str, wait: bool = True, timeout: float = 60) -> RunRes
         return await handle.result() if wait else None
 
     return call(run, timeout=timeout)
+
+
+def batch_retry(*, batch_id: int) -> str:
+    """Run the payout again for THIS closed batch (its own period), e.g. after its run
+    failed or stopped before the file; returns the new run's workflow id. Safe to repeat:
+    the file step writes a batch's file once, and a run already retrying it is refused."""
+    batch = Batch.objects.filter(pk=batch_id).first()
+    if batch is None or batch.status != Batch.Status.CLOSED or not batch.period:
+        raise PayoutError("not_closed")
+    if batch.outcome:
+        raise PayoutError("written")
+    run_id = f"{PAYOUT_RUN_SCHEDULE_ID}-retry-batch-{batch.pk}"
+
+    async def start(client: Client) -> None:
+        await client.start_workflow(
+            PAYOUT_RUN_WORKFLOW,
+            PayoutRunInput(period=batch.period),
+            id=run_id,
+            task_queue=settings.TEMPORAL_TASK_QUEUE,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            execution_timeout=timedelta(hours=1),
+        )
+
+    try:
+        call(start)
+    except WorkflowAlreadyStartedError as exc:
+        raise PayoutError("running") from exc
+    return run_id

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone, translation
 
-from accounts.bank import iban_valid, normalise
+from accounts.bank import bic_valid, iban_valid, normalise
 from accounts.models import User
 from accounts.selectors import admin_usernames
 from approvals.models import AuditEntry, ExpenseRequest, Notification
@@ -195,16 +195,30 @@ def open_batch() -> Batch:
 
 
 def add_to_batch(s: StepInput) -> None:
+    """Into the open batch, scheduled; or on hold (no batch) while the payee's bank
+    change waits for finance (payouts/holds.py releases it into the batch)."""
     user = User.objects.filter(username=s.requester).first()
     iban = normalise(user.iban if user else "")
     if not iban:
         raise Permanent(Failure.NO_IBAN)
     if not iban_valid(iban):
         raise Permanent(Failure.INVALID_IBAN)
+    if user.bic and not bic_valid(user.bic):
+        raise Permanent(Failure.INVALID_BIC)
+    from .holds import must_hold  # holds imports this module
+
     with transaction.atomic():
+        person = User.objects.select_for_update().get(pk=user.pk)  # orders us with a change
         payment = Payment.objects.select_for_update().get(request_id=s.request_id)
-        if payment.batch_id is not None:
-            return  # added by an earlier attempt
+        if payment.batch_id is not None or payment.status == PayoutStatus.ON_HOLD:
+            return  # added (or held) by an earlier attempt
+        if must_hold(person):
+            payment.status = PayoutStatus.ON_HOLD
+            payment.iban, payment.bic = normalise(person.iban), normalise(person.bic)
+            payment.save(update_fields=["status", "iban", "bic", "updated_at"])
+            _done(s, Step.BATCH, on_hold=True)
+            publish(s.request_id)
+            return
         batch = open_batch()
         payment.batch, payment.status = batch, PayoutStatus.SCHEDULED
         payment.iban, payment.bic = iban, normalise(user.bic)
@@ -259,7 +273,20 @@ def _tell_failure(o: Outcome) -> None:
             }
             body = f"{subject}: {failure_text(o.reason)}\n\n{link}\n"
         if user.email:
-            send_mail(subject, body, None, [user.email])
+            try:
+                send_mail(subject, body, None, [user.email])
+            except Exception as exc:  # noqa: BLE001 - a refused mail never blocks the outcome
+                # Recorded for /ops/ (resend there); retrying this activity would not mend it.
+                from approvals.effects.notifications import Mail, record_failure
+
+                record_failure(
+                    request_id=o.request_id,
+                    key=key,
+                    recipient=user.username,
+                    cause=str(exc) or type(exc).__name__,
+                    mail=Mail(subject=subject, body=body, html=""),
+                )
+                continue
         try:
             with transaction.atomic():
                 Notification.objects.create(request=request, key=key, recipient=user.username)

@@ -40,6 +40,8 @@ EVENT_LABELS = {
     "payout_compensated": gettext_lazy("payout step undone"),
     "payout_paid": gettext_lazy("paid"),
     "payout_failed": gettext_lazy("payout failed"),
+    "payout_on_hold": gettext_lazy("payout on hold"),
+    "payout_released": gettext_lazy("payout released"),
 }
 
 

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from payouts.selectors import failed_payouts
+from payouts.selectors import failed_payouts, stuck_batches
 
 from ..selectors.ops import ops_overview
 from ..services import ops as ops_services
@@ -36,7 +36,11 @@ def ops_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "approvals/ops.html",
-        {"overview": ops_overview(), "failed_payouts": failed_payouts()},
+        {
+            "overview": ops_overview(),
+            "failed_payouts": failed_payouts(),
+            "stuck_batches": stuck_batches(),
+        },
     )
 
 

@@ -2,7 +2,9 @@
 
 A `Permanent` failure becomes a non-retryable ApplicationError whose `type` is
 the failure code (the workflow compensates and records it); everything else is
-transient and retried by the workflow's bounded retry policy. From the 3rd
+transient and retried by the workflow's bounded retry policy. The file step's
+permanent errors (the company's account invalid, a file the schema refuses as a
+whole) fail the run at once, their cause kept on the batch for /ops/. From the 3rd
 failed attempt an activity is listed on /ops/ (with_db).
 """
 
@@ -93,6 +95,7 @@ def close_batch(req: CloseRequest) -> Closed:
 
 @activity.defn(name=PayoutCalls.WRITE_FILE)
 @with_db
+@_permanent_as_non_retryable
 def write_file(batch_id: int) -> FileResult:
     return run.write_file(batch_id)
 

@@ -31,6 +31,9 @@ class Step:
 class PayoutStatus:
     PROCESSING = "processing"
     SCHEDULED = "scheduled"
+    # Written by activities only (the saga's state stays "scheduled"): the payee's bank
+    # details changed and finance has not confirmed yet; no payout run takes it.
+    ON_HOLD = "on_hold"
     PAID = "paid"
     FAILED = "failed"
 
@@ -44,6 +47,8 @@ class Failure:
     LEDGER_ACCOUNT_CLOSED = "ledger_account_closed"
     NO_IBAN = "no_iban"
     INVALID_IBAN = "invalid_iban"
+    INVALID_BIC = "invalid_bic"
+    SEPA_REFUSED = "sepa_refused"  # the pain.001 schema refused this payee's transfer
     UNAVAILABLE = "unavailable"  # transient errors outlasted the retries
     CANCELLED = "cancelled"
     PERMANENT = (
@@ -53,7 +58,17 @@ class Failure:
         LEDGER_ACCOUNT_CLOSED,
         NO_IBAN,
         INVALID_IBAN,
+        INVALID_BIC,
+        SEPA_REFUSED,
     )
+
+
+class RunFailure:
+    """Why a payout run could write no file at all (the batch waits on /ops/)."""
+
+    COMPANY_ACCOUNT = "company_account_invalid"  # PAYOUT_COMPANY_IBAN / _BIC
+    SEPA_INVALID = "sepa_invalid"  # the file as a whole was refused
+    UNAVAILABLE = "unavailable"  # a transient error (the last attempt's)
 
 
 class PayoutCalls:

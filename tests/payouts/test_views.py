@@ -97,18 +97,24 @@ def test_bank_page_saves_a_valid_iban_and_refuses_a_bad_one(demo_org):
     client = client_for(emma)
     page = client.get("/accounts/bank/")
     assert page.status_code == 200 and "CC-ENG" in page.content.decode()
-    bad = client.post("/accounts/bank/", {"iban": "DE89 3704 0044 0532 0130 01", "bic": ""})
+    form = {"password": "demo"}
+    bad = client.post("/accounts/bank/", {**form, "iban": "DE89 3704 0044 0532 0130 01", "bic": ""})
     assert bad.status_code == 400 and 'data-testid="error-iban"' in bad.content.decode()
-    bad_bic = client.post("/accounts/bank/", {"iban": "DE89370400440532013000", "bic": "XX"})
+    new_iban = "DE35370400440532013099"
+    bad_bic = client.post("/accounts/bank/", {**form, "iban": new_iban, "bic": "XX"})
     assert bad_bic.status_code == 400 and 'data-testid="error-bic"' in bad_bic.content.decode()
-    ok = client.post("/accounts/bank/", {"iban": "de89 3704 0044 0532 0130 00", "bic": "cobadeff"})
+    ok = client.post(
+        "/accounts/bank/", {**form, "iban": "DE35 3704 0044 0532 0130 99", "bic": "cobadeff"}
+    )
     assert ok.status_code == 302
     emma.refresh_from_db()
-    assert (emma.iban, emma.bic) == ("DE89370400440532013000", "COBADEFF")
+    assert (emma.iban, emma.bic) == ("DE35370400440532013099", "COBADEFF")
     finn = User.objects.get(username="finn")
     before = finn.iban
     # There is no way to name someone else: a user field in the POST is ignored.
-    client.post("/accounts/bank/", {"iban": "GB82WEST12345698765432", "user": finn.pk})
+    client.post(
+        "/accounts/bank/", {**form, "iban": "GB82WEST12345698765432", "user": finn.pk}
+    )
     finn.refresh_from_db()
     assert finn.iban == before
 

@@ -146,6 +146,12 @@ MATRIX: dict[str, tuple[tuple, tuple]] = {
     "payout-batches": (ADMINS, GET_ONLY),
     "payout-batch": (ADMINS, GET_ONLY),
     "payout-batch-file": (ADMINS, GET_ONLY),
+    # Confirming a bank change: finance members only (none of the matrix' roles; the
+    # finance role is tested in tests/payouts/test_bank_changes.py).
+    "bank-change-confirm": (POST_ONLY, (LOGIN, 403, 403, 403, 403, 403)),
+    # Retrying a batch left without its file: admins; a batch that does not exist is
+    # refused with a message on /ops/.
+    "ops-batch-retry": (POST_ONLY, (LOGIN, 403, 403, 403, 403, "/ops/")),
 }
 
 API_GET_ONLY = {"api-request", "api-request-status", "api-inbox"}
@@ -161,6 +167,8 @@ PARAMETER_OBJECT = {
     "policy-what-if": "policy",
     "payout-batch": "batch",
     "payout-batch-file": "batch",
+    "bank-change-confirm": "missing",
+    "ops-batch-retry": "missing",
 }
 
 
@@ -211,6 +219,7 @@ def world(demo_org, worker, settings, tmp_path):
     return {
         "policy": draft.number,
         "batch": batch.pk,
+        "missing": 999999,
         "request": request.pk,
         "delegation": delegation.pk,
         "link": link,

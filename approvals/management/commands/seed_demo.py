@@ -48,8 +48,9 @@ COST_CENTRE_OF = {
 
 
 def demo_iban(index: int) -> str:
-    """A checksum-valid demo IBAN (German bank code 37040044, account 05320130<nn>)."""
-    return make_iban("DE", f"3704004405320130{index:02d}")
+    """A checksum-valid demo IBAN (German bank code 37040044, account 05320130<nn>); from
+    01 on, since 00 is the demo company's own account (PAYOUT_COMPANY_IBAN)."""
+    return make_iban("DE", f"3704004405320130{index + 1:02d}")
 
 
 class Command(BaseCommand):

@@ -1,0 +1,86 @@
+"""The mail to a requester whose payout was paid: when, and to which account (masked).
+
+Sent by the file step for every payment its batch paid, after the file is stored, and
+again on a retry of that step for whoever has no `Notification` row yet (so a crash
+between the file and the mails loses none and a retry doubles none). A refused mail
+is recorded as failed for /ops/ (Resend), never fails the step.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
+
+from accounts.bank import mask
+from accounts.models import User
+from approvals.models import ExpenseRequest, Notification
+
+from .models import Payment
+
+log = logging.getLogger(__name__)
+
+
+def _language(user: User) -> str:
+    return getattr(user, "language", "") or settings.LANGUAGE_CODE
+
+
+def tell_paid(request_ids: list[int]) -> int:
+    """Mail each paid request's requester once; returns how many mails went out."""
+    sent = 0
+    payments = Payment.objects.filter(request_id__in=request_ids, status="paid")
+    requests = {
+        r.pk: r
+        for r in ExpenseRequest.objects.filter(pk__in=request_ids).select_related("requester")
+    }
+    for payment in payments:
+        request = requests.get(payment.request_id)
+        if request is None:
+            continue
+        user, key = request.requester, f"payout:{payment.round}:paid"
+        if not user.is_active or not user.email:
+            continue
+        if Notification.objects.filter(request=request, key=key, recipient=user.username).exists():
+            continue
+        with translation.override(_language(user)):
+            values = {
+                "id": payment.request_id,
+                "amount": formats.number_format(
+                    Decimal(payment.amount_cents) / 100, 2, use_l10n=True, force_grouping=True
+                ),
+                "iban": mask(payment.iban),
+                "when": formats.date_format(
+                    timezone.localtime(payment.paid_at or timezone.now()), "DATE_FORMAT"
+                ),
+            }
+            subject = _("Expense request #%(id)s was paid") % values
+            body = _(
+                "%(amount)s EUR of expense request #%(id)s were transferred on %(when)s to "
+                "your account %(iban)s."
+            ) % values
+            body += f"\n\n{settings.APP_BASE_URL.rstrip('/')}/requests/{payment.request_id}/\n"
+        try:
+            send_mail(subject, body, None, [user.email])
+        except Exception as exc:  # noqa: BLE001 - recorded for /ops/, the payment stands
+            from approvals.effects.notifications import Mail, record_failure
+
+            record_failure(
+                request_id=payment.request_id,
+                key=key,
+                recipient=user.username,
+                cause=str(exc) or type(exc).__name__,
+                mail=Mail(subject=subject, body=body),
+            )
+            continue
+        try:
+            with transaction.atomic():
+                Notification.objects.create(request=request, key=key, recipient=user.username)
+        except IntegrityError:
+            pass
+        sent += 1
+    return sent
