@@ -19,11 +19,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from .. import evidence_pdf
 from ..forms.audit import AuditSearchForm
 from ..models import ExpenseRequest
 from ..selectors import audit as audit_selectors
 from ..selectors import timeline
 from ..selectors.audit import audit_search
+from ..selectors.evidence import evidence_of, evidence_zip
 
 PAGE_SIZE = 25
 TZ_COOKIE = "audit_tz"
@@ -116,6 +118,37 @@ def audit_json(request: HttpRequest, pk: int) -> HttpResponse:
         data = timeline.as_json(expense, timeline.build(expense))
         response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
         response["Content-Disposition"] = f'attachment; filename="expense-{pk}-timeline.json"'
+        return response
+
+    return _with_zone(request, download)
+
+
+@login_required
+@require_GET
+def audit_evidence_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The evidence file (admins): the reader's language and time zone."""
+    _require_auditor(request)
+    expense = get_object_or_404(ExpenseRequest.objects.select_related("requester"), pk=pk)
+
+    def download(zone: str, tz_error: str) -> HttpResponse:
+        pdf = evidence_pdf.render(evidence_of(expense), reader=request.user.username)
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="expense-{pk}-evidence.pdf"'
+        return response
+
+    return _with_zone(request, download)
+
+
+@login_required
+@require_GET
+def audit_evidence_zip(request: HttpRequest, pk: int) -> HttpResponse:
+    """For machines: the receipts, the JSON timeline and the audit chain with its hashes."""
+    _require_auditor(request)
+    expense = get_object_or_404(ExpenseRequest.objects.select_related("requester"), pk=pk)
+
+    def download(zone: str, tz_error: str) -> HttpResponse:
+        response = HttpResponse(evidence_zip(evidence_of(expense)), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="expense-{pk}-evidence.zip"'
         return response
 
     return _with_zone(request, download)
