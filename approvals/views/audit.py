@@ -24,6 +24,7 @@ from ..forms.audit import AuditSearchForm
 from ..models import ExpenseRequest
 from ..selectors import audit as audit_selectors
 from ..selectors import timeline
+from ..selectors.as_of import AsOf, as_of
 from ..selectors.audit import audit_search
 from ..selectors.evidence import evidence_of, evidence_zip
 
@@ -93,19 +94,33 @@ def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     expense = get_object_or_404(ExpenseRequest.objects.select_related("requester"), pk=pk)
 
     def page(zone: str, tz_error: str) -> HttpResponse:
+        built = timeline.build(expense)
         return render(
             request,
             "approvals/audit_detail.html",
             {
                 "expense": expense,
-                "timeline": timeline.build(expense),
+                "timeline": built,
                 "api_calls": audit_selectors.api_calls_of(expense),
                 "time_zone": zone,
                 "tz_error": tz_error,
+                "as_of": _as_of(request, expense, built),
             },
         )
 
     return _with_zone(request, page)
+
+
+def _as_of(request: HttpRequest, expense: ExpenseRequest, built) -> AsOf | None:
+    """`?as_of=<event id>`: the request as it stood right after that history event."""
+    raw = request.GET.get("as_of", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        error = _("“%(value)s” is not an event number.") % {"value": raw[:20]}
+        return AsOf(event_id=0, error=error)
+    steps = sorted({e.event_id for e in built.entries if e.event_id})
+    return as_of(expense, int(raw), steps)
 
 
 @login_required
