@@ -174,8 +174,15 @@ def verify(request_id: int, expected_head: str | None = None) -> Break | None:
     `expected_head`: the newest hash as held elsewhere (the workflow's state, the
     request's `audit_head`); without it only the rows are checked against each other.
     """
-    prev, last = GENESIS, None
     rows = AuditEntry.objects.filter(request_id=request_id).order_by("pk").iterator()
+    return check_rows(request_id, rows, expected_head)
+
+
+def check_rows(
+    request_id: int, rows: Iterable[AuditEntry], expected_head: str | None
+) -> Break | None:
+    """The first break among `rows` (in order of writing), then against the head."""
+    prev, last = GENESIS, None
     for row in rows:
         if row.prev_hash != prev:
             return Break(request_id, row.pk, row.key, "missing_before")
@@ -187,16 +194,33 @@ def verify(request_id: int, expected_head: str | None = None) -> Break | None:
     return None
 
 
+def snapshot(request_id: int) -> tuple[str, list[AuditEntry], Break | None] | None:
+    """The request's head, its rows and their verdict, read together under the request
+    row's lock, so a row appended meanwhile never looks like a cut-off chain. None when
+    the request does not exist. Rows but no head: the head was blanked, a break too."""
+    with transaction.atomic():
+        head = (
+            ExpenseRequest.objects.select_for_update()
+            .filter(pk=request_id)
+            .values_list("audit_head", flat=True)
+            .first()
+        )
+        if head is None:
+            return None
+        rows = list(AuditEntry.objects.filter(request_id=request_id).order_by("pk"))
+        return head, rows, check_rows(request_id, rows, head or GENESIS)
+
+
 def verify_all(request_ids: Iterable[int] | None = None) -> list[Break]:
     """Every broken chain (one break per request), checked against the projection's head."""
-    heads = ExpenseRequest.objects.order_by("pk")
+    pks = ExpenseRequest.objects.order_by("pk").values_list("pk", flat=True)
     if request_ids is not None:
-        heads = heads.filter(pk__in=list(request_ids))
+        pks = pks.filter(pk__in=list(request_ids))
     breaks = []
-    for pk, head in heads.values_list("pk", "audit_head").iterator():
-        found = verify(pk, head or GENESIS)  # rows but no head: the head was blanked
-        if found is not None:
-            breaks.append(found)
+    for pk in list(pks):
+        found = snapshot(pk)
+        if found is not None and found[2] is not None:
+            breaks.append(found[2])
     return breaks
 
 

@@ -110,16 +110,15 @@ def _decisions(rows: list[AuditEntry], names: Names) -> list[Decision]:
 
 
 def evidence_of(expense: ExpenseRequest) -> Evidence:
-    rows = list(AuditEntry.objects.filter(request=expense).order_by("pk"))
-    head = expense.audit_head or audit_chain.GENESIS
+    head, rows, chain_break = audit_chain.snapshot(expense.pk) or ("", [], None)
     return Evidence(
         expense=expense,
         receipts=receipts_of(expense),
         decisions=_decisions(rows, Names()),
         timeline=timeline_selectors.build(expense),
         rows=rows,
-        head=expense.audit_head,
-        chain_break=audit_chain.verify(expense.pk, head),
+        head=head,
+        chain_break=chain_break,
     )
 
 

@@ -13,7 +13,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from approvals.audit_chain import GENESIS, verify, verify_all
+from approvals.audit_chain import check_rows, snapshot, verify_all
 from approvals.models import ExpenseRequest
 
 
@@ -31,11 +31,13 @@ class Command(BaseCommand):
         if head and request is None:
             raise CommandError("--head needs --request")
         if request is not None:
-            heads = ExpenseRequest.objects.filter(pk=request).values_list("audit_head", flat=True)
-            stored = heads.first()
-            if stored is None:
+            found = snapshot(request)
+            if found is None:
                 raise CommandError(f"No request {request}.")
-            breaks = [b for b in [verify(request, head or stored or GENESIS)] if b is not None]
+            stored, rows, verdict = found
+            if head:  # the head held elsewhere decides, not the projection's copy
+                verdict = check_rows(request, rows, head)
+            breaks = [verdict] if verdict is not None else []
             checked = 1
         else:
             breaks = verify_all()
