@@ -61,8 +61,11 @@ def reader_zone(user=None) -> str:
     return zone if zone and valid_time_zone(zone) else settings.TIME_ZONE
 
 
-def due_words(due: datetime | None, user=None, *, now: datetime | None = None) -> str:
-    """ "due Monday 11:00" in the reader's language and time zone ("" without a due time).
+def due_words(
+    due: datetime | None, user=None, *, now: datetime | None = None, zone: str = ""
+) -> str:
+    """ "due Monday 11:00" in the reader's language and time zone ("" without a due time):
+    `zone`, else the person's profile zone, else the page's current time zone.
 
     Today and tomorrow by name; within the coming week the weekday; further off or
     in the past, the date.
@@ -70,7 +73,9 @@ def due_words(due: datetime | None, user=None, *, now: datetime | None = None) -
     if due is None:
         return ""
     now = now or timezone.now()
-    when = due_in_zone(due, reader_zone(user), now)
+    if not zone:
+        zone = reader_zone(user) if getattr(user, "time_zone", "") else ""
+    when = due_in_zone(due, zone or timezone.get_current_timezone_name(), now)
     if when.days_ahead == 0:
         day = _("today")
     elif when.days_ahead == 1:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 from django.utils import translation
@@ -11,6 +12,7 @@ from django.utils import translation
 from accounts.models import User
 from approvals.calendar import add_working_time
 from approvals.calendars import calendar_for, due_words
+from approvals.models import ApprovalStep, ExpenseRequest
 from tests.support.web import client_for
 
 pytestmark = pytest.mark.django_db
@@ -99,3 +101,38 @@ def test_the_profile_page_sets_ones_own_time_zone_and_land(demo_org):
     refused = finn.post("/accounts/profile/", {"time_zone": "Mars/Olympus"})
     assert refused.status_code == 400
     assert User.objects.get(username="finn").time_zone == "Europe/Lisbon"
+
+
+def test_the_request_page_says_when_a_level_is_due_in_words(demo_org, time_machine_now):
+    request = ExpenseRequest.objects.create(
+        requester=demo_org["emma"],
+        title="Taxi",
+        amount=Decimal("20.00"),
+        category="travel",
+        status="pending",
+        current_level=1,
+        levels=1,
+        pending_approvers=["max"],
+        workflow_started_at=time_machine_now,
+        state_seq=2,
+    )
+    ApprovalStep.objects.create(
+        request=request,
+        level=1,
+        approvers=["max"],
+        status="pending",
+        due_at=datetime(2026, 11, 16, 10, tzinfo=UTC),  # Monday 11:00 in Berlin
+    )
+    emma = client_for(demo_org["emma"])
+    english = emma.get(f"/requests/{request.pk}/").content.decode()
+    assert 'data-testid="step-due-words">due Monday 11:00<' in english
+    german = emma.get(f"/requests/{request.pk}/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert 'data-testid="step-due-words">fällig Montag 11:00<' in german
+
+
+@pytest.fixture
+def time_machine_now(monkeypatch):
+    """Friday 13 November 2026, 16:00 in Berlin, for the words (they are relative)."""
+    now = datetime(2026, 11, 13, 15, tzinfo=UTC)
+    monkeypatch.setattr("approvals.calendars.timezone.now", lambda: now)
+    return now
