@@ -201,3 +201,14 @@ def test_the_workflows_own_rows_verify_and_an_edit_is_caught(demo_org, worker):
     sql(f"UPDATE {TABLE} SET actor_username = 'diana' WHERE id = %s", decided.pk)
     code, output = run_verify("--request", str(request.pk))
     assert code == 1 and f"row {decided.pk}" in output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_verify_all_on_its_own_snapshot_outside_any_transaction(demo_org):
+    # As `manage.py audit_verify` runs in production: its own REPEATABLE READ transaction.
+    whole, cut = chained(demo_org["emma"]), chained(demo_org["emma"])
+    assert run_verify()[0] == 0
+    sql(f"DELETE FROM {TABLE} WHERE id = %s", rows(cut)[-1].pk)
+    assert [b.request_id for b in audit_chain.verify_all()] == [cut.pk]
+    code, output = run_verify()
+    assert code == 1 and f"request {cut.pk}:" in output and f"request {whole.pk}:" not in output
