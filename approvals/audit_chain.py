@@ -66,9 +66,15 @@ def row_hash(row: AuditEntry, prev: str) -> str:
     return hashlib.sha256(canonical(row, prev)).hexdigest()
 
 
-def _lock(request_id: int) -> bool:
-    """Lock the request row (the chain's serialisation point); False if it is gone."""
-    return ExpenseRequest.objects.select_for_update().filter(pk=request_id).exists()
+def _lock(request_id: int) -> str | None:
+    """Lock the request row (the chain's serialisation point) and return its head
+    ("" before the first row); None if the request is gone."""
+    return (
+        ExpenseRequest.objects.select_for_update()
+        .filter(pk=request_id)
+        .values_list("audit_head", flat=True)
+        .first()
+    )
 
 
 def _last_hash(request_id: int) -> str:
@@ -89,7 +95,8 @@ def append(request_id: int, rows: Iterable[AuditEntry]) -> list[AuditEntry]:
     """
     rows = list(rows)
     with transaction.atomic():
-        if not rows or not _lock(request_id):
+        head = _lock(request_id) if rows else None
+        if head is None:
             return []
         existing = set(
             AuditEntry.objects.filter(
@@ -104,7 +111,9 @@ def append(request_id: int, rows: Iterable[AuditEntry]) -> list[AuditEntry]:
             fresh.append(row)
         if not fresh:
             return []
-        prev = _last_hash(request_id)
+        # The head, not the last row: rows cut off the end stay a visible gap after
+        # this one (its prev_hash names the missing row) instead of being papered over.
+        prev = head or _last_hash(request_id)
         for row in fresh:
             row.request_id = request_id
             row.prev_hash = prev
@@ -124,7 +133,7 @@ def rewrite(request_id: int, changes: dict[str, dict]) -> None:
     if not changes:
         return
     with transaction.atomic():
-        if not _lock(request_id):
+        if _lock(request_id) is None:
             return
         rows = list(AuditEntry.objects.filter(request_id=request_id).order_by("pk"))
         first = next((i for i, row in enumerate(rows) if row.key in changes), None)

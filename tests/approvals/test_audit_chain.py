@@ -22,7 +22,7 @@ from approvals.effects import projection
 from approvals.models import AuditEntry, ExpenseRequest
 from approvals.workflow.contract import StepEvent
 from payouts.steps import audit as payout_audit
-from tests.support.requests import decide, submit, wait_audit, wait_status
+from tests.support.requests import decide, submit, wait_audit, wait_pending_level, wait_status
 from tests.support.web import client_for
 
 pytestmark = pytest.mark.django_db
@@ -191,6 +191,7 @@ def test_a_clean_database_verifies(demo_org):
 @pytest.mark.django_db(transaction=True)
 def test_the_workflows_own_rows_verify_and_an_edit_is_caught(demo_org, worker):
     request = submit(demo_org["emma"], "120.00")
+    wait_pending_level(request, 1)
     decide(request, demo_org["max"], "approve", comment="ok")
     wait_status(request, "approved")
     wait_audit(request, "completed")
@@ -212,3 +213,13 @@ def test_verify_all_on_its_own_snapshot_outside_any_transaction(demo_org):
     assert [b.request_id for b in audit_chain.verify_all()] == [cut.pk]
     code, output = run_verify()
     assert code == 1 and f"request {cut.pk}:" in output and f"request {whole.pk}:" not in output
+
+
+def test_rows_appended_after_a_cut_still_show_the_gap(demo_org):
+    request = chained(demo_org["emma"])
+    cut = rows(request)[-1]
+    sql(f"DELETE FROM {TABLE} WHERE id = %s", cut.pk)
+    projection.append_audit(request.pk, [step(9, "note")])  # the workflow goes on
+    found = verify(request.pk)
+    assert found.reason == "missing_before" and found.key == "wf:9:note"
+    assert rows(request)[-1].prev_hash == cut.entry_hash  # it names the missing row

@@ -22,7 +22,7 @@ from reportlab.pdfgen import canvas
 from approvals import services
 from approvals.models import AuditEntry, ExpenseRequest
 from tests.support.payouts import wait_payment
-from tests.support.requests import decide, wait_audit, wait_status
+from tests.support.requests import decide, wait_audit, wait_pending_level, wait_status
 from tests.support.waiting import wait_for
 from tests.support.web import client_for
 
@@ -59,7 +59,7 @@ def decided_request(demo_org, receipt, title="Taxi to the airport"):
         description="Late flight",
         receipt=receipt,
     )
-    wait_status(request, "pending")
+    wait_pending_level(request, 1)
     decide(request, demo_org["max"], "approve", comment="Fine, the receipt matches")
     wait_status(request, "approved")
     wait_audit(request, "completed")
