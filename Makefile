@@ -13,7 +13,7 @@ FAST_HASHER := PASSWORD_HASHERS=django.contrib.auth.hashers.MD5PasswordHasher
 # apt as root, or through sudo when not root.
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: run test lint stress bench bench-load deps uv chromium gettext docker-compose messages node-deps vendor-js
+.PHONY: run test lint stress bench bench-load deps uv chromium gettext docker-compose messages node-deps vendor-js poppler
 
 # uv from PyPI when missing (user site first; Debian's "externally managed" Python next).
 uv:
@@ -33,6 +33,12 @@ chromium:
 gettext:
 	@command -v xgettext >/dev/null 2>&1 && command -v msgfmt >/dev/null 2>&1 || { \
 		$(APT) update -qq && $(APT) install -y -qq gettext >/dev/null; }
+
+# pdftotext: the evidence-file tests read the rendered PDF back (test-only; rendering is
+# reportlab + pypdf, pure Python).
+poppler:
+	@command -v pdftotext >/dev/null 2>&1 || { \
+		$(APT) update -qq && $(APT) install -y -qq poppler-utils >/dev/null; }
 
 # Debian's docker-compose (v1) validates deploy/compose.yaml in the suite; no engine needed.
 docker-compose:
@@ -57,7 +63,7 @@ lint: deps
 	@$(PY) -m ruff check .
 	@DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run >/dev/null
 
-test: deps chromium gettext docker-compose node-deps lint
+test: deps chromium gettext poppler docker-compose node-deps lint
 	@$(FAST_HASHER) DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 stress: deps

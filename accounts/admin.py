@@ -57,6 +57,7 @@ class PersonAdmin(UserAdmin):
         *UserAdmin.fieldsets,
         (_("Organisation"), {"fields": ("role", "title", "reports_to", "management_chain")}),
         (_("Payout"), {"fields": ("cost_centre", "iban", "bic")}),
+        (_("Business calendar"), {"fields": ("time_zone", "holiday_subdivision")}),
     )
     add_fieldsets = (*UserAdmin.add_fieldsets, ORGANISATION)
     inlines = [DirectReportsInline]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import bank, services, stepup
+from .calendar_choices import subdivisions, time_zones
 from .models import TokenScope, User
 
 MAX_DELEGATION_DAYS = 366
@@ -94,10 +95,21 @@ class TokenForm(forms.Form):
 class ProfileForm(forms.ModelForm):
     """What a person sets for themselves on /accounts/profile/ (their own row only)."""
 
+    time_zone = forms.ChoiceField(label=_("Time zone"), required=False, choices=())
+    holiday_subdivision = forms.ChoiceField(
+        label=_("Public holidays of"), required=False, choices=()
+    )
+
     class Meta:
         model = User
-        fields = ["receives_digest"]
+        fields = ["receives_digest", "time_zone", "holiday_subdivision"]
         labels = {"receives_digest": _("Send me the daily digest")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        default = _("The organisation's default")
+        self.fields["time_zone"].choices = [("", default), *((z, z) for z in time_zones())]
+        self.fields["holiday_subdivision"].choices = [("", default), *subdivisions()]
 
 
 class BankDetailsForm(forms.Form):

@@ -77,6 +77,12 @@ class User(AbstractUser):
         on_delete=models.PROTECT,
         related_name="people",
     )
+    # Business calendar (approvals/calendars.py): "" = the organisation's TIME_ZONE and
+    # HOLIDAY_SUBDIVISION. Deadlines of levels this person decides count in it.
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True, default="")
+    holiday_subdivision = models.CharField(
+        _("public holidays of"), max_length=10, blank=True, default=""
+    )
 
     objects = PersonManager()
 

@@ -169,10 +169,13 @@ def token_authenticate(secret: str) -> AccessToken | None:
 
 
 @transaction.atomic
-def profile_update(*, user: User, receives_digest: bool) -> User:
+def profile_update(
+    *, user: User, receives_digest: bool, time_zone: str = "", holiday_subdivision: str = ""
+) -> User:
     """A person's own preferences (the profile page). Only these fields are written."""
     user.receives_digest = receives_digest
-    user.save(update_fields=["receives_digest"])
+    user.time_zone, user.holiday_subdivision = time_zone, holiday_subdivision
+    user.save(update_fields=["receives_digest", "time_zone", "holiday_subdivision"])
     return user
 
 

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
-from django.db import models
+from django.db import IntegrityError, models
 from django.utils.translation import gettext_lazy as _
 
 from . import money
@@ -206,6 +206,9 @@ class ExpenseRequest(models.Model):
     state_seq = models.PositiveIntegerField(default=0)
     # Why a pending request waits on nobody (e.g. "needs_approver"); "" = it does not.
     waiting_reason = models.CharField(max_length=40, blank=True, default="")
+    # The newest hash of the request's audit chain, written in the same commit as the
+    # rows (approvals/audit_chain.py): `audit_verify` compares the chain's end with it.
+    audit_head = models.CharField(max_length=64, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -291,6 +294,10 @@ class AuditEntry(models.Model):
     comment = models.TextField(blank=True)
     detail = models.JSONField(default=dict, blank=True)
     source = models.CharField(max_length=20, default="workflow")
+    # The hash chain (approvals/audit_chain.py): the row before this one's hash, and
+    # this row's own (SHA-256 of its canonical content, prev_hash included).
+    prev_hash = models.CharField(max_length=64, blank=True, default="")
+    entry_hash = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["at", "pk"]
@@ -300,9 +307,13 @@ class AuditEntry(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.actor_username}"
 
     def save(self, *args, **kwargs):
+        """A new row is chained like every other (audit_chain.append); no row changes."""
         if self.pk is not None:
             raise ValueError("Audit entries are append-only.")
-        return super().save(*args, **kwargs)
+        from .audit_chain import append  # it imports this module
+
+        if not append(self.request_id, [self]):
+            raise IntegrityError(f"audit entry {self.key!r} of request {self.request_id} exists")
 
     def delete(self, *args, **kwargs):
         raise ValueError("Audit entries are append-only.")

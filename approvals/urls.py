@@ -36,6 +36,8 @@ urlpatterns = [
     path("audit/analytics.csv", analytics.analytics_csv, name="analytics-csv"),
     path("audit/<int:pk>/", audit.audit_detail, name="audit-detail"),
     path("audit/<int:pk>/timeline.json", audit.audit_json, name="audit-json"),
+    path("audit/<int:pk>/evidence.pdf", audit.audit_evidence_pdf, name="audit-evidence-pdf"),
+    path("audit/<int:pk>/evidence.zip", audit.audit_evidence_zip, name="audit-evidence-zip"),
     # Temporal's remote codec protocol (the UI and CLI append /encode and /decode).
     path("codec/encode", codec.codec_endpoint, {"operation": "encode"}, name="codec-encode"),
     path("codec/decode", codec.codec_endpoint, {"operation": "decode"}, name="codec-decode"),

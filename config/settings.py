@@ -361,6 +361,14 @@ WORKER_METRICS_BIND = os.environ.get("WORKER_METRICS_BIND", "0.0.0.0")
 API_RATE_LIMIT = env_int("API_RATE_LIMIT", 120)
 
 APPROVAL_SLA_SECONDS = env_int("APPROVAL_SLA_SECONDS", 172800)
+# Business calendars (approvals/calendars.py): unless APPROVAL_SLA_SECONDS is set (tests,
+# demos: plain time), a level's SLA is this many working hours in the approver's calendar:
+# 09:00-17:00 local on working days, the public holidays of HOLIDAY_COUNTRY/SUBDIVISION
+# (the `holidays` library's codes; a person's profile may set their own) skipped.
+APPROVAL_SLA_PLAIN_TIME = bool(os.environ.get("APPROVAL_SLA_SECONDS", "").strip())
+APPROVAL_SLA_WORKING_HOURS = env_int("APPROVAL_SLA_WORKING_HOURS", 16)
+HOLIDAY_COUNTRY = os.environ.get("HOLIDAY_COUNTRY", "DE").strip().upper() or "DE"
+HOLIDAY_SUBDIVISION = os.environ.get("HOLIDAY_SUBDIVISION", "BE").strip().upper()
 APPROVAL_REMINDER_SECONDS = env_int("APPROVAL_REMINDER_SECONDS", APPROVAL_SLA_SECONDS // 2)
 APPROVAL_MAX_ESCALATIONS = env_int("APPROVAL_MAX_ESCALATIONS", 2)
 # Temporal Schedules (approvals/temporal/schedules.py, `manage.py register_schedules`), in

@@ -22,6 +22,7 @@ from django.utils import timezone, translation
 from accounts.bank import bic_valid, iban_valid, normalise
 from accounts.models import User
 from accounts.selectors import admin_usernames
+from approvals import audit_chain
 from approvals.models import AuditEntry, ExpenseRequest, Notification
 from approvals.workflow.payout_contract import Failure, Outcome, PayoutStatus, Step, StepInput
 
@@ -42,11 +43,10 @@ class Permanent(Exception):
 
 
 def audit(request_id: int, key: str, kind: str, detail: dict, actor: str = "") -> None:
-    """Append one audit row of the request (a retry with the same key adds none)."""
-    if not ExpenseRequest.objects.filter(pk=request_id).exists():
-        return
-    try:
-        with transaction.atomic():
+    """Append one audit row of the request, chained (a retry with the same key adds none)."""
+    audit_chain.append(
+        request_id,
+        [
             AuditEntry(
                 request_id=request_id,
                 key=key[:80],
@@ -57,9 +57,9 @@ def audit(request_id: int, key: str, kind: str, detail: dict, actor: str = "") -
                 actor_role="payout" if not actor else "requester",
                 detail=detail,
                 source="payout",
-            ).save()
-    except IntegrityError:
-        pass
+            )
+        ],
+    )
 
 
 def _done(s: StepInput, step: str, **detail) -> None:

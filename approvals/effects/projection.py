@@ -12,7 +12,7 @@ from django.db import transaction
 
 from accounts.models import User
 
-from .. import metrics, money
+from .. import audit_chain, metrics, money
 from ..models import ApprovalStep, AuditEntry, ExpenseRequest
 from ..workflow.contract import ApprovalState, StepEvent, StepKind
 
@@ -119,12 +119,12 @@ AUDIT_REPLACED = (
 def append_audit(request_id: int, events: list[StepEvent], *, replace: bool = False) -> None:
     """One row per step, keyed by seq and kind; a retry adds none.
 
-    Two statements for the batch (the keys already there, then one INSERT), in the
-    caller's transaction when there is one (`record`). Concurrent attempts of one
-    record are serialised by `apply_state`'s row lock; a race outside it loses
-    nothing (ON CONFLICT DO NOTHING) and at worst counts a step twice in /metrics.
+    Through `audit_chain.append`, which locks the request row (already locked by
+    `record`), skips the keys already there and chains the rest in one INSERT, in
+    the caller's transaction when there is one.
     `replace`: a start task retried after a crash wrote these keys before; its
-    rows take the retried task's values (what the workflow kept), counted once.
+    rows take the retried task's values (what the workflow kept), counted once,
+    and the chain is re-hashed from the first of them (`audit_chain.rewrite`).
     """
     names = {e.actor for e in events if e.actor and not (e.actor_display and e.actor_role)}
     people = {u.username: u for u in User.objects.filter(username__in=names)} if names else {}
@@ -148,23 +148,20 @@ def append_audit(request_id: int, events: list[StepEvent], *, replace: bool = Fa
                 source="workflow",
             )
         )
-    existing = set(
-        AuditEntry.objects.filter(
-            request_id=request_id, key__in=[e.key for e in entries]
-        ).values_list("key", flat=True)
-    )
-    fresh = [e for e in entries if e.key not in existing]
-    if fresh:
-        AuditEntry.objects.bulk_create(fresh, ignore_conflicts=True)
+    fresh = audit_chain.append(request_id, entries)
     for entry in fresh:  # counted once the rows are committed
         transaction.on_commit(lambda entry=entry: _count(entry))
     if not replace:
         return  # already written by an earlier attempt (and counted then)
-    for entry in entries:
-        if entry.key in existing:
-            AuditEntry.objects.filter(request_id=request_id, key=entry.key).update(
-                **{name: getattr(entry, name) for name in AUDIT_REPLACED}
-            )
+    written = {e.key for e in fresh}
+    audit_chain.rewrite(
+        request_id,
+        {
+            e.key: {name: getattr(e, name) for name in AUDIT_REPLACED}
+            for e in entries
+            if e.key not in written
+        },
+    )
 
 
 @transaction.atomic

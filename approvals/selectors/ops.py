@@ -8,7 +8,9 @@
 - requests past their level's deadline (SLA breached);
 - requests queued for more than a minute (saved, workflow not started);
 - projection lag: for the listed pending rows only, the live `get_status`
-  sequence number compared with the projection's (bounded, concurrent).
+  sequence number compared with the projection's (bounded, concurrent);
+- broken audit chains: links and heads of every request in one query, the full
+  hash check for the requests changed last (`audit_chain`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from django.utils.translation import gettext as _
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client
 
+from .. import audit_chain
 from ..models import ExpenseRequest, Notification, OpsIssue, RequestStatus
 from ..temporal.client import call
 from ..workflow.contract import ApprovalState, workflow_id
@@ -72,10 +75,18 @@ class Overview:
     overdue: list[Item]
     queued: list[Item]
     live_error: str = ""
+    broken_chains: list[Item] = field(default_factory=list)
 
     @property
     def total(self) -> int:
-        lists = (self.failing, self.failed_mails, self.waiting, self.overdue, self.queued)
+        lists = (
+            self.failing,
+            self.failed_mails,
+            self.waiting,
+            self.overdue,
+            self.queued,
+            self.broken_chains,
+        )
         return sum(len(x) for x in lists)
 
 
@@ -207,9 +218,37 @@ def ops_overview(*, live: bool = True) -> Overview:
         ).order_by("created_at")[:LIMIT]
     ]
     overview = Overview(failing, failed_mails, waiting, overdue, queued)
+    overview.broken_chains = _broken_chains()
     if live:
         _add_live(overview)
     return overview
+
+
+def chain_break_words(found: audit_chain.Break) -> str:
+    words = {
+        "edited": _("Audit row %(row)s (%(key)s) was changed after it was written."),
+        "missing_before": _(
+            "Audit row %(row)s (%(key)s) does not follow the row before it: a row was "
+            "deleted or slipped in."
+        ),
+        "head_mismatch": _(
+            "The newest audit rows are missing: the chain ends at %(key)s, not where the "
+            "request recorded it."
+        ),
+    }
+    return words[found.reason] % {"row": found.entry_id or "—", "key": found.key or "—"}
+
+
+def _broken_chains() -> list[Item]:
+    found = {b.request_id: b for b in audit_chain.recent_breaks()}
+    for b in audit_chain.link_breaks(LIMIT):
+        found.setdefault(b.request_id, b)
+    requests = ExpenseRequest.objects.in_bulk(list(found))
+    return [
+        _item(requests[pk], chain_break_words(b), None, obj=b)
+        for pk, b in sorted(found.items())[:LIMIT]
+        if pk in requests
+    ]
 
 
 def _add_live(overview: Overview) -> None:

@@ -7,6 +7,7 @@
   `relative:"due"`: "due in 5 hours" / "overdue by 2 days" ("fällig in 5 Stunden" /
   "seit 2 Tagen überfällig"). One unit, rounded down, like Django's timesince.
 - `duration`: seconds as "45 s", "12.5 min", "5.5 h", "2.3 d".
+- `due_words`: "due Monday 11:00" in the reader's time zone (approvals.calendars).
 - `{% moment value %}`: a `<time>` element with the machine-readable instant, the
   absolute time and (with `relative="due"` or `relative="ago"`) the relative one.
 
@@ -23,6 +24,8 @@ from django.utils.dateformat import format as date_format
 from django.utils.formats import get_format
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
+
+from ..calendars import due_words as calendar_due_words
 
 register = template.Library()
 
@@ -167,3 +170,11 @@ def duration(seconds) -> str:
     if seconds < 86400:
         return gettext("%(n)s h") % {"n": formats.number_format(seconds / 3600, 1)}
     return gettext("%(n)s d") % {"n": formats.number_format(seconds / 86400, 1)}
+
+
+@register.filter
+def due_words(value, user=None) -> str:
+    """ "due Monday 11:00" / "fällig Montag 11:00" in the reader's time zone (their
+    profile's, else the page's), for a deadline a person acts on."""
+    moment = as_datetime(value)
+    return "" if moment is None else calendar_due_words(moment, user)

@@ -19,11 +19,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from .. import evidence_pdf
 from ..forms.audit import AuditSearchForm
 from ..models import ExpenseRequest
 from ..selectors import audit as audit_selectors
 from ..selectors import timeline
+from ..selectors.as_of import AsOf, as_of
 from ..selectors.audit import audit_search
+from ..selectors.evidence import evidence_of, evidence_zip
 
 PAGE_SIZE = 25
 TZ_COOKIE = "audit_tz"
@@ -91,19 +94,33 @@ def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     expense = get_object_or_404(ExpenseRequest.objects.select_related("requester"), pk=pk)
 
     def page(zone: str, tz_error: str) -> HttpResponse:
+        built = timeline.build(expense)
         return render(
             request,
             "approvals/audit_detail.html",
             {
                 "expense": expense,
-                "timeline": timeline.build(expense),
+                "timeline": built,
                 "api_calls": audit_selectors.api_calls_of(expense),
                 "time_zone": zone,
                 "tz_error": tz_error,
+                "as_of": _as_of(request, expense, built),
             },
         )
 
     return _with_zone(request, page)
+
+
+def _as_of(request: HttpRequest, expense: ExpenseRequest, built) -> AsOf | None:
+    """`?as_of=<event id>`: the request as it stood right after that history event."""
+    raw = request.GET.get("as_of", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        error = _("“%(value)s” is not an event number.") % {"value": raw[:20]}
+        return AsOf(event_id=0, error=error)
+    steps = sorted({e.event_id for e in built.entries if e.event_id})
+    return as_of(expense, int(raw), steps)
 
 
 @login_required
@@ -116,6 +133,37 @@ def audit_json(request: HttpRequest, pk: int) -> HttpResponse:
         data = timeline.as_json(expense, timeline.build(expense))
         response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
         response["Content-Disposition"] = f'attachment; filename="expense-{pk}-timeline.json"'
+        return response
+
+    return _with_zone(request, download)
+
+
+@login_required
+@require_GET
+def audit_evidence_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The evidence file (admins): the reader's language and time zone."""
+    _require_auditor(request)
+    expense = get_object_or_404(ExpenseRequest.objects.select_related("requester"), pk=pk)
+
+    def download(zone: str, tz_error: str) -> HttpResponse:
+        pdf = evidence_pdf.render(evidence_of(expense), reader=request.user.username)
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="expense-{pk}-evidence.pdf"'
+        return response
+
+    return _with_zone(request, download)
+
+
+@login_required
+@require_GET
+def audit_evidence_zip(request: HttpRequest, pk: int) -> HttpResponse:
+    """For machines: the receipts, the JSON timeline and the audit chain with its hashes."""
+    _require_auditor(request)
+    expense = get_object_or_404(ExpenseRequest.objects.select_related("requester"), pk=pk)
+
+    def download(zone: str, tz_error: str) -> HttpResponse:
+        response = HttpResponse(evidence_zip(evidence_of(expense)), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="expense-{pk}-evidence.zip"'
         return response
 
     return _with_zone(request, download)

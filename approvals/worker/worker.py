@@ -65,9 +65,13 @@ def build_worker(client: Client, *, task_queue: str | None = None) -> Worker:
 def sandbox_runner() -> SandboxedWorkflowRunner:
     """The sandbox with the workflow package passed through: it is Django-free and
     deterministic (tests/config/test_layout.py), so each run (and each replay after an
-    eviction) does not re-import it, and cached runs share one copy of its modules."""
+    eviction) does not re-import it, and cached runs share one copy of its modules.
+    `approvals.calendar` (pure, no I/O but zoneinfo's) too: re-imported in the sandbox,
+    its ZoneInfo objects would be the sandbox's restricted proxies, which datetime refuses."""
     return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules("approvals.workflow")
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(
+            "approvals.workflow", "approvals.calendar"
+        )
     )
 
 

@@ -116,6 +116,8 @@ MATRIX: dict[str, tuple[tuple, tuple]] = {
     "audit": (ADMINS, GET_ONLY),
     "audit-detail": (ADMINS, GET_ONLY),
     "audit-json": (ADMINS, GET_ONLY),
+    "audit-evidence-pdf": (ADMINS, GET_ONLY),
+    "audit-evidence-zip": (ADMINS, GET_ONLY),
     "analytics": (ADMINS, GET_ONLY),
     "analytics-csv": (ADMINS, GET_ONLY),
     # The codec protocol: POST only, for admins; anonymous 401 (JSON, no login redirect);
