@@ -11,7 +11,6 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from ninja import Path, Query, Router
-from temporalio.service import RPCError, RPCStatusCode
 
 from accounts.models import User
 
@@ -20,7 +19,6 @@ from ..amounts import plain_refusal_text
 from ..forms.requests import ExpenseForm, ResubmitForm
 from ..labels import ServiceCode
 from ..models import ExpenseRequest
-from ..temporal.client import TemporalUnavailable
 from ..temporal.starter import current_max_amount
 from ..workflow.contract import ApprovalState
 from . import auth
@@ -201,17 +199,7 @@ def request_detail(request, pk: int = PK):
 def request_status(request, pk: int = PK):
     """The workflow's own state now (its `get_status` query), not the projection."""
     expense = selectors.access_request(user=request.auth, pk=pk)
-    if expense.workflow_started_at is None:
-        return _refused(services.ServiceError(ServiceCode.NOT_STARTED))
-    try:
-        return services.status_query(expense)
-    except TemporalUnavailable:
-        return _refused(services.ServiceError(ServiceCode.UNAVAILABLE))
-    except RPCError as exc:
-        code = ServiceCode.NOT_STARTED
-        if exc.status != RPCStatusCode.NOT_FOUND:
-            code = ServiceCode.UNAVAILABLE
-        return _refused(services.ServiceError(code))
+    return _run(lambda: services.workflow_state(expense))
 
 
 def _run(change):

@@ -13,6 +13,7 @@ from .commands import (
     expense_withdraw,
     status_query,
     status_query_quietly,
+    workflow_state,
 )
 from .common import UNAVAILABLE, ServiceError
 from .decisions import decide_one, decision_record, decision_signal
@@ -33,4 +34,5 @@ __all__ = [
     "max_amount_of",
     "status_query",
     "status_query_quietly",
+    "workflow_state",
 ]

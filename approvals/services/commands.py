@@ -155,6 +155,22 @@ def status_query(request: ExpenseRequest, *, timeout: float | None = None) -> Ap
     return call(run, timeout=timeout)
 
 
+def workflow_state(request: ExpenseRequest) -> ApprovalState:
+    """The workflow's own state now, or ServiceError in the web tier's words: not started
+    (no run yet, or Temporal does not know it) or unavailable (down, timed out)."""
+    if request.workflow_started_at is None:
+        raise ServiceError(ServiceCode.NOT_STARTED)
+    try:
+        return status_query(request)
+    except TemporalUnavailable as exc:
+        raise ServiceError(ServiceCode.UNAVAILABLE) from exc
+    except RPCError as exc:
+        code = ServiceCode.NOT_STARTED
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            code = ServiceCode.UNAVAILABLE
+        raise ServiceError(code) from exc
+
+
 def status_query_quietly(request: ExpenseRequest) -> ApprovalState | None:
     try:
         return status_query(request)

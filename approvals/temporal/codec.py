@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import json
 import logging
 import os
 from collections.abc import Sequence
@@ -33,8 +34,9 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from google.protobuf import json_format
 from google.protobuf.message import DecodeError
-from temporalio.api.common.v1 import Payload
+from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import DataConverter, PayloadCodec
 
 from ..workflow.contract import AUTHENTICATED_METADATA as META_AUTHENTICATED
@@ -165,6 +167,23 @@ def _undecodable(reason: str) -> Payload:
         },
         data=b"null",
     )
+
+
+class CodecBodyInvalid(ValueError):
+    """The body is not Temporal's `{"payloads": [...]}` JSON."""
+
+
+def transform_json(body: bytes, operation: str) -> tuple[str, int]:
+    """Temporal's remote codec protocol on one JSON body: encode or decode every payload;
+    (the answer's JSON, how many payloads). CodecBodyInvalid for a body that is not one."""
+    try:
+        payloads = json_format.Parse(body, Payloads(), ignore_unknown_fields=True)
+    except (json_format.ParseError, ValueError, UnicodeDecodeError) as exc:
+        raise CodecBodyInvalid(str(exc)) from exc
+    # The codec's work is synchronous underneath its async interface.
+    one = codec().encode_one if operation == "encode" else codec().decode_one
+    result = Payloads(payloads=[one(payload) for payload in payloads.payloads])
+    return json.dumps(json_format.MessageToDict(result)), len(result.payloads)
 
 
 def codec() -> EncryptionCodec:

@@ -13,17 +13,14 @@ the workflow trusts, so whoever may call this is trusted like the keys
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
-from google.protobuf import json_format
-from temporalio.api.common.v1 import Payloads
 
-from ..temporal.codec import codec
+from ..temporal.codec import CodecBodyInvalid, transform_json
 
 log = logging.getLogger(__name__)
 
@@ -82,17 +79,13 @@ def codec_endpoint(request: HttpRequest, operation: str) -> HttpResponse:
     if namespace and namespace != settings.TEMPORAL_NAMESPACE:
         return _cors(request, JsonResponse({"error": "unknown namespace"}, status=400))
     try:
-        payloads = json_format.Parse(request.body, Payloads(), ignore_unknown_fields=True)
-    except (json_format.ParseError, ValueError, UnicodeDecodeError):
+        body, count = transform_json(request.body, operation)
+    except CodecBodyInvalid:
         return _cors(request, JsonResponse({"error": "body must be {payloads: [...]}"}, status=400))
-    # The codec's work is synchronous underneath its async interface.
-    one = codec().encode_one if operation == "encode" else codec().decode_one
-    result = Payloads(payloads=[one(payload) for payload in payloads.payloads])
     log.info(
         "codec %s of %d payload(s) by %s",
         operation,
-        len(result.payloads),
+        count,
         "token" if _bearer(request) else request.user.get_username(),
     )
-    body = json.dumps(json_format.MessageToDict(result))
     return _cors(request, HttpResponse(body, content_type="application/json"))

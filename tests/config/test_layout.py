@@ -98,12 +98,7 @@ def test_workflow_modules_import_no_django_and_nothing_that_does():
 # (which raise domain errors such as TemporalUnavailable), never itself. Known
 # offenders being moved by their owners (issue 24): a file listed here may import
 # temporalio until it is fixed; any other file under views/ or api/ may not.
-TEMPORAL_IN_WEB_TIER = {
-    "approvals/views/inbox.py",  # count_workflows and the RPCError fallback (inbox work)
-    "approvals/views/codec.py",  # the codec server decodes Temporal's Payloads protobuf
-    "approvals/api/inbox.py",  # the same RPCError fallback as views/inbox.py
-    "approvals/api/requests.py",  # RPCError on a visibility read
-}
+TEMPORAL_IN_WEB_TIER: set[str] = set()  # empty since issue 24: keep it so
 
 
 def test_views_and_the_api_import_nothing_from_temporalio():
