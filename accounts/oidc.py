@@ -124,15 +124,18 @@ class Backend(oidc_auth.OIDCAuthenticationBackend):
         user.set_unusable_password()  # signs in through the provider only
         user.save()
         identity.record(IdentityEventKind.PROVISIONED, subject=user, actor="sso")
-        return self.update_user(user, claims)
+        return self._update(user, claims)
 
-    @transaction.atomic
     def update_user(self, user, claims):
-        if not user.is_active:
+        if not user.is_active:  # recorded outside the update's transaction, so it stays
             identity.record(
                 IdentityEventKind.SSO_REFUSED, subject=user, actor="sso", reason="inactive"
             )
             raise SuspiciousOperation("inactive person")
+        return self._update(user, claims)
+
+    @transaction.atomic
+    def _update(self, user, claims):
         user.oidc_subject = claims["sub"]
         user.email = claims.get("email", user.email)
         user.first_name = claims.get("given_name", user.first_name)[:150]
