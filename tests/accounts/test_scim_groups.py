@@ -69,7 +69,7 @@ def test_entra_add_and_remove_members(scim, demo_org):
     assert "ivan" not in members(scim, "IT")
     kinds = list(IdentityEvent.objects.filter(kind="group_changed").values_list(
         "subject_username", "details__change"))
-    assert ("emma", "added") in kinds and ("emma", "removed") in kinds and ("ivan", "removed") in kinds
+    assert {("emma", "added"), ("emma", "removed"), ("ivan", "removed")} <= set(kinds)
 
 
 def test_administrators_make_superusers_and_back(scim, demo_org):

@@ -44,7 +44,11 @@ ENTRA_CREATE = {
     "active": True,
     "emails": [{"primary": True, "type": "work", "value": "Test_User_fd0ea19b@testuser.com"}],
     "meta": {"resourceType": "User"},
-    "name": {"formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName"},
+    "name": {
+        "formatted": "givenName familyName",
+        "familyName": "familyName",
+        "givenName": "givenName",
+    },
     "roles": [],
 }
 
@@ -85,7 +89,11 @@ def test_entra_patch_replace_attributes_and_manager(scim, demo_org):
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [
             {"op": "Replace", "path": "userName", "value": "nina@contoso.example"},
-            {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "nina@contoso.example"},
+            {
+                "op": "Replace",
+                "path": 'emails[type eq "work"].value',
+                "value": "nina@contoso.example",
+            },
             {"op": "Replace", "path": "name.familyName", "value": "Neumann"},
             {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": str(diana.pk)},
             {"op": "Add", "path": "phoneNumbers[type eq \"work\"].value", "value": "+49 30 1"},
