@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
 from scripts.run import free_port
 
-from .axe import axe_source
 from .servers import wait_port
 
 SCRIPT = Path(__file__).with_name("oidc_provider.mjs")
@@ -29,10 +29,11 @@ class OpenIdProvider:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> OpenIdProvider:
-        if not (ROOT / "node_modules" / "oidc-provider").exists():
-            axe_source()  # runs `npm ci` once, as the browser tests do
+        if not (ROOT / "node_modules" / "oidc-provider" / "package.json").exists():
+            # `make test` runs `npm ci` first (make node-deps); a bare pytest run does it here.
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=ROOT, check=True)
         env = {
-            "PATH": "/usr/bin:/bin:/usr/local/bin",
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "OIDC_PORT": str(self.port),
             "OIDC_CLIENT_ID": self.client_id,
             "OIDC_CLIENT_SECRET": self.client_secret,
