@@ -19,10 +19,11 @@ from urllib.parse import urlencode
 import requests
 from django.conf import settings
 from django.contrib import auth
-from django.core.exceptions import SuspiciousOperation, ValidationError
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.urls import reverse
+from django.views import View
 from django.views.decorators.http import require_POST
 from mozilla_django_oidc import auth as oidc_auth
 from mozilla_django_oidc import views as oidc_views
@@ -43,6 +44,7 @@ DISCOVERED = {
 }
 _discovery: dict = {"at": 0.0, "document": None}
 DISCOVERY_TTL = 3600
+DISCOVERY_RETRY = 30
 
 
 def sso_enabled() -> bool:
@@ -50,13 +52,25 @@ def sso_enabled() -> bool:
 
 
 def discovery() -> dict:
-    """The issuer's `.well-known/openid-configuration`, cached for an hour."""
+    """The issuer's `.well-known/openid-configuration`, cached for an hour.
+
+    A failure is remembered for DISCOVERY_RETRY seconds (raised again at once), so a
+    provider that is down never slows every sign-in by the timeout."""
     now = time.monotonic()
+    failed_at = _discovery.get("failed_at")
+    if failed_at is not None and now - failed_at < DISCOVERY_RETRY:
+        raise requests.ConnectionError("OpenID discovery failed a moment ago")
     if _discovery["document"] is None or now - _discovery["at"] > DISCOVERY_TTL:
         url = settings.OIDC_ISSUER.rstrip("/") + "/.well-known/openid-configuration"
-        response = requests.get(url, timeout=settings.OIDC_TIMEOUT)
-        response.raise_for_status()
-        _discovery.update(at=now, document=response.json())
+        try:
+            response = requests.get(url, timeout=settings.OIDC_TIMEOUT)
+            response.raise_for_status()
+            document = response.json()
+        except (requests.RequestException, ValueError) as exc:
+            _discovery["failed_at"] = now
+            log.warning("OpenID discovery at %s failed: %r", url, exc)
+            raise requests.ConnectionError(str(exc)) from exc
+        _discovery.update(at=now, document=document, failed_at=None)
     return _discovery["document"]
 
 
@@ -82,6 +96,22 @@ class Backend(oidc_auth.OIDCAuthenticationBackend):
     """Creates and updates people from the provider's claims."""
 
     get_settings = staticmethod(oidc_setting)
+
+    def __init__(self, *args, **kwargs):
+        # Django makes every backend for every sign-in, the password's too: a provider
+        # that is down must only make single sign-on fail, never the local login.
+        self.unavailable = False
+        try:
+            super().__init__(*args, **kwargs)
+        except (requests.RequestException, ImproperlyConfigured) as exc:
+            log.warning("single sign-on unavailable: %r", exc)
+            self.unavailable = True
+            self.UserModel = User
+
+    def authenticate(self, request, **kwargs):
+        if self.unavailable or not sso_enabled():
+            return None
+        return super().authenticate(request, **kwargs)
 
     def get_payload_data(self, token, key):
         payload = super().get_payload_data(token, key)
@@ -164,9 +194,17 @@ class Authenticate(oidc_views.OIDCAuthenticationRequestView):
     get_settings = staticmethod(oidc_setting)
 
     def __init__(self, *args, **kwargs):
+        View.__init__(self, *args, **kwargs)  # the endpoints are read in get()
+
+    def get(self, request):
         if not sso_enabled():
             raise Http404("single sign-on is not configured")
-        super().__init__(*args, **kwargs)
+        try:
+            self.OIDC_OP_AUTH_ENDPOINT = oidc_setting("OIDC_OP_AUTHORIZATION_ENDPOINT")
+        except requests.RequestException:
+            return HttpResponseRedirect(settings.LOGIN_REDIRECT_URL_FAILURE)
+        self.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID
+        return super().get(request)
 
     def get_extra_params(self, request):
         params = dict(super().get_extra_params(request))

@@ -65,7 +65,7 @@ class OpenIdProvider:
                 "form-action": ["'self'", self.issuer],
             }
         }
-        oidc._discovery.update(at=0.0, document=None)
+        oidc._discovery.update(at=0.0, document=None, failed_at=None)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
