@@ -98,13 +98,21 @@ def team_remove(*, user: User, team: Team) -> bool:
     return bool(teams_set(user=user, teams=current - {team}))
 
 
+def as_pk(text: str) -> int | None:
+    """A primary key written as text, or None (also for digits beyond the column's range)."""
+    text = (text or "").strip()
+    if text.isascii() and text.isdigit() and len(text) <= 18:
+        return int(text)
+    return None
+
+
 def find_person(reference: str) -> User | None:
     """A person named by the provider: our id (SCIM), username, email or external id."""
     reference = (reference or "").strip()
     if not reference:
         return None
-    if reference.isdigit():
-        found = User.objects.filter(pk=int(reference)).first()
+    if as_pk(reference) is not None:
+        found = User.objects.filter(pk=as_pk(reference)).first()
         if found is not None:
             return found
     for lookup in ("username", "email__iexact", "external_id", "oidc_subject"):

@@ -90,6 +90,8 @@ def _set(user: User, path: str, value, changes: dict) -> None:
     }
     if path in simple:
         field = simple[path]
+        if isinstance(value, dict | list | bool):
+            raise ScimError(400, f"{path} must be a string.", "invalidValue")
         text = "" if value is None else str(value)
         if path == "username" and not text.strip():
             raise ScimError(400, "userName must not be empty.", "invalidValue")

@@ -66,7 +66,8 @@ def schemas(request: HttpRequest) -> HttpResponse:
 
 
 def _user_or_404(pk: str) -> User:
-    user = User.objects.filter(pk=int(pk)).first() if pk.isdigit() else None
+    number = identity.as_pk(pk)
+    user = User.objects.filter(pk=number).first() if number is not None else None
     if user is None:
         raise ScimError(404, f"No user {pk!r}.")
     return user
@@ -84,8 +85,10 @@ def users_view(request: HttpRequest) -> HttpResponse:
         lookup = users.FILTERS.get(clause.attribute)
         if lookup is None:
             raise ScimError(400, f"Cannot filter on {clause.attribute!r}.", "invalidFilter")
-        if lookup == "pk" and not clause.value.isdigit():
-            query &= Q(pk__in=[])
+        if lookup == "pk":
+            query &= Q(pk=identity.as_pk(clause.value)) if identity.as_pk(clause.value) else Q(
+                pk__in=[]
+            )
         else:
             query &= Q(**{lookup: clause.value})
     start, count = page(request)

@@ -216,3 +216,23 @@ def test_roles_are_untouched_by_attribute_updates(scim, demo_org):
         {"op": "replace", "value": {"title": "Head of Sales"}}]})
     max_.refresh_from_db()
     assert max_.title == "Head of Sales" and max_.role == Role.MANAGER
+
+
+def test_hostile_values_are_refused_in_words_never_a_500(scim, demo_org):
+    emma = demo_org["emma"]
+    assert scim("get", "Users/99999999999999999999999999").status_code == 404
+    huge = scim("get", 'Users?filter=id eq "99999999999999999999999999"').json()
+    assert huge["totalResults"] == 0
+    for value in ({"a": 1}, ["x"], True):
+        answer = scim("patch", f"Users/{emma.pk}", {"Operations": [
+            {"op": "replace", "path": "userName", "value": value}]})
+        assert answer.status_code == 400, value
+    manager = scim("patch", f"Users/{emma.pk}", {"Operations": [
+        {"op": "replace", "path": f"{ENTERPRISE}:manager", "value": "99999999999999999999999"}]})
+    assert manager.status_code == 400
+    emma.refresh_from_db()
+    assert emma.username == "emma" and emma.reports_to.username == "max"
+    long_name = scim("patch", f"Users/{emma.pk}", {"Operations": [
+        {"op": "replace", "path": "name.givenName", "value": "E" * 500}]})
+    assert long_name.status_code == 200
+    assert scim("get", "Users?count=-5&startIndex=-1").status_code == 200
