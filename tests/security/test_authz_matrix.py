@@ -156,7 +156,7 @@ MATRIX: dict[str, tuple[tuple, tuple]] = {
     "payout-batch-file": (ADMINS, GET_ONLY),
     # Single sign-on is not configured here: both ends of it are 404 (tests/e2e has it on);
     # the callback has no POST.
-    "oidc_authentication_init": ((404,) * 6, (404,) * 6),
+    "oidc_authentication_init": ((404,) * 6, (405,) * 6),
     "oidc_authentication_callback": ((404,) * 6, (405,) * 6),
     # One's own passkeys: an empty POST is the step-up prompt without its password (400);
     # creation options after a fresh sign-in; only one's own passkey can be removed.
