@@ -45,11 +45,13 @@ docker-compose:
 	@command -v docker-compose >/dev/null 2>&1 || { \
 		$(APT) update -qq && $(APT) install -y -qq docker-compose >/dev/null; }
 
-# axe-core for the browser tests' accessibility check (package-lock.json, pinned; test-only,
-# never served). `npm ci` only when node_modules is missing.
+# Test-only JavaScript (package-lock.json, pinned; never served): axe-core for the browser
+# tests' accessibility check, oidc-provider for the OpenID Provider the SSO tests start.
+# `npm ci` only when one of them is missing.
 node-deps:
 	@command -v npm >/dev/null 2>&1 || { $(APT) update -qq && $(APT) install -y -qq npm >/dev/null; }
-	@test -f node_modules/axe-core/axe.min.js -a -f node_modules/idiomorph/dist/idiomorph-ext.min.js || npm ci --no-audit --no-fund --silent
+	@test -f node_modules/axe-core/axe.min.js -a -f node_modules/idiomorph/dist/idiomorph-ext.min.js \
+		-a -f node_modules/oidc-provider/package.json || npm ci --no-audit --no-fund --silent
 
 # idiomorph (htmx's morph swap) is served from static/vendor/: the committed copy of the
 # pinned npm file (tests/config/test_vendored_js.py checks they are the same).

@@ -12,7 +12,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import AccessToken, AccountAuditEntry, Delegation, User
+from .models import AccessToken, AccountAuditEntry, Delegation, IdentityEvent, Passkey, User
 from .selectors import manager_chain
 from .services import user_deactivate
 
@@ -180,6 +180,42 @@ class AccountAuditEntryAdmin(admin.ModelAdmin):
         "detail",
     )
     fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Passkey)
+class PasskeyAdmin(admin.ModelAdmin):
+    """People add passkeys themselves (/accounts/passkeys/); an admin may remove a lost one."""
+
+    list_display = ("name", "owner", "created_at", "last_used_at")
+    search_fields = ("name", "owner__username")
+    fields = ("owner", "name", "created_at", "last_used_at", "sign_count")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(IdentityEvent)
+class IdentityEventAdmin(admin.ModelAdmin):
+    """The identity audit: sign-in through SSO, provisioning, step-ups. Append-only."""
+
+    list_display = ("at", "kind", "subject_username", "actor")
+    list_filter = ("kind",)
+    search_fields = ("subject_username", "actor")
+    fields = ("at", "kind", "subject_username", "actor", "details")
+    readonly_fields = fields
 
     def has_add_permission(self, request):
         return False

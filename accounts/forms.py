@@ -10,7 +10,8 @@ from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import bank, services, stepup
+from . import bank, services
+from . import bank_stepup as stepup
 from .calendar_choices import subdivisions, time_zones
 from .models import TokenScope, User
 

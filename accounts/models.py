@@ -84,6 +84,11 @@ class User(AbstractUser):
         _("public holidays of"), max_length=10, blank=True, default=""
     )
 
+    # Identity provider links (accounts/oidc.py, accounts/scim/): the OpenID subject this
+    # person signs in as, and the SCIM client's own id for them (`externalId`).
+    oidc_subject = models.CharField(_("OpenID subject"), max_length=255, blank=True, db_index=True)
+    external_id = models.CharField(_("external id"), max_length=255, blank=True, db_index=True)
+
     objects = PersonManager()
 
     class Meta:
@@ -298,3 +303,60 @@ class AccountAuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Audit entries are append-only.")
+
+
+class Passkey(models.Model):
+    """A WebAuthn credential a person registered on /accounts/passkeys/ (step-up)."""
+
+    owner = models.ForeignKey(
+        User, verbose_name=_("owner"), on_delete=models.CASCADE, related_name="passkeys"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    credential_id = models.BinaryField(unique=True)
+    public_key = models.BinaryField()
+    sign_count = models.BigIntegerField(default=0)
+    transports = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("passkey")
+        verbose_name_plural = _("passkeys")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IdentityEventKind(models.TextChoices):
+    SSO_SIGN_IN = "sso_sign_in", _("Signed in through single sign-on")
+    SSO_REFUSED = "sso_refused", _("Single sign-on refused")
+    PROVISIONED = "provisioned", _("Provisioned")
+    PROVISION_UPDATED = "provision_updated", _("Provisioning update")
+    DEPROVISIONED = "deprovisioned", _("Deactivated by provisioning")
+    GROUP_CHANGED = "group_changed", _("Group membership changed")
+    STEP_UP = "step_up", _("Step-up confirmed")
+    STEP_UP_FAILED = "step_up_failed", _("Step-up failed")
+    PASSKEY_ADDED = "passkey_added", _("Passkey added")
+    PASSKEY_REMOVED = "passkey_removed", _("Passkey removed")
+
+
+class IdentityEvent(models.Model):
+    """Append-only audit of sign-in, provisioning and step-up (who, what, when).
+
+    Names are kept as text (like the approvals audit) so a renamed or deactivated
+    person never blanks the record; `details` holds the event's parameters."""
+
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    kind = models.CharField(_("kind"), max_length=30, choices=IdentityEventKind.choices)
+    subject_username = models.CharField(_("person"), max_length=150, db_index=True)
+    actor = models.CharField(_("by"), max_length=150)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("identity event")
+        verbose_name_plural = _("identity events")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.subject_username}"

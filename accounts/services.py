@@ -20,7 +20,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import bank_mail, stepup
+from . import bank_mail
+from . import bank_stepup as stepup
 from .bank import normalise
 from .models import AccessToken, AccountAuditEntry, AccountEvent, Delegation, User
 from .selectors import bank_change_pending, is_finance

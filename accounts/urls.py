@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import oidc, passkey_views, views
 from .forms import LoginForm
 
 urlpatterns = [
@@ -12,7 +12,12 @@ urlpatterns = [
         ),
         name="login",
     ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", oidc.logout, name="logout"),
+    path("oidc/authenticate/", oidc.Authenticate.as_view(), name="oidc_authentication_init"),
+    path("oidc/callback/", oidc.Callback.as_view(), name="oidc_authentication_callback"),
+    path("passkeys/", passkey_views.passkeys_page, name="passkeys"),
+    path("passkeys/options/", passkey_views.passkey_options, name="passkey-options"),
+    path("passkeys/<int:pk>/delete/", passkey_views.passkey_delete, name="passkey-delete"),
     path("delegation/", views.delegation, name="delegation"),
     path("delegation/<int:pk>/end/", views.delegation_end, name="delegation-end"),
     path("profile/", views.profile, name="profile"),

@@ -133,6 +133,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "approvals.context_processors.navigation",
+                "accounts.context_processors.sign_in",
             ],
         },
     }
@@ -171,9 +172,42 @@ if os.environ.get("DATABASE_TEST_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["DATABASE_TEST_NAME"]}
 
 AUTH_USER_MODEL = "accounts.User"
+# Sign-in (README "Single sign-on"): local passwords (with django-axes' lockout) unless
+# LOCAL_LOGIN=0, and OpenID Connect when OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET
+# are set (accounts/oidc.py; the endpoints come from the issuer's discovery document).
+LOCAL_LOGIN = env_bool("LOCAL_LOGIN", True)
+OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "").strip().rstrip("/")
+OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "").strip()
+OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "").strip()
+OIDC_RP_CLIENT_ID = OIDC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = OIDC_CLIENT_SECRET
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = os.environ.get("OIDC_SCOPES", "openid email profile")
+OIDC_USE_PKCE = True
+OIDC_STORE_ID_TOKEN = True  # for the provider's logout (id_token_hint)
+OIDC_TIMEOUT = float(os.environ.get("OIDC_TIMEOUT", "10"))
+OIDC_CREATE_USER = env_bool("OIDC_CREATE_USER", True)
+OIDC_GROUPS_CLAIM = os.environ.get("OIDC_GROUPS_CLAIM", "groups")
+OIDC_MANAGER_CLAIM = os.environ.get("OIDC_MANAGER_CLAIM", "manager")
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
+# The provider's group names (or Entra ID object ids) for the teams that mean something here.
+IDENTITY_GROUP_FINANCE = env_list("IDENTITY_GROUP_FINANCE", "finance")
+IDENTITY_GROUP_IT = env_list("IDENTITY_GROUP_IT", "IT")
+IDENTITY_GROUP_ADMINS = env_list("IDENTITY_GROUP_ADMINS", "administrators")
+# SCIM 2.0 provisioning at /scim/v2/ (accounts/scim/): off while SCIM_TOKEN is empty.
+SCIM_TOKEN = os.environ.get("SCIM_TOKEN", "").strip()
+# Step-up (accounts/stepup.py): approving more than STEP_UP_EUR asks for a passkey or the
+# password; a confirmation counts for the API's session callers for STEP_UP_FRESH_SECONDS.
+STEP_UP_EUR = os.environ.get("STEP_UP_EUR", "10000")
+STEP_UP_FRESH_SECONDS = env_int("STEP_UP_FRESH_SECONDS", 300)
+# WebAuthn relying party (passkeys): unset, the id is the host the page was served from.
+WEBAUTHN_RP_ID = os.environ.get("WEBAUTHN_RP_ID", "").strip()
+WEBAUTHN_RP_NAME = os.environ.get("WEBAUTHN_RP_NAME", "Approvals")
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    *(["django.contrib.auth.backends.ModelBackend"] if LOCAL_LOGIN else []),
+    *(["accounts.oidc.Backend"] if OIDC_ISSUER and OIDC_CLIENT_ID and OIDC_CLIENT_SECRET else []),
 ]
 # Tests (and only tests) put a fast hasher first: seed_demo hashes every demo
 # password per test. Never set this in production.
@@ -271,7 +305,8 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
-        "form-action": ["'self'"],
+        # The provider's origin: signing out redirects a form's POST to its end-session page.
+        "form-action": ["'self'", *([OIDC_ISSUER] if OIDC_ISSUER else [])],
         "frame-ancestors": ["'none'"],
     }
 }

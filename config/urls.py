@@ -12,6 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("scim/v2/", include("accounts.scim.urls")),
     path("api/v1/", api.urls),
     path("", include("payouts.urls")),
     path("", include("approvals.urls")),

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from ninja import Path, Query, Router
 
+from accounts import stepup
 from accounts.models import User
 
 from .. import money, selectors, services
@@ -19,6 +20,8 @@ from ..amounts import plain_refusal_text
 from ..forms.requests import ExpenseForm, ResubmitForm
 from ..labels import ServiceCode
 from ..models import ExpenseRequest
+from ..stepup import api_refusal as step_up_api_refusal
+from ..stepup import approval_needs_step_up
 from ..temporal.starter import current_max_amount
 from ..workflow.contract import ApprovalState
 from . import auth
@@ -229,7 +232,18 @@ def _as_approver(user: User, pk: int, change):
 @router.post("/requests/{pk}/decision", response=UPDATE, auth=auth.DECIDE, url_name="api-decision")
 def decide(request, payload: DecisionIn, pk: int = PK):
     """Approve, reject or request changes (a Workflow Update): the new state, or the
-    validator's refusal (409). The same `decision_id` again is applied once."""
+    validator's refusal (409). The same `decision_id` again is applied once.
+
+    Approving more than STEP_UP_EUR is refused (403, in words) to personal access
+    tokens, and to a browser session without a step-up or sign-in in the last
+    STEP_UP_FRESH_SECONDS: a token is one factor that a script keeps."""
+    expense = ExpenseRequest.objects.filter(pk=pk).first()
+    if approval_needs_step_up(expense, payload.action) and (
+        getattr(request, "api_token", None) is not None or not stepup.is_fresh(request)
+    ):
+        if not selectors.can_view(user=request.auth, request=expense):
+            raise Http404("No such request")
+        return 403, {"detail": step_up_api_refusal()}
     return _as_approver(
         request.auth,
         pk,

@@ -15,9 +15,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_htmx.http import reswap, retarget
+
+from accounts import stepup
 
 from .. import selectors, services
 from ..forms.actions import ExtendForm, OverrideForm
+from ..stepup import approval_needs_step_up, purpose
+from ..stepup import reason as step_up_reason
 from ..templatetags.when import when
 from .requests import _render_detail
 
@@ -66,6 +71,21 @@ def request_override(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _again(request, pk, override_form=form)
     data = form.cleaned_data
+    if approval_needs_step_up(expense, data["action"]):
+        prompt = stepup.check(request, purpose=purpose(expense), reason=step_up_reason())
+        if prompt is not None:
+            # A plain form in the page's body: confirmed, it posts again and redirects.
+            response = stepup.render_prompt(
+                request,
+                prompt,
+                action=request.path,
+                carry={**request.POST.dict(), "password": None, "stepup_credential": None,
+                       "csrfmiddlewaretoken": None},
+            )
+            if request.htmx:
+                retarget(response, "#request-body")
+                reswap(response, "innerHTML")
+            return response
     try:
         services.decision_record(
             request=expense,

@@ -21,8 +21,11 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
+from accounts import stepup
+
 from ..forms.inbox import BulkApproveForm, DecisionForm, InboxFilterForm
 from ..metrics import timed
+from ..models import ExpenseRequest
 from ..selectors.home import waiting_count
 from ..selectors.inbox import (
     decode_page_token,
@@ -32,8 +35,12 @@ from ..selectors.inbox import (
 )
 from ..selectors.inbox_results import Filters, PageExpired, inbox_result
 from ..services.decisions import decide_one
+from ..stepup import approval_needs_step_up, purpose
+from ..stepup import reason as step_up_reason
 
 BULK_LIMIT = 100
+# The proof itself is never carried back into the prompt's form.
+STEP_UP_FIELDS = ("password", "stepup_credential", "csrfmiddlewaretoken")
 
 
 @timed("inbox")
@@ -124,6 +131,20 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
         ok, message = False, " ".join(e for errors in form.errors.values() for e in errors)
     else:
         data = form.cleaned_data
+        expense = ExpenseRequest.objects.filter(pk=pk).first()
+        if approval_needs_step_up(expense, data["action"]):
+            # Nothing is sent until the person confirms (accounts/stepup.py).
+            prompt = stepup.check(request, purpose=purpose(expense), reason=step_up_reason())
+            if prompt is not None:
+                target = request.headers.get("HX-Target") if request.htmx else ""
+                return stepup.render_prompt(
+                    request,
+                    prompt,
+                    action=request.path,
+                    carry={**request.POST.dict(), "action": data["action"]}
+                    | dict.fromkeys(STEP_UP_FIELDS, None),
+                    hx_target=f"#{target}" if target else "",
+                )
         ok, message = decide_one(
             user=request.user,
             pk=pk,
@@ -159,7 +180,13 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
     results = []
     if form.is_valid():
         for pk in form.cleaned_data["request_ids"]:
-            ok, message = decide_one(user=request.user, pk=pk, action="approve")
+            expense = ExpenseRequest.objects.filter(pk=pk).first()
+            if approval_needs_step_up(expense, "approve"):
+                ok, message = False, _(
+                    "This one needs a second confirmation: approve it on its own."
+                )
+            else:
+                ok, message = decide_one(user=request.user, pk=pk, action="approve")
             results.append({"request_id": pk, "ok": ok, "message": message})
     error = " ".join(e for errors in form.errors.values() for e in errors)
     if request.htmx:

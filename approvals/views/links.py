@@ -16,12 +16,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from accounts import stepup
+
 from ..forms.links import LinkDecisionForm
 from ..links import LinkInvalid, read_token
 from ..models import ExpenseRequest
 from ..selectors.links import link_outcome, link_outcome_from_projection, may_open_link
 from ..services.common import ServiceError
 from ..services.links import link_decide, link_state
+from ..stepup import approval_needs_step_up, purpose
+from ..stepup import reason as step_up_reason
 
 
 def _refused(request: HttpRequest, reason: str, status: int) -> HttpResponse:
@@ -55,10 +59,19 @@ def decision_link(request: HttpRequest, token: str) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = LinkDecisionForm(data, action=claim.action)
     context["form"] = form
-    if request.method == "GET":
-        return render(request, "approvals/link.html", context)
-    if not form.is_valid():
-        return render(request, "approvals/link.html", context, status=400)
+    needs_step_up = approval_needs_step_up(expense, claim.action)
+    if request.method == "GET" or not form.is_valid():
+        if needs_step_up:
+            context["prompt"] = stepup.prompt(
+                request, purpose=purpose(expense), reason=step_up_reason()
+            )
+        return render(request, "approvals/link.html", context, status=200 if data is None else 400)
+    if needs_step_up:
+        # Nothing is sent until the person confirms (accounts/stepup.py).
+        prompt = stepup.check(request, purpose=purpose(expense), reason=step_up_reason())
+        if prompt is not None:
+            context["prompt"] = prompt
+            return render(request, "approvals/link.html", context, status=403)
     try:
         context["outcome"] = link_decide(
             user=request.user, request=expense, claim=claim, comment=form.cleaned_data["comment"]

@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from accounts import stepup
+from accounts import bank_stepup as stepup
 from accounts.bank import make_iban
 from accounts.models import AccountAuditEntry, AccountEvent, User
 

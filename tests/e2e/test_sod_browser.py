@@ -69,7 +69,12 @@ def test_a_delegate_decides_level_one_and_level_two_waits_on_victor(live_app, ne
 MOVED_ON = "Level %(level)s was already decided by %(by)s; the request has moved on."
 
 
-def test_a_stale_inbox_row_in_german_shows_the_refusal_in_german(live_app, new_page, demo_org):
+def test_a_stale_inbox_row_in_german_shows_the_refusal_in_german(
+    live_app, new_page, demo_org, settings
+):
+    # About the refusal of a stale row; the step-up a 20,000 EUR approval asks first is
+    # tested in tests/e2e/test_identity_browser.py.
+    settings.STEP_UP_EUR = "1000000"
     request = submit(demo_org["emma"], "20000.00", title="Messestand")
     wait_pending_level(request, 1)
     decide(request, demo_org["max"])

@@ -120,7 +120,15 @@ class WebUser:
         return self._request(
             "POST",
             f"/requests/{pk}/decide/",
-            {"action": action, "decision_id": decision_id, "level": level, "comment": comment},
+            # The password answers the step-up an approval above STEP_UP_EUR asks for (a
+            # person types it into the prompt); smaller decisions never read it.
+            {
+                "action": action,
+                "decision_id": decision_id,
+                "level": level,
+                "comment": comment,
+                "password": self.password,
+            },
         )
 
 
