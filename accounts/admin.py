@@ -160,8 +160,21 @@ class AccessTokenAdmin(admin.ModelAdmin):
         )
 
 
+class AppendOnlyAdmin(admin.ModelAdmin):
+    """An audit table in the admin: read, never added, changed or deleted there."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(AccountAuditEntry)
-class AccountAuditEntryAdmin(admin.ModelAdmin):
+class AccountAuditEntryAdmin(AppendOnlyAdmin):
     """The account audit log, read-only (rows are append-only)."""
 
     list_display = ("at", "subject", "kind", "actor_username", "ip", "needs_confirmation")
@@ -181,14 +194,6 @@ class AccountAuditEntryAdmin(admin.ModelAdmin):
     )
     fields = readonly_fields
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Passkey)
@@ -208,7 +213,7 @@ class PasskeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(IdentityEvent)
-class IdentityEventAdmin(admin.ModelAdmin):
+class IdentityEventAdmin(AppendOnlyAdmin):
     """The identity audit: sign-in through SSO, provisioning, step-ups. Append-only."""
 
     list_display = ("at", "kind", "subject_username", "actor")
@@ -217,11 +222,3 @@ class IdentityEventAdmin(admin.ModelAdmin):
     fields = ("at", "kind", "subject_username", "actor", "details")
     readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

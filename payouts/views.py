@@ -112,45 +112,41 @@ def batch_file(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-@login_required
-@require_POST
-def payout_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """/ops/: start a fresh payout of a failed one (once its cause is mended)."""
+def _retry_from_ops(request: HttpRequest, pk: int, retry, words: dict, started: str):
+    """Run `retry` for /ops/ and say how it went (a PayoutError's code picks its words)."""
     _require_admin(request)
-    words = {
-        "unknown": _("Request #%(id)s has no payout."),
-        "not_failed": _("The payout of request #%(id)s has not failed; nothing to retry."),
-        "running": _("The payout of request #%(id)s is running already."),
-    }
     try:
-        payout_retry(request_id=pk)
+        retry(pk)
     except PayoutError as exc:
         messages.info(request, words.get(exc.code, exc.code) % {"id": pk})
     except TemporalUnavailable:
         messages.error(request, _("Temporal is unreachable; try again in a moment."))
     else:
-        started = _("The payout of request #%(id)s was started again.")
         messages.success(request, started % {"id": pk})
     return redirect("ops")
+
+
+@login_required
+@require_POST
+def payout_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """/ops/: start a fresh payout of a failed one (once its cause is mended)."""
+    words = {
+        "unknown": _("Request #%(id)s has no payout."),
+        "not_failed": _("The payout of request #%(id)s has not failed; nothing to retry."),
+        "running": _("The payout of request #%(id)s is running already."),
+    }
+    started = _("The payout of request #%(id)s was started again.")
+    return _retry_from_ops(request, pk, lambda p: payout_retry(request_id=p), words, started)
 
 
 @login_required
 @require_POST
 def batch_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
     """/ops/: run the payout again for this very batch (left closed without its file)."""
-    _require_admin(request)
     words = {
         "not_closed": _("Batch #%(id)s is not a closed batch of a payout run."),
         "written": _("The file of batch #%(id)s is written already; nothing to retry."),
         "running": _("A retry of batch #%(id)s is running already."),
     }
-    try:
-        batch_retry(batch_id=pk)
-    except PayoutError as exc:
-        messages.info(request, words.get(exc.code, exc.code) % {"id": pk})
-    except TemporalUnavailable:
-        messages.error(request, _("Temporal is unreachable; try again in a moment."))
-    else:
-        started = _("The payout run of batch #%(id)s was started again.")
-        messages.success(request, started % {"id": pk})
-    return redirect("ops")
+    started = _("The payout run of batch #%(id)s was started again.")
+    return _retry_from_ops(request, pk, lambda p: batch_retry(batch_id=p), words, started)
