@@ -52,6 +52,16 @@ class PasswordStepUp:
 PASSWORD = PasswordStepUp()
 
 
+@dataclass(frozen=True)
+class PasskeyConfirmed:
+    """A passkey assertion the view verified for this change (accounts/stepup.py)."""
+
+    name: str = "passkey"
+
+
+PASSKEY_CONFIRMED = PasskeyConfirmed()
+
+
 def method_for(user: User) -> StepUpMethod:
     """The step-up this person is asked for (a registered passkey will win here)."""
     return PASSWORD

@@ -124,7 +124,11 @@ class BankDetailsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.step_up = stepup.method_for(user)
-        self.fields[self.step_up.name] = self.step_up.field()
+        # Someone with a passkey confirms with it (accounts/stepup.py's prompt, after the
+        # form is valid): no password field then.
+        self.by_passkey = user.passkeys.exists()
+        if not self.by_passkey:
+            self.fields[self.step_up.name] = self.step_up.field()
 
     def clean_iban(self) -> str:
         iban = bank.normalise(self.cleaned_data["iban"])

@@ -211,7 +211,13 @@ def bank_iban_refusal(*, user: User, iban: str) -> BankRefusal | None:
 
 
 def bank_details_change(
-    *, user: User, iban: str, bic: str, step_up: str, ip: str | None = None
+    *,
+    user: User,
+    iban: str,
+    bic: str,
+    step_up: str = "",
+    ip: str | None = None,
+    passkey_confirmed: bool = False,
 ) -> BankChange:
     """Change `user`'s own IBAN/BIC after the step-up (the password today).
 
@@ -223,7 +229,9 @@ def bank_details_change(
     if stepup.locked(user):
         raise BankChangeError("step_up_locked")
     method = stepup.method_for(user)
-    if not method.verify(user, step_up):
+    if passkey_confirmed:  # the view verified a passkey assertion for this very change
+        method = stepup.PASSKEY_CONFIRMED
+    elif not method.verify(user, step_up):
         stepup.record_failure(user, purpose="bank_details", ip=ip)
         raise BankChangeError("step_up_wrong")
     with transaction.atomic():

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -13,6 +14,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import services
+from . import stepup as identity_stepup
 from .client_ip import client_ip
 from .forms import REFUSAL_WORDS, BankDetailsForm, DelegationForm, ProfileForm, TokenForm
 from .models import AccessToken, Delegation
@@ -123,6 +125,9 @@ BANK_WORDS = {
 }
 
 
+BANK_PURPOSE = "bank-details"  # the passkey challenge is bound to this change
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def bank_details(request):
@@ -133,6 +138,14 @@ def bank_details(request):
     data = request.POST if request.method == "POST" else None
     form = BankDetailsForm(data, initial=initial, user=user)
     if request.method == "POST" and form.is_valid():
+        if form.by_passkey:
+            # A passkey owner confirms with it; nothing changes until the assertion holds.
+            prompt = identity_stepup.check(request, purpose=BANK_PURPOSE)
+            if prompt is not None:
+                carry = {"iban": form.cleaned_data["iban"], "bic": form.cleaned_data["bic"]}
+                return identity_stepup.render_prompt(
+                    request, prompt, action=reverse("bank-details"), carry=carry
+                )
         try:
             result = services.bank_details_change(
                 user=user,
@@ -140,6 +153,7 @@ def bank_details(request):
                 bic=form.cleaned_data["bic"],
                 step_up=form.step_up_value,
                 ip=client_ip(request),
+                passkey_confirmed=form.by_passkey,
             )
         except services.BankChangeError as exc:
             field = form.step_up.name if exc.code.startswith("step_up") else "iban"

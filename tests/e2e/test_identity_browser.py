@@ -203,3 +203,52 @@ def test_a_large_approval_asks_for_the_passkey(live_app, new_page):
     assert not row.locator("[data-testid=decision-done]").count()
     state = wait_state(second, lambda s: True)
     assert state.current_level == 1 and not state.decisions
+
+
+def test_a_bank_change_asks_for_the_passkey_and_changes_nothing_without_it(live_app, new_page):
+    """DESIGN: changing bank details asks for a passkey when the person has one (else the
+    password). emma registers one; her change waits for the passkey prompt, goes through
+    with Chromium's virtual authenticator (audited as a passkey step-up), and with an
+    authenticator that holds none of hers changes nothing."""
+    from accounts.models import AccountAuditEntry
+
+    app_url = live_app.url.replace("127.0.0.1", "localhost")
+    page = new_page()
+    cdp, authenticator = _authenticator(page)
+    page.goto(f"{app_url}/accounts/login/")
+    page.fill("input[name=username]", "emma")
+    page.fill("input[name=password]", "demo")
+    page.click("[data-testid=login]")
+    page.wait_for_selector("[data-testid=user-name]")
+    page.goto(f"{app_url}/accounts/passkeys/")
+    page.fill("[data-testid=passkey-name]", "Phone")
+    page.click("[data-testid=passkey-add]")
+    page.wait_for_selector("[data-testid=passkey]")
+    before = User.objects.get(username="emma").iban
+
+    page.goto(f"{app_url}/accounts/bank/")
+    page.wait_for_selector("[data-testid=step-up-note]")
+    assert page.locator("input[name=password]").count() == 0
+    page.fill("input[name=iban]", "")
+    page.locator("input[name=iban]").press_sequentially("DE47 3704 0044 0532 0130 77")
+    page.click("[data-testid=save-bank]")
+    prompt = page.locator("[data-testid=step-up]")
+    prompt.wait_for()
+    assert prompt.get_attribute("data-method") == "passkey"
+    assert User.objects.get(username="emma").iban == before  # nothing changed yet
+    prompt.locator("[data-testid=step-up-confirm]").click()
+    wait_for(lambda: User.objects.get(username="emma").iban == "DE47370400440532013077")
+    entry = AccountAuditEntry.objects.filter(subject__username="emma").latest("at")
+    assert entry.detail["step_up"] == "passkey"
+    assert entry.detail["new_iban"] == "DE47370400440532013077"
+
+    # Another authenticator, which holds no passkey of emma's: refused, unchanged.
+    cdp.send("WebAuthn.removeVirtualAuthenticator", {"authenticatorId": authenticator})
+    _authenticator(page)
+    page.goto(f"{app_url}/accounts/bank/")
+    page.fill("input[name=iban]", "DE41370400440532013088")
+    page.click("[data-testid=save-bank]")
+    prompt = page.locator("[data-testid=step-up]")
+    prompt.locator("[data-testid=step-up-confirm]").click()
+    prompt.locator("[data-testid=step-up-passkey-error]").wait_for(timeout=70_000)
+    assert User.objects.get(username="emma").iban == "DE47370400440532013077"
