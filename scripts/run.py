@@ -130,7 +130,14 @@ def main() -> int:
             # Started first: it boots while we migrate and seed.
             log = open(VAR / "temporal.log", "ab")  # noqa: SIM115 - lives as long as the child
             server = subprocess.Popen(
-                dev_server_command(t_port, ui_port, VAR / "temporal.db"),
+                dev_server_command(t_port, ui_port, VAR / "temporal.db")
+                # A production server's default visibility limit (frontend.namespaceRPS.
+                # visibility), so `make run` meets the budget the inbox is built for.
+                + [
+                    "--dynamic-config-value",
+                    "frontend.namespaceRPS.visibility="
+                    + os.environ.get("TEMPORAL_VISIBILITY_RPS", "10"),
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C reaches it through stop(), in order
