@@ -100,3 +100,15 @@ def redis_layer(settings):
 
     assert isinstance(get_channel_layer(), RedisChannelLayer)
     return settings.CHANNEL_LAYERS
+
+
+@pytest.fixture(autouse=True)
+def _english_unless_asked():
+    """Each test starts in the default language: a request with Accept-Language: de leaves
+    German active in the test's thread (LocaleMiddleware activates, nothing resets it), which
+    would leak into the next test's words."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
