@@ -59,6 +59,7 @@ def decided_request(demo_org, receipt, title="Taxi to the airport"):
         description="Late flight",
         receipt=receipt,
     )
+    request.refresh_from_db()  # the start after commit stamps workflow_started_at on the row
     wait_pending_level(request, 1)
     decide(request, demo_org["max"], "approve", comment="Fine, the receipt matches")
     wait_status(request, "approved")
