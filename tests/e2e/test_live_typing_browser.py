@@ -38,7 +38,7 @@ def extend_from(page, reason: str, amount: str = "2") -> None:
     form.locator("[name=amount]").fill(amount)
     form.locator("[name=reason]").fill(reason)
     form.locator("[data-testid=extend-submit]").click()
-    expect(page.locator("#messages")).to_contain_text("The deadline is now")
+    expect(page.locator("#messages")).to_contain_text("The deadline is now", timeout=20_000)
 
 
 def moved_after_push(page, before: str, level: int = 1) -> None:
