@@ -172,6 +172,38 @@ class PolicySnapshot:
 
 
 @dataclass
+class LineInput:
+    """One line of an expense report, as the workflow needs it (content stays in Django)."""
+
+    n: int  # 1-based position (`data-line`)
+    amount_cents: int  # minor units of `currency`
+    currency: str
+    base_amount_cents: int  # EUR cents at the report's pinned rate
+    category: str = ""
+
+
+@dataclass
+class LineRejection:
+    """An approver rejects one line of a report (with a reason) and decides the rest."""
+
+    n: int
+    reason: str
+
+
+@dataclass
+class LineState:
+    n: int
+    amount_cents: int
+    currency: str
+    base_amount_cents: int
+    category: str = ""
+    status: str = "open"  # open | rejected
+    rejected_level: int = 0
+    rejected_by: str = ""
+    reason: str = ""
+
+
+@dataclass
 class ApprovalInput:
     request_id: int
     requester: str
@@ -193,6 +225,9 @@ class ApprovalInput:
     policy_version: str = ""  # the published policy version pinned at submission
     category: str = ""  # facts the policy rules read (pinned with the request)
     cost_centre: str = ""
+    # The report's lines (stage 3). Empty: a request from before lines existed, which
+    # is one line of `amount_cents` in `currency`.
+    lines: list[LineInput] = field(default_factory=list)
 
 
 @dataclass
@@ -216,6 +251,8 @@ class DecisionInput:
     level: int = 0  # the level the actor saw; 0 = whatever is current
     override: bool = False  # an admin deciding someone else's level, recorded
     round: int = 0  # the round the actor saw (mail links); 0 = whatever is current
+    # Lines the actor rejects (with reasons) while approving the rest (action approve).
+    rejected_lines: list[LineRejection] = field(default_factory=list)
 
 
 @dataclass
@@ -231,6 +268,7 @@ class ResubmitInput:
     amount_cents: int
     comment: str = ""
     base_amount_cents: int = 0  # the new amount in EUR at the request's pinned rate
+    lines: list[LineInput] = field(default_factory=list)  # the edited report's lines
 
 
 @dataclass
@@ -318,6 +356,7 @@ class ApprovalState:
     waiting_reason: str = ""  # WaitingReason: why a pending request waits on nobody
     policy_version: str = ""
     base_amount_cents: int = 0  # EUR; equals amount_cents for EUR requests
+    lines: list[LineState] = field(default_factory=list)  # per-line state (stage 3)
 
 
 class LevelKind(StrEnum):
