@@ -26,11 +26,20 @@ from accounts import selectors as people
 from payouts.selectors import payment_for
 
 from .. import selectors, services
+from ..forms import report
 from ..forms.actions import ExtendForm, OverrideForm
 from ..forms.amounts import AmountField
-from ..forms.requests import AMOUNT_CEILING, ExpenseForm, ResubmitForm, StatusFilterForm
+from ..forms.report import LineFormSet, ReportForm
+from ..forms.requests import (
+    AMOUNT_CEILING,
+    ExpenseForm,
+    ResubmitForm,
+    StatusFilterForm,
+    check_receipt,
+)
 from ..models import CURRENCIES, ExpenseRequest, RequestStatus
 from ..policy_labels import level_name
+from ..receipt_stash import stash
 from ..selectors import chain
 from ..selectors.live import EVENT_LABELS, live_words
 from ..temporal.starter import current_max_amount
@@ -71,6 +80,14 @@ def request_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+def _report_forms(request: HttpRequest, data=None, files=None, *, max_amount=None):
+    """The report form and its lines formset (one empty line when unbound)."""
+    user_id = request.user.pk
+    return ReportForm(data), LineFormSet(
+        data, files, max_amount=max_amount, user_id=user_id, initial=None if data else [{}]
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
@@ -80,7 +97,11 @@ def request_new(request: HttpRequest) -> HttpResponse:
         template = "approvals/request_new.html"
         if _partial(request):
             template += "#expense-form"  # e.g. a fresh form after "submit another"
-        return render(request, template, {"form": ExpenseForm(max_amount=max_amount)})
+        form, lines = _report_forms(request, max_amount=max_amount)
+        return render(request, template, {"form": form, "lines": lines})
+    if f"{report.PREFIX}-TOTAL_FORMS" in request.POST:
+        return _report_new(request, max_amount)
+    # The flat fields (amount, currency, category): a one-line report, as before lines.
     form = ExpenseForm(request.POST, request.FILES, max_amount=max_amount)
     expense = None
     if form.is_valid():
@@ -101,10 +122,107 @@ def request_new(request: HttpRequest) -> HttpResponse:
             # keyed by field, so each message shows at its field.
             form.add_error(None, exc)
     if expense is None:
-        context = {"form": form, "reattach": bool(request.FILES.get("receipt"))}
-        if _partial(request):
-            return render(request, "approvals/request_new.html#expense-form", context)
-        return render(request, "approvals/request_new.html", context, status=400)
+        context = {"form": form, "flat": True, "reattach": bool(request.FILES.get("receipt"))}
+        return _form_again(request, context)
+    return _submitted(request, expense)
+
+
+def _form_again(request: HttpRequest, context: dict, *, status: int = 400) -> HttpResponse:
+    if _partial(request):
+        return render(request, "approvals/request_new.html#expense-form", context)
+    return render(request, "approvals/request_new.html", context, status=status)
+
+
+def _report_new(request: HttpRequest, max_amount) -> HttpResponse:
+    """The report form: title, description and its lines (formset `lines`)."""
+    data = request.POST.copy()  # mutable: receipts kept across a re-render are added
+    choose_at_once = [f for f in request.FILES.getlist("receipts") if f]
+    receipts_errors = _spread_receipts(request, data, choose_at_once)
+    adding = "add_line" in data
+    if adding:
+        data = report.one_more_line(data)
+    form, lines = _report_forms(request, data, request.FILES, max_amount=max_amount)
+    expense = None
+    valid = form.is_valid() & lines.is_valid()  # both, so every error shows at once
+    if valid and not adding and not receipts_errors:
+        cleaned = form.cleaned_data
+        try:
+            expense = services.expense_submit(
+                requester=request.user,
+                title=cleaned["title"],
+                description=cleaned["description"],
+                submit_token=cleaned.get("submit_token"),
+                lines=lines.lines(),
+            )
+        except ValidationError as exc:
+            _errors_at_lines(form, lines, exc)
+    if expense is None:
+        lines.stash_receipts()
+        context = {
+            "form": form,
+            "lines": lines,
+            "receipts_errors": receipts_errors,
+            # "add line" and receipts spread into lines are no errors: 200.
+        }
+        clean = adding or (choose_at_once and not receipts_errors)
+        return _form_again(request, context, status=200 if clean else 400)
+    return _submitted(request, expense)
+
+
+def _spread_receipts(request: HttpRequest, data, uploads) -> list[str]:
+    """Several receipts chosen at once (without JavaScript, which moves each into its own
+    line): each goes to the next line without a receipt, else to a new line. Each is
+    kept (receipt_stash) so the form can come back for the amounts. Returns the errors
+    of files that are no receipt (named)."""
+    errors = []
+    if not uploads:
+        return errors
+    total = report.line_count(data)
+    taken = {
+        n
+        for n in range(total)
+        if data.get(f"{report.PREFIX}-{n}-stashed")
+        or request.FILES.get(f"{report.PREFIX}-{n}-receipt")
+        or request.FILES.get(f"{report.PREFIX}-{n}-photo")
+        or data.get(f"{report.PREFIX}-{n}-DELETE")
+    }
+    free = (n for n in range(report.MAX_LINES) if n not in taken)
+    for upload in uploads:
+        original = upload.name
+        try:
+            checked = check_receipt(upload)
+        except ValidationError as exc:
+            errors.append(f"{original}: {' '.join(exc.messages)}")
+            continue
+        n = next(free, None)
+        if n is None:
+            errors.append(_("A report has at most %(num)d lines.") % {"num": report.MAX_LINES})
+            break
+        data[f"{report.PREFIX}-{n}-stashed"] = stash(checked, user_id=request.user.pk)
+        data.setdefault(f"{report.PREFIX}-{n}-currency", "EUR")
+        total = max(total, n + 1)
+    data[f"{report.PREFIX}-TOTAL_FORMS"] = str(total)
+    data.setdefault(f"{report.PREFIX}-INITIAL_FORMS", "0")
+    return errors
+
+
+def _errors_at_lines(form, lines, exc: ValidationError) -> None:
+    """The submission's refusals at their lines (`lines.<n>.<field>`) or the report."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for key, errors in exc.error_dict.items():
+        parts = key.split(".")
+        if len(parts) == 3 and parts[0] == "lines" and parts[1].isdigit():
+            kept = [f for f in lines.forms if f.cleaned_data and not lines._should_delete_form(f)]
+            index = int(parts[1]) - 1
+            if 0 <= index < len(kept):
+                kept[index].add_error(parts[2], errors)
+                continue
+        form.add_error(None, errors)
+
+
+def _submitted(request: HttpRequest, expense: ExpenseRequest) -> HttpResponse:
     expense.refresh_from_db(fields=["workflow_started_at", "status"])
     if expense.workflow_started_at is None:
         messages.warning(
@@ -131,10 +249,15 @@ def request_new(request: HttpRequest) -> HttpResponse:
 def amount_hint(request: HttpRequest) -> HttpResponse:
     """How the amount being typed is read (htmx, as the person types): the amount as
     understood, or the refusal the form would show. The limit is the form's to say."""
-    currency = request.GET.get("currency", "EUR")
+    amount_key, currency_key = "amount", "currency"
+    if amount_key not in request.GET:  # a report line's: lines-<n>-amount, lines-<n>-currency
+        line = next((k for k in request.GET if k.endswith("-amount")), None)
+        if line:
+            amount_key, currency_key = line, line.removesuffix("amount") + "currency"
+    currency = request.GET.get(currency_key, "EUR")
     if currency not in dict(CURRENCIES):
         currency = "EUR"
-    text = request.GET.get("amount", "")
+    text = request.GET.get(amount_key, "")
     context = {"currency": currency}
     try:
         context["amount"] = AmountField(
