@@ -185,7 +185,10 @@ def test_a_heic_photo_is_refused_in_words(demo_org):
 
 
 def test_a_webp_receipt_is_accepted(demo_org):
-    webp = b"RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00/\x00\x00\x00\x10\x07\x10\x11\x11\x88\x88\xfe\x07\x00"
+    webp = (
+        b"RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00/\x00\x00\x00"
+        b"\x10\x07\x10\x11\x11\x88\x88\xfe\x07\x00"
+    )
     client = client_for(demo_org["emma"])
     upload = SimpleUploadedFile("r.webp", webp, content_type="image/webp")
     assert client.post(NEW, report({"amount": "5.00", "receipt": upload})).status_code == 302
