@@ -30,8 +30,9 @@ class LineData:
     description: str = ""
     attendees: str = ""
     receipt: object = None  # an uploaded file (already checked), or None
-    # Resubmission: the existing line this one continues (its position), None = new.
-    keep_receipt_of: int | None = None
+    # Resubmission: the position of the line of the last round this one continues (it
+    # keeps that line's receipt unless a new one is chosen); None = a new line.
+    origin: int | None = None
 
 
 @dataclass

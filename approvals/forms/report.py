@@ -158,7 +158,7 @@ class LineForm(forms.Form):
             description=data.get("description", ""),
             attendees=data.get("attendees", "") if data["category"] == "meals" else "",
             receipt=data.get("receipt") or data.get("photo") or getattr(self, "kept_file", None),
-            keep_receipt_of=data.get("keep"),
+            origin=data.get("keep"),
         )
 
 

@@ -255,8 +255,8 @@ def save_lines(
         if line.receipt is not None:
             row.receipt_sha256 = sha256_of(line.receipt)
             row.receipt = line.receipt
-        elif kept_receipts and line.keep_receipt_of in kept_receipts:
-            row.receipt.name, row.receipt_sha256 = kept_receipts[line.keep_receipt_of]
+        elif kept_receipts and line.origin in kept_receipts:
+            row.receipt.name, row.receipt_sha256 = kept_receipts[line.origin]
         row.full_clean(exclude=["request", "receipt"])
         row.save()
         rows.append(row)
@@ -273,9 +273,12 @@ def sha256_of(upload) -> str:
     return digest.hexdigest()
 
 
-def line_snapshot(row: ExpenseLine) -> dict:
-    """A line as a round keeps it (JSON): what `report_diff.diff` compares."""
+def line_snapshot(row: ExpenseLine, origin: int | None = None, *, resubmitted=False) -> dict:
+    """A line as a round keeps it (JSON): what `report_diff.diff` compares. A resubmitted
+    round's lines name the line of the round before they continue (`origin`, None: new)."""
+    extra = {"origin": origin} if resubmitted else {}
     return {
+        **extra,
         "n": row.position,
         "date": row.date.isoformat() if row.date else "",
         "merchant": row.merchant,
@@ -291,11 +294,21 @@ def line_snapshot(row: ExpenseLine) -> dict:
     }
 
 
-def record_round(request: ExpenseRequest, rows: Sequence[ExpenseLine], *, round_number: int):
+def record_round(
+    request: ExpenseRequest,
+    rows: Sequence[ExpenseLine],
+    *,
+    round_number: int,
+    origins: Sequence[int | None] | None = None,
+):
     """Keep the lines as they stand in this round (for "what changed since")."""
-    return ReportRound.objects.create(
-        request=request, round=round_number, lines=[line_snapshot(r) for r in rows]
-    )
+    if origins is None:
+        lines = [line_snapshot(r) for r in rows]
+    else:
+        lines = [line_snapshot(r, o, resubmitted=True) for r, o in zip(rows, origins, strict=True)]
+    return ReportRound.objects.update_or_create(
+        request=request, round=round_number, defaults={"lines": lines}
+    )[0]
 
 
 def _submitted_with(requester: User, token: uuid.UUID) -> ExpenseRequest | None:
