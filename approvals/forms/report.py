@@ -47,6 +47,44 @@ class ReportForm(forms.Form):
             return None
 
 
+class ResubmitReportForm(forms.Form):
+    """The resubmission's title and note; its lines are a `LineFormSet` beside it."""
+
+    title = CleanCharField(label=_("Title"), max_length=200)
+    comment = CleanCharField(
+        label=_("What changed"),
+        required=False,
+        multiline=True,
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean_title(self):
+        title = self.cleaned_data["title"]
+        if not title.strip():
+            raise forms.ValidationError(_("The title must not be empty."))
+        return title
+
+
+def initial_lines(request) -> list[dict]:
+    """The report's lines as the resubmit formset's initial data (each keeps its place)."""
+    return [
+        {
+            "date": line.date,
+            "merchant": line.merchant,
+            "category": line.category,
+            "amount": line.amount,
+            "currency": line.currency,
+            "vat": line.vat,
+            "description": line.description,
+            "attendees": line.attendees,
+            "keep": line.position,
+            "has_receipt": bool(line.receipt),
+        }
+        for line in request.lines.all()
+    ]
+
+
 class LineForm(forms.Form):
     """One line. `max_amount` (EUR) bounds a EUR line; other currencies are bounded by the
     column and checked in EUR at submission."""
@@ -97,7 +135,10 @@ class LineForm(forms.Form):
     ):
         super().__init__(*args, **kwargs)
         self.user_id = user_id
-        currency = self.data.get(self.add_prefix("currency")) if self.is_bound else "EUR"
+        if self.is_bound:
+            currency = self.data.get(self.add_prefix("currency"))
+        else:
+            currency = self.initial.get("currency", "EUR")
         if currency not in dict(CURRENCIES):
             currency = "EUR"  # the currency field says what is wrong with it
         for name in ("amount", "vat"):

@@ -25,7 +25,7 @@ from accounts.models import User
 
 from .. import money
 from ..amounts import decimals_error
-from ..lines import LineData, headline, merchant_key
+from ..lines import Headline, LineData, headline, merchant_key
 from ..models import ExpenseLine, ExpenseRequest, ReportRound, RequestStatus
 from ..policies import effective_version
 from ..selectors.fx import rate_on
@@ -309,6 +309,44 @@ def record_round(
     return ReportRound.objects.update_or_create(
         request=request, round=round_number, defaults={"lines": lines}
     )[0]
+
+
+def replace_lines(
+    request: ExpenseRequest, lines: Sequence[LineData]
+) -> tuple[Headline, list[ExpenseLine]]:
+    """A resubmission's lines in place of the last round's (the caller holds the row lock
+    and the transaction): converted at the report's pinned rates, the headline and EUR
+    total updated, a new round kept. Raises ValidationError like `expense_submit`."""
+    if not lines:
+        raise ValidationError(_("A report needs at least one line with an amount."))
+    day = timezone.localdate(request.created_at)  # the submission day's rates
+    rates = pinned_rates(lines, day=day)
+    if request.fx_rate is not None and request.currency != money.BASE_CURRENCY:
+        rates[request.currency] = (request.fx_rate, request.fx_rate_date or day)
+    base_cents = [to_base(line, rates) for line in lines]
+    head = headline(lines, base_cents)
+    if head.currency != request.currency:
+        # The workflow keeps the report's currency: a report that was all in one
+        # currency and now is not shows its EUR total in that currency at its rate.
+        head.currency = request.currency
+        rate = rates.get(request.currency, (Decimal(1), day))[0]
+        head.amount = (
+            money.from_minor(head.base_amount_cents, money.BASE_CURRENCY) * rate
+        ).quantize(money.quantum(request.currency))
+    snapshot = request.policy_snapshot or {}
+    if snapshot.get("max_amount_cents"):
+        check_report_total(base_cents=head.base_amount_cents, policy=PolicySnapshot(**snapshot))
+    old = {row.position: (row.receipt.name, row.receipt_sha256) for row in request.lines.all()}
+    request.lines.all().delete()  # the files stay: earlier rounds named them
+    rows = save_lines(request, lines, base_cents, day=day, kept_receipts=old)
+    request.amount, request.category = head.amount, head.category
+    request.base_amount_cents = head.base_amount_cents
+    if len(rows) == 1:
+        request.receipt.name = rows[0].receipt.name
+    request.save(update_fields=["amount", "category", "base_amount_cents", "receipt"])
+    last = request.rounds.order_by("-round").values_list("round", flat=True).first() or 1
+    record_round(request, rows, round_number=last + 1, origins=[line.origin for line in lines])
+    return head, rows
 
 
 def _submitted_with(requester: User, token: uuid.UUID) -> ExpenseRequest | None:

@@ -29,7 +29,7 @@ from .. import selectors, services
 from ..forms import report
 from ..forms.actions import ExtendForm, OverrideForm
 from ..forms.amounts import AmountField
-from ..forms.report import LineFormSet, ReportForm
+from ..forms.report import LineFormSet, ReportForm, ResubmitReportForm
 from ..forms.requests import (
     AMOUNT_CEILING,
     ExpenseForm,
@@ -37,9 +37,10 @@ from ..forms.requests import (
     StatusFilterForm,
     check_receipt,
 )
-from ..models import CURRENCIES, ExpenseRequest, RequestStatus
+from ..models import CURRENCIES, Category, ExpenseRequest, RequestStatus
 from ..policy_labels import level_name
 from ..receipt_stash import stash
+from ..report_diff import diff
 from ..selectors import chain
 from ..selectors.live import EVENT_LABELS, live_words
 from ..temporal.starter import current_max_amount
@@ -284,15 +285,16 @@ def _detail_context(
     for entry in history:
         entry.label = EVENT_LABELS.get(entry.kind, entry.kind)
     stepper = chain.stepper(expense, steps)
+    can_resubmit = is_requester and expense.status == RequestStatus.CHANGES_REQUESTED
+    resubmit_lines = action_forms.pop("resubmit_lines", None)
+    if resubmit_lines is None and can_resubmit:
+        resubmit_lines = LineFormSet(
+            initial=report.initial_lines(expense), max_amount=None, user_id=user.pk
+        )
     forms = {
         "extend_form": action_forms.get("extend_form") or ExtendForm(),
         "override_form": action_forms.get("override_form") or OverrideForm(),
-        "resubmit_form": resubmit_form
-        or ResubmitForm(
-            initial={"title": expense.title, "amount": expense.amount},
-            max_amount=services.max_amount_of(expense),
-            currency=expense.currency,
-        ),
+        "resubmit_form": resubmit_form or ResubmitReportForm(initial={"title": expense.title}),
     }
     # Ids carry the level (and differ per form: extend and override both have a
     # `reason`), so a kept form of a level that moved on never clashes with the next.
@@ -304,7 +306,9 @@ def _detail_context(
         "is_requester": is_requester,
         "can_withdraw": is_requester
         and expense.status in {RequestStatus.PENDING, RequestStatus.CHANGES_REQUESTED},
-        "can_resubmit": is_requester and expense.status == RequestStatus.CHANGES_REQUESTED,
+        "can_resubmit": can_resubmit,
+        "resubmit_lines": resubmit_lines,
+        "line_changes": None if is_requester else line_changes(expense),
         "can_decide": can_decide,
         "decision_id": str(uuid.uuid4()),
         "payment": payment_for(expense.pk),
@@ -364,6 +368,9 @@ def request_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def request_resubmit(request: HttpRequest, pk: int) -> HttpResponse:
     expense = _own_request(request, pk)
+    if f"{report.PREFIX}-TOTAL_FORMS" in request.POST:
+        return _resubmit_report(request, expense)
+    # The flat fields (title, amount): a one-line report's new amount, as before lines.
     form = ResubmitForm(
         request.POST, max_amount=services.max_amount_of(expense), currency=expense.currency
     )
@@ -384,6 +391,55 @@ def request_resubmit(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, exc)
     expense.refresh_from_db()
     return _render_detail(request, expense, resubmit_form=form, status=400)
+
+
+def _resubmit_report(request: HttpRequest, expense: ExpenseRequest) -> HttpResponse:
+    """The resubmit form with the report's lines: edit, add, remove lines and receipts."""
+    data = request.POST.copy()
+    adding = "add_line" in data
+    if adding:
+        data = report.one_more_line(data)
+    form = ResubmitReportForm(data)
+    lines = LineFormSet(data, request.FILES, max_amount=None, user_id=request.user.pk)
+    valid = form.is_valid() & lines.is_valid()
+    if valid and not adding:
+        try:
+            services.expense_resubmit(
+                request=expense,
+                actor=request.user,
+                title=form.cleaned_data["title"],
+                comment=form.cleaned_data["comment"],
+                lines=lines.lines(),
+            )
+            messages.success(request, _("Your changes were resubmitted."))
+            return _back_to_detail(request, expense.pk)
+        except services.ServiceError as exc:  # the workflow's validator said no
+            form.add_error(None, exc.message)
+        except ValidationError as exc:
+            _errors_at_lines(form, lines, exc)
+    lines.stash_receipts()
+    expense.refresh_from_db()
+    return _render_detail(
+        request,
+        expense,
+        resubmit_form=form,
+        resubmit_lines=lines,
+        status=200 if adding else 400,
+    )
+
+
+def line_changes(expense: ExpenseRequest) -> dict | None:
+    """For an approver: what changed in the lines since the round before (round > 1)."""
+    rounds = list(expense.rounds.order_by("-round")[:2])
+    if len(rounds) < 2:
+        return None
+    new, old = rounds
+    changes = diff(old.lines, new.lines)
+    labels = dict(Category.choices)
+    for change in changes:
+        for side in (change.old, change.new):
+            side["category_label"] = labels.get(side.get("category"), side.get("category", ""))
+    return {"round": new.round, "since": old.round, "changes": changes}
 
 
 def _back_to_detail(request: HttpRequest, pk: int) -> HttpResponse:

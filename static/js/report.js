@@ -6,7 +6,8 @@
 (function () {
   "use strict";
 
-  function form() { return document.getElementById("expense-form"); }
+  // Every form with lines: the new report, the resubmit form on the request page.
+  function forms() { return document.querySelectorAll("form #lines"); }
   function total(f) { return f.querySelector("[name='lines-TOTAL_FORMS']"); }
 
   function visibleLines(f) {
@@ -94,7 +95,7 @@
 
   document.addEventListener("click", function (evt) {
     var button = evt.target.closest && evt.target.closest("[data-testid=add-line]");
-    if (!button || !button.form || button.form.id !== "expense-form") return;
+    if (!button || !button.form || !button.form.querySelector("#lines")) return;
     evt.preventDefault();
     var line = addLine(button.form);
     var first = line && line.querySelector("input:not([type=hidden]), select");
@@ -103,7 +104,7 @@
 
   document.addEventListener("change", function (evt) {
     var t = evt.target;
-    if (!t.closest || !t.closest("#expense-form")) return;
+    if (!t.closest || !t.form || !t.form.querySelector("#lines")) return;
     if (t.matches("[data-testid=receipts]")) spreadReceipts(t);
     if (t.matches("select[name$='-category']")) showAttendees(t.closest("[data-line-form]"));
     if (t.matches("[data-testid=remove-line]") && t.checked) {
@@ -116,12 +117,13 @@
   });
 
   function init() {
-    var f = form();
-    if (!f) return;
-    // With this file, "Add line" adds in the page: Enter in a field submits the report.
-    var add = f.querySelector("[data-testid=add-line]");
-    if (add) add.type = "button";
-    prepare(f);
+    Array.prototype.forEach.call(forms(), function (lines) {
+      var f = lines.closest("form");
+      // With this file, "Add line" adds in the page: Enter in a field submits the report.
+      var add = f.querySelector("[data-testid=add-line]");
+      if (add) add.type = "button";
+      prepare(f);
+    });
   }
   document.addEventListener("DOMContentLoaded", init);
   document.addEventListener("htmx:afterSwap", init);
