@@ -203,6 +203,10 @@ class LineForm(forms.Form):
         )
 
 
+def too_few_lines() -> str:
+    return str(BaseLineFormSet.default_error_messages["too_few_forms"])
+
+
 class BaseLineFormSet(forms.BaseFormSet):
     default_error_messages = {
         "too_few_forms": _("A report needs at least one line with an amount."),

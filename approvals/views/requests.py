@@ -452,13 +452,25 @@ def _back_to_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def request_receipt(request: HttpRequest, pk: int) -> FileResponse:
-    """The receipt, to whoever may see the request (404 otherwise, as for the page)."""
+    """The receipt, to whoever may see the request (404 otherwise, as for the page);
+    `?line=<n>` a line's own (1-based)."""
     expense = selectors.access_request(user=request.user, pk=pk)
-    if not expense.receipt:
+    receipt, name = expense.receipt, f"receipt-{pk}"
+    if "line" in request.GET:
+        number = request.GET["line"]
+        line = (
+            expense.lines.filter(position=int(number)).first()
+            if number.isdigit() and 0 < int(number) < 1000
+            else None
+        )
+        if line is None:
+            raise Http404("No such line")
+        receipt, name = line.receipt, f"receipt-{pk}-{line.position}"
+    if not receipt:
         raise Http404("No receipt")
     try:
-        handle = expense.receipt.open("rb")
+        handle = receipt.open("rb")
     except FileNotFoundError as exc:
         raise Http404("No receipt") from exc
-    suffix = Path(expense.receipt.name).suffix.lower()
-    return FileResponse(handle, as_attachment=True, filename=f"receipt-{pk}{suffix}")
+    suffix = Path(receipt.name).suffix.lower()
+    return FileResponse(handle, as_attachment=True, filename=f"{name}{suffix}")
