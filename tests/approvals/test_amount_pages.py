@@ -222,7 +222,7 @@ def test_a_resubmission_reads_german_amounts_and_shows_the_old_one_as_typed(demo
     wait_status(request, "changes_requested")
     emma = german_or_english(demo_org["emma"], "de")
     page = emma.get(f"/requests/{request.pk}/").content.decode()
-    assert re.search(r'name="amount" value="1\.450,00" inputmode="decimal"', page)
+    assert re.search(r'name="lines-0-amount" value="1\.450,00" inputmode="decimal"', page)
     refused = emma.post(
         f"/requests/{request.pk}/resubmit/", {"title": "Hotel", "amount": "1.380"}
     )
