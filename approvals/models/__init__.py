@@ -435,3 +435,4 @@ class ApiCall(models.Model):
 
 # A report's lines (their own module; re-exported so `approvals.models.ExpenseLine` works).
 from .lines import ExpenseLine, LineStatus  # noqa: E402, F401
+from .rounds import ReportRound  # noqa: E402, F401
