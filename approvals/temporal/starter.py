@@ -32,6 +32,7 @@ from ..workflow.contract import (
     SA_STATUS,
     WORKFLOW_TYPE,
     ApprovalInput,
+    LineInput,
     PolicySnapshot,
     Status,
     workflow_id,
@@ -76,6 +77,28 @@ def current_max_amount() -> Decimal:
     return money.from_minor(policy_snapshot().max_amount_cents, money.BASE_CURRENCY)
 
 
+def line_inputs(request: ExpenseRequest) -> list[LineInput]:
+    """The report's lines as the workflow needs them (amounts only; content stays here).
+
+    A one-line report is the request's own amount (its headline is that line's); none
+    (a request saved before lines existed) is [] (the workflow makes one line of it).
+    Uses `request.lines.all()`, so a caller may prefetch them."""
+    lines = list(request.lines.all())
+    if len(lines) == 1:
+        only = lines[0]
+        base = request.base_amount_cents or request.amount_cents
+        return [LineInput(1, request.amount_cents, request.currency, base, only.category)]
+    out = []
+    for line in lines:
+        base = line.base_amount_cents
+        if base is None:  # not pinned: EUR, or the report's own currency at its rate (no
+            # rate at all: as before rates existed, the amount counts as if it were EUR)
+            rate = request.fx_rate if line.currency == request.currency else None
+            base = money.to_base_cents(line.amount, line.currency, rate or Decimal(1))
+        out.append(LineInput(line.position, line.amount_cents, line.currency, base, line.category))
+    return out
+
+
 def workflow_input(request: ExpenseRequest) -> ApprovalInput:
     snapshot = (
         PolicySnapshot(**request.policy_snapshot) if request.policy_snapshot else policy_snapshot()
@@ -100,6 +123,7 @@ def workflow_input(request: ExpenseRequest) -> ApprovalInput:
         policy_version=str(request.policy_version) if request.policy_version else "",
         category=request.category,
         cost_centre=cost_centre_code(request),
+        lines=line_inputs(request),
     )
 
 

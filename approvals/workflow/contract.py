@@ -144,6 +144,14 @@ class Refusal(StrEnum):
     NOT_APPROVER_OR_ADMIN = "NotApproverOrAdmin"
     NOT_PENDING = "NotPending"  # re-route of a request that is not pending
     ROUND_OVER = "RoundOver"  # the decision was for content changed since
+    # Per-line decisions (issue 26): an approve that rejects single lines of a report.
+    LINE_UNKNOWN = "LineUnknown"  # no such line in the report
+    LINE_ALREADY_REJECTED = "LineAlreadyRejected"  # an earlier level rejected it
+    LINE_TWICE = "LineTwice"  # the same line listed twice in one decision
+    LINE_REASON_REQUIRED = "LineReasonRequired"
+    LINE_REASON_TOO_LONG = "LineReasonTooLong"
+    LINES_ONLY_WHEN_APPROVING = "LinesOnlyWhenApproving"  # reject/request changes: whole report
+    LINES_NOT_BY_SIGNAL = "LinesNotBySignal"  # mail links decide the whole report
 
 
 @dataclass
@@ -192,6 +200,8 @@ class LineRejection:
 
 @dataclass
 class LineState:
+    """A line as the workflow keeps it: open (still in the report) or rejected at a level."""
+
     n: int
     amount_cents: int
     currency: str
@@ -201,6 +211,19 @@ class LineState:
     rejected_level: int = 0
     rejected_by: str = ""
     reason: str = ""
+
+
+def line_states(
+    lines: list[LineInput], amount_cents: int, currency: str, base: int
+) -> list[LineState]:
+    """The per-line state of a report: its lines, all open; none given (a request from
+    before lines existed) = one line of the request's amount."""
+    if not lines:
+        return [LineState(1, amount_cents, currency, base or amount_cents)]
+    return [
+        LineState(line.n, line.amount_cents, line.currency, line.base_amount_cents, line.category)
+        for line in sorted(lines, key=lambda line: line.n)
+    ]
 
 
 @dataclass
@@ -302,6 +325,8 @@ class DecisionRecord:
     on_behalf_of: str = ""
     override: bool = False
     round: int = 0  # the round decided in (0: unknown)
+    # The lines this decision rejected, with their reasons (issue 26).
+    rejected_lines: list[LineRejection] = field(default_factory=list)
 
 
 @dataclass

@@ -24,7 +24,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from . import transitions
+    from . import rules, transitions
     from .contract import (
         SA_AMOUNT,
         SA_DUE,
@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from .payout_contract import PAYOUT_WORKFLOW, PayoutInput, payout_id
     from .retries import DB_RETRY, DB_TIMEOUT, MAIL_RETRY, MAIL_TIMEOUT
     from .state import Machine, SearchValues
+
 
 class Effects:
     def __init__(self, m: Machine) -> None:
@@ -216,7 +217,8 @@ class Effects:
                 PayoutInput(
                     request_id=state.request_id,
                     requester=state.requester,
-                    amount_cents=state.base_amount_cents or state.amount_cents,
+                    # EUR: the open (approved) lines once a line was rejected (issue 26).
+                    amount_cents=rules.payout_cents(self.m),
                     title=state.title,
                 ),
                 id=payout_id(state.request_id),

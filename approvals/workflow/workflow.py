@@ -8,8 +8,12 @@ This class wires them to Temporal: handlers validate and apply a transition,
 the run loop drains the outbox and fires the timers. An Update returns the new
 state without waiting for I/O.
 
-This is the 1.0 baseline: no `workflow.patched` branch. A change of the commands
-a run issues gets a patch and a history folder of its own: docs/versioning.md.
+1.0 is the baseline; each change of the commands a run issues since gets a patch
+(listed in versions.PATCHES) and a history folder of its own: docs/versioning.md.
+- 26-expense-lines (1.1): an approve may reject single lines of the report (each
+  with a reason); rejected lines are out for later levels and the payout, and
+  rejecting every open line rejects the report. Taken per decision that carries
+  line rejections, so runs started before it replay their 1.0 decisions unchanged.
 
 Decisions worth knowing:
 - Resubmission recomputes the chain from the new amount (policy snapshotted
@@ -52,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         Status,
         Via,
         WithdrawInput,
+        line_states,
     )
     from .effects import Effects
     from .state import Machine
@@ -82,6 +87,12 @@ class ExpenseApprovalWorkflow:
                 levels=[],
                 policy_version=inp.policy_version,
                 base_amount_cents=inp.base_amount_cents or inp.amount_cents,
+                lines=line_states(
+                    inp.lines,
+                    inp.amount_cents,
+                    inp.currency,
+                    inp.base_amount_cents or inp.amount_cents,
+                ),
             ),
             policy=inp.policy,
             authenticated=inp.authenticated_decisions,
@@ -163,9 +174,11 @@ class ExpenseApprovalWorkflow:
         _refuse(taken)
         if repeat:
             return self._state  # the same person's decision again: applied once
+        # Line rejections (issue 26): a command change for the decisions that carry them.
+        lines = bool(d.rejected_lines) and workflow.patched("26-expense-lines")
         # Checked again: someone else may have won the race since validation.
-        _refuse(rules.decision_refusal(self.m, d))
-        self.fx.emit(T.decide(self.m, d, Via.UPDATE, workflow.now()))
+        _refuse(rules.decision_refusal(self.m, d, lines=lines))
+        self.fx.emit(T.decide(self.m, d, Via.UPDATE, workflow.now(), lines=lines))
         return self._state
 
     @decide.validator
@@ -188,7 +201,9 @@ class ExpenseApprovalWorkflow:
             # Only our own signals claim their id: a forged one must not burn a real link's.
             self.m.signal_ids.add(d.decision_id)
         await workflow.wait_condition(lambda: self.m.ready and not self.m.busy)
-        refused = refused or rules.signal_refusal(self.m, d)
+        # A signal never rejects lines: one that carries them is recorded as refused.
+        lines = bool(d.rejected_lines) and workflow.patched("26-expense-lines")
+        refused = refused or rules.signal_refusal(self.m, d, lines=lines)
         if refused is None:
             self.fx.emit(T.decide(self.m, d, Via.SIGNAL, workflow.now()))
         else:
