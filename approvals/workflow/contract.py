@@ -11,6 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum, nonmember
 
+# Re-exported parts of the contract (callers import them from here): a report's lines
+# (issue 26) and the routing lookups' questions and answers.
+from .lines import LineInput, LineRejection, LineState, line_states  # noqa: F401
+from .routing import (  # noqa: F401
+    LevelKind,
+    LevelSpec,
+    Managers,
+    ManagersRequest,
+    Route,
+    RouteFacts,
+    RouteRequest,
+)
+
 WORKFLOW_TYPE = "ExpenseApproval"
 TASK_QUEUE = "approvals"
 
@@ -180,53 +193,6 @@ class PolicySnapshot:
 
 
 @dataclass
-class LineInput:
-    """One line of an expense report, as the workflow needs it (content stays in Django)."""
-
-    n: int  # 1-based position (`data-line`)
-    amount_cents: int  # minor units of `currency`
-    currency: str
-    base_amount_cents: int  # EUR cents at the report's pinned rate
-    category: str = ""
-
-
-@dataclass
-class LineRejection:
-    """An approver rejects one line of a report (with a reason) and decides the rest."""
-
-    n: int
-    reason: str
-
-
-@dataclass
-class LineState:
-    """A line as the workflow keeps it: open (still in the report) or rejected at a level."""
-
-    n: int
-    amount_cents: int
-    currency: str
-    base_amount_cents: int
-    category: str = ""
-    status: str = "open"  # open | rejected
-    rejected_level: int = 0
-    rejected_by: str = ""
-    reason: str = ""
-
-
-def line_states(
-    lines: list[LineInput], amount_cents: int, currency: str, base: int
-) -> list[LineState]:
-    """The per-line state of a report: its lines, all open; none given (a request from
-    before lines existed) = one line of the request's amount."""
-    if not lines:
-        return [LineState(1, amount_cents, currency, base or amount_cents)]
-    return [
-        LineState(line.n, line.amount_cents, line.currency, line.base_amount_cents, line.category)
-        for line in sorted(lines, key=lambda line: line.n)
-    ]
-
-
-@dataclass
 class ApprovalInput:
     request_id: int
     requester: str
@@ -382,74 +348,6 @@ class ApprovalState:
     policy_version: str = ""
     base_amount_cents: int = 0  # EUR; equals amount_cents for EUR requests
     lines: list[LineState] = field(default_factory=list)  # per-line state (stage 3)
-
-
-class LevelKind(StrEnum):
-    MANAGER = "manager"
-    PERSON = "person"
-    GROUP = "group"
-
-
-@dataclass
-class LevelSpec:
-    """One level of a chain as the policy rules make it (workflow/policy.py)."""
-
-    kind: str  # LevelKind
-    label: str  # "manager", the group's name or the person's username
-    approvers: list[str] = field(default_factory=list)  # preferred: SoD applies on top
-    group: str = ""
-    mode: str = ""  # groups: "any" one member decides, or "all" (one level per member)
-    manager: int = 0  # the n-th manager
-
-
-@dataclass
-class RouteFacts:
-    """The request's facts the policy rules read (EUR amount at the pinned rate)."""
-
-    amount_cents: int = 0
-    category: str = ""
-    cost_centre: str = ""
-
-
-@dataclass
-class RouteRequest:
-    request_id: int
-    requester: str
-    levels: int
-    # With a pinned policy version, the activity evaluates that version's rules for
-    # these facts and returns `Route.levels`.
-    policy_version: str = ""
-    facts: RouteFacts | None = None
-
-
-@dataclass
-class Route:
-    """Who may be asked, as the org chart stands when the chain is resolved.
-
-    `ladder` is the requester's active managers upward, nearest first; level n
-    of the management part is ladder[n-1]. `admins` are the active admins.
-    `levels` is the chain the pinned policy version's rules make (empty for a
-    request without one: the management levels by amount alone).
-    The workflow applies separation of duties on top (rules.py).
-    """
-
-    ladder: list[str]
-    admins: list[str]
-    levels: list[LevelSpec] = field(default_factory=list)
-
-
-@dataclass
-class ManagersRequest:
-    request_id: int
-    people: list[str]
-
-
-@dataclass
-class Managers:
-    """Each person's active managers upward, nearest first; the active admins."""
-
-    chains: dict[str, list[str]]
-    admins: list[str]
 
 
 @dataclass

@@ -38,7 +38,9 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from . import rules, timers
+    # lines and routing hold dataclasses of the contract: the payload converter resolves
+    # their type hints through sys.modules, so the sandbox must know those modules too.
+    from . import lines, routing, rules, timers  # noqa: F401
     from . import transitions as T
     from .contract import (
         AUTHENTICATED_METADATA,
