@@ -9,15 +9,12 @@ the rest; rejected lines are out for later levels and for the payout.
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 
 import pytest
-from django.db import transaction
 from django.utils import translation
 
-from approvals import services
 from approvals.labels import refusal_text
-from approvals.models import AuditEntry, ExpenseLine, LineStatus
+from approvals.models import AuditEntry, LineStatus
 from approvals.services.commands import _update, actor_for
 from approvals.temporal.client import call
 from approvals.workflow.contract import (
@@ -33,6 +30,7 @@ from approvals.workflow.contract import (
 from approvals.workflow.workflow import ExpenseApprovalWorkflow
 from payouts.models import Payment, Reservation
 from tests.support.payouts import wait_payment
+from tests.support.reports import TOTAL_CENTS, TRIP, line_rows, submit_report
 from tests.support.requests import (
     decide,
     refusal,
@@ -45,50 +43,6 @@ from tests.support.requests import (
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-# (merchant, amount, currency, EUR cents at the pinned rate, category)
-TRIP = [
-    ("Taxi Berlin", "38.50", "EUR", 3850, "travel"),
-    ("Hotel Adlon", "912.00", "EUR", 91200, "travel"),
-    ("Deutsche Bahn", "89.90", "EUR", 8990, "travel"),
-    ("The Ivy", "124.00", "GBP", 14400, "meals"),
-]
-TOTAL_CENTS = sum(line[3] for line in TRIP)  # 118,440: two levels (from 1,000 EUR)
-
-
-def submit_report(user, lines=TRIP, title="Trip to Berlin"):
-    """A report with its lines, saved in one commit: the workflow starts after it (on
-    commit) and reads every line (starter.workflow_input)."""
-    total = sum(line[3] for line in lines)
-    with transaction.atomic():
-        request = services.expense_submit(
-            requester=user,
-            title=title,
-            amount=Decimal(total) / 100,
-            currency="EUR",
-            category="travel",
-        )
-        ExpenseLine.objects.filter(request=request).delete()  # none yet; a one-line report may
-        for n, (merchant, amount, currency, base, category) in enumerate(lines, start=1):
-            ExpenseLine.objects.create(
-                request=request,
-                position=n,
-                merchant=merchant,
-                amount=Decimal(amount),
-                currency=currency,
-                base_amount_cents=base,
-                category=category,
-            )
-    request.refresh_from_db()
-    return request
-
-
-def line_rows(request) -> dict[int, tuple]:
-    return {
-        line.position: (line.status, line.rejected_level, line.rejected_by, line.rejection_reason)
-        for line in ExpenseLine.objects.filter(request=request)
-    }
-
 
 def test_the_workflow_keeps_every_line_of_the_report_open(demo_org, worker):
     request = submit_report(demo_org["emma"])
