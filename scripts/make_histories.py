@@ -461,6 +461,7 @@ def record(out: Path, *, only: list[str] | None, payout: bool = False) -> None:
                         continue
                     settings.APPROVAL_SLA_SECONDS = 172_800
                     settings.APPROVAL_REMINDER_SECONDS = 86_400
+                    settings.APPROVAL_SLA_PLAIN_TIME = True  # the calendar's scenario: False
                     request = scenario(org)
                     wid = workflow_id(request.pk)
 

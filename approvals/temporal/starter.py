@@ -24,6 +24,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from .. import money
+from ..calendars import calendar_for, sla_working_seconds
 from ..models import ApprovalPolicy, ExpenseRequest, PolicyVersion, RequestStatus
 from ..policies import cost_centre_code, effective_version, rules_of
 from ..workflow.contract import (
@@ -69,6 +70,12 @@ def policy_snapshot(version: PolicyVersion | None = None) -> PolicySnapshot:
         sla_seconds=sla,
         reminder_seconds=settings.APPROVAL_REMINDER_SECONDS,
         max_escalations=policy.max_escalations,
+        # Unless APPROVAL_SLA_SECONDS is set (plain time: tests, demos), a level's deadline
+        # is 16 working hours of its approver's calendar, the reminder after half of them.
+        sla_working_seconds=0 if settings.APPROVAL_SLA_PLAIN_TIME else sla_working_seconds(),
+        reminder_working_seconds=(
+            0 if settings.APPROVAL_SLA_PLAIN_TIME else sla_working_seconds() // 2
+        ),
     )
 
 
@@ -124,6 +131,9 @@ def workflow_input(request: ExpenseRequest) -> ApprovalInput:
         category=request.category,
         cost_centre=cost_centre_code(request),
         lines=line_inputs(request),
+        # The organisation's calendar, pinned with the run (people with their own come
+        # with the route); only for a working-time SLA.
+        calendar=calendar_for(None) if snapshot.sla_working_seconds else None,
     )
 
 

@@ -26,6 +26,8 @@ from accounts.models import Delegation, User
 from accounts.selectors import active_ladder, admin_usernames
 
 from .. import inbox_feed, policies
+from ..calendar import Calendar
+from ..calendars import calendar_for
 from ..consumers import request_group
 from ..effects import notifications, ops, projection
 from ..models import ExpenseRequest, PolicyVersion
@@ -89,7 +91,19 @@ def resolve_route(req: RouteRequest) -> Route:
     route = Route(ladder=ladder, admins=[a for a in admin_usernames() if a != req.requester])
     if req.policy_version and req.facts is not None:
         route.levels = _policy_levels(user, req)
+    if req.calendars:
+        named = [p for spec in route.levels for p in spec.approvers]
+        route.calendars = own_calendars([*route.ladder, *route.admins, *named])
     return route
+
+
+def own_calendars(usernames: list[str]) -> dict[str, Calendar]:
+    """The business calendars of those of `usernames` whose profile sets their own time
+    zone or Land (everyone else works in the request's default calendar)."""
+    people = User.objects.filter(username__in=set(usernames)).exclude(
+        time_zone="", holiday_subdivision=""
+    )
+    return {person.username: calendar_for(person) for person in people}
 
 
 def _policy_levels(user: User, req: RouteRequest):
@@ -111,10 +125,14 @@ def _policy_levels(user: User, req: RouteRequest):
 def resolve_managers(req: ManagersRequest) -> Managers:
     """Each person's active managers upward and the active admins (escalation, leavers)."""
     people = User.objects.filter(username__in=req.people).select_related("reports_to")
-    return Managers(
+    managers = Managers(
         chains={user.username: active_ladder(user=user) for user in people},
         admins=admin_usernames(),
     )
+    if req.calendars:
+        named = [p for chain in managers.chains.values() for p in chain]
+        managers.calendars = own_calendars([*named, *managers.admins])
+    return managers
 
 
 @activity.defn(name=Calls.RECORD_TRANSITION)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum, nonmember
 
+from ..calendar import Calendar
+
 # Re-exported parts of the contract (callers import them from here): a report's lines
 # (issue 26) and the routing lookups' questions and answers.
 from .lines import LineInput, LineRejection, LineState, line_states  # noqa: F401
@@ -183,6 +185,11 @@ class PolicySnapshot:
     sla_seconds: int = 172_800
     reminder_seconds: int = 86_400
     max_escalations: int = 2
+    # Business calendar (issue 31): > 0 = a level's deadline and reminder in working time
+    # of its approver's calendar (ApprovalInput.calendar, Route.calendars); 0 = plain time
+    # (APPROVAL_SLA_SECONDS set: tests, demos; and every run from before the calendar).
+    sla_working_seconds: int = 0
+    reminder_working_seconds: int = 0
 
     def levels_for(self, amount_cents: int) -> int:
         if amount_cents >= self.three_levels_from_cents:
@@ -217,6 +224,9 @@ class ApprovalInput:
     # The report's lines (stage 3). Empty: a request from before lines existed, which
     # is one line of `amount_cents` in `currency`.
     lines: list[LineInput] = field(default_factory=list)
+    # The organisation's business calendar at submission (pinned like the policy); people
+    # with their own come with the route. None: plain time.
+    calendar: Calendar | None = None
 
 
 @dataclass

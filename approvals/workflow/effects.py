@@ -169,6 +169,7 @@ class Effects:
     async def resolve_route(self) -> Route:
         """The requester's ladder and the admins; a permanent failure routes to nobody."""
         req = RouteRequest(self.m.state.request_id, self.m.state.requester, 0)
+        req.calendars = self.m.working  # the people's own calendars (31-business-calendar)
         if self.m.policy_rules:  # the pinned version's rules for the request's facts
             req.policy_version, req.facts = self.m.state.policy_version, self.m.facts
         try:
@@ -197,7 +198,7 @@ class Effects:
         try:
             return await workflow.execute_activity(
                 resolve_managers,
-                ManagersRequest(self.m.state.request_id, list(people)),
+                ManagersRequest(self.m.state.request_id, list(people), self.m.working),
                 start_to_close_timeout=DB_TIMEOUT,
                 retry_policy=DB_RETRY,
             )

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from ..calendar import Calendar
+
 
 class LevelKind(StrEnum):
     MANAGER = "manager"
@@ -48,6 +50,7 @@ class RouteRequest:
     # these facts and returns `Route.levels`.
     policy_version: str = ""
     facts: RouteFacts | None = None
+    calendars: bool = False  # answer with Route.calendars (a run in working time)
 
 
 @dataclass
@@ -64,12 +67,16 @@ class Route:
     ladder: list[str]
     admins: list[str]
     levels: list[LevelSpec] = field(default_factory=list)
+    # The business calendars of the people above whose own differs from the request's
+    # default (ApprovalInput.calendar): another time zone or Land (issue 31).
+    calendars: dict[str, Calendar] = field(default_factory=dict)
 
 
 @dataclass
 class ManagersRequest:
     request_id: int
     people: list[str]
+    calendars: bool = False  # answer with Managers.calendars (a run in working time)
 
 
 @dataclass
@@ -78,3 +85,4 @@ class Managers:
 
     chains: dict[str, list[str]]
     admins: list[str]
+    calendars: dict[str, Calendar] = field(default_factory=dict)  # as Route.calendars

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import rules
+from . import clock, rules
 from .contract import (
     Action,
     ApprovalInput,
@@ -142,6 +142,8 @@ def start_clock(m: Machine, level: LevelState, now: datetime) -> None:
     m.due = now + timedelta(seconds=policy.sla_seconds)
     reminder = policy.reminder_seconds
     m.remind_at = now + timedelta(seconds=reminder) if 0 < reminder < policy.sla_seconds else None
+    if m.working:  # 31-business-calendar: working time in the approver's calendar
+        m.due, m.remind_at = clock.working_clock(m, level, now)
     level.status, level.reminded = LevelStatus.PENDING, False
     level.due_at = m.due.isoformat()
     m.state.due_at = level.due_at
@@ -336,12 +338,15 @@ def extend(m: Machine, e: ExtendInput, now: datetime) -> Steps:
     """Move the current level's deadline (extend_refusal returned None, so it has one)."""
     extra = timedelta(seconds=e.seconds)
     assert m.due is not None
-    m.due += extra
     level = rules.current(m)
+    m.due = clock.extended(m, level, m.due, e.seconds) if m.working else m.due + extra
     level.extensions += 1  # capped by rules.extend_refusal
     level.extended_seconds += e.seconds
     if m.remind_at is not None and not level.reminded:
-        m.remind_at += extra  # the reminder keeps its distance to the deadline
+        # The reminder keeps its distance to the deadline (in working time with a calendar).
+        m.remind_at = (
+            clock.extended(m, level, m.remind_at, e.seconds) if m.working else m.remind_at + extra
+        )
     level.due_at = m.state.due_at = m.due.isoformat()
     event = StepEvent(
         kind=StepKind.DEADLINE_EXTENDED,

@@ -14,6 +14,9 @@ state without waiting for I/O.
   with a reason); rejected lines are out for later levels and the payout, and
   rejecting every open line rejects the report. Taken per decision that carries
   line rejections, so runs started before it replay their 1.0 decisions unchanged.
+- 31-business-calendar (1.2): with a calendar in the input and a working-time SLA,
+  deadlines, reminders and extensions count working time in the approver's calendar
+  (clock.py). Taken once at the start of such a run and kept on the Machine.
 
 Decisions worth knowing:
 - Resubmission recomputes the chain from the new amount (policy snapshotted
@@ -40,7 +43,8 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     # lines and routing hold dataclasses of the contract: the payload converter resolves
     # their type hints through sys.modules, so the sandbox must know those modules too.
-    from . import lines, routing, rules, timers  # noqa: F401
+    from .. import calendar  # noqa: F401
+    from . import clock, lines, routing, rules, timers  # noqa: F401
     from . import transitions as T
     from .contract import (
         AUTHENTICATED_METADATA,
@@ -98,6 +102,7 @@ class ExpenseApprovalWorkflow:
             ),
             policy=inp.policy,
             authenticated=inp.authenticated_decisions,
+            calendar=inp.calendar,
         )
         if inp.policy_version:  # the pinned version's rules read these facts
             self.m.facts = RouteFacts(
@@ -114,6 +119,9 @@ class ExpenseApprovalWorkflow:
     # ----------------------------------------------------------------- run
     @workflow.run
     async def run(self, inp: ApprovalInput) -> ApprovalState:
+        # Deadlines in working time (issue 31): for the whole run, decided at its start.
+        if inp.policy.sla_working_seconds > 0 and inp.calendar is not None:
+            self.m.working = workflow.patched("31-business-calendar")
         self.fx.emit(T.submitted(self.m, inp, workflow.now()))
         levels = self.m.policy.levels_for(self._state.base_amount_cents)
         route = await self.fx.route_or_withdrawn()
@@ -269,6 +277,7 @@ class ExpenseApprovalWorkflow:
                 affected = T.drop_leaver(self.m, r.leaver)
                 if affected:  # else nothing waits on them (a repeat, or never here)
                     managers = await self.fx.managers([r.leaver])
+                    clock.learn(self.m, managers)  # the replacement's calendar, if their own
                     steps = T.reroute_leaver(self.m, r, affected, managers, workflow.now())
                     self.fx.emit(steps)
             else:
