@@ -43,7 +43,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     # lines and routing hold dataclasses of the contract: the payload converter resolves
     # their type hints through sys.modules, so the sandbox must know those modules too.
-    from .. import calendar  # noqa: F401
+    from ..calendar import Calendar  # noqa: F401 - its type hints, as lines' and routing's
     from . import clock, lines, routing, rules, timers  # noqa: F401
     from . import transitions as T
     from .contract import (
