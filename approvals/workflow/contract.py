@@ -358,6 +358,9 @@ class ApprovalState:
     policy_version: str = ""
     base_amount_cents: int = 0  # EUR; equals amount_cents for EUR requests
     lines: list[LineState] = field(default_factory=list)  # per-line state (stage 3)
+    # The newest audit row's hash as the last record returned it (issue 31): deleting the
+    # newest rows then shows against the workflow too. "" until the first record.
+    audit_head: str = ""
 
 
 @dataclass

@@ -111,19 +111,22 @@ class Effects:
             transition.local = not self._recorded_start and self.m.state.status == Status.PENDING
             self._recorded_start = True
             if transition.local:
-                await workflow.execute_local_activity(
+                steps = await workflow.execute_local_activity(
                     record_first_steps,
                     transition,
                     start_to_close_timeout=DB_TIMEOUT,
                     retry_policy=DB_RETRY,
                 )
+                head = steps[-1].detail.get("audit_head") if steps else None
             else:
-                await workflow.execute_activity(
+                head = await workflow.execute_activity(
                     record_transition,
                     transition,
                     start_to_close_timeout=DB_TIMEOUT,
                     retry_policy=DB_RETRY,
                 )
+            if head:  # the audit chain's newest hash, held by the workflow (issue 31)
+                self.m.state.audit_head = str(head)
             # The durable record is written; the mail never holds up the state.
             self._mails = [t for t in self._mails if not t.done()]
             self._mails.append(asyncio.ensure_future(self._mail(transition)))

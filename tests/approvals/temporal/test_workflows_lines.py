@@ -11,8 +11,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.db import connection
 from django.utils import translation
 
+from approvals import audit_chain
 from approvals.labels import refusal_text
 from approvals.models import AuditEntry, LineStatus
 from approvals.services.commands import _update, actor_for
@@ -55,6 +57,34 @@ def test_the_workflow_keeps_every_line_of_the_report_open(demo_org, worker):
     ]
     assert {x.status for x in state.lines} == {"open"}
     assert len(state.levels) == 2 and state.pending_approvers == ["max"]
+    # The workflow holds the audit chain's newest hash from its first record on (issue 31).
+    wait_for(lambda: state_of(request).audit_head == audit_chain.audit_head(request.pk),
+             message="the workflow does not hold the audit head")
+    assert len(state_of(request).audit_head) == 64
+
+
+def test_the_workflow_ends_holding_the_audit_head(demo_org, worker):
+    request = submit_report(demo_org["emma"], TRIP[:1])
+    wait_pending_level(request, 1)
+    decide(request, demo_org["max"], "reject", comment="Walk")
+    wait_closed(request, "rejected")
+    wait_audit(request, StepKind.COMPLETED)
+    # The projection commits before the workflow has the record's answer: wait for it.
+    state = wait_for(
+        lambda: (s := state_of(request)).audit_head == audit_chain.audit_head(request.pk) and s,
+        message="the workflow never held the newest audit hash",
+    )
+    request.refresh_from_db()
+    assert state.audit_head == request.audit_head
+    keys = list(AuditEntry.objects.filter(request=request).order_by("pk").values_list("key"))
+    assert keys[-1] == ("wf:4:completed",)  # the head is the completion row's
+    assert audit_chain.verify(request.pk, expected_head=state.audit_head) is None
+    # Cutting off the newest row shows against the head the workflow holds.
+    newest = AuditEntry.objects.filter(request=request).order_by("-pk").first()
+    with connection.cursor() as cursor:  # what someone with database access could do
+        cursor.execute(f"DELETE FROM {AuditEntry._meta.db_table} WHERE id = %s", [newest.pk])
+    broken = audit_chain.verify(request.pk, expected_head=state.audit_head)
+    assert broken is not None and broken.reason == "head_mismatch"
 
 
 def test_a_line_rejected_at_level_1_is_out_for_level_2_and_the_payout(demo_org, worker):
