@@ -341,6 +341,17 @@ def scenarios() -> dict[str, Callable[[dict], object]]:
         decide(request, org["max"])
         return request
 
+    # Deadlines in working time (1.2, patch 31-business-calendar).
+    def calendar_working_time(org):
+        settings.APPROVAL_SLA_PLAIN_TIME = False  # 16 working hours, the calendar pinned
+        request = submit(org["emma"], "4000.00", title="Trip to Munich")
+        wait_pending_level(request, 1)
+        services.deadline_extend(request=request, actor=org["max"], seconds=3600)
+        decide(request, org["max"])
+        wait_pending_level(request, 2)
+        decide(request, org["diana"], level=2)
+        return request
+
     return {
         fn.__name__: fn
         for fn in [
@@ -363,6 +374,7 @@ def scenarios() -> dict[str, Callable[[dict], object]]:
             line_rejected_then_approved,
             every_line_rejected,
             line_rejected_then_resubmitted,
+            calendar_working_time,
         ]
     }
 

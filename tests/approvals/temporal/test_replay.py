@@ -72,6 +72,7 @@ SINCE = {
         "every_line_rejected",
         "line_rejected_then_resubmitted",
     },
+    "1.2": {"calendar_working_time"},  # 31-business-calendar: deadlines in working time
 }
 
 
@@ -149,6 +150,17 @@ def test_1_1_histories_took_the_per_line_patch(path):
     assert "TemporalChangeVersion" in path.read_text(), path.name
     approved = path.stem != "every_line_rejected"
     assert children(path) == ([PAYOUT_WORKFLOW] if approved else []), path.name
+
+
+@pytest.mark.parametrize("path", sorted((HISTORIES / "1.2").glob("*.json")), ids=lambda p: p.stem)
+def test_1_2_histories_took_the_calendar_patch_at_the_start(path):
+    """A run in working time took 31-business-calendar at its start, before any other
+    command, and was approved (one Payout child)."""
+    assert patches(path) == {"31-business-calendar"}, path.name
+    history = events(path)
+    started = next(i for i, e in enumerate(history) if "markerRecordedEventAttributes" in e)
+    assert started < 5, "the patch is taken before anything else"
+    assert children(path) == [PAYOUT_WORKFLOW]
 
 
 @pytest.mark.parametrize("path", sorted(BASELINE.glob("*.json")), ids=lambda p: p.stem)
