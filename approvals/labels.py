@@ -82,6 +82,22 @@ WORDS = {
         "resubmitted since."
     ),
     Refusal.NOT_PENDING: _("This request is not waiting on anyone (it is %(status)s)."),
+    Refusal.LINE_UNKNOWN: _("This report has no line %(line)s."),
+    Refusal.LINE_ALREADY_REJECTED: _(
+        "Line %(line)s was already rejected at level %(level)s; it is no longer part of the report."
+    ),
+    Refusal.LINE_TWICE: _("Line %(line)s is listed twice."),
+    Refusal.LINE_REASON_REQUIRED: _("Give a reason for rejecting line %(line)s."),
+    Refusal.LINE_REASON_TOO_LONG: _(
+        "The reason for line %(line)s is too long (at most %(max)s characters)."
+    ),
+    Refusal.LINES_ONLY_WHEN_APPROVING: _(
+        "Single lines can only be rejected while approving the rest; rejecting or "
+        "requesting changes applies to the whole report."
+    ),
+    Refusal.LINES_NOT_BY_SIGNAL: _(
+        "Single lines cannot be rejected from a mail link; decide on the request's page."
+    ),
     ServiceCode.UNAVAILABLE: _(
         "The approval service is not reachable right now. "
         "Nothing was changed; please try again in a moment."

@@ -220,6 +220,7 @@ def open_workflows(users: dict, client, plan: list[int]) -> dict:
     """One request per entry of `plan` (an approver index): rows in bulk, then their
     workflows started concurrently with exactly what starter.start_workflow sends
     (input, id, memo, search attributes)."""
+    from django.db.models import prefetch_related_objects
     from django.utils import timezone
 
     from approvals.models import ExpenseRequest, RequestStatus
@@ -245,6 +246,7 @@ def open_workflows(users: dict, client, plan: list[int]) -> dict:
         )
     created = ExpenseRequest.objects.bulk_create(rows, batch_size=2000)
     t_rows = time.perf_counter() - t0
+    prefetch_related_objects(created, "lines")  # one query, not one per report
     inputs = [starter.workflow_input(r) for r in created]
     log(f"{len(created)} rows in {t_rows:.1f}s; starting workflows…")
 

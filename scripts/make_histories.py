@@ -267,6 +267,91 @@ def scenarios() -> dict[str, Callable[[dict], object]]:
         decide(request, org["admin"], level=3)
         return request
 
+    # Per-line decisions (1.1, patch 26-expense-lines): reports of several lines.
+    def report(user, lines, title):
+        """A report with its lines in one commit (its workflow starts after it)."""
+        from django.db import transaction
+
+        from approvals.models import ExpenseLine
+
+        with transaction.atomic():
+            request = services.expense_submit(
+                requester=user,
+                title=title,
+                amount=sum(Decimal(amount) for _, amount in lines),
+                currency="EUR",
+                category="travel",
+                description="",
+            )
+            for n, (merchant, amount) in enumerate(lines, start=1):
+                cents = int(Decimal(amount) * 100)
+                ExpenseLine.objects.create(
+                    request=request, position=n, merchant=merchant, amount=Decimal(amount),
+                    currency="EUR", base_amount_cents=cents, category="travel",
+                )
+        request.refresh_from_db()
+        return request
+
+    def signal_lines(request, user, decision_id):
+        """A signal that carries line rejections (mail links never do): ignored."""
+        from approvals.services.commands import actor_for
+        from approvals.temporal.client import call
+        from approvals.workflow.contract import DecisionInput, LineRejection, workflow_id
+        from approvals.workflow.workflow import ExpenseApprovalWorkflow
+
+        decision = DecisionInput(
+            decision_id=decision_id, actor=actor_for(user), action="approve",
+            rejected_lines=[LineRejection(1, "by mail")],
+        )
+
+        async def run(client):
+            handle = client.get_workflow_handle(workflow_id(request.pk))
+            await handle.signal(ExpenseApprovalWorkflow.decide_signal, decision)
+
+        call(run)
+
+    TRIP = [("Taxi", "38.50"), ("Hotel", "912.00"), ("Train", "89.90"), ("Dinner", "144.00")]
+
+    def line_rejected_then_approved(org):
+        request = report(org["emma"], TRIP, "Trip to Berlin")
+        wait_pending_level(request, 1)
+        signal_lines(request, org["max"], "l-sig")  # ignored: lines only by Update
+        wait_state(request, lambda s: bool(s.ignored_signals))
+        decide(request, org["max"], rejected_lines={4: "Guest list missing"})
+        wait_pending_level(request, 2)
+        decide(request, org["diana"], level=2)  # the payout pays lines 1-3
+        return request
+
+    def every_line_rejected(org):
+        request = report(org["emma"], TRIP[:2], "Taxi and hotel")
+        wait_pending_level(request, 1)
+        decide(request, org["max"], rejected_lines={1: "Walkable", 2: "Too dear"})
+        return request
+
+    def line_rejected_then_resubmitted(org):
+        request = report(org["emma"], TRIP, "Trip to Hamburg")
+        wait_pending_level(request, 1)
+        decide(request, org["max"], rejected_lines={2: "Book the company rate"})
+        wait_pending_level(request, 2)
+        decide(request, org["diana"], "request_changes", comment="Split the hotel", level=2)
+        services.expense_resubmit(
+            request=request, actor=org["emma"], title="Trip to Hamburg", amount=Decimal("700.00")
+        )
+        wait_pending_level(request, 1)
+        decide(request, org["max"])
+        return request
+
+    # Deadlines in working time (1.2, patch 31-business-calendar).
+    def calendar_working_time(org):
+        settings.APPROVAL_SLA_PLAIN_TIME = False  # 16 working hours, the calendar pinned
+        request = submit(org["emma"], "4000.00", title="Trip to Munich")
+        wait_pending_level(request, 1)
+        services.deadline_extend(request=request, actor=org["max"], seconds=3600)
+        decide(request, org["max"])
+        wait_pending_level(request, 2)
+        decide(request, org["diana"], level=2)
+        return request
+
     return {
         fn.__name__: fn
         for fn in [
@@ -286,6 +371,10 @@ def scenarios() -> dict[str, Callable[[dict], object]]:
             finance_group_level,
             it_group_level,
             group_level_goes_to_the_admins,
+            line_rejected_then_approved,
+            every_line_rejected,
+            line_rejected_then_resubmitted,
+            calendar_working_time,
         ]
     }
 
@@ -384,6 +473,7 @@ def record(out: Path, *, only: list[str] | None, payout: bool = False) -> None:
                         continue
                     settings.APPROVAL_SLA_SECONDS = 172_800
                     settings.APPROVAL_REMINDER_SECONDS = 86_400
+                    settings.APPROVAL_SLA_PLAIN_TIME = True  # the calendar's scenario: False
                     request = scenario(org)
                     wid = workflow_id(request.pk)
 

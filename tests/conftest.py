@@ -70,6 +70,14 @@ def _fresh_inbox_cache():
 
 
 @pytest.fixture(autouse=True)
+def _plain_time_deadlines(settings):
+    """Tests count deadlines in plain time (APPROVAL_SLA_SECONDS), as if it were set in the
+    environment (DESIGN: tests and demos do); the business calendar's own tests turn
+    working time on (tests/approvals/calendar/)."""
+    settings.APPROVAL_SLA_PLAIN_TIME = True
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     """The in-process part of the fast hashing above (settings are already loaded)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -19,12 +19,13 @@ from .. import money, selectors, services
 from ..amounts import plain_refusal_text
 from ..forms.report import ReportForm, ResubmitReportForm
 from ..forms.requests import ExpenseForm, ResubmitForm
-from ..labels import ServiceCode
+from ..labels import ServiceCode, refusal_text
 from ..models import ExpenseRequest
+from ..services.decisions import LINE_REFUSALS
 from ..stepup import api_refusal as step_up_api_refusal
 from ..stepup import approval_needs_step_up
 from ..temporal.starter import current_max_amount
-from ..workflow.contract import ApprovalState
+from ..workflow.contract import ApprovalState, Refusal
 from . import auth
 from .lines import line_out, lines_in, submission_errors
 from .schemas import (
@@ -274,19 +275,62 @@ def decide(request, payload: DecisionIn, pk: int = PK):
         if not selectors.can_view(user=request.auth, request=expense):
             raise Http404("No such request")
         return 403, {"detail": step_up_api_refusal()}
+    if refused := _line_errors(payload):
+        return refused
     return _as_approver(
         request.auth,
         pk,
-        lambda expense: services.decision_record(
-            request=expense,
-            actor=request.auth,
-            action=payload.action,
-            comment=payload.comment,
-            decision_id=payload.decision_id or None,
-            level=payload.level,
-            override=payload.override,
+        lambda expense: _lines_unprocessable(
+            lambda: services.decision_record(
+                request=expense,
+                actor=request.auth,
+                action=payload.action,
+                comment=payload.comment,
+                decision_id=payload.decision_id or None,
+                level=payload.level,
+                override=payload.override,
+                rejected_lines={r.line: r.reason for r in payload.rejected_lines},
+            )
         ),
     )
+
+
+def _line_error(index: int | None, field: str, message: str, kind: str) -> tuple[int, dict]:
+    loc = ["body", "payload", "rejected_lines"]
+    if index is not None:
+        loc += [index, field]
+    return 422, {"detail": [{"loc": loc, "msg": str(message), "type": kind}]}
+
+
+def _line_errors(payload: DecisionIn) -> tuple[int, dict] | None:
+    """422 in words for line rejections that cannot be sent: on a reject or a request for
+    changes (those are about the whole report), a line twice, a reason missing."""
+    if not payload.rejected_lines:
+        return None
+    if payload.action != "approve":
+        code = Refusal.LINES_ONLY_WHEN_APPROVING
+        return _line_error(None, "", refusal_text(code), code)
+    seen: set[int] = set()
+    for i, rejection in enumerate(payload.rejected_lines):
+        if rejection.line in seen:
+            words = refusal_text(Refusal.LINE_TWICE, {"line": rejection.line})
+            return _line_error(i, "line", words, Refusal.LINE_TWICE)
+        seen.add(rejection.line)
+        if not rejection.reason.strip():
+            words = refusal_text(Refusal.LINE_REASON_REQUIRED, {"line": rejection.line})
+            return _line_error(i, "reason", words, Refusal.LINE_REASON_REQUIRED)
+    return None
+
+
+def _lines_unprocessable(change):
+    """The workflow's refusals about single lines (no such line, rejected at an earlier
+    level, ...) are the caller's input: 422 with the words; every other refusal as before."""
+    try:
+        return change()
+    except services.ServiceError as exc:
+        if exc.code in LINE_REFUSALS:
+            return _line_error(None, "", exc.message, exc.code)
+        raise
 
 
 @router.post("/requests/{pk}/withdraw", response=UPDATE, auth=auth.SUBMIT, url_name="api-withdraw")

@@ -146,6 +146,11 @@ class SubmitIn(Schema):
     submit_token: UUID | None = None
 
 
+class LineRejectionIn(Schema):
+    line: int = Field(ge=1, le=500, description="The line's number (1-based, `data-line`)")
+    reason: str = Field("", max_length=100_000, description="Why the line is rejected (required)")
+
+
 class DecisionIn(Schema):
     action: Literal["approve", "reject", "request_changes"]
     comment: str = Field("", max_length=100_000)
@@ -154,6 +159,8 @@ class DecisionIn(Schema):
     # The level the caller saw (0: the current one); a request that moved on is refused.
     level: int = Field(0, ge=0, le=10)
     override: bool = False
+    # With action approve: these lines are rejected (each with a reason), the rest approved.
+    rejected_lines: list[LineRejectionIn] = Field(default_factory=list, max_length=500)
 
 
 class WithdrawIn(Schema):

@@ -13,7 +13,7 @@ from django.db import transaction
 from accounts.models import User
 
 from .. import audit_chain, metrics, money
-from ..models import ApprovalStep, AuditEntry, ExpenseLine, ExpenseRequest
+from ..models import ApprovalStep, AuditEntry, ExpenseLine, ExpenseRequest, LineStatus
 from ..workflow.contract import ApprovalState, StepEvent, StepKind
 
 
@@ -59,7 +59,29 @@ def _apply(request: ExpenseRequest, state: ApprovalState, same_seq_wins: bool) -
         request.workflow_started_at = _dt(state.submitted_at)
     request.save()
     _write_steps(request, state)
+    _write_lines(request, state)
     return True
+
+
+def _write_lines(request: ExpenseRequest, state: ApprovalState) -> None:
+    """Each line's decision onto its row (matched by position): one UPDATE reopens what is
+    no longer rejected (a resubmission's new round); one per rejected line that changed."""
+    rejected = [line for line in state.lines if line.status == LineStatus.REJECTED]
+    ExpenseLine.objects.filter(request=request, status=LineStatus.REJECTED).exclude(
+        position__in=[line.n for line in rejected]
+    ).update(status=LineStatus.OPEN, rejected_level=None, rejected_by="", rejection_reason="")
+    for line in rejected:
+        ExpenseLine.objects.filter(request=request, position=line.n).exclude(
+            status=LineStatus.REJECTED,
+            rejected_level=line.rejected_level,
+            rejected_by=line.rejected_by,
+            rejection_reason=line.reason,
+        ).update(
+            status=LineStatus.REJECTED,
+            rejected_level=line.rejected_level,
+            rejected_by=line.rejected_by,
+            rejection_reason=line.reason,
+        )
 
 
 STEP_FIELDS = (

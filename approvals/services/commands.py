@@ -33,7 +33,7 @@ from ..labels import WORDS, ServiceCode
 from ..lines import LineData
 from ..models import ExpenseRequest, RequestStatus
 from ..temporal.client import TemporalUnavailable, call
-from ..temporal.starter import line_inputs
+from ..temporal.starter import resubmitted_line_inputs
 from ..workflow.contract import (
     Actor,
     ApprovalState,
@@ -181,7 +181,7 @@ def expense_resubmit(
                 amount_cents=money.to_minor(head.amount, head.currency),
                 comment=comment,
                 base_amount_cents=head.base_amount_cents,
-                lines=line_inputs(rows),
+                lines=resubmitted_line_inputs(rows),
             ),
         )
     request.refresh_from_db()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from temporalio.client import Client
 from temporalio.service import RPCError
 
@@ -14,7 +15,14 @@ from .. import metrics, selectors
 from ..labels import ServiceCode
 from ..models import ExpenseRequest
 from ..temporal.client import TemporalUnavailable, call
-from ..workflow.contract import ApprovalState, DecisionInput, Status, workflow_id
+from ..workflow.contract import (
+    ApprovalState,
+    DecisionInput,
+    LineRejection,
+    Refusal,
+    Status,
+    workflow_id,
+)
 from ..workflow.workflow import ExpenseApprovalWorkflow
 from .commands import _update, actor_for, status_query_quietly
 from .common import ServiceError
@@ -30,9 +38,12 @@ def decision_record(
     level: int = 0,
     override: bool = False,
     project: bool = True,
+    rejected_lines: dict[int, str] | None = None,
 ) -> ApprovalState:
     """Send a decision Update; returns the new state or raises ServiceError(refusal).
 
+    `rejected_lines` (line number -> reason): an approve that rejects those lines of the
+    report and approves the rest; the workflow's validator checks them.
     `project=False` leaves the Django projection to the worker's activity (for
     callers that render from the returned state, such as an inbox row)."""
     decision_id = decision_id or str(uuid.uuid4())
@@ -43,6 +54,9 @@ def decision_record(
         comment=comment,
         level=level,
         override=override,
+        rejected_lines=[
+            LineRejection(n, reason) for n, reason in sorted((rejected_lines or {}).items())
+        ],
     )
     try:
         state = _update(
@@ -111,12 +125,38 @@ def decision_signal(
 
 NOT_YOURS = ServiceError(ServiceCode.NOT_YOURS)
 
+# Refusals about single lines (the form shows them at the line, the API answers 422).
+LINE_REFUSALS = frozenset(
+    {
+        Refusal.LINE_UNKNOWN,
+        Refusal.LINE_ALREADY_REJECTED,
+        Refusal.LINE_TWICE,
+        Refusal.LINE_REASON_REQUIRED,
+        Refusal.LINE_REASON_TOO_LONG,
+        Refusal.LINES_ONLY_WHEN_APPROVING,
+    }
+)
 
-def _success_message(action: str, state: ApprovalState) -> str:
+
+def _success_message(action: str, state: ApprovalState, rejected: int = 0) -> str:
+    if action == "approve" and rejected and state.status == Status.REJECTED:
+        return _("Rejected: every line of the report is rejected.")
     if action == "reject":
         return _("Rejected.")
     if action == "request_changes":
         return _("Changes requested.")
+    if rejected:
+        lines = ngettext(
+            "%(count)s line rejected, the rest approved.",
+            "%(count)s lines rejected, the rest approved.",
+            rejected,
+        ) % {"count": rejected}
+        if state.status == Status.PENDING and state.pending_approvers:
+            return _("%(lines)s Now waiting for %(who)s.") % {
+                "lines": lines,
+                "who": ", ".join(state.pending_approvers),
+            }
+        return lines
     if state.status == Status.APPROVED:
         return _("Approved: the request is fully approved.")
     if state.status == Status.PENDING and state.pending_approvers:
@@ -133,6 +173,7 @@ def decide_one(
     decision_id: str = "",
     level: int = 0,
     project: bool = False,
+    rejected_lines: dict[int, str] | None = None,
 ) -> tuple[bool, str]:
     """Send one decision Update; (ok, message for the user). Refusals change nothing.
 
@@ -153,7 +194,8 @@ def decide_one(
             decision_id=decision_id or None,
             level=level,
             project=project,
+            rejected_lines=rejected_lines,
         )
     except ServiceError as exc:
         return False, exc.message if visible else NOT_YOURS.message
-    return True, _success_message(action, state)
+    return True, _success_message(action, state, len(rejected_lines or {}))

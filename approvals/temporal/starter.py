@@ -24,6 +24,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from .. import money
+from ..calendars import calendar_for, sla_working_seconds
 from ..models import ApprovalPolicy, ExpenseRequest, PolicyVersion, RequestStatus
 from ..policies import cost_centre_code, effective_version, rules_of
 from ..workflow.contract import (
@@ -71,12 +72,40 @@ def policy_snapshot(version: PolicyVersion | None = None) -> PolicySnapshot:
         sla_seconds=sla,
         reminder_seconds=settings.APPROVAL_REMINDER_SECONDS,
         max_escalations=policy.max_escalations,
+        # Unless APPROVAL_SLA_SECONDS is set (plain time: tests, demos), a level's deadline
+        # is 16 working hours of its approver's calendar, the reminder after half of them.
+        sla_working_seconds=0 if settings.APPROVAL_SLA_PLAIN_TIME else sla_working_seconds(),
+        reminder_working_seconds=(
+            0 if settings.APPROVAL_SLA_PLAIN_TIME else sla_working_seconds() // 2
+        ),
     )
 
 
 def current_max_amount() -> Decimal:
     """The maximum (EUR) of the policy in force today: the new-request form's bound."""
     return money.from_minor(policy_snapshot().max_amount_cents, money.BASE_CURRENCY)
+
+
+def line_inputs(request: ExpenseRequest) -> list[LineInput]:
+    """The report's lines as the workflow needs them (amounts only; content stays here).
+
+    A one-line report is the request's own amount (its headline is that line's); none
+    (a request saved before lines existed) is [] (the workflow makes one line of it).
+    Uses `request.lines.all()`, so a caller may prefetch them."""
+    lines = list(request.lines.all())
+    if len(lines) == 1:
+        only = lines[0]
+        base = request.base_amount_cents or request.amount_cents
+        return [LineInput(1, request.amount_cents, request.currency, base, only.category)]
+    out = []
+    for line in lines:
+        base = line.base_amount_cents
+        if base is None:  # not pinned: EUR, or the report's own currency at its rate (no
+            # rate at all: as before rates existed, the amount counts as if it were EUR)
+            rate = request.fx_rate if line.currency == request.currency else None
+            base = money.to_base_cents(line.amount, line.currency, rate or Decimal(1))
+        out.append(LineInput(line.position, line.amount_cents, line.currency, base, line.category))
+    return out
 
 
 def workflow_input(request: ExpenseRequest) -> ApprovalInput:
@@ -103,12 +132,15 @@ def workflow_input(request: ExpenseRequest) -> ApprovalInput:
         policy_version=str(request.policy_version) if request.policy_version else "",
         category=request.category,
         cost_centre=cost_centre_code(request),
-        lines=line_inputs(request.lines.all()),
+        lines=line_inputs(request),
+        # The organisation's calendar, pinned with the run (people with their own come
+        # with the route); only for a working-time SLA.
+        calendar=calendar_for(None) if snapshot.sla_working_seconds else None,
     )
 
 
-def line_inputs(lines) -> list[LineInput]:
-    """The lines as the workflow needs them: amounts only, no content (merchant, text)."""
+def resubmitted_line_inputs(lines) -> list[LineInput]:
+    """A resubmitted report's lines (each pinned as it was saved): amounts only, no content."""
     return [
         LineInput(
             n=line.position,

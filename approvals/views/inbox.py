@@ -140,6 +140,8 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
                     prompt,
                     action=request.path,
                     carry={**request.POST.dict(), "action": data["action"]}
+                    # Every ticked line, not only the last box (the form reads "1,3").
+                    | {"reject_line": ",".join(map(str, form.line_numbers)) or None}
                     | dict.fromkeys(STEP_UP_FIELDS, None),
                     hx_target=f"#{target}" if target else "",
                 )
@@ -153,12 +155,14 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             # Without htmx the answer is a redirect that may show the request:
             # project at once. With htmx the row is rendered from the answer.
             project=not request.htmx,
+            rejected_lines=form.rejected_lines,
         )
     if request.htmx:
         response = render(
             request,
             "approvals/_decision_result.html",
-            {"ok": ok, "message": message, "request_id": pk},
+            # line_errors: the reasons missing at each ticked line (the form stays as typed).
+            {"ok": ok, "message": message, "request_id": pk, "line_errors": form.line_errors()},
         )
         if ok and request.headers.get("HX-Target") == f"row-msg-{pk}":
             # Drop the row now; visibility may list it for a moment longer.
@@ -193,6 +197,8 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
     if error:
         messages.error(request, error)
     for r in results:
+
+
         (messages.success if r["ok"] else messages.error)(
             request, f"#{r['request_id']}: {r['message']}"
         )

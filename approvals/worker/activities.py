@@ -25,7 +25,9 @@ from temporalio.exceptions import ApplicationError
 from accounts.models import Delegation, User
 from accounts.selectors import active_ladder, admin_usernames
 
-from .. import inbox_feed, policies
+from .. import audit_chain, inbox_feed, policies
+from ..calendar import Calendar
+from ..calendars import calendar_for
 from ..consumers import request_group
 from ..effects import notifications, ops, projection
 from ..models import ExpenseRequest, PolicyVersion
@@ -89,7 +91,19 @@ def resolve_route(req: RouteRequest) -> Route:
     route = Route(ladder=ladder, admins=[a for a in admin_usernames() if a != req.requester])
     if req.policy_version and req.facts is not None:
         route.levels = _policy_levels(user, req)
+    if req.calendars:
+        named = [p for spec in route.levels for p in spec.approvers]
+        route.calendars = own_calendars([*route.ladder, *route.admins, *named])
     return route
+
+
+def own_calendars(usernames: list[str]) -> dict[str, Calendar]:
+    """The business calendars of those of `usernames` whose profile sets their own time
+    zone or Land (everyone else works in the request's default calendar)."""
+    people = User.objects.filter(username__in=set(usernames)).exclude(
+        time_zone="", holiday_subdivision=""
+    )
+    return {person.username: calendar_for(person) for person in people}
 
 
 def _policy_levels(user: User, req: RouteRequest):
@@ -111,15 +125,19 @@ def _policy_levels(user: User, req: RouteRequest):
 def resolve_managers(req: ManagersRequest) -> Managers:
     """Each person's active managers upward and the active admins (escalation, leavers)."""
     people = User.objects.filter(username__in=req.people).select_related("reports_to")
-    return Managers(
+    managers = Managers(
         chains={user.username: active_ladder(user=user) for user in people},
         admins=admin_usernames(),
     )
+    if req.calendars:
+        named = [p for chain in managers.chains.values() for p in chain]
+        managers.calendars = own_calendars([*named, *managers.admins])
+    return managers
 
 
 @activity.defn(name=Calls.RECORD_TRANSITION)
 @with_db
-def record_transition(t: Transition) -> None:
+def record_transition(t: Transition) -> str:
     """Write the projection (newer state only) and append audit rows (once each).
 
     With `t.publish` (every 1.0 run) the live push goes out as soon as the
@@ -127,8 +145,10 @@ def record_transition(t: Transition) -> None:
     is best effort (pages catch up on reload): its failure is logged and never
     fails the record; a retry of the record pushes again, which is harmless
     (the consumer renders the state it is told about, newest seq wins).
+    Returns the request's audit head after the record (the workflow holds it: cutting
+    off the newest rows then shows against the workflow too).
     """
-    _record(t)
+    return _record(t)
 
 
 @activity.defn(name=Calls.RECORD_FIRST_STEPS)
@@ -139,18 +159,23 @@ def record_first_steps(t: Transition) -> list[StepEvent]:
     Returns the steps: a local activity's marker keeps its result, not its input,
     and the audit timeline reads them from there. A start task retried after a
     crash records the same seq again (`t.local`), and that later write wins.
+    The last step's detail carries the audit head after the record (`audit_head`).
     """
-    _record(t)
+    head = _record(t)
+    if t.events:
+        t.events[-1].detail = {**t.events[-1].detail, "audit_head": head}
     return t.events
 
 
-def _record(t: Transition) -> None:
+def _record(t: Transition) -> str:
     request = projection.record(t.state, t.events, retried_start=t.local)
+    head = audit_chain.audit_head(t.state.request_id)
     if t.publish:
         try:
             _push(t, _recipient_ids(t), pinned_fx(request))
         except Exception:  # noqa: BLE001 - the record is written; the push is best effort
             log.warning("live push of #%s failed; pages catch up on reload", t.state.request_id)
+    return head
 
 
 # The worker's event loop (bind_loop): the channel layer's connections live there.

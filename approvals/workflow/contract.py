@@ -11,7 +11,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum, nonmember
 
-from .lines import LineInput, LineRejection, LineState  # noqa: F401 (part of the contract)
+from ..calendar import Calendar
+
+# Re-exported parts of the contract (callers import them from here): a report's lines
+# (issue 26) and the routing lookups' questions and answers.
+from .lines import LineInput, LineRejection, LineState, line_states  # noqa: F401
+from .routing import (  # noqa: F401
+    LevelKind,
+    LevelSpec,
+    Managers,
+    ManagersRequest,
+    Route,
+    RouteFacts,
+    RouteRequest,
+)
 
 WORKFLOW_TYPE = "ExpenseApproval"
 TASK_QUEUE = "approvals"
@@ -146,6 +159,14 @@ class Refusal(StrEnum):
     NOT_APPROVER_OR_ADMIN = "NotApproverOrAdmin"
     NOT_PENDING = "NotPending"  # re-route of a request that is not pending
     ROUND_OVER = "RoundOver"  # the decision was for content changed since
+    # Per-line decisions (issue 26): an approve that rejects single lines of a report.
+    LINE_UNKNOWN = "LineUnknown"  # no such line in the report
+    LINE_ALREADY_REJECTED = "LineAlreadyRejected"  # an earlier level rejected it
+    LINE_TWICE = "LineTwice"  # the same line listed twice in one decision
+    LINE_REASON_REQUIRED = "LineReasonRequired"
+    LINE_REASON_TOO_LONG = "LineReasonTooLong"
+    LINES_ONLY_WHEN_APPROVING = "LinesOnlyWhenApproving"  # reject/request changes: whole report
+    LINES_NOT_BY_SIGNAL = "LinesNotBySignal"  # mail links decide the whole report
 
 
 @dataclass
@@ -164,6 +185,11 @@ class PolicySnapshot:
     sla_seconds: int = 172_800
     reminder_seconds: int = 86_400
     max_escalations: int = 2
+    # Business calendar (issue 31): > 0 = a level's deadline and reminder in working time
+    # of its approver's calendar (ApprovalInput.calendar, Route.calendars); 0 = plain time
+    # (APPROVAL_SLA_SECONDS set: tests, demos; and every run from before the calendar).
+    sla_working_seconds: int = 0
+    reminder_working_seconds: int = 0
 
     def levels_for(self, amount_cents: int) -> int:
         if amount_cents >= self.three_levels_from_cents:
@@ -198,6 +224,9 @@ class ApprovalInput:
     # The report's lines (stage 3). Empty: a request from before lines existed, which
     # is one line of `amount_cents` in `currency`.
     lines: list[LineInput] = field(default_factory=list)
+    # The organisation's business calendar at submission (pinned like the policy); people
+    # with their own come with the route. None: plain time.
+    calendar: Calendar | None = None
 
 
 @dataclass
@@ -272,6 +301,8 @@ class DecisionRecord:
     on_behalf_of: str = ""
     override: bool = False
     round: int = 0  # the round decided in (0: unknown)
+    # The lines this decision rejected, with their reasons (issue 26).
+    rejected_lines: list[LineRejection] = field(default_factory=list)
 
 
 @dataclass
@@ -327,74 +358,9 @@ class ApprovalState:
     policy_version: str = ""
     base_amount_cents: int = 0  # EUR; equals amount_cents for EUR requests
     lines: list[LineState] = field(default_factory=list)  # per-line state (stage 3)
-
-
-class LevelKind(StrEnum):
-    MANAGER = "manager"
-    PERSON = "person"
-    GROUP = "group"
-
-
-@dataclass
-class LevelSpec:
-    """One level of a chain as the policy rules make it (workflow/policy.py)."""
-
-    kind: str  # LevelKind
-    label: str  # "manager", the group's name or the person's username
-    approvers: list[str] = field(default_factory=list)  # preferred: SoD applies on top
-    group: str = ""
-    mode: str = ""  # groups: "any" one member decides, or "all" (one level per member)
-    manager: int = 0  # the n-th manager
-
-
-@dataclass
-class RouteFacts:
-    """The request's facts the policy rules read (EUR amount at the pinned rate)."""
-
-    amount_cents: int = 0
-    category: str = ""
-    cost_centre: str = ""
-
-
-@dataclass
-class RouteRequest:
-    request_id: int
-    requester: str
-    levels: int
-    # With a pinned policy version, the activity evaluates that version's rules for
-    # these facts and returns `Route.levels`.
-    policy_version: str = ""
-    facts: RouteFacts | None = None
-
-
-@dataclass
-class Route:
-    """Who may be asked, as the org chart stands when the chain is resolved.
-
-    `ladder` is the requester's active managers upward, nearest first; level n
-    of the management part is ladder[n-1]. `admins` are the active admins.
-    `levels` is the chain the pinned policy version's rules make (empty for a
-    request without one: the management levels by amount alone).
-    The workflow applies separation of duties on top (rules.py).
-    """
-
-    ladder: list[str]
-    admins: list[str]
-    levels: list[LevelSpec] = field(default_factory=list)
-
-
-@dataclass
-class ManagersRequest:
-    request_id: int
-    people: list[str]
-
-
-@dataclass
-class Managers:
-    """Each person's active managers upward, nearest first; the active admins."""
-
-    chains: dict[str, list[str]]
-    admins: list[str]
+    # The newest audit row's hash as the last record returned it (issue 31): deleting the
+    # newest rows then shows against the workflow too. "" until the first record.
+    audit_head: str = ""
 
 
 @dataclass

@@ -24,7 +24,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from . import transitions
+    from . import rules, transitions
     from .contract import (
         SA_AMOUNT,
         SA_DUE,
@@ -111,19 +111,22 @@ class Effects:
             transition.local = not self._recorded_start and self.m.state.status == Status.PENDING
             self._recorded_start = True
             if transition.local:
-                await workflow.execute_local_activity(
+                steps = await workflow.execute_local_activity(
                     record_first_steps,
                     transition,
                     start_to_close_timeout=DB_TIMEOUT,
                     retry_policy=DB_RETRY,
                 )
+                head = steps[-1].detail.get("audit_head") if steps else None
             else:
-                await workflow.execute_activity(
+                head = await workflow.execute_activity(
                     record_transition,
                     transition,
                     start_to_close_timeout=DB_TIMEOUT,
                     retry_policy=DB_RETRY,
                 )
+            if head:  # the audit chain's newest hash, held by the workflow (issue 31)
+                self.m.state.audit_head = str(head)
             # The durable record is written; the mail never holds up the state.
             self._mails = [t for t in self._mails if not t.done()]
             self._mails.append(asyncio.ensure_future(self._mail(transition)))
@@ -169,6 +172,7 @@ class Effects:
     async def resolve_route(self) -> Route:
         """The requester's ladder and the admins; a permanent failure routes to nobody."""
         req = RouteRequest(self.m.state.request_id, self.m.state.requester, 0)
+        req.calendars = self.m.working  # the people's own calendars (31-business-calendar)
         if self.m.policy_rules:  # the pinned version's rules for the request's facts
             req.policy_version, req.facts = self.m.state.policy_version, self.m.facts
         try:
@@ -197,7 +201,7 @@ class Effects:
         try:
             return await workflow.execute_activity(
                 resolve_managers,
-                ManagersRequest(self.m.state.request_id, list(people)),
+                ManagersRequest(self.m.state.request_id, list(people), self.m.working),
                 start_to_close_timeout=DB_TIMEOUT,
                 retry_policy=DB_RETRY,
             )
@@ -217,7 +221,8 @@ class Effects:
                 PayoutInput(
                     request_id=state.request_id,
                     requester=state.requester,
-                    amount_cents=state.base_amount_cents or state.amount_cents,
+                    # EUR: the open (approved) lines once a line was rejected (issue 26).
+                    amount_cents=rules.payout_cents(self.m),
                     title=state.title,
                 ),
                 id=payout_id(state.request_id),

@@ -36,7 +36,7 @@ def resolve_managers(req: ManagersRequest) -> Managers:
 
 
 @_interface(Calls.RECORD_TRANSITION)
-def record_transition(t: Transition) -> None:
+def record_transition(t: Transition) -> str | None:  # the audit head (None before issue 31)
     raise NotImplementedError  # interface only
 
 

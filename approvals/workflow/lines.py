@@ -1,7 +1,8 @@
-"""A report's lines as the workflow sees them (amounts and categories, no free text).
+"""The lines of an expense report as the workflow keeps them (issue 26).
 
-Part of the workflow contract (`contract.py` re-exports them): field names are in
-persisted histories; add fields with defaults only. Standard library only.
+Part of the contract (approvals/workflow/contract.py re-exports these): plain
+dataclasses in histories from stage 3 on; add fields with defaults only. Imports
+nothing but the standard library: the workflow sandbox loads this.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class LineRejection:
 
 @dataclass
 class LineState:
+    """A line as the workflow keeps it: open (still in the report) or rejected at a level."""
+
     n: int
     amount_cents: int
     currency: str
@@ -39,3 +42,16 @@ class LineState:
     rejected_level: int = 0
     rejected_by: str = ""
     reason: str = ""
+
+
+def line_states(
+    lines: list[LineInput], amount_cents: int, currency: str, base: int
+) -> list[LineState]:
+    """The per-line state of a report: its lines, all open; none given (a request from
+    before lines existed) = one line of the request's amount."""
+    if not lines:
+        return [LineState(1, amount_cents, currency, base or amount_cents)]
+    return [
+        LineState(line.n, line.amount_cents, line.currency, line.base_amount_cents, line.category)
+        for line in sorted(lines, key=lambda line: line.n)
+    ]

@@ -23,6 +23,7 @@ from .contract import (
     LevelSpec,
     LevelState,
     LevelStatus,
+    LineState,
     Refusal,
     RefusalInfo,
     ResubmitInput,
@@ -38,6 +39,9 @@ from .state import Machine
 __all__ = ["Machine"]  # re-exported: rules.Machine is the state every rule reads
 
 MAX_COMMENT = 2000
+MAX_LINE_REASON = 1000
+LINE_OPEN = "open"
+LINE_REJECTED = "rejected"
 MAX_TITLE = 200
 MAX_EXTENSION_SECONDS = 30 * 86400
 # A level's deadline moves at most this often and this far in all: without a cap a
@@ -177,7 +181,9 @@ def authority(m: Machine, d: DecisionInput) -> tuple[str | None, RefusalInfo | N
     return None, refusal(Refusal.NOT_APPROVER)
 
 
-def decision_refusal(m: Machine, d: DecisionInput) -> RefusalInfo | None:
+def decision_refusal(m: Machine, d: DecisionInput, lines: bool = True) -> RefusalInfo | None:
+    """Why `d` may not be applied now (None: it may). `lines`: line rejections count
+    (False only on the 1.0 branch of a run replayed without the per-line patch)."""
     state = m.state
     if d.action not in Action.ALL:
         return refusal(Refusal.UNKNOWN_ACTION, action=str(d.action)[:40])
@@ -202,14 +208,62 @@ def decision_refusal(m: Machine, d: DecisionInput) -> RefusalInfo | None:
         return moved_on(earlier)
     if d.actor.username in approved_by(m):
         return refusal(Refusal.ALREADY_APPROVED)
-    return authority(m, d)[1]
+    refused = authority(m, d)[1]
+    if refused is None and lines and d.rejected_lines:
+        return line_refusal(m, d)
+    return refused
 
 
-def signal_refusal(m: Machine, d: DecisionInput) -> RefusalInfo | None:
+# ------------------------------------------------------------ per-line decisions
+def open_lines(m: Machine) -> list[LineState]:
+    return [line for line in m.state.lines if line.status == LINE_OPEN]
+
+
+def line_refusal(m: Machine, d: DecisionInput) -> RefusalInfo | None:
+    """Line rejections ride on an approve: each names an open line of the report, once,
+    with a reason in words (rejecting every open line rejects the report)."""
+    if d.action != Action.APPROVE:
+        return refusal(Refusal.LINES_ONLY_WHEN_APPROVING)
+    lines = {line.n: line for line in m.state.lines}
+    seen: set[int] = set()
+    for rejection in d.rejected_lines:
+        line = lines.get(rejection.n)
+        if line is None:
+            return refusal(Refusal.LINE_UNKNOWN, line=rejection.n)
+        if rejection.n in seen:
+            return refusal(Refusal.LINE_TWICE, line=rejection.n)
+        seen.add(rejection.n)
+        if line.status != LINE_OPEN:
+            return refusal(
+                Refusal.LINE_ALREADY_REJECTED,
+                line=rejection.n,
+                level=line.rejected_level,
+                by=line.rejected_by,
+            )
+        if not rejection.reason.strip():
+            return refusal(Refusal.LINE_REASON_REQUIRED, line=rejection.n)
+        if len(rejection.reason) > MAX_LINE_REASON:
+            return refusal(Refusal.LINE_REASON_TOO_LONG, line=rejection.n, max=MAX_LINE_REASON)
+    return None
+
+
+def payout_cents(m: Machine) -> int:
+    """What the payout pays, in EUR cents: the report's amount, or, once a line is
+    rejected, the sum of the open (approved) lines."""
+    state = m.state
+    if any(line.status != LINE_OPEN for line in state.lines):
+        return sum(line.base_amount_cents for line in open_lines(m))
+    return state.base_amount_cents or state.amount_cents
+
+
+def signal_refusal(m: Machine, d: DecisionInput, lines: bool = False) -> RefusalInfo | None:
     # Without its own id a signal cannot be deduplicated: never apply it.
     if not d.decision_id:
         return refusal(Refusal.SIGNAL_WITHOUT_ID)
-    return decision_refusal(m, d)
+    if lines and d.rejected_lines:
+        # Mail links decide the whole report; never approve lines someone meant to reject.
+        return refusal(Refusal.LINES_NOT_BY_SIGNAL)
+    return decision_refusal(m, d, lines=False)
 
 
 def is_override(m: Machine, d: DecisionInput, on_behalf_of: str) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .contract import ApprovalState, PolicySnapshot, Route, RouteFacts
+from .contract import ApprovalState, Calendar, PolicySnapshot, Route, RouteFacts
 
 # The search attributes a run keeps current (contract.SEARCH_ATTRIBUTES), as values:
 # (status, pending approvers, requester, EUR amount, decision due at).
@@ -32,6 +32,10 @@ class Machine:
     # A request with a pinned policy version: the facts its rules read. Its chain is
     # the route's level specs; without one, PolicySnapshot.levels_for managers.
     facts: RouteFacts | None = None
+    # Business calendar (patch 31-business-calendar, taken at the start): deadlines and
+    # reminders in working time of the approver's calendar (clock.py).
+    working: bool = False
+    calendar: Calendar | None = None  # the request's default (ApprovalInput.calendar)
 
     @property
     def policy_rules(self) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from . import rules
+from . import clock, rules
 from .contract import Managers, Status, StepEvent, StepKind, Via
 from .state import Machine
 from .transitions import Steps, assign, finish, step
@@ -66,6 +66,7 @@ def escalate(
     if m.due is not None and now < m.due:
         return []  # the deadline was extended meanwhile
     level = rules.current(m)
+    clock.learn(m, managers)  # their calendars, for the clock that restarts below
     targets = rules.escalation_targets(
         level.approvers,
         managers.chains if managers else {},

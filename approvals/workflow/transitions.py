@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import rules
+from . import clock, rules
 from .contract import (
     Action,
     ApprovalInput,
@@ -24,6 +24,7 @@ from .contract import (
     IgnoredSignal,
     LevelState,
     LevelStatus,
+    LineRejection,
     Managers,
     RefusalInfo,
     RerouteInput,
@@ -35,6 +36,7 @@ from .contract import (
     Via,
     WaitingReason,
     WithdrawInput,
+    line_states,
 )
 from .state import Machine, SearchValues, search_values
 
@@ -140,6 +142,8 @@ def start_clock(m: Machine, level: LevelState, now: datetime) -> None:
     m.due = now + timedelta(seconds=policy.sla_seconds)
     reminder = policy.reminder_seconds
     m.remind_at = now + timedelta(seconds=reminder) if 0 < reminder < policy.sla_seconds else None
+    if m.working:  # 31-business-calendar: working time in the approver's calendar
+        m.due, m.remind_at = clock.working_clock(m, level, now)
     level.status, level.reminded = LevelStatus.PENDING, False
     level.due_at = m.due.isoformat()
     m.state.due_at = level.due_at
@@ -157,49 +161,64 @@ def finish(m: Machine, status: Status, event: StepEvent, now: datetime) -> Steps
 
 
 # -------------------------------------------------------------- decisions
-def decide(m: Machine, d: DecisionInput, channel: Via, now: datetime) -> Steps:
-    """Apply a decision the rules allowed (decision_refusal returned None)."""
+def decide(m: Machine, d: DecisionInput, channel: Via, now: datetime, lines: bool = False) -> Steps:
+    """Apply a decision the rules allowed (decision_refusal returned None).
+
+    `lines` (the run took patch 26-expense-lines for this decision): the approve's line
+    rejections apply; rejecting every open line rejects the report at this level."""
     state = m.state
     on_behalf_of = rules.authority(m, d)[0] or ""
     level = rules.current(m)
     at = now.isoformat()
+    rejected: list[LineRejection] = []
+    action, comment = d.action, d.comment
+    if lines and d.action == Action.APPROVE and d.rejected_lines:
+        rejected = reject_lines(m, d, level.level)
+        if not rules.open_lines(m):  # nothing left to approve: the report is rejected
+            action = Action.REJECT
+            comment = d.comment.strip() or "\n".join(r.reason.strip() for r in rejected)
     record = DecisionRecord(
         seq=state.seq + 1,
         level=level.level,
-        action=d.action,
+        action=action,
         actor=d.actor.username,
         actor_display=d.actor.display,
         actor_role=d.actor.role,
-        comment=d.comment,
+        comment=comment,
         at=at,
         channel=channel,
         decision_id=d.decision_id,
         on_behalf_of=on_behalf_of,
         override=rules.is_override(m, d, on_behalf_of),
         round=state.round,
+        rejected_lines=rejected,
     )
     state.decisions.append(record)
     level.decided_by, level.decided_at = d.actor.username, at
-    level.comment, level.channel, level.on_behalf_of = d.comment, channel, on_behalf_of
+    level.comment, level.channel, level.on_behalf_of = comment, channel, on_behalf_of
+    detail = {
+        "action": action,
+        "decision_id": d.decision_id,
+        "on_behalf_of": on_behalf_of,
+        "override": record.override,
+    }
+    if rejected:  # the audit row lists them with their reasons
+        detail["rejected_lines"] = [{"line": r.n, "reason": r.reason} for r in rejected]
+        detail["open_lines"] = [line.n for line in rules.open_lines(m)]
     event = StepEvent(
         kind=StepKind.DECIDED,
         level=level.level,
         actor=d.actor.username,
         actor_display=d.actor.display,
         actor_role=d.actor.role,
-        comment=d.comment,
+        comment=comment,
         channel=channel,
-        detail={
-            "action": d.action,
-            "decision_id": d.decision_id,
-            "on_behalf_of": on_behalf_of,
-            "override": record.override,
-        },
+        detail=detail,
     )
-    if d.action == Action.APPROVE:
+    if action == Action.APPROVE:
         level.status = LevelStatus.APPROVED
         return [step(m, event, now), *activate(m, level.level + 1, now)]
-    if d.action == Action.REJECT:
+    if action == Action.REJECT:
         level.status = LevelStatus.REJECTED
         return finish(m, Status.REJECTED, event, now)
     level.status = LevelStatus.CHANGES_REQUESTED
@@ -207,6 +226,18 @@ def decide(m: Machine, d: DecisionInput, channel: Via, now: datetime) -> Steps:
     m.due = m.remind_at = None
     state.due_at = ""
     return [step(m, event, now)]
+
+
+def reject_lines(m: Machine, d: DecisionInput, level: int) -> list[LineRejection]:
+    """Mark the lines `d` rejects (line_refusal returned None): out for every later level."""
+    by_n = {line.n: line for line in m.state.lines}
+    rejected = []
+    for r in d.rejected_lines:
+        line = by_n[r.n]
+        line.status, line.rejected_level = rules.LINE_REJECTED, level
+        line.rejected_by, line.reason = d.actor.username, r.reason.strip()
+        rejected.append(LineRejection(r.n, line.reason))
+    return rejected
 
 
 def ignore_signal(m: Machine, d: DecisionInput, refused: RefusalInfo, now: datetime) -> Steps:
@@ -271,6 +302,8 @@ def resubmitted(m: Machine, r: ResubmitInput, now: datetime) -> Steps:
     old_amount, old_title = state.amount_cents, state.title
     state.title, state.amount_cents = r.title.strip(), r.amount_cents
     state.base_amount_cents = r.base_amount_cents or r.amount_cents
+    # The edited report's lines, all open again in the new round.
+    state.lines = line_states(r.lines, r.amount_cents, state.currency, state.base_amount_cents)
     state.round += 1
     state.status = Status.PENDING
     event = StepEvent(
@@ -305,12 +338,15 @@ def extend(m: Machine, e: ExtendInput, now: datetime) -> Steps:
     """Move the current level's deadline (extend_refusal returned None, so it has one)."""
     extra = timedelta(seconds=e.seconds)
     assert m.due is not None
-    m.due += extra
     level = rules.current(m)
+    m.due = clock.extended(m, level, m.due, e.seconds) if m.working else m.due + extra
     level.extensions += 1  # capped by rules.extend_refusal
     level.extended_seconds += e.seconds
     if m.remind_at is not None and not level.reminded:
-        m.remind_at += extra  # the reminder keeps its distance to the deadline
+        # The reminder keeps its distance to the deadline (in working time with a calendar).
+        m.remind_at = (
+            clock.extended(m, level, m.remind_at, e.seconds) if m.working else m.remind_at + extra
+        )
     level.due_at = m.state.due_at = m.due.isoformat()
     event = StepEvent(
         kind=StepKind.DEADLINE_EXTENDED,

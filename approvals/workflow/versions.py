@@ -21,7 +21,7 @@ from .payout_contract import PAYOUT_RUN_WORKFLOW, PAYOUT_WORKFLOW
 # Workflow type -> its live patch ids, oldest first. The periodic mails (DailyDigest,
 # OverdueReport) run for minutes: a change waits for the open ones to finish instead.
 PATCHES: dict[str, tuple[str, ...]] = {
-    WORKFLOW_TYPE: (),
+    WORKFLOW_TYPE: ("26-expense-lines", "31-business-calendar"),
     PAYOUT_WORKFLOW: (),
     PAYOUT_RUN_WORKFLOW: (),
 }

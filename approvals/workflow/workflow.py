@@ -8,8 +8,15 @@ This class wires them to Temporal: handlers validate and apply a transition,
 the run loop drains the outbox and fires the timers. An Update returns the new
 state without waiting for I/O.
 
-This is the 1.0 baseline: no `workflow.patched` branch. A change of the commands
-a run issues gets a patch and a history folder of its own: docs/versioning.md.
+1.0 is the baseline; each change of the commands a run issues since gets a patch
+(listed in versions.PATCHES) and a history folder of its own: docs/versioning.md.
+- 26-expense-lines (1.1): an approve may reject single lines of the report (each
+  with a reason); rejected lines are out for later levels and the payout, and
+  rejecting every open line rejects the report. Taken per decision that carries
+  line rejections, so runs started before it replay their 1.0 decisions unchanged.
+- 31-business-calendar (1.2): with a calendar in the input and a working-time SLA,
+  deadlines, reminders and extensions count working time in the approver's calendar
+  (clock.py). Taken once at the start of such a run and kept on the Machine.
 
 Decisions worth knowing:
 - Resubmission recomputes the chain from the new amount (policy snapshotted
@@ -34,7 +41,10 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from . import rules, timers
+    # lines and routing hold dataclasses of the contract: the payload converter resolves
+    # their type hints through sys.modules, so the sandbox must know those modules too.
+    from ..calendar import Calendar  # noqa: F401 - its type hints, as lines' and routing's
+    from . import clock, lines, routing, rules, timers  # noqa: F401
     from . import transitions as T
     from .contract import (
         AUTHENTICATED_METADATA,
@@ -52,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
         Status,
         Via,
         WithdrawInput,
+        line_states,
     )
     from .effects import Effects
     from .state import Machine
@@ -82,9 +93,16 @@ class ExpenseApprovalWorkflow:
                 levels=[],
                 policy_version=inp.policy_version,
                 base_amount_cents=inp.base_amount_cents or inp.amount_cents,
+                lines=line_states(
+                    inp.lines,
+                    inp.amount_cents,
+                    inp.currency,
+                    inp.base_amount_cents or inp.amount_cents,
+                ),
             ),
             policy=inp.policy,
             authenticated=inp.authenticated_decisions,
+            calendar=inp.calendar,
         )
         if inp.policy_version:  # the pinned version's rules read these facts
             self.m.facts = RouteFacts(
@@ -101,6 +119,9 @@ class ExpenseApprovalWorkflow:
     # ----------------------------------------------------------------- run
     @workflow.run
     async def run(self, inp: ApprovalInput) -> ApprovalState:
+        # Deadlines in working time (issue 31): for the whole run, decided at its start.
+        if inp.policy.sla_working_seconds > 0 and inp.calendar is not None:
+            self.m.working = workflow.patched("31-business-calendar")
         self.fx.emit(T.submitted(self.m, inp, workflow.now()))
         levels = self.m.policy.levels_for(self._state.base_amount_cents)
         route = await self.fx.route_or_withdrawn()
@@ -163,9 +184,11 @@ class ExpenseApprovalWorkflow:
         _refuse(taken)
         if repeat:
             return self._state  # the same person's decision again: applied once
+        # Line rejections (issue 26): a command change for the decisions that carry them.
+        lines = bool(d.rejected_lines) and workflow.patched("26-expense-lines")
         # Checked again: someone else may have won the race since validation.
-        _refuse(rules.decision_refusal(self.m, d))
-        self.fx.emit(T.decide(self.m, d, Via.UPDATE, workflow.now()))
+        _refuse(rules.decision_refusal(self.m, d, lines=lines))
+        self.fx.emit(T.decide(self.m, d, Via.UPDATE, workflow.now(), lines=lines))
         return self._state
 
     @decide.validator
@@ -188,7 +211,9 @@ class ExpenseApprovalWorkflow:
             # Only our own signals claim their id: a forged one must not burn a real link's.
             self.m.signal_ids.add(d.decision_id)
         await workflow.wait_condition(lambda: self.m.ready and not self.m.busy)
-        refused = refused or rules.signal_refusal(self.m, d)
+        # A signal never rejects lines: one that carries them is recorded as refused.
+        lines = bool(d.rejected_lines) and workflow.patched("26-expense-lines")
+        refused = refused or rules.signal_refusal(self.m, d, lines=lines)
         if refused is None:
             self.fx.emit(T.decide(self.m, d, Via.SIGNAL, workflow.now()))
         else:
@@ -252,6 +277,7 @@ class ExpenseApprovalWorkflow:
                 affected = T.drop_leaver(self.m, r.leaver)
                 if affected:  # else nothing waits on them (a repeat, or never here)
                     managers = await self.fx.managers([r.leaver])
+                    clock.learn(self.m, managers)  # the replacement's calendar, if their own
                     steps = T.reroute_leaver(self.m, r, affected, managers, workflow.now())
                     self.fx.emit(steps)
             else:

@@ -5,9 +5,11 @@ half during it, so some are saved while Temporal is down and must be started
 by the reconciler); approvers decide them through the web layer over HTTP,
 retrying with the same decision id after a failed post; meanwhile a chaos
 thread kill -9s and restarts the worker, the Temporal dev server (same data
-file and port) and the web process. At the end every request must reach the
-terminal state its plan calls for, with one workflow, no decision applied
-twice, and the Django projection equal to the workflow's state.
+file and port) and the web process. About a third are reports of two lines whose
+first approval rejects line 2 with a reason (issue 26's per-line decisions). At
+the end every request must reach the terminal state its plan calls for, with one
+workflow, no decision applied twice, and the Django projection equal to the
+workflow's state.
 
 N = 50 in `make test`; `make stress` sets STRESS_N=500.
 """
@@ -23,10 +25,10 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from approvals import services
-from approvals.models import AuditEntry, ExpenseRequest
+from approvals.models import AuditEntry, ExpenseLine, ExpenseRequest
 from approvals.temporal import client as temporal_client
 from approvals.temporal.client import TemporalUnavailable, call
 from tests.support.processes import ManagedProcess, process_env
@@ -118,6 +120,7 @@ def test_no_request_or_decision_is_lost_or_doubled_under_crashes(
     chaos = Chaos(server, worker, web, rng, stop, until=time.monotonic() + 30 + N * 0.8)
     plans: dict[int, list[str]] = {}
     expected: dict[int, str] = {}
+    two_lines: set[int] = set()  # reports whose first approval rejects line 2
     posts = Counter()
     deadline = time.monotonic() + 300 + N * 3
 
@@ -134,13 +137,26 @@ def test_no_request_or_decision_is_lost_or_doubled_under_crashes(
 
     def submit_one() -> None:
         amount = rng.choice(AMOUNTS)
-        expense = services.expense_submit(
-            requester=rng.choice(requesters),
-            title=f"crash {len(plans)}",
-            amount=amount,
-            currency="EUR",
-            category="travel",
-        )
+        lines = rng.random() < 0.3
+        with transaction.atomic():  # the report and its lines, then the start (on commit)
+            expense = services.expense_submit(
+                requester=rng.choice(requesters),
+                title=f"crash {len(plans)}",
+                amount=amount,
+                currency="EUR",
+                category="travel",
+            )
+            if lines:
+                for n, part in ((1, amount - Decimal("100.00")), (2, Decimal("100.00"))):
+                    ExpenseLine.objects.create(
+                        request=expense,
+                        position=n,
+                        amount=part,
+                        currency="EUR",
+                        base_amount_cents=int(part * 100),
+                        category="travel",
+                    )
+                two_lines.add(expense.pk)
         levels = 1 if amount < 1000 else 2 if amount < 10000 else 4
         plans[expense.pk] = plan_for(rng, levels)
         expected[expense.pk] = "rejected" if "reject" in plans[expense.pk] else "approved"
@@ -167,6 +183,7 @@ def test_no_request_or_decision_is_lost_or_doubled_under_crashes(
                 level = state.current_level
                 approver = state.pending_approvers[0]
                 action = plan[level - 1]
+                reject_line = pk in two_lines and level == 1 and action == "approve"
                 try:
                     users[approver].decide(
                         pk,
@@ -174,6 +191,9 @@ def test_no_request_or_decision_is_lost_or_doubled_under_crashes(
                         decision_id=f"crash-{pk:06d}-{level}",
                         level=level,
                         comment="no" if action == "reject" else "",
+                        extra={"reject_line": "2", "line_reason_2": "private"}
+                        if reject_line
+                        else None,
                     )
                     posts[action] += 1
                 except OSError:
@@ -212,6 +232,19 @@ def test_no_request_or_decision_is_lost_or_doubled_under_crashes(
         row = rows[pk]
         assert (row.status, row.state_seq) == (state.status, state.seq), pk
         assert row.pending_approvers == []
+        # Line 2 of a two-line report: out from the first approval on, once, and projected.
+        line_out = pk in two_lines and plan[0] == "approve"
+        assert [x.status for x in state.lines][1:] == (
+            ["rejected"] if line_out else ["open"] if pk in two_lines else []
+        ), (pk, plan, state.lines)
+        assert [len(d.rejected_lines) for d in manual] == [
+            int(line_out and i == 0) for i in range(len(plan))
+        ], (pk, manual)
+        if pk in two_lines:
+            statuses = dict(
+                ExpenseLine.objects.filter(request_id=pk).values_list("position", "status")
+            )
+            assert statuses == {1: "open", 2: "rejected" if line_out else "open"}, pk
 
     async def runs(client, pk):
         return [w async for w in client.list_workflows(f"WorkflowId = 'expense-{pk}'")]
@@ -224,6 +257,7 @@ def test_no_request_or_decision_is_lost_or_doubled_under_crashes(
 
     print(
         f"\ncrash test: N={len(plans)} outcomes={dict(Counter(expected.values()))}"
+        f" two_line_reports={len(two_lines)}"
         f" posts={dict(posts)}"
         f" faults={dict(chaos.faults)} worker_restarts={worker.restarts}"
         f" temporal_restarts={server.restarts} web_restarts={web.restarts}"

@@ -114,7 +114,17 @@ class WebUser:
             self.sign_in()
         return self._request("GET", path)
 
-    def decide(self, pk: int, *, action: str, decision_id: str, level: int, comment: str = ""):
+    def decide(
+        self,
+        pk: int,
+        *,
+        action: str,
+        decision_id: str,
+        level: int,
+        comment: str = "",
+        extra: dict | None = None,
+    ):
+        """`extra`: more fields of the decide form (say `reject_line` and its reason)."""
         if not self.signed_in:
             self.sign_in()
         return self._request(
@@ -128,6 +138,7 @@ class WebUser:
                 "level": level,
                 "comment": comment,
                 "password": self.password,
+                **(extra or {}),
             },
         )
 

@@ -65,8 +65,23 @@ def test_every_committed_history_is_in_a_version_folder():
     assert stray == []
 
 
+# Scenarios of behaviour added after 1.0, recorded in the version of their patch.
+SINCE = {
+    "1.1": {  # 26-expense-lines: per-line decisions
+        "line_rejected_then_approved",
+        "every_line_rejected",
+        "line_rejected_then_resubmitted",
+    },
+    "1.2": {"calendar_working_time"},  # 31-business-calendar: deadlines in working time
+}
+
+
 def test_the_baseline_has_a_history_for_every_scenario():
-    assert {path.stem for path in BASELINE.glob("*.json")} == set(scenarios_names())
+    later = set().union(*SINCE.values())
+    assert {path.stem for path in BASELINE.glob("*.json")} == set(scenarios_names()) - later
+    for version, names in SINCE.items():
+        assert names <= set(scenarios_names())
+        assert {p.stem for p in (HISTORIES / version).glob("*.json")} >= names, version
     assert {path.stem for path in (HISTORIES / "payout" / "1.0").glob("*.json")} >= {
         "paid",
         "run_paid",
@@ -124,6 +139,28 @@ NOT_APPROVED = {
     "reject_at_level_two",
     "withdraw_while_pending",
 }
+
+
+@pytest.mark.parametrize("path", sorted((HISTORIES / "1.1").glob("*.json")), ids=lambda p: p.stem)
+def test_1_1_histories_took_the_per_line_patch(path):
+    """Each decision with line rejections (an Update, or a signal that carries them and is
+    ignored) took 26-expense-lines; the report whose every line was rejected ends rejected
+    without a payout, the others start exactly one."""
+    assert patches(path) == {"26-expense-lines"}, path.name
+    assert "TemporalChangeVersion" in path.read_text(), path.name
+    approved = path.stem != "every_line_rejected"
+    assert children(path) == ([PAYOUT_WORKFLOW] if approved else []), path.name
+
+
+@pytest.mark.parametrize("path", sorted((HISTORIES / "1.2").glob("*.json")), ids=lambda p: p.stem)
+def test_1_2_histories_took_the_calendar_patch_at_the_start(path):
+    """A run in working time took 31-business-calendar at its start, before any other
+    command, and was approved (one Payout child)."""
+    assert patches(path) == {"31-business-calendar"}, path.name
+    history = events(path)
+    started = next(i for i, e in enumerate(history) if "markerRecordedEventAttributes" in e)
+    assert started < 5, "the patch is taken before anything else"
+    assert children(path) == [PAYOUT_WORKFLOW]
 
 
 @pytest.mark.parametrize("path", sorted(BASELINE.glob("*.json")), ids=lambda p: p.stem)

@@ -27,6 +27,8 @@ from approvals.workflow.contract import (
     IgnoredSignal,
     LevelState,
     LevelStatus,
+    LineRejection,
+    LineState,
     PolicySnapshot,
     Refusal,
     ResubmitInput,
@@ -621,6 +623,89 @@ def test_replacement(leaver, chain, admins, barred, expected):
     assert rules.replacement(leaver, chain, admins, barred) == expected
 
 
+# ------------------------------------------------------- per-line decisions
+def with_lines(m: rules.Machine, *rejected: int, count: int = 4) -> rules.Machine:
+    """emma's trip as four lines (taxi, hotel, train, dinner); `rejected` rejected by max."""
+    m.state.lines = [
+        LineState(n, 1000 * n, "EUR", 1000 * n, "travel") for n in range(1, count + 1)
+    ]
+    for line in m.state.lines:
+        if line.n in rejected:
+            line.status, line.rejected_level, line.rejected_by = "rejected", 1, "max"
+            line.reason = "private"
+    return m
+
+
+def lines_decision(who, *rejections, action=Action.APPROVE, comment=""):
+    d = decision(who, action, comment)
+    d.rejected_lines = [LineRejection(n, reason) for n, reason in rejections]
+    return d
+
+
+LINE_DECISIONS = [
+    ("approve rejecting one line", with_lines(machine()), lines_decision("max", (4, "private")),
+     None, None),
+    ("approve rejecting every line (the report is rejected)", with_lines(machine()),
+     lines_decision("max", *[(n, "no") for n in range(1, 5)]), None, None),
+    ("no such line", with_lines(machine()), lines_decision("max", (5, "no")),
+     Refusal.LINE_UNKNOWN, {"line": 5}),
+    ("line 0", with_lines(machine()), lines_decision("max", (0, "no")),
+     Refusal.LINE_UNKNOWN, {"line": 0}),
+    ("a line rejected at an earlier level", with_lines(machine(current=2), 4),
+     lines_decision("diana", (4, "again")), Refusal.LINE_ALREADY_REJECTED,
+     {"line": 4, "level": 1, "by": "max"}),
+    ("the same line twice", with_lines(machine()), lines_decision("max", (2, "a"), (2, "b")),
+     Refusal.LINE_TWICE, {"line": 2}),
+    ("no reason", with_lines(machine()), lines_decision("max", (3, "")),
+     Refusal.LINE_REASON_REQUIRED, {"line": 3}),
+    ("only spaces", with_lines(machine()), lines_decision("max", (1, "ok"), (3, "  \n ")),
+     Refusal.LINE_REASON_REQUIRED, {"line": 3}),
+    ("a reason too long", with_lines(machine()),
+     lines_decision("max", (3, "x" * (rules.MAX_LINE_REASON + 1))),
+     Refusal.LINE_REASON_TOO_LONG, {"line": 3, "max": rules.MAX_LINE_REASON}),
+    ("lines on a reject", with_lines(machine()),
+     lines_decision("max", (3, "x"), action=Action.REJECT, comment="no"),
+     Refusal.LINES_ONLY_WHEN_APPROVING, {}),
+    ("lines on request changes", with_lines(machine()),
+     lines_decision("max", (3, "x"), action=Action.REQUEST_CHANGES, comment="fix"),
+     Refusal.LINES_ONLY_WHEN_APPROVING, {}),
+    # Every earlier rule comes first: lines never open a door the rules closed.
+    ("requester rejecting lines", with_lines(machine()), lines_decision("emma", (1, "x")),
+     Refusal.OWN_REQUEST, {}),
+    ("stranger rejecting lines", with_lines(machine()), lines_decision("finn", (1, "x")),
+     Refusal.NOT_APPROVER, {}),
+    ("approver of level 1 again at level 2", with_lines(machine(current=2)),
+     lines_decision("max", (1, "x")), Refusal.LEVEL_MOVED_ON, None),
+]
+
+
+@pytest.mark.parametrize(("case", "m", "d", "code", "params"), LINE_DECISIONS,
+                         ids=[row[0] for row in LINE_DECISIONS])
+def test_line_refusals(case, m, d, code, params):
+    expect(rules.decision_refusal(m, d), code, params)
+
+
+def test_line_rejections_are_not_looked_at_on_the_1_0_branch():
+    """lines=False is the replay of a decision recorded without the patch: as 1.0."""
+    m = with_lines(machine())
+    assert rules.decision_refusal(m, lines_decision("max", (9, "")), lines=False) is None
+
+
+def test_a_signal_never_rejects_lines():
+    m = with_lines(machine())
+    d = lines_decision("max", (1, "no"))
+    expect(rules.signal_refusal(m, d, lines=True), Refusal.LINES_NOT_BY_SIGNAL, {})
+    assert rules.signal_refusal(m, d, lines=False) is None  # 1.0: the lines were ignored
+
+
+def test_payout_is_the_open_lines_once_a_line_is_rejected():
+    m = with_lines(machine())
+    m.state.base_amount_cents = 10_000
+    assert rules.payout_cents(m) == 10_000  # nothing rejected: the report's own amount
+    assert rules.payout_cents(with_lines(machine(), 4)) == 1000 + 2000 + 3000
+    assert rules.payout_cents(with_lines(machine(), 1, 2, 3, 4)) == 0
+
+
 # ----------------------------------------------------------------- labels
 REFUSAL_CODES = sorted(Refusal)
 SERVICE_CODES = sorted(v for k, v in vars(labels.ServiceCode).items() if k.isupper())
@@ -640,6 +725,11 @@ PARAMS = {
     Refusal.EXTENSION_TOTAL_EXCEEDED: {"max_days": 31, "left_days": 1},
     Refusal.DECISION_ID_TAKEN: {},
     Refusal.NOT_PENDING: {"status": Status.WITHDRAWN},
+    Refusal.LINE_UNKNOWN: {"line": 5},
+    Refusal.LINE_ALREADY_REJECTED: {"line": 4, "level": 1, "by": "max"},
+    Refusal.LINE_TWICE: {"line": 2},
+    Refusal.LINE_REASON_REQUIRED: {"line": 3},
+    Refusal.LINE_REASON_TOO_LONG: {"line": 3, "max": 1000},
     labels.ServiceCode.UNKNOWN: {"detail": "boom"},
 }
 

@@ -27,6 +27,8 @@ from approvals.workflow.contract import (
     ApprovalState,
     DecisionInput,
     LevelStatus,
+    LineInput,
+    LineRejection,
     Managers,
     PolicySnapshot,
     RerouteInput,
@@ -38,6 +40,7 @@ from approvals.workflow.contract import (
     StepKind,
     Via,
     WaitingReason,
+    line_states,
 )
 from approvals.workflow.policy import (
     ALL,
@@ -79,6 +82,7 @@ class Harness:
             # A pinned policy version: the chain is the specs its rules make for these facts.
             facts=RouteFacts(amount_cents=amount, category="equipment") if policy else None,
         )
+        self.m.state.lines = line_states(report_lines(3), 100, "EUR", 100)
 
     def take(self, steps: T.Steps) -> None:
         """What effects.Effects.emit does with the steps (search attributes aside)."""
@@ -107,6 +111,31 @@ def start(h: Harness) -> None:
     h.m.ready = True
 
 
+def report_lines(count: int) -> list[LineInput]:
+    return [LineInput(n, 100 * n, "EUR", 100 * n) for n in range(1, count + 1)]
+
+
+def line_rejections(h: Harness, draw) -> list[LineRejection]:
+    """Random line rejections: none half the time; else mostly open lines with a reason
+    (sometimes all of them), and sometimes a rejected line, one that is not there, the
+    same line twice or no reason: what the validator must refuse."""
+    if draw(st.booleans()):
+        return []
+    open_numbers = [line.n for line in rules.open_lines(h.m)]
+    if open_numbers and draw(st.sampled_from(["some", "some", "all", "bad"])) != "bad":
+        chosen = draw(st.sampled_from(["some", "all"]))
+        numbers = open_numbers if chosen == "all" else draw(
+            st.lists(st.sampled_from(open_numbers), min_size=1, max_size=2, unique=True)
+        )
+        return [LineRejection(n, "private") for n in numbers]
+    numbers = [line.n for line in h.m.state.lines] + [0, len(h.m.state.lines) + 1]
+    chosen = draw(st.lists(st.sampled_from(numbers), min_size=1, max_size=4))
+    return [
+        LineRejection(n, draw(st.sampled_from(["private", "no receipt", "", " "])))
+        for n in chosen
+    ]
+
+
 def decide(h: Harness, draw) -> None:
     state = h.m.state
     waiting_on = state.pending_approvers if state.status == Status.PENDING else []
@@ -129,9 +158,15 @@ def decide(h: Harness, draw) -> None:
         level=draw(st.sampled_from([0, 0, state.current_level, state.current_level - 1,
                                     state.current_level + 1])),
         override=actor.is_admin and draw(st.sampled_from([True, True, False])),
+        rejected_lines=line_rejections(h, draw),
     )
     if rules.decision_refusal(h.m, d) is not None:
         return
+    if d.rejected_lines:  # what the validator let through: open lines of the report, reasons
+        numbers = [r.n for r in d.rejected_lines]
+        assert len(set(numbers)) == len(numbers) and d.action == Action.APPROVE
+        lines = {line.n: line for line in state.lines}
+        assert all(lines[r.n].status == "open" and r.reason.strip() for r in d.rejected_lines)
     # What the workflow checks beyond the rules before it applies a decision.
     assert state.status == Status.PENDING and h.m.ready and not h.m.busy
     on_behalf_of = rules.authority(h.m, d)[0]
@@ -139,7 +174,7 @@ def decide(h: Harness, draw) -> None:
     if d.action == Action.APPROVE:
         assert d.actor.username not in barred, "an excluded person was allowed to approve"
         assert on_behalf_of not in barred, "a delegate approved for an excluded principal"
-    h.take(T.decide(h.m, d, Via.UPDATE, h.clock))
+    h.take(T.decide(h.m, d, Via.UPDATE, h.clock, lines=True))
 
 
 def time_out(h: Harness) -> None:
@@ -189,7 +224,8 @@ def resubmit(h: Harness, draw) -> None:
     """The requester's resubmission: what ExpenseApprovalWorkflow.resubmit does."""
     m = h.m
     h.amount = draw(st.sampled_from(AMOUNTS))
-    r = ResubmitInput(actor=Actor(username=m.state.requester), title="T2", amount_cents=h.amount)
+    r = ResubmitInput(actor=Actor(username=m.state.requester), title="T2", amount_cents=h.amount,
+                      lines=report_lines(draw(st.integers(0, 4))))
     if rules.resubmit_refusal(m, r) is not None:
         return
     m.busy = True
@@ -204,9 +240,35 @@ def resubmit(h: Harness, draw) -> None:
 
 
 # --------------------------------------------------------------- invariant
+def check_lines(h: Harness) -> None:
+    """Per-line state: a rejected line was rejected this round, at a level decided by that
+    person (never the requester); a report is approved with an open line and pays the
+    open lines; a report left with no open line is rejected."""
+    m, state = h.m, h.m.state
+    assert state.lines, "a report has at least one line"
+    this_round = {(d.level, d.actor) for d in state.decisions if d.round == state.round}
+    for line in state.lines:
+        if line.status == "rejected":
+            assert line.reason.strip() and line.rejected_by != state.requester
+            assert (line.rejected_level, line.rejected_by) in this_round, (line, this_round)
+    open_lines = rules.open_lines(m)
+    if state.status == Status.APPROVED:
+        assert open_lines
+        assert rules.payout_cents(m) == (
+            sum(x.base_amount_cents for x in open_lines)
+            if len(open_lines) < len(state.lines)
+            else state.base_amount_cents or state.amount_cents
+        )
+    if not open_lines:
+        assert state.status == Status.REJECTED
+        last = state.decisions[-1]
+        assert last.action == Action.REJECT and last.rejected_lines
+
+
 def check(h: Harness) -> None:
     m, state = h.m, h.m.state
     assert_separation_of_duties(state, h.levels_needed)
+    check_lines(h)
     # The state is consistent.
     assert 1 <= state.current_level <= len(state.levels)
     for lv in state.levels[: state.current_level - 1]:
@@ -265,6 +327,10 @@ def test_separation_of_duties_holds_on_every_path(org, data):
         event("a delegate decided")
     if any(d.override for d in h.m.state.decisions):
         event("an admin override")
+    if any(d.rejected_lines for d in h.m.state.decisions):
+        event("lines rejected")
+    if h.m.state.lines and all(x.status == "rejected" for x in h.m.state.lines):
+        event("every line rejected")
 
 
 AMOUNTS = [100, 60_000, 150_000, 600_000, 1_500_000]
