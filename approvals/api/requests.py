@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.urls import reverse
 from ninja import Path, Query, Router
 
 from accounts import stepup
@@ -20,6 +21,7 @@ from ..amounts import plain_refusal_text
 from ..forms.requests import ExpenseForm, ResubmitForm
 from ..labels import ServiceCode
 from ..models import ExpenseRequest
+from ..selectors.lines import approved_total, lines_of
 from ..stepup import api_refusal as step_up_api_refusal
 from ..stepup import approval_needs_step_up
 from ..temporal.starter import current_max_amount
@@ -89,8 +91,51 @@ def _amount_errors(value) -> tuple[int, dict] | None:
     return None
 
 
+def _decimal(amount, currency: str) -> str:
+    return f"{amount:.{money.exponent(currency)}f}"
+
+
+def _lines_out(expense: ExpenseRequest) -> tuple[list[dict], dict]:
+    lines = lines_of(expense)
+    approved = approved_total(lines)
+    out = [
+        {
+            "n": line.position,
+            "date": line.date.isoformat() if line.date else None,
+            "merchant": line.merchant,
+            "category": line.category,
+            "amount": _decimal(line.amount, line.currency),
+            "currency": line.currency,
+            "base_amount_cents": line.base_amount_cents,
+            "vat": _decimal(line.vat, line.currency) if line.vat is not None else None,
+            "description": line.description,
+            "attendees": line.attendees,
+            "status": line.status,
+            "rejected_level": line.rejected_level,
+            "rejected_by": line.rejected_by,
+            "rejection_reason": line.rejection_reason,
+            "receipt": reverse("line-receipt", args=[expense.pk, line.position])
+            if line.receipt
+            else None,
+            "receipt_preview": reverse("line-receipt-preview", args=[expense.pk, line.position])
+            if line.receipt
+            else None,
+        }
+        for line in lines
+    ]
+    total = {
+        "eur_cents": approved.eur_cents,
+        "by_currency": {c: _decimal(a, c) for c, a in approved.by_currency.items()},
+        "lines": approved.count,
+    }
+    return out, total
+
+
 def request_out(expense: ExpenseRequest, *, steps: bool = False) -> dict:
+    lines, approved = _lines_out(expense) if steps else ([], None)
     return {
+        "lines": lines,
+        "approved_total": approved,
         "id": expense.pk,
         "requester": expense.requester.username,
         "title": expense.title,

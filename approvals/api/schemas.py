@@ -73,6 +73,36 @@ class StepOut(Schema):
     label: str = ""  # the group's name ("finance", "IT") or the person's username
 
 
+class LineOut(Schema):
+    """One line of the report (issue 26): `status` open or rejected, with who, at which
+    level and why when rejected. Receipt paths are the web app's (a signed-in session)."""
+
+    n: int
+    date: str | None  # ISO date
+    merchant: str
+    category: str
+    amount: str
+    currency: str
+    base_amount_cents: int | None  # in EUR at the report's pinned rate
+    vat: str | None
+    description: str
+    attendees: str
+    status: str
+    rejected_level: int | None
+    rejected_by: str
+    rejection_reason: str
+    receipt: str | None  # path of the receipt file
+    receipt_preview: str | None  # path of its PNG preview (a PDF's first page)
+
+
+class TotalOut(Schema):
+    """A sum of lines: in EUR cents (each line at the pinned rate) and per currency."""
+
+    eur_cents: int
+    by_currency: dict[str, str]
+    lines: int
+
+
 class RequestOut(Schema):
     id: int
     requester: str
@@ -89,6 +119,9 @@ class RequestOut(Schema):
     created_at: datetime
     policy_version: int | None = None  # the policy version pinned at submission
     steps: list[StepOut] = []
+    # The report's lines and what is approved of them (the open lines): detail only.
+    lines: list[LineOut] = []
+    approved_total: TotalOut | None = None
 
 
 class RequestList(Schema):
