@@ -1,11 +1,12 @@
 """Receipt previews: a PNG of at most ~600 px of an image receipt, or of a PDF's first page.
 
 Made with Pillow (images) and pypdfium2 (PDFs: a self-contained wheel, no system
-library) and cached in the default storage under `thumbs/`, keyed by the receipt's
-SHA-256, so the same file is rendered once whoever looks at it. The cache is never
-served by itself: only the receipt views, which check who may see the request, read
-it. A file that cannot be read (corrupt, truncated, a decompression bomb, an
-encrypted PDF) gives `None`; the view then answers with a placeholder, never a 500.
+library; poppler's `pdftoppm` where the wheel is missing) and cached in the default
+storage under `thumbs/`, keyed by the receipt's SHA-256, so the same file is rendered
+once whoever looks at it. The cache is never served by itself: only the receipt views,
+which check who may see the request, read it. A file that cannot be read (corrupt,
+truncated, a decompression bomb, an encrypted PDF) gives `None`; the view then answers
+with a placeholder, never a 500.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -77,7 +82,10 @@ def _image_preview(data: bytes) -> bytes:
 
 
 def _pdf_preview(data: bytes) -> bytes:
-    import pypdfium2 as pdfium
+    try:
+        import pypdfium2 as pdfium
+    except ImportError:  # an environment without the wheel: poppler, where installed
+        return _pdftoppm_preview(data)
 
     document = pdfium.PdfDocument(data)
     try:
@@ -94,6 +102,37 @@ def _pdf_preview(data: bytes) -> bytes:
             page.close()
     finally:
         document.close()
+
+
+def _pdftoppm_preview(data: bytes) -> bytes:
+    """The first page through poppler's `pdftoppm` (Makefile `poppler`), with a time limit."""
+    tool = shutil.which("pdftoppm")
+    if tool is None:
+        raise RuntimeError("neither pypdfium2 nor pdftoppm is installed")
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "in.pdf"
+        source.write_bytes(data)
+        subprocess.run(
+            [
+                tool,
+                "-png",
+                "-f",
+                "1",
+                "-l",
+                "1",
+                "-singlefile",
+                "-scale-to",
+                str(MAX_SIDE),
+                str(source),
+                str(Path(tmp) / "out"),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=20,
+        )
+        with Image.open(Path(tmp) / "out.png") as image:
+            image.load()
+            return _fit(image)
 
 
 def render_preview(data: bytes) -> bytes | None:
