@@ -78,11 +78,101 @@ def lines_by_request(request_ids) -> dict[int, list[ExpenseLine]]:
     return dict(grouped)
 
 
-def attach_lines(rows) -> None:
-    """Give each inbox row its `lines`, `line_total` and `line_approved` (one query for
-    the page, none per row)."""
-    grouped = lines_by_request(row.request_id for row in rows)
+@dataclass
+class LineText:
+    """A line as the inbox row prints it: every value formatted once, in Python, in the
+    reader's language (the row template stays free of filters and includes: the inbox
+    renders many rows, bench/render.py)."""
+
+    n: int
+    status: str
+    rejected: bool
+    merchant: str
+    category: str
+    date_iso: str
+    date_text: str
+    amount_text: str
+    base_text: str  # "≈ EUR" for another currency; "" otherwise
+    vat_text: str
+    description: str
+    attendees: str
+    receipt_url: str
+    preview_url: str
+    rejection_text: str
+    reason: str
+
+
+@dataclass
+class TotalText:
+    count: int
+    eur_text: str
+    originals_text: str  # "440.40 EUR + 124.00 GBP" when some line is in another currency
+
+
+def _total_text(total: Total) -> TotalText:
+    from ..templatetags.amounts import eur_cents
+    from ..templatetags.amounts import money as money_text
+
+    originals = ""
+    if total.converted:
+        originals = " + ".join(money_text(a, c) for c, a in total.by_currency.items())
+    return TotalText(total.count, eur_cents(total.eur_cents), originals)
+
+
+def line_text(line: ExpenseLine) -> LineText:
+    from django.utils import formats
+    from django.utils.translation import gettext as _
+
+    from ..templatetags.amounts import eur_cents
+    from ..templatetags.amounts import money as money_text
+    from .requests import request_url
+
+    rejected = line.status == LineStatus.REJECTED
+    rejection = ""
+    if rejected:
+        rejection = (
+            _("Rejected by %(who)s at level %(level)s")
+            % {"who": line.rejected_by, "level": line.rejected_level}
+            if line.rejected_by
+            else _("Rejected")
+        )
+    base = ""
+    if line.currency != money.BASE_CURRENCY and line.base_amount_cents is not None:
+        base = eur_cents(line.base_amount_cents)
+    detail = request_url("request-detail", line.request_id)
+    receipt = f"{detail}lines/{line.position}/receipt/" if line.receipt else ""
+    return LineText(
+        n=line.position,
+        status=line.status,
+        rejected=rejected,
+        merchant=line.merchant or "—",
+        category=str(line.get_category_display()),
+        date_iso=line.date.isoformat() if line.date else "",
+        date_text=formats.date_format(line.date, "SHORT_DATE_FORMAT") if line.date else "",
+        amount_text=money_text(line.amount, line.currency),
+        base_text=base,
+        vat_text=money_text(line.vat, line.currency) if line.vat is not None else "",
+        description=line.description,
+        attendees=line.attendees,
+        receipt_url=receipt,
+        preview_url=f"{receipt}preview.png" if receipt else "",
+        rejection_text=rejection,
+        reason=line.rejection_reason,
+    )
+
+
+def attach_lines(rows, grouped: dict[int, list[ExpenseLine]] | None = None) -> None:
+    """Give each inbox row its `lines` (ExpenseLine), `line_items` (LineText) and the
+    texts of its totals, `line_total` and `line_approved`: one query for the page, none
+    per row. Call it where the reader's language is active (the view)."""
+    from django.utils.translation import ngettext
+
+    if grouped is None:
+        grouped = lines_by_request(row.request_id for row in rows)
     for row in rows:
         row.lines = grouped.get(row.request_id, [])
-        row.line_total = report_total(row.lines)
-        row.line_approved = approved_total(row.lines)
+        row.line_items = [line_text(line) for line in row.lines]
+        row.line_total = _total_text(report_total(row.lines))
+        row.line_approved = _total_text(approved_total(row.lines))
+        n = len(row.lines)
+        row.line_count_text = ngettext("%(n)s line", "%(n)s lines", n) % {"n": n}
