@@ -18,6 +18,7 @@ from accounts.models import User
 
 from .. import money, selectors, services
 from ..amounts import plain_refusal_text
+from ..forms.report import ReportForm, ResubmitReportForm
 from ..forms.requests import ExpenseForm, ResubmitForm
 from ..labels import ServiceCode
 from ..models import ExpenseRequest
@@ -27,6 +28,7 @@ from ..stepup import approval_needs_step_up
 from ..temporal.starter import current_max_amount
 from ..workflow.contract import ApprovalState
 from . import auth
+from .lines import line_out, lines_in, submission_errors
 from .schemas import (
     DecisionIn,
     ExtendIn,
@@ -96,28 +98,18 @@ def _decimal(amount, currency: str) -> str:
 
 
 def _lines_out(expense: ExpenseRequest) -> tuple[list[dict], dict]:
+    """The lines as `line_out` gives them, with who rejected one at which level and the
+    receipt's preview (issue 26), and the approved total (the open lines)."""
     lines = lines_of(expense)
     approved = approved_total(lines)
     out = [
         {
-            "n": line.position,
-            "date": line.date.isoformat() if line.date else None,
-            "merchant": line.merchant,
-            "category": line.category,
-            "amount": _decimal(line.amount, line.currency),
-            "currency": line.currency,
-            "base_amount_cents": line.base_amount_cents,
-            "vat": _decimal(line.vat, line.currency) if line.vat is not None else None,
-            "description": line.description,
-            "attendees": line.attendees,
-            "status": line.status,
+            **line_out(expense, line),
             "rejected_level": line.rejected_level,
             "rejected_by": line.rejected_by,
-            "rejection_reason": line.rejection_reason,
-            "receipt": reverse("line-receipt", args=[expense.pk, line.position])
-            if line.receipt
-            else None,
-            "receipt_preview": reverse("line-receipt-preview", args=[expense.pk, line.position])
+            "receipt_preview_url": reverse(
+                "line-receipt-preview", args=[expense.pk, line.position]
+            )
             if line.receipt
             else None,
         }
@@ -132,9 +124,8 @@ def _lines_out(expense: ExpenseRequest) -> tuple[list[dict], dict]:
 
 
 def request_out(expense: ExpenseRequest, *, steps: bool = False) -> dict:
-    lines, approved = _lines_out(expense) if steps else ([], None)
+    lines, approved = _lines_out(expense)
     return {
-        "lines": lines,
         "approved_total": approved,
         "id": expense.pk,
         "requester": expense.requester.username,
@@ -150,6 +141,7 @@ def request_out(expense: ExpenseRequest, *, steps: bool = False) -> dict:
         "due_at": expense.due_at,
         "created_at": expense.created_at,
         "policy_version": expense.policy_version,
+        "lines": lines,
         "steps": [
             {
                 "level": s.level,
@@ -180,7 +172,11 @@ def my_requests(
     offset: int = Query(0, ge=0, le=1_000_000),
 ):
     """My own requests, newest first (filter by status)."""
-    qs = selectors.requests_of(user=request.auth, status=status or "").select_related("requester")
+    qs = (
+        selectors.requests_of(user=request.auth, status=status or "")
+        .select_related("requester")
+        .prefetch_related("lines")
+    )
     return {"count": qs.count(), "items": [request_out(e) for e in qs[offset : offset + limit]]}
 
 
@@ -191,41 +187,64 @@ def my_requests(
     url_name="api-requests",
 )
 def submit(request, payload: SubmitIn):
-    """Submit a request (the web form's validation and `submit_token`; no receipt here).
-
-    With a `submit_token`, a repeat answers 200 with the request the first call made."""
+    """Submit a report: `lines` (each with its date, merchant, category, amount, currency,
+    VAT, description, attendees), or the flat `amount`, `currency`, `category` as a
+    one-line report. The web form's validation and `submit_token`; receipts are the web
+    form's. With a `submit_token`, a repeat answers 200 with the request the first call
+    made."""
     user: User = request.auth
-    if refused := _amount_errors(payload.amount):
-        return refused
-    form = ExpenseForm(
-        {
-            "title": payload.title,
-            "amount": money.read_plain(payload.amount),  # the form bounds it, in its words
-            "currency": payload.currency,
-            "category": payload.category,
-            "description": payload.description,
-            "submit_token": str(payload.submit_token or ""),
-        },
-        max_amount=current_max_amount(),
-    )
+    lines = None
+    if payload.lines is not None:
+        lines, refused = lines_in(payload.lines, max_amount=current_max_amount())
+        if refused:
+            return refused
+        form = ReportForm(
+            {
+                "title": payload.title,
+                "description": payload.description,
+                "submit_token": str(payload.submit_token or ""),
+            }
+        )
+    else:
+        if refused := _amount_errors(payload.amount):
+            return refused
+        form = ExpenseForm(
+            {
+                "title": payload.title,
+                "amount": money.read_plain(payload.amount),  # the form bounds it, in its words
+                "currency": payload.currency,
+                "category": payload.category,
+                "description": payload.description,
+                "submit_token": str(payload.submit_token or ""),
+            },
+            max_amount=current_max_amount(),
+        )
     if not form.is_valid():
         return _form_errors(form)
     data = form.cleaned_data
     token = data.get("submit_token")
     seen = token is not None and user.expense_requests.filter(submit_token=token).exists()
     try:
-        expense = services.expense_submit(
-            requester=user,
-            title=data["title"],
-            amount=data["amount"],
-            currency=data["currency"],
-            category=data["category"],
-            description=data["description"],
-            submit_token=token,
-        )
+        if lines is not None:
+            expense = services.expense_submit(
+                requester=user,
+                title=data["title"],
+                description=data["description"],
+                submit_token=token,
+                lines=lines,
+            )
+        else:
+            expense = services.expense_submit(
+                requester=user,
+                title=data["title"],
+                amount=data["amount"],
+                currency=data["currency"],
+                category=data["category"],
+                description=data["description"],
+                submit_token=token,
+            )
     except ValidationError as exc:  # no rate, or above the maximum once in EUR
-        form.add_error(None, exc)
-        return _form_errors(form)
+        return submission_errors(form, exc)
     expense.refresh_from_db()
     return (200 if seen else 201), request_out(expense, steps=True)
 
@@ -317,8 +336,29 @@ def withdraw(request, payload: WithdrawIn, pk: int = PK):
 
 @router.post("/requests/{pk}/resubmit", response=UPDATE, auth=auth.SUBMIT, url_name="api-resubmit")
 def resubmit(request, payload: ResubmitIn, pk: int = PK):
-    """Resubmit my request after changes were requested (the web form's validation)."""
+    """Resubmit my request after changes were requested (the web form's validation):
+    `lines`, the whole report again (a kept line names its `origin`, the position it had,
+    and keeps its receipt), or the flat `amount` of a one-line report."""
     expense = selectors.access_request(user=request.auth, pk=pk)
+    if payload.lines is not None:
+        lines, refused = lines_in(payload.lines, max_amount=None)
+        if refused:
+            return refused
+        form = ResubmitReportForm({"title": payload.title, "comment": payload.comment})
+        if not form.is_valid():
+            return _form_errors(form)
+        try:
+            return _run(
+                lambda: services.expense_resubmit(
+                    request=expense,
+                    actor=request.auth,
+                    title=form.cleaned_data["title"],
+                    comment=form.cleaned_data["comment"],
+                    lines=lines,
+                )
+            )
+        except ValidationError as exc:
+            return submission_errors(form, exc)
     if refused := _amount_errors(payload.amount):
         return refused
     form = ResubmitForm(

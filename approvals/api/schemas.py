@@ -6,6 +6,7 @@ what `get_status` and every Update answer, unchanged.
 
 from __future__ import annotations
 
+from datetime import date as date_
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -74,25 +75,25 @@ class StepOut(Schema):
 
 
 class LineOut(Schema):
-    """One line of the report (issue 26): `status` open or rejected, with who, at which
-    level and why when rejected. Receipt paths are the web app's (a signed-in session)."""
+    """One line of the report (1-based `position`, as the page's `data-line`)."""
 
-    n: int
-    date: str | None  # ISO date
+    position: int
+    date: date_ | None
     merchant: str
     category: str
     amount: str
     currency: str
-    base_amount_cents: int | None  # in EUR at the report's pinned rate
     vat: str | None
     description: str
     attendees: str
-    status: str
-    rejected_level: int | None
-    rejected_by: str
+    amount_eur: str | None  # at the report's pinned rate
+    status: str  # open | rejected
     rejection_reason: str
-    receipt: str | None  # path of the receipt file
-    receipt_preview: str | None  # path of its PNG preview (a PDF's first page)
+    receipt_url: str | None  # the receipt (signed-in session), when there is one
+    # Who rejected the line at which level (issue 26, "decide"); its PNG preview.
+    rejected_level: int | None = None
+    rejected_by: str = ""
+    receipt_preview_url: str | None = None
 
 
 class TotalOut(Schema):
@@ -101,6 +102,22 @@ class TotalOut(Schema):
     eur_cents: int
     by_currency: dict[str, str]
     lines: int
+
+
+class LineIn(Schema):
+    date: date_ | None = None
+    merchant: str = Field("", max_length=10_000)
+    category: str = Field(max_length=100)
+    amount: AmountIn
+    currency: CurrencyCode = "EUR"
+    vat: AmountIn | None = None
+    description: str = Field("", max_length=100_000)
+    attendees: str = Field("", max_length=100_000)
+
+
+class ResubmitLineIn(LineIn):
+    # The position of the line of the last round this one continues (keeps its receipt).
+    origin: int | None = Field(None, ge=1, le=50)
 
 
 class RequestOut(Schema):
@@ -130,11 +147,14 @@ class RequestList(Schema):
 
 
 class SubmitIn(Schema):
+    """A report: `lines`, or the flat `amount`, `currency`, `category` (one line)."""
+
     title: str = Field(max_length=10_000)
-    amount: AmountIn
+    amount: AmountIn = None
     currency: CurrencyCode = "EUR"
-    category: str = Field(max_length=100)
+    category: str = Field("", max_length=100)
     description: str = Field("", max_length=100_000)
+    lines: list[LineIn] | None = Field(None, max_length=50)
     # The web form's one-time token: the same token again answers with the request it
     # first made (200), however often or concurrently it is sent.
     submit_token: UUID | None = None
@@ -155,9 +175,13 @@ class WithdrawIn(Schema):
 
 
 class ResubmitIn(Schema):
+    """The new content: `lines` (the whole report, each kept line naming its `origin`),
+    or the flat `amount` of a one-line report."""
+
     title: str = Field(max_length=10_000)
-    amount: AmountIn
+    amount: AmountIn = None
     comment: str = Field("", max_length=100_000)
+    lines: list[ResubmitLineIn] | None = Field(None, max_length=50)
 
 
 class ExtendIn(Schema):

@@ -26,8 +26,10 @@ from accounts import selectors as people
 from payouts.selectors import budgets_left, payment_for
 
 from .. import selectors, services
+from ..forms import report
 from ..forms.actions import ExtendForm, OverrideForm
 from ..forms.amounts import AmountField
+from ..forms.report import LineFormSet, ReportForm, ResubmitReportForm
 from ..forms.requests import AMOUNT_CEILING, ExpenseForm, ResubmitForm, StatusFilterForm
 from ..models import CURRENCIES, ExpenseRequest, RequestStatus
 from ..policy_labels import level_name
@@ -35,6 +37,7 @@ from ..selectors import chain
 from ..selectors.lines import approved_total, lines_of, report_total
 from ..selectors.live import EVENT_LABELS, live_words
 from ..temporal.starter import current_max_amount
+from . import reports
 
 # How a level's state and a history entry read on the page.
 STEP_LABELS = {
@@ -72,6 +75,14 @@ def request_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+def _report_forms(request: HttpRequest, data=None, files=None, *, max_amount=None):
+    """The report form and its lines formset (one empty line when unbound)."""
+    user_id = request.user.pk
+    return ReportForm(data), LineFormSet(
+        data, files, max_amount=max_amount, user_id=user_id, initial=None if data else [{}]
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
@@ -81,7 +92,11 @@ def request_new(request: HttpRequest) -> HttpResponse:
         template = "approvals/request_new.html"
         if _partial(request):
             template += "#expense-form"  # e.g. a fresh form after "submit another"
-        return render(request, template, {"form": ExpenseForm(max_amount=max_amount)})
+        form, lines = _report_forms(request, max_amount=max_amount)
+        return render(request, template, {"form": form, "lines": lines})
+    if f"{report.PREFIX}-TOTAL_FORMS" in request.POST:
+        return _report_new(request, max_amount)
+    # The flat fields (amount, currency, category): a one-line report, as before lines.
     form = ExpenseForm(request.POST, request.FILES, max_amount=max_amount)
     expense = None
     if form.is_valid():
@@ -102,10 +117,54 @@ def request_new(request: HttpRequest) -> HttpResponse:
             # keyed by field, so each message shows at its field.
             form.add_error(None, exc)
     if expense is None:
-        context = {"form": form, "reattach": bool(request.FILES.get("receipt"))}
-        if _partial(request):
-            return render(request, "approvals/request_new.html#expense-form", context)
-        return render(request, "approvals/request_new.html", context, status=400)
+        context = {"form": form, "flat": True, "reattach": bool(request.FILES.get("receipt"))}
+        return _form_again(request, context)
+    return _submitted(request, expense)
+
+
+def _form_again(request: HttpRequest, context: dict, *, status: int = 400) -> HttpResponse:
+    if _partial(request):
+        return render(request, "approvals/request_new.html#expense-form", context)
+    return render(request, "approvals/request_new.html", context, status=status)
+
+
+def _report_new(request: HttpRequest, max_amount) -> HttpResponse:
+    """The report form: title, description and its lines (formset `lines`)."""
+    data = request.POST.copy()  # mutable: receipts kept across a re-render are added
+    choose_at_once = [f for f in request.FILES.getlist("receipts") if f]
+    receipts_errors = reports.spread_receipts(request, data, choose_at_once)
+    adding = "add_line" in data
+    if adding:
+        data = report.one_more_line(data)
+    form, lines = _report_forms(request, data, request.FILES, max_amount=max_amount)
+    expense = None
+    valid = form.is_valid() & lines.is_valid()  # both, so every error shows at once
+    if valid and not adding and not receipts_errors:
+        cleaned = form.cleaned_data
+        try:
+            expense = services.expense_submit(
+                requester=request.user,
+                title=cleaned["title"],
+                description=cleaned["description"],
+                submit_token=cleaned.get("submit_token"),
+                lines=lines.lines(),
+            )
+        except ValidationError as exc:
+            reports.errors_at_lines(form, lines, exc)
+    if expense is None:
+        lines.stash_receipts()
+        context = {
+            "form": form,
+            "lines": lines,
+            "receipts_errors": receipts_errors,
+            # "add line" and receipts spread into lines are no errors: 200.
+        }
+        clean = adding or (choose_at_once and not receipts_errors)
+        return _form_again(request, context, status=200 if clean else 400)
+    return _submitted(request, expense)
+
+
+def _submitted(request: HttpRequest, expense: ExpenseRequest) -> HttpResponse:
     expense.refresh_from_db(fields=["workflow_started_at", "status"])
     if expense.workflow_started_at is None:
         messages.warning(
@@ -132,10 +191,15 @@ def request_new(request: HttpRequest) -> HttpResponse:
 def amount_hint(request: HttpRequest) -> HttpResponse:
     """How the amount being typed is read (htmx, as the person types): the amount as
     understood, or the refusal the form would show. The limit is the form's to say."""
-    currency = request.GET.get("currency", "EUR")
+    amount_key, currency_key = "amount", "currency"
+    if amount_key not in request.GET:  # a report line's: lines-<n>-amount, lines-<n>-currency
+        line = next((k for k in request.GET if k.endswith("-amount")), None)
+        if line:
+            amount_key, currency_key = line, line.removesuffix("amount") + "currency"
+    currency = request.GET.get(currency_key, "EUR")
     if currency not in dict(CURRENCIES):
         currency = "EUR"
-    text = request.GET.get("amount", "")
+    text = request.GET.get(amount_key, "")
     context = {"currency": currency}
     try:
         context["amount"] = AmountField(
@@ -162,6 +226,12 @@ def _detail_context(
     for entry in history:
         entry.label = EVENT_LABELS.get(entry.kind, entry.kind)
     stepper = chain.stepper(expense, steps)
+    can_resubmit = is_requester and expense.status == RequestStatus.CHANGES_REQUESTED
+    resubmit_lines = action_forms.pop("resubmit_lines", None)
+    if resubmit_lines is None and can_resubmit:
+        resubmit_lines = LineFormSet(
+            initial=report.initial_lines(expense), max_amount=None, user_id=user.pk
+        )
     lines = lines_of(expense)
     approved = approved_total(lines)
     budget_left_cents = None
@@ -173,12 +243,7 @@ def _detail_context(
     forms = {
         "extend_form": action_forms.get("extend_form") or ExtendForm(),
         "override_form": action_forms.get("override_form") or OverrideForm(),
-        "resubmit_form": resubmit_form
-        or ResubmitForm(
-            initial={"title": expense.title, "amount": expense.amount},
-            max_amount=services.max_amount_of(expense),
-            currency=expense.currency,
-        ),
+        "resubmit_form": resubmit_form or ResubmitReportForm(initial={"title": expense.title}),
     }
     # Ids carry the level (and differ per form: extend and override both have a
     # `reason`), so a kept form of a level that moved on never clashes with the next.
@@ -190,7 +255,9 @@ def _detail_context(
         "is_requester": is_requester,
         "can_withdraw": is_requester
         and expense.status in {RequestStatus.PENDING, RequestStatus.CHANGES_REQUESTED},
-        "can_resubmit": is_requester and expense.status == RequestStatus.CHANGES_REQUESTED,
+        "can_resubmit": can_resubmit,
+        "resubmit_lines": resubmit_lines,
+        "line_changes": None if is_requester else reports.line_changes(expense),
         "can_decide": can_decide,
         "decision_id": str(uuid.uuid4()),
         "payment": payment_for(expense.pk),
@@ -256,6 +323,9 @@ def request_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def request_resubmit(request: HttpRequest, pk: int) -> HttpResponse:
     expense = _own_request(request, pk)
+    if f"{report.PREFIX}-TOTAL_FORMS" in request.POST:
+        return _resubmit_report(request, expense)
+    # The flat fields (title, amount): a one-line report's new amount, as before lines.
     form = ResubmitForm(
         request.POST, max_amount=services.max_amount_of(expense), currency=expense.currency
     )
@@ -278,6 +348,41 @@ def request_resubmit(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_detail(request, expense, resubmit_form=form, status=400)
 
 
+def _resubmit_report(request: HttpRequest, expense: ExpenseRequest) -> HttpResponse:
+    """The resubmit form with the report's lines: edit, add, remove lines and receipts."""
+    data = request.POST.copy()
+    adding = "add_line" in data
+    if adding:
+        data = report.one_more_line(data)
+    form = ResubmitReportForm(data)
+    lines = LineFormSet(data, request.FILES, max_amount=None, user_id=request.user.pk)
+    valid = form.is_valid() & lines.is_valid()
+    if valid and not adding:
+        try:
+            services.expense_resubmit(
+                request=expense,
+                actor=request.user,
+                title=form.cleaned_data["title"],
+                comment=form.cleaned_data["comment"],
+                lines=lines.lines(),
+            )
+            messages.success(request, _("Your changes were resubmitted."))
+            return _back_to_detail(request, expense.pk)
+        except services.ServiceError as exc:  # the workflow's validator said no
+            form.add_error(None, exc.message)
+        except ValidationError as exc:
+            reports.errors_at_lines(form, lines, exc)
+    lines.stash_receipts()
+    expense.refresh_from_db()
+    return _render_detail(
+        request,
+        expense,
+        resubmit_form=form,
+        resubmit_lines=lines,
+        status=200 if adding else 400,
+    )
+
+
 def _back_to_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         expense = selectors.access_request(user=request.user, pk=pk)
@@ -288,13 +393,25 @@ def _back_to_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def request_receipt(request: HttpRequest, pk: int) -> FileResponse:
-    """The receipt, to whoever may see the request (404 otherwise, as for the page)."""
+    """The receipt, to whoever may see the request (404 otherwise, as for the page);
+    `?line=<n>` a line's own (1-based)."""
     expense = selectors.access_request(user=request.user, pk=pk)
-    if not expense.receipt:
+    receipt, name = expense.receipt, f"receipt-{pk}"
+    if "line" in request.GET:
+        number = request.GET["line"]
+        line = (
+            expense.lines.filter(position=int(number)).first()
+            if number.isdigit() and 0 < int(number) < 1000
+            else None
+        )
+        if line is None:
+            raise Http404("No such line")
+        receipt, name = line.receipt, f"receipt-{pk}-{line.position}"
+    if not receipt:
         raise Http404("No receipt")
     try:
-        handle = expense.receipt.open("rb")
+        handle = receipt.open("rb")
     except FileNotFoundError as exc:
         raise Http404("No receipt") from exc
-    suffix = Path(expense.receipt.name).suffix.lower()
-    return FileResponse(handle, as_attachment=True, filename=f"receipt-{pk}{suffix}")
+    suffix = Path(receipt.name).suffix.lower()
+    return FileResponse(handle, as_attachment=True, filename=f"{name}{suffix}")
