@@ -11,6 +11,7 @@ from .views import (
     live,
     ops,
     policy,
+    receipts,
     requests,
 )
 
@@ -21,6 +22,16 @@ urlpatterns = [
     path("requests/amount/", requests.amount_hint, name="amount-hint"),
     path("requests/<int:pk>/", requests.request_detail, name="request-detail"),
     path("requests/<int:pk>/receipt/", requests.request_receipt, name="request-receipt"),
+    path(
+        "requests/<int:pk>/lines/<int:n>/receipt/",
+        receipts.line_receipt,
+        name="line-receipt",
+    ),
+    path(
+        "requests/<int:pk>/lines/<int:n>/receipt/preview.png",
+        receipts.line_receipt_preview,
+        name="line-receipt-preview",
+    ),
     path("requests/<int:pk>/withdraw/", requests.request_withdraw, name="request-withdraw"),
     path("requests/<int:pk>/resubmit/", requests.request_resubmit, name="request-resubmit"),
     path("requests/<int:pk>/decide/", inbox.decide, name="request-decide"),

@@ -1,6 +1,6 @@
 """What rendering the inbox costs, without HTTP, Temporal or a database.
 
-    .venv/bin/python bench/render.py [ROWS] [ROUNDS]
+    .venv/bin/python bench/render.py [ROWS] [ROUNDS] [LINES]
 
 Renders `approvals/inbox.html` with ROWS (25) fixed rows like the view does
 (production settings: DEBUG off, cached template loader), then the row
@@ -10,7 +10,8 @@ only) that takes its labels once per page and the row's pre-formatted fields
 conditional parts: a floor for what the template itself costs. The shipped row
 does the same per-row work since issue 18's round 2 (BENCHMARKS.md, item 7), so
 `inbox.html, ROWS rows` minus `0 rows` should sit near the lean line. Prints ms
-per page (p50 of ROUNDS).
+per page (p50 of ROUNDS). LINES (default 0) gives every row that many report lines
+with receipts (the row's <details>, issue 26), as views/inbox.py attaches them.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ def p50(fn, rounds: int) -> float:
 def main() -> int:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 25
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+    per_row = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     setup()
     from django.middleware.csrf import get_token
     from django.template import engines
@@ -124,6 +126,29 @@ def main() -> int:
         )
         for i in range(n)
     ]
+    grouped = None
+    if per_row:  # the lines the view's one query would give (no database here)
+        from decimal import Decimal
+
+        from approvals.models import ExpenseLine
+
+        grouped = {
+            row.request_id: [
+                ExpenseLine(
+                    request_id=row.request_id,
+                    position=k,
+                    date=due.date(),
+                    merchant=f"Merchant {k}",
+                    category="travel",
+                    amount=Decimal("38.50"),
+                    currency="EUR",
+                    base_amount_cents=3850,
+                    receipt=f"receipts/2026/12/r{k}.png",
+                )
+                for k in range(1, per_row + 1)
+            ]
+            for row in rows
+        }
     request = RequestFactory().get("/inbox/")
     request.user = User(username="max", first_name="Max")
     request.htmx = False
@@ -143,6 +168,10 @@ def main() -> int:
     results = {}
     for lang in ("en", "de"):
         with translation.override(lang):
+            if grouped is not None:
+                from approvals.selectors.lines import attach_lines
+
+                attach_lines(rows, grouped)  # as views/inbox.py does, in the reader's language
             get_token(request)
             results[f"inbox.html, {n} rows ({lang})"] = p50(
                 lambda: page.render(context, request), rounds

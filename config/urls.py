@@ -1,5 +1,3 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
@@ -17,5 +15,5 @@ urlpatterns = [
     path("", include("payouts.urls")),
     path("", include("approvals.urls")),
 ]
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Uploaded files (receipts) are never served under MEDIA_URL, not even in DEBUG: only the
+# views that check who may see their request read them (approvals/views/receipts.py).

@@ -17,11 +17,11 @@ from django.db import IntegrityError, transaction
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.bank import mask
 from accounts.models import User
 from approvals.models import ExpenseRequest, Notification
 
 from .models import Payment
+from .selectors import last_four
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +53,20 @@ def tell_paid(request_ids: list[int]) -> int:
                 "amount": formats.number_format(
                     Decimal(payment.amount_cents) / 100, 2, use_l10n=True, force_grouping=True
                 ),
-                "iban": mask(payment.iban),
+                "iban": last_four(payment.iban),
+                "title": request.title,
                 "when": formats.date_format(
                     timezone.localtime(payment.paid_at or timezone.now()), "DATE_FORMAT"
                 ),
             }
             subject = _("Expense request #%(id)s was paid") % values
-            body = _(
-                "%(amount)s EUR of expense request #%(id)s were transferred on %(when)s to "
-                "your account %(iban)s."
-            ) % values
+            body = (
+                _(
+                    "%(amount)s EUR of expense request #%(id)s (%(title)s) were paid on %(when)s "
+                    "to your account IBAN %(iban)s."
+                )
+                % values
+            )
             body += f"\n\n{settings.APP_BASE_URL.rstrip('/')}/requests/{payment.request_id}/\n"
         try:
             send_mail(subject, body, None, [user.email])

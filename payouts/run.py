@@ -26,6 +26,7 @@ from sepaxml.validation import ValidationError as SepaValidationError
 
 from accounts.bank import SEPA_SCHEMA, bic_valid, iban_valid, normalise
 from accounts.models import User
+from approvals.models import ExpenseRequest
 from approvals.workflow.payout_contract import (
     Closed,
     CloseRequest,
@@ -38,6 +39,7 @@ from approvals.workflow.payout_contract import (
 
 from .models import Batch, Payment
 from .notify import tell_paid
+from .remittance import remittance
 from .steps import Permanent, audit, publish
 
 log = logging.getLogger(__name__)
@@ -82,14 +84,15 @@ def _transfer() -> SepaTransfer:
     )
 
 
-def _entry(payment: Payment, user: User | None, today) -> dict:
-    """One transfer (a fresh dict each time: sepaxml rewrites the one it is given)."""
+def _entry(payment: Payment, user: User | None, today, title: str = "") -> dict:
+    """One transfer (a fresh dict each time: sepaxml rewrites the one it is given); its
+    remittance text names the report (payouts/remittance.py)."""
     entry = {
         "name": (user.get_full_name() or user.username) if user else payment.requester,
         "IBAN": normalise(user.iban if user else ""),
         "amount": payment.amount_cents,
         "execution_date": today,
-        "description": f"Expense request {payment.request_id}",
+        "description": remittance(payment.request_id, title),
         "endtoend_id": f"EXP{payment.request_id}R{payment.round}",
     }
     if user and user.bic:
@@ -160,6 +163,11 @@ def _write_file(batch_id: int) -> FileResult:
         people = {
             u.username: u for u in User.objects.filter(username__in=[p.requester for p in payments])
         }
+        titles = dict(
+            ExpenseRequest.objects.filter(pk__in=[p.request_id for p in payments]).values_list(
+                "pk", "title"
+            )
+        )
         today = timezone.localdate()
         failed: list[list] = []
         candidates: list[tuple[Payment, dict]] = []
@@ -169,7 +177,8 @@ def _write_file(batch_id: int) -> FileResult:
             if problem is not None:
                 failed.append([payment.request_id, problem])
             else:
-                candidates.append((payment, _entry(payment, user, today)))
+                entry = _entry(payment, user, today, titles.get(payment.request_id, ""))
+                candidates.append((payment, entry))
         sepa = None
         if candidates:
             try:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Count, F, Q, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -25,7 +26,26 @@ class PaymentView:
     reason: str = ""
     reason_text: str = ""
     paid_at: object = None  # when paid (data-testid="payment-detail")
-    account: str = ""  # the IBAN paid to, masked to its last four
+    account: str = ""  # the IBAN paid to, masked to its last four ("••1234")
+    expected_on: date | None = None  # scheduled: the day of the next payout run
+
+
+def last_four(iban: str) -> str:
+    """An IBAN as the payment detail shows it: its last four only."""
+    iban = "".join(iban.split())
+    return f"••{iban[-4:]}" if len(iban) > 4 else "••"
+
+
+def next_payout_run(now: datetime | None = None) -> date:
+    """The day of the next weekly payout run (payouts/schedule.py: PAYOUT_RUN_WEEKDAY,
+    0 = Sunday, at PAYOUT_RUN_HOUR local time); today if it has not run yet."""
+    now = timezone.localtime(now or timezone.now())
+    weekday = int(getattr(settings, "PAYOUT_RUN_WEEKDAY", 1)) % 7  # 0 = Sunday
+    hour = int(getattr(settings, "PAYOUT_RUN_HOUR", 6))
+    days = (weekday - (now.isoweekday() % 7)) % 7
+    if days == 0 and now.hour >= hour:
+        days = 7
+    return (now + timedelta(days=days)).date()
 
 
 def payment_view(payment: Payment | None) -> PaymentView | None:
@@ -38,7 +58,11 @@ def payment_view(payment: Payment | None) -> PaymentView | None:
         reason=payment.reason,
         reason_text=failure_text(payment.reason) if payment.reason else "",
         paid_at=payment.paid_at if paid else None,
-        account=mask(payment.iban) if paid and payment.iban else "",
+        account=last_four(payment.iban) if paid and payment.iban else "",
+        # In an open batch, it goes out with the next run.
+        expected_on=next_payout_run()
+        if payment.status == PayoutStatus.SCHEDULED and payment.batch_id
+        else None,
     )
 
 

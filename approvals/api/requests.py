@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.urls import reverse
 from ninja import Path, Query, Router
 
 from accounts import stepup
@@ -21,6 +22,7 @@ from ..forms.report import ReportForm, ResubmitReportForm
 from ..forms.requests import ExpenseForm, ResubmitForm
 from ..labels import ServiceCode, refusal_text
 from ..models import ExpenseRequest
+from ..selectors.lines import approved_total, lines_of
 from ..services.decisions import LINE_REFUSALS
 from ..stepup import api_refusal as step_up_api_refusal
 from ..stepup import approval_needs_step_up
@@ -92,8 +94,40 @@ def _amount_errors(value) -> tuple[int, dict] | None:
     return None
 
 
+def _decimal(amount, currency: str) -> str:
+    return f"{amount:.{money.exponent(currency)}f}"
+
+
+def _lines_out(expense: ExpenseRequest) -> tuple[list[dict], dict]:
+    """The lines as `line_out` gives them, with who rejected one at which level and the
+    receipt's preview (issue 26), and the approved total (the open lines)."""
+    lines = lines_of(expense)
+    approved = approved_total(lines)
+    out = [
+        {
+            **line_out(expense, line),
+            "rejected_level": line.rejected_level,
+            "rejected_by": line.rejected_by,
+            "receipt_preview_url": reverse(
+                "line-receipt-preview", args=[expense.pk, line.position]
+            )
+            if line.receipt
+            else None,
+        }
+        for line in lines
+    ]
+    total = {
+        "eur_cents": approved.eur_cents,
+        "by_currency": {c: _decimal(a, c) for c, a in approved.by_currency.items()},
+        "lines": approved.count,
+    }
+    return out, total
+
+
 def request_out(expense: ExpenseRequest, *, steps: bool = False) -> dict:
+    lines, approved = _lines_out(expense)
     return {
+        "approved_total": approved,
         "id": expense.pk,
         "requester": expense.requester.username,
         "title": expense.title,
@@ -108,7 +142,7 @@ def request_out(expense: ExpenseRequest, *, steps: bool = False) -> dict:
         "due_at": expense.due_at,
         "created_at": expense.created_at,
         "policy_version": expense.policy_version,
-        "lines": [line_out(expense, line) for line in expense.lines.all()],
+        "lines": lines,
         "steps": [
             {
                 "level": s.level,

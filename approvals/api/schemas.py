@@ -90,6 +90,18 @@ class LineOut(Schema):
     status: str  # open | rejected
     rejection_reason: str
     receipt_url: str | None  # the receipt (signed-in session), when there is one
+    # Who rejected the line at which level (issue 26, "decide"); its PNG preview.
+    rejected_level: int | None = None
+    rejected_by: str = ""
+    receipt_preview_url: str | None = None
+
+
+class TotalOut(Schema):
+    """A sum of lines: in EUR cents (each line at the pinned rate) and per currency."""
+
+    eur_cents: int
+    by_currency: dict[str, str]
+    lines: int
 
 
 class LineIn(Schema):
@@ -124,7 +136,9 @@ class RequestOut(Schema):
     created_at: datetime
     policy_version: int | None = None  # the policy version pinned at submission
     steps: list[StepOut] = []
+    # The report's lines and what is approved of them (the open lines): detail only.
     lines: list[LineOut] = []
+    approved_total: TotalOut | None = None
 
 
 class RequestList(Schema):

@@ -30,7 +30,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Delegation, User
@@ -181,15 +181,50 @@ def _links(recipient: str, event: StepEvent, t: Transition) -> dict[str, str]:
     }
 
 
-def compose(event: StepEvent, t: Transition, recipient: str = "", principal: str = "") -> Mail:
-    """The mail of `event` for `recipient`: with decision links when it asks them to
-    decide (as an approver, or as the delegate of `principal`)."""
+def _mail_lines(request_id: int) -> tuple[list[dict], str, str]:
+    """The report's lines as a mail lists them (date, merchant, amount, rejected or not),
+    the report's total and what is approved of it, in the active language."""
+    from ..selectors.lines import approved_total, lines_by_request, report_total
+    from ..templatetags.amounts import eur_cents, money
+
+    lines = lines_by_request([request_id]).get(request_id, [])
+    rows = [
+        {
+            "n": line.position,
+            "date": formats.date_format(line.date, "SHORT_DATE_FORMAT") if line.date else "",
+            "merchant": header_line(line.merchant) if line.merchant else "",
+            "amount": money(line.amount, line.currency),
+            "rejected": line.rejected,
+            "reason": clean_text(line.rejection_reason, multiline=False)
+            if line.rejection_reason
+            else "",
+        }
+        for line in lines
+    ]
+    if not lines:
+        return [], "", ""
+    return (
+        rows,
+        eur_cents(report_total(lines).eur_cents),
+        eur_cents(approved_total(lines).eur_cents),
+    )
+
+
+def compose(
+    event: StepEvent, t: Transition, recipient: str = "", principal: str = "", language: str = ""
+) -> Mail:
+    """The mail of `event` for `recipient` (in `language`, else the site's): with decision
+    links when it asks them to decide (as an approver, or as the delegate of `principal`)."""
     state = t.state
     link = f"{settings.APP_BASE_URL.rstrip('/')}/requests/{state.request_id}/"
     decides = bool(recipient) and (recipient in _deciders(event) or bool(principal))
-    with translation.override(settings.LANGUAGE_CODE):
+    with translation.override(language or settings.LANGUAGE_CODE):
         subject = _subject(event, t)
+        lines, lines_total, approved = _mail_lines(state.request_id)
         context = {
+            "lines": lines,
+            "lines_total": lines_total,
+            "approved_total": approved,
             "subject": header_line(subject, limit=1000),
             "amount": _amount_text(state.amount_cents, state.currency),
             "currency": state.currency,
@@ -297,7 +332,13 @@ def send_for_transition(t: Transition) -> int:
                 continue  # sent, or failed for good (resent from /ops/ only)
             mail = None
             try:
-                mail = compose(event, t, user.username, names[user.username])
+                mail = compose(
+                    event,
+                    t,
+                    user.username,
+                    names[user.username],
+                    getattr(user, "language", "") or settings.LANGUAGE_CODE,
+                )
                 if user.email:
                     _deliver(mail, user.email)
             except Exception as exc:

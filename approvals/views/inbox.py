@@ -34,6 +34,7 @@ from ..selectors.inbox import (
     page_salt,
 )
 from ..selectors.inbox_results import Filters, PageExpired, inbox_result
+from ..selectors.lines import attach_lines
 from ..services.decisions import decide_one
 from ..stepup import approval_needs_step_up, purpose
 from ..stepup import reason as step_up_reason
@@ -68,6 +69,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         messages.info(request, _("That page link has expired; showing the first page."))
         token = None
         result = inbox_result(user=request.user, token=None, filters=filters)
+    attach_lines(result.rows)  # one query for the page's lines
     error = ""
     if result.unavailable:
         error = _(

@@ -21,6 +21,7 @@ from accounts import stepup
 from ..forms.links import LinkDecisionForm
 from ..links import LinkInvalid, read_token
 from ..models import ExpenseRequest
+from ..selectors.lines import approved_total, lines_of, report_total
 from ..selectors.links import link_outcome, link_outcome_from_projection, may_open_link
 from ..services.common import ServiceError
 from ..services.links import link_decide, link_state
@@ -52,7 +53,16 @@ def decision_link(request: HttpRequest, token: str) -> HttpResponse:
         outcome = link_outcome(claim, state, expired=expired)
     else:
         outcome = link_outcome_from_projection(claim, expense, expired=expired)
-    context = {"expense": expense, "claim": claim, "outcome": outcome}
+    lines = lines_of(expense)
+    context = {
+        "expense": expense,
+        "claim": claim,
+        "outcome": outcome,
+        # What is decided, receipts included (the person may see the request: checked above).
+        "lines": lines,
+        "lines_total": report_total(lines),
+        "approved": approved_total(lines),
+    }
     if outcome is not None:
         return render(request, "approvals/link.html", context)
 

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from accounts import selectors as people
-from payouts.selectors import payment_for
+from payouts.selectors import budgets_left, payment_for
 
 from .. import selectors, services
 from ..forms import report
@@ -34,6 +34,7 @@ from ..forms.requests import AMOUNT_CEILING, ExpenseForm, ResubmitForm, StatusFi
 from ..models import CURRENCIES, ExpenseRequest, RequestStatus
 from ..policy_labels import level_name
 from ..selectors import chain
+from ..selectors.lines import approved_total, lines_of, report_total
 from ..selectors.live import EVENT_LABELS, live_words
 from ..temporal.starter import current_max_amount
 from . import reports
@@ -231,6 +232,14 @@ def _detail_context(
         resubmit_lines = LineFormSet(
             initial=report.initial_lines(expense), max_amount=None, user_id=user.pk
         )
+    lines = lines_of(expense)
+    approved = approved_total(lines)
+    budget_left_cents = None
+    if pending:
+        # As the inbox row says it: the cost centre's budget left once this is paid.
+        left = budgets_left([expense.requester.username])
+        if expense.requester.username in left:
+            budget_left_cents = left[expense.requester.username] - approved.eur_cents
     forms = {
         "extend_form": action_forms.get("extend_form") or ExtendForm(),
         "override_form": action_forms.get("override_form") or OverrideForm(),
@@ -264,6 +273,12 @@ def _detail_context(
         "own_request_admin": pending and user.is_superuser and is_requester,
         **forms,
         "history": history,
+        "lines": lines,
+        "lines_total": report_total(lines),
+        "approved": approved,
+        "budget_left_cents": budget_left_cents,
+        # The per-line reject controls sit in the lines list; they belong to this form.
+        "decide_form_id": f"decide-{expense.pk}-{expense.current_level}",
     }
 
 

@@ -23,9 +23,10 @@ from accounts import services as people_services
 from accounts.models import Delegation, Passkey
 from accounts.services import token_create
 from approvals import links, services
-from approvals.models import ExpenseRequest
+from approvals.models import ExpenseLine, ExpenseRequest
 from approvals.services import policy as policy_services
 from payouts.models import Batch
+from tests.support.lines import add_line, receipt_png
 from tests.support.requests import wait_pending_level
 from tests.support.waiting import wait_for
 
@@ -107,6 +108,9 @@ MATRIX: dict[str, tuple[tuple, tuple]] = {
     "request-detail": (SEES_REQUEST, GET_ONLY),
     "request-live": (SEES_REQUEST, GET_ONLY),
     "request-receipt": (SEES_REQUEST, GET_ONLY),
+    # A line's receipt and its preview (line 1): exactly the request's own rule.
+    "line-receipt": (SEES_REQUEST, GET_ONLY),
+    "line-receipt-preview": (SEES_REQUEST, GET_ONLY),
     # Those who may see the request but are not its requester get 403, the rest 404.
     "request-withdraw": (POST_ONLY, (LOGIN, MINE, 404, 403, 404, 403)),
     "request-resubmit": (POST_ONLY, (LOGIN, 400, 404, 403, 404, 403)),
@@ -227,6 +231,9 @@ def world(demo_org, worker, settings, tmp_path):
     wait_pending_level(request, 1)
     # The projection (what the views read) catches up through an activity.
     wait_for(lambda: ExpenseRequest.objects.get(pk=request.pk).pending_approvers == ["max"])
+    # Its first line with the receipt (made here while the submit form has no lines).
+    ExpenseLine.objects.filter(request=request).delete()
+    add_line(request, 1, receipt_png(), merchant="Matrix")
     today = timezone.localdate()
     delegation = people_services.delegation_create(
         user=emma,
@@ -279,7 +286,10 @@ def _paths(world) -> dict[str, str]:
     paths = {}
     for route in project_routes():
         obj = PARAMETER_OBJECT.get(route.name, "request")
-        paths[route.name] = route.path(**dict.fromkeys(route.parameters, world[obj]))
+        params = dict.fromkeys(route.parameters, world[obj])
+        if "n" in params:  # a line of the request: its first
+            params["n"] = 1
+        paths[route.name] = route.path(**params)
     return paths
 
 
