@@ -23,7 +23,7 @@ field left empty is always better than a wrong one):
   is preferred, else the first one.
 - **VAT**: on "MwSt"/"USt"/"VAT"/"Mehrwertsteuer"/"Tax" lines, the smallest amount
   that is not a rate ("19%") and is below the total; several rates are summed.
-- **Merchant**: the first line with at least three letters that is mostly letters and
+- **Merchant**: the first line with four different letters that is mostly letters and
   is not a heading such as "Rechnung"/"Receipt", an address, a phone number or a date.
 """
 
@@ -246,6 +246,8 @@ def _merchant(lines: list[str]) -> str:
         visible = sum(not ch.isspace() for ch in line)
         if letters < 3 or letters < 0.6 * visible:
             continue
+        if len({ch.lower() for ch in line if ch.isalpha()}) < 4:
+            continue  # "eee", "nn EEE": a photo's edge read as letters
         if _HEADINGS.match(line) or _ADDRESS_OR_CONTACT.search(line):
             continue
         if _TOTAL.search(line) or _VAT.search(line) or _DATE_LABEL.search(line):
