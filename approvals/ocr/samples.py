@@ -111,7 +111,7 @@ def make_sample(rnd: random.Random) -> Sample:
          / 100)
         for _ in range(rnd.randint(1, 4))
     ]  # fmt: skip
-    amount = sum((price for _, price in positions), Decimal(0))
+    amount = sum((price for _, price in positions), Decimal(0)).quantize(Decimal("0.01"))
     vat = (amount * rate / (1 + rate)).quantize(Decimal("0.01"))
     mark = {"EUR": rnd.choice(("EUR", "€")), "GBP": rnd.choice(("GBP", "£"))}[currency]
 

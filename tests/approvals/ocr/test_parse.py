@@ -40,7 +40,8 @@ CASES = [
         D("80.77"),
     ),
     (
-        "Deutsche Bahn\nFahrkarte Berlin - München\nBetrag 89,90 EUR\nDatum 5.12.26\nMwSt 19% 14,35",
+        "Deutsche Bahn\nFahrkarte Berlin - München\nBetrag 89,90 EUR\nDatum 5.12.26\n"
+        "MwSt 19% 14,35",
         "de",
         D("89.90"),
         "EUR",
@@ -59,7 +60,8 @@ CASES = [
         None,
     ),
     (
-        "Bäckerei Müller\nBrötchen 2,40\nKaffee 3,10\nzu zahlen 5,50 €\nBAR 10,00\nDatum: 01.02.2026",
+        "Bäckerei Müller\nBrötchen 2,40\nKaffee 3,10\nzu zahlen 5,50 €\nBAR 10,00\n"
+        "Datum: 01.02.2026",
         "de",
         D("5.50"),
         "EUR",
