@@ -6,6 +6,7 @@ what `get_status` and every Update answer, unchanged.
 
 from __future__ import annotations
 
+from datetime import date as date_
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -73,6 +74,40 @@ class StepOut(Schema):
     label: str = ""  # the group's name ("finance", "IT") or the person's username
 
 
+class LineOut(Schema):
+    """One line of the report (1-based `position`, as the page's `data-line`)."""
+
+    position: int
+    date: date_ | None
+    merchant: str
+    category: str
+    amount: str
+    currency: str
+    vat: str | None
+    description: str
+    attendees: str
+    amount_eur: str | None  # at the report's pinned rate
+    status: str  # open | rejected
+    rejection_reason: str
+    receipt_url: str | None  # the receipt (signed-in session), when there is one
+
+
+class LineIn(Schema):
+    date: date_ | None = None
+    merchant: str = Field("", max_length=10_000)
+    category: str = Field(max_length=100)
+    amount: AmountIn
+    currency: CurrencyCode = "EUR"
+    vat: AmountIn | None = None
+    description: str = Field("", max_length=100_000)
+    attendees: str = Field("", max_length=100_000)
+
+
+class ResubmitLineIn(LineIn):
+    # The position of the line of the last round this one continues (keeps its receipt).
+    origin: int | None = Field(None, ge=1, le=50)
+
+
 class RequestOut(Schema):
     id: int
     requester: str
@@ -89,6 +124,7 @@ class RequestOut(Schema):
     created_at: datetime
     policy_version: int | None = None  # the policy version pinned at submission
     steps: list[StepOut] = []
+    lines: list[LineOut] = []
 
 
 class RequestList(Schema):
@@ -97,11 +133,14 @@ class RequestList(Schema):
 
 
 class SubmitIn(Schema):
+    """A report: `lines`, or the flat `amount`, `currency`, `category` (one line)."""
+
     title: str = Field(max_length=10_000)
-    amount: AmountIn
+    amount: AmountIn = None
     currency: CurrencyCode = "EUR"
-    category: str = Field(max_length=100)
+    category: str = Field("", max_length=100)
     description: str = Field("", max_length=100_000)
+    lines: list[LineIn] | None = Field(None, max_length=50)
     # The web form's one-time token: the same token again answers with the request it
     # first made (200), however often or concurrently it is sent.
     submit_token: UUID | None = None
@@ -122,9 +161,13 @@ class WithdrawIn(Schema):
 
 
 class ResubmitIn(Schema):
+    """The new content: `lines` (the whole report, each kept line naming its `origin`),
+    or the flat `amount` of a one-line report."""
+
     title: str = Field(max_length=10_000)
-    amount: AmountIn
+    amount: AmountIn = None
     comment: str = Field("", max_length=100_000)
+    lines: list[ResubmitLineIn] | None = Field(None, max_length=50)
 
 
 class ExtendIn(Schema):

@@ -120,9 +120,11 @@ def _subject(event: StepEvent, t: Transition) -> str:
             "title": title,
         }
     if event.kind == StepKind.NEEDS_APPROVER:
-        return _(
-            "Expense request #%(id)s needs an approver at level %(level)s: %(title)s"
-        ) % {"id": state.request_id, "level": event.level, "title": title}
+        return _("Expense request #%(id)s needs an approver at level %(level)s: %(title)s") % {
+            "id": state.request_id,
+            "level": event.level,
+            "title": title,
+        }
     if event.kind == StepKind.DECIDED:
         return _("Changes requested on expense request #%(id)s: %(title)s") % {
             "id": state.request_id,

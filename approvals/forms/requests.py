@@ -19,7 +19,11 @@ MAGIC = (
     (b"%PDF-", "pdf"),
     (b"\xff\xd8\xff", "jpg"),
     (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"RIFF", "webp"),  # RIFF....WEBP (checked below)
 )
+# HEIC/HEIF (an iPhone's own format): an ISO box "ftyp" with one of these brands.
+HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
+RECEIPT_ACCEPT = "image/*,application/pdf"
 # Readers accept a PDF whose end-of-file marker sits within the last KiB.
 PDF_TAIL = 1024
 
@@ -31,6 +35,10 @@ def sniff(upload) -> str | None:
     kind = next((ext for magic, ext in MAGIC if head.startswith(magic)), None)
     if kind == "png" and head[12:16] != b"IHDR":
         kind = None  # a PNG always opens with its header chunk
+    elif kind == "webp" and head[8:12] != b"WEBP":
+        kind = None  # another RIFF file (a WAV, an AVI)
+    elif kind is None and head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
+        kind = "heic"
     elif kind == "pdf":
         size = upload.size or 0
         upload.seek(max(size - PDF_TAIL, 0))
@@ -50,9 +58,9 @@ class ExpenseForm(forms.Form):
         label=_("Description"), required=False, multiline=True, max_length=MAX_TEXT
     )
     receipt = forms.FileField(
-        label=_("Receipt (PDF, JPEG or PNG, up to 10 MB)"),
+        label=_("Receipt (PDF, JPEG, PNG or WebP, up to 10 MB)"),
         required=False,
-        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"}),
+        widget=forms.ClearableFileInput(attrs={"accept": RECEIPT_ACCEPT}),
     )
     # One per rendered form (a fresh uuid each time): posting the same form twice, or
     # twice at once, submits one request (services.expense_submit). Optional, so a
@@ -92,24 +100,37 @@ class ExpenseForm(forms.Form):
             return None
 
     def clean_receipt(self):
-        upload = self.cleaned_data.get("receipt")
-        if not upload:
-            return None
-        if upload.size > MAX_RECEIPT_BYTES:
-            raise forms.ValidationError(_("The receipt is larger than 10 MB."))
-        kind = sniff(upload)
-        if kind is None:
-            raise forms.ValidationError(_("The receipt must be a PDF, JPEG or PNG file."))
-        # The name is only a claim: a file called ".pdf" must really be a PDF (reviewers
-        # open it expecting the document), while any real PDF/JPEG/PNG is accepted.
-        if upload.name.lower().endswith(".pdf") and kind != "pdf":
-            raise forms.ValidationError(
-                _("This file is called .pdf but is not a PDF. Attach the PDF itself.")
+        return check_receipt(self.cleaned_data.get("receipt"))
+
+
+def check_receipt(upload):
+    """A receipt upload, checked (size, real type from its bytes) and renamed; None if none.
+
+    Raises ValidationError in words for what cannot be a receipt."""
+    if not upload:
+        return None
+    if upload.size > MAX_RECEIPT_BYTES:
+        raise forms.ValidationError(_("The receipt is larger than 10 MB."))
+    kind = sniff(upload)
+    if kind == "heic":
+        raise forms.ValidationError(
+            _(
+                "HEIC photos cannot be shown to approvers. Choose the photo as JPEG (the "
+                "camera setting “Most compatible”) or take it with “Take photo”."
             )
-        # Stored under a name of our own with the extension of what it really is: the
-        # typed name never reaches the file system.
-        upload.name = f"{uuid.uuid4().hex}.{kind}"
-        return upload
+        )
+    if kind is None:
+        raise forms.ValidationError(_("The receipt must be a PDF, JPEG, PNG or WebP file."))
+    # The name is only a claim: a file called ".pdf" must really be a PDF (reviewers
+    # open it expecting the document), while any real PDF/JPEG/PNG is accepted.
+    if upload.name.lower().endswith(".pdf") and kind != "pdf":
+        raise forms.ValidationError(
+            _("This file is called .pdf but is not a PDF. Attach the PDF itself.")
+        )
+    # Stored under a name of our own with the extension of what it really is: the
+    # typed name never reaches the file system.
+    upload.name = f"{uuid.uuid4().hex}.{kind}"
+    return upload
 
 
 class ResubmitForm(forms.Form):
@@ -125,9 +146,7 @@ class ResubmitForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
-    def __init__(
-        self, *args, max_amount: Decimal | None = None, currency: str = "EUR", **kwargs
-    ):
+    def __init__(self, *args, max_amount: Decimal | None = None, currency: str = "EUR", **kwargs):
         super().__init__(*args, **kwargs)
         amount = self.fields["amount"]
         amount.currency = currency

@@ -9,9 +9,12 @@ says who the actor is.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
 from temporalio.client import (
     Client,
     RPCTimeoutOrCancelledError,
@@ -27,8 +30,10 @@ from .. import money
 from ..amounts import decimals_error
 from ..effects import projection
 from ..labels import WORDS, ServiceCode
-from ..models import ExpenseRequest
+from ..lines import LineData
+from ..models import ExpenseRequest, RequestStatus
 from ..temporal.client import TemporalUnavailable, call
+from ..temporal.starter import line_inputs
 from ..workflow.contract import (
     Actor,
     ApprovalState,
@@ -38,6 +43,7 @@ from ..workflow.contract import (
     workflow_id,
 )
 from ..workflow.workflow import ExpenseApprovalWorkflow
+from . import requests as reports
 from .common import ServiceError
 
 
@@ -106,24 +112,80 @@ def expense_withdraw(*, request: ExpenseRequest, actor: User, reason: str = "") 
 
 
 def expense_resubmit(
-    *, request: ExpenseRequest, actor: User, title: str, amount: Decimal, comment: str = ""
+    *,
+    request: ExpenseRequest,
+    actor: User,
+    title: str,
+    amount: Decimal | None = None,
+    comment: str = "",
+    lines: Sequence[LineData] | None = None,
 ) -> ApprovalState:
-    """Resubmit after changes were requested; the new amount is converted at the pinned rate.
+    """Resubmit after changes were requested.
 
-    Raises ValidationError (keyed by field) for decimals the currency does not have."""
-    if money.has_too_many_decimals(amount, request.currency):
-        raise ValidationError({"amount": [decimals_error(request.currency)]})
-    return _update(
-        request,
-        ExpenseApprovalWorkflow.resubmit,
-        ResubmitInput(
-            actor=actor_for(actor),
-            title=title,
-            amount_cents=money.to_minor(amount, request.currency),
-            comment=comment,
-            base_amount_cents=base_cents_at_pinned_rate(request, amount),
-        ),
-    )
+    With `lines` (the edited report: kept lines name their `origin`, new ones none)
+    the lines are replaced, each converted at the report's pinned rates, a new round
+    is kept for "what changed", and the workflow gets the lines and the new total,
+    all in one transaction: a refusal by the workflow leaves the report as it was.
+    Without, the flat `amount` is the new amount of a one-line report.
+
+    Raises ValidationError (keyed by field, `lines.<n>.<field>` for a line) for decimals
+    the currency does not have, a currency without a rate or a total above the maximum.
+    """
+    if lines is None:
+        if amount is None:
+            raise ValueError("a flat resubmission needs an amount")
+        if request.lines.count() > 1:
+            raise ValidationError(
+                {"amount": [_("This report has several lines: resubmit its lines.")]}
+            )
+        if money.has_too_many_decimals(amount, request.currency):
+            raise ValidationError({"amount": [decimals_error(request.currency)]})
+        base = base_cents_at_pinned_rate(request, amount)
+        line = request.lines.first()
+        if line is not None and line.amount != amount:
+            # One line, one amount: the line follows (its currency is the request's).
+            request.lines.filter(pk=line.pk).update(amount=amount, base_amount_cents=base)
+        return _update(
+            request,
+            ExpenseApprovalWorkflow.resubmit,
+            ResubmitInput(
+                actor=actor_for(actor),
+                title=title,
+                amount_cents=money.to_minor(amount, request.currency),
+                comment=comment,
+                base_amount_cents=base,
+            ),
+        )
+    if request.status != RequestStatus.CHANGES_REQUESTED:
+        # The workflow says no in its words; nothing is written first.
+        return _update(
+            request,
+            ExpenseApprovalWorkflow.resubmit,
+            ResubmitInput(
+                actor=actor_for(actor),
+                title=title,
+                amount_cents=request.amount_cents,
+                comment=comment,
+                base_amount_cents=request.base_amount_cents or 0,
+            ),
+        )
+    with transaction.atomic():
+        locked = ExpenseRequest.objects.select_for_update().get(pk=request.pk)
+        head, rows = reports.replace_lines(locked, lines)
+        state = _update(
+            locked,
+            ExpenseApprovalWorkflow.resubmit,
+            ResubmitInput(
+                actor=actor_for(actor),
+                title=title,
+                amount_cents=money.to_minor(head.amount, head.currency),
+                comment=comment,
+                base_amount_cents=head.base_amount_cents,
+                lines=line_inputs(rows),
+            ),
+        )
+    request.refresh_from_db()
+    return state
 
 
 def base_cents_at_pinned_rate(request: ExpenseRequest, amount: Decimal) -> int:

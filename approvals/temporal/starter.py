@@ -32,6 +32,7 @@ from ..workflow.contract import (
     SA_STATUS,
     WORKFLOW_TYPE,
     ApprovalInput,
+    LineInput,
     PolicySnapshot,
     Status,
     workflow_id,
@@ -55,7 +56,9 @@ def policy_snapshot(version: PolicyVersion | None = None) -> PolicySnapshot:
     if version is not None:
         rules = rules_of(version)
         thresholds = (
-            rules.two_levels_from_cents, rules.three_levels_from_cents, rules.max_amount_cents
+            rules.two_levels_from_cents,
+            rules.three_levels_from_cents,
+            rules.max_amount_cents,
         )
     else:
         thresholds = tuple(
@@ -100,7 +103,22 @@ def workflow_input(request: ExpenseRequest) -> ApprovalInput:
         policy_version=str(request.policy_version) if request.policy_version else "",
         category=request.category,
         cost_centre=cost_centre_code(request),
+        lines=line_inputs(request.lines.all()),
     )
+
+
+def line_inputs(lines) -> list[LineInput]:
+    """The lines as the workflow needs them: amounts only, no content (merchant, text)."""
+    return [
+        LineInput(
+            n=line.position,
+            amount_cents=line.amount_cents,
+            currency=line.currency,
+            base_amount_cents=line.base_amount_cents or 0,
+            category=line.category,
+        )
+        for line in lines
+    ]
 
 
 async def start_workflow(client: Client, inp: ApprovalInput) -> None:

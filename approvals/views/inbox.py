@@ -103,9 +103,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def inbox_count(request: HttpRequest) -> HttpResponse:
     """The navigation badge: one count query on the projection, never a visibility
     call (every signed-in page asks for it, on load and on every pushed event)."""
-    return render(
-        request, "approvals/_inbox_count.html", {"count": waiting_count(request.user)}
-    )
+    return render(request, "approvals/_inbox_count.html", {"count": waiting_count(request.user)})
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -182,8 +180,9 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
         for pk in form.cleaned_data["request_ids"]:
             expense = ExpenseRequest.objects.filter(pk=pk).first()
             if approval_needs_step_up(expense, "approve"):
-                ok, message = False, _(
-                    "This one needs a second confirmation: approve it on its own."
+                ok, message = (
+                    False,
+                    _("This one needs a second confirmation: approve it on its own."),
                 )
             else:
                 ok, message = decide_one(user=request.user, pk=pk, action="approve")
@@ -198,5 +197,3 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
             request, f"#{r['request_id']}: {r['message']}"
         )
     return redirect("inbox")
-
-

@@ -26,11 +26,21 @@ from accounts import selectors as people
 from payouts.selectors import payment_for
 
 from .. import selectors, services
+from ..forms import report
 from ..forms.actions import ExtendForm, OverrideForm
 from ..forms.amounts import AmountField
-from ..forms.requests import AMOUNT_CEILING, ExpenseForm, ResubmitForm, StatusFilterForm
-from ..models import CURRENCIES, ExpenseRequest, RequestStatus
+from ..forms.report import LineFormSet, ReportForm, ResubmitReportForm
+from ..forms.requests import (
+    AMOUNT_CEILING,
+    ExpenseForm,
+    ResubmitForm,
+    StatusFilterForm,
+    check_receipt,
+)
+from ..models import CURRENCIES, Category, ExpenseRequest, RequestStatus
 from ..policy_labels import level_name
+from ..receipt_stash import stash
+from ..report_diff import diff
 from ..selectors import chain
 from ..selectors.live import EVENT_LABELS, live_words
 from ..temporal.starter import current_max_amount
@@ -71,6 +81,14 @@ def request_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+def _report_forms(request: HttpRequest, data=None, files=None, *, max_amount=None):
+    """The report form and its lines formset (one empty line when unbound)."""
+    user_id = request.user.pk
+    return ReportForm(data), LineFormSet(
+        data, files, max_amount=max_amount, user_id=user_id, initial=None if data else [{}]
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
@@ -80,7 +98,11 @@ def request_new(request: HttpRequest) -> HttpResponse:
         template = "approvals/request_new.html"
         if _partial(request):
             template += "#expense-form"  # e.g. a fresh form after "submit another"
-        return render(request, template, {"form": ExpenseForm(max_amount=max_amount)})
+        form, lines = _report_forms(request, max_amount=max_amount)
+        return render(request, template, {"form": form, "lines": lines})
+    if f"{report.PREFIX}-TOTAL_FORMS" in request.POST:
+        return _report_new(request, max_amount)
+    # The flat fields (amount, currency, category): a one-line report, as before lines.
     form = ExpenseForm(request.POST, request.FILES, max_amount=max_amount)
     expense = None
     if form.is_valid():
@@ -101,10 +123,107 @@ def request_new(request: HttpRequest) -> HttpResponse:
             # keyed by field, so each message shows at its field.
             form.add_error(None, exc)
     if expense is None:
-        context = {"form": form, "reattach": bool(request.FILES.get("receipt"))}
-        if _partial(request):
-            return render(request, "approvals/request_new.html#expense-form", context)
-        return render(request, "approvals/request_new.html", context, status=400)
+        context = {"form": form, "flat": True, "reattach": bool(request.FILES.get("receipt"))}
+        return _form_again(request, context)
+    return _submitted(request, expense)
+
+
+def _form_again(request: HttpRequest, context: dict, *, status: int = 400) -> HttpResponse:
+    if _partial(request):
+        return render(request, "approvals/request_new.html#expense-form", context)
+    return render(request, "approvals/request_new.html", context, status=status)
+
+
+def _report_new(request: HttpRequest, max_amount) -> HttpResponse:
+    """The report form: title, description and its lines (formset `lines`)."""
+    data = request.POST.copy()  # mutable: receipts kept across a re-render are added
+    choose_at_once = [f for f in request.FILES.getlist("receipts") if f]
+    receipts_errors = _spread_receipts(request, data, choose_at_once)
+    adding = "add_line" in data
+    if adding:
+        data = report.one_more_line(data)
+    form, lines = _report_forms(request, data, request.FILES, max_amount=max_amount)
+    expense = None
+    valid = form.is_valid() & lines.is_valid()  # both, so every error shows at once
+    if valid and not adding and not receipts_errors:
+        cleaned = form.cleaned_data
+        try:
+            expense = services.expense_submit(
+                requester=request.user,
+                title=cleaned["title"],
+                description=cleaned["description"],
+                submit_token=cleaned.get("submit_token"),
+                lines=lines.lines(),
+            )
+        except ValidationError as exc:
+            _errors_at_lines(form, lines, exc)
+    if expense is None:
+        lines.stash_receipts()
+        context = {
+            "form": form,
+            "lines": lines,
+            "receipts_errors": receipts_errors,
+            # "add line" and receipts spread into lines are no errors: 200.
+        }
+        clean = adding or (choose_at_once and not receipts_errors)
+        return _form_again(request, context, status=200 if clean else 400)
+    return _submitted(request, expense)
+
+
+def _spread_receipts(request: HttpRequest, data, uploads) -> list[str]:
+    """Several receipts chosen at once (without JavaScript, which moves each into its own
+    line): each goes to the next line without a receipt, else to a new line. Each is
+    kept (receipt_stash) so the form can come back for the amounts. Returns the errors
+    of files that are no receipt (named)."""
+    errors = []
+    if not uploads:
+        return errors
+    total = report.line_count(data)
+    taken = {
+        n
+        for n in range(total)
+        if data.get(f"{report.PREFIX}-{n}-stashed")
+        or request.FILES.get(f"{report.PREFIX}-{n}-receipt")
+        or request.FILES.get(f"{report.PREFIX}-{n}-photo")
+        or data.get(f"{report.PREFIX}-{n}-DELETE")
+    }
+    free = (n for n in range(report.MAX_LINES) if n not in taken)
+    for upload in uploads:
+        original = upload.name
+        try:
+            checked = check_receipt(upload)
+        except ValidationError as exc:
+            errors.append(f"{original}: {' '.join(exc.messages)}")
+            continue
+        n = next(free, None)
+        if n is None:
+            errors.append(_("A report has at most %(num)d lines.") % {"num": report.MAX_LINES})
+            break
+        data[f"{report.PREFIX}-{n}-stashed"] = stash(checked, user_id=request.user.pk)
+        data.setdefault(f"{report.PREFIX}-{n}-currency", "EUR")
+        total = max(total, n + 1)
+    data[f"{report.PREFIX}-TOTAL_FORMS"] = str(total)
+    data.setdefault(f"{report.PREFIX}-INITIAL_FORMS", "0")
+    return errors
+
+
+def _errors_at_lines(form, lines, exc: ValidationError) -> None:
+    """The submission's refusals at their lines (`lines.<n>.<field>`) or the report."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for key, errors in exc.error_dict.items():
+        parts = key.split(".")
+        if len(parts) == 3 and parts[0] == "lines" and parts[1].isdigit():
+            kept = [f for f in lines.forms if f.cleaned_data and not lines._should_delete_form(f)]
+            index = int(parts[1]) - 1
+            if 0 <= index < len(kept):
+                kept[index].add_error(parts[2], errors)
+                continue
+        form.add_error(None, errors)
+
+
+def _submitted(request: HttpRequest, expense: ExpenseRequest) -> HttpResponse:
     expense.refresh_from_db(fields=["workflow_started_at", "status"])
     if expense.workflow_started_at is None:
         messages.warning(
@@ -131,10 +250,15 @@ def request_new(request: HttpRequest) -> HttpResponse:
 def amount_hint(request: HttpRequest) -> HttpResponse:
     """How the amount being typed is read (htmx, as the person types): the amount as
     understood, or the refusal the form would show. The limit is the form's to say."""
-    currency = request.GET.get("currency", "EUR")
+    amount_key, currency_key = "amount", "currency"
+    if amount_key not in request.GET:  # a report line's: lines-<n>-amount, lines-<n>-currency
+        line = next((k for k in request.GET if k.endswith("-amount")), None)
+        if line:
+            amount_key, currency_key = line, line.removesuffix("amount") + "currency"
+    currency = request.GET.get(currency_key, "EUR")
     if currency not in dict(CURRENCIES):
         currency = "EUR"
-    text = request.GET.get("amount", "")
+    text = request.GET.get(amount_key, "")
     context = {"currency": currency}
     try:
         context["amount"] = AmountField(
@@ -161,15 +285,16 @@ def _detail_context(
     for entry in history:
         entry.label = EVENT_LABELS.get(entry.kind, entry.kind)
     stepper = chain.stepper(expense, steps)
+    can_resubmit = is_requester and expense.status == RequestStatus.CHANGES_REQUESTED
+    resubmit_lines = action_forms.pop("resubmit_lines", None)
+    if resubmit_lines is None and can_resubmit:
+        resubmit_lines = LineFormSet(
+            initial=report.initial_lines(expense), max_amount=None, user_id=user.pk
+        )
     forms = {
         "extend_form": action_forms.get("extend_form") or ExtendForm(),
         "override_form": action_forms.get("override_form") or OverrideForm(),
-        "resubmit_form": resubmit_form
-        or ResubmitForm(
-            initial={"title": expense.title, "amount": expense.amount},
-            max_amount=services.max_amount_of(expense),
-            currency=expense.currency,
-        ),
+        "resubmit_form": resubmit_form or ResubmitReportForm(initial={"title": expense.title}),
     }
     # Ids carry the level (and differ per form: extend and override both have a
     # `reason`), so a kept form of a level that moved on never clashes with the next.
@@ -181,7 +306,9 @@ def _detail_context(
         "is_requester": is_requester,
         "can_withdraw": is_requester
         and expense.status in {RequestStatus.PENDING, RequestStatus.CHANGES_REQUESTED},
-        "can_resubmit": is_requester and expense.status == RequestStatus.CHANGES_REQUESTED,
+        "can_resubmit": can_resubmit,
+        "resubmit_lines": resubmit_lines,
+        "line_changes": None if is_requester else line_changes(expense),
         "can_decide": can_decide,
         "decision_id": str(uuid.uuid4()),
         "payment": payment_for(expense.pk),
@@ -241,6 +368,9 @@ def request_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def request_resubmit(request: HttpRequest, pk: int) -> HttpResponse:
     expense = _own_request(request, pk)
+    if f"{report.PREFIX}-TOTAL_FORMS" in request.POST:
+        return _resubmit_report(request, expense)
+    # The flat fields (title, amount): a one-line report's new amount, as before lines.
     form = ResubmitForm(
         request.POST, max_amount=services.max_amount_of(expense), currency=expense.currency
     )
@@ -263,6 +393,55 @@ def request_resubmit(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_detail(request, expense, resubmit_form=form, status=400)
 
 
+def _resubmit_report(request: HttpRequest, expense: ExpenseRequest) -> HttpResponse:
+    """The resubmit form with the report's lines: edit, add, remove lines and receipts."""
+    data = request.POST.copy()
+    adding = "add_line" in data
+    if adding:
+        data = report.one_more_line(data)
+    form = ResubmitReportForm(data)
+    lines = LineFormSet(data, request.FILES, max_amount=None, user_id=request.user.pk)
+    valid = form.is_valid() & lines.is_valid()
+    if valid and not adding:
+        try:
+            services.expense_resubmit(
+                request=expense,
+                actor=request.user,
+                title=form.cleaned_data["title"],
+                comment=form.cleaned_data["comment"],
+                lines=lines.lines(),
+            )
+            messages.success(request, _("Your changes were resubmitted."))
+            return _back_to_detail(request, expense.pk)
+        except services.ServiceError as exc:  # the workflow's validator said no
+            form.add_error(None, exc.message)
+        except ValidationError as exc:
+            _errors_at_lines(form, lines, exc)
+    lines.stash_receipts()
+    expense.refresh_from_db()
+    return _render_detail(
+        request,
+        expense,
+        resubmit_form=form,
+        resubmit_lines=lines,
+        status=200 if adding else 400,
+    )
+
+
+def line_changes(expense: ExpenseRequest) -> dict | None:
+    """For an approver: what changed in the lines since the round before (round > 1)."""
+    rounds = list(expense.rounds.order_by("-round")[:2])
+    if len(rounds) < 2:
+        return None
+    new, old = rounds
+    changes = diff(old.lines, new.lines)
+    labels = dict(Category.choices)
+    for change in changes:
+        for side in (change.old, change.new):
+            side["category_label"] = labels.get(side.get("category"), side.get("category", ""))
+    return {"round": new.round, "since": old.round, "changes": changes}
+
+
 def _back_to_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         expense = selectors.access_request(user=request.user, pk=pk)
@@ -273,13 +452,25 @@ def _back_to_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def request_receipt(request: HttpRequest, pk: int) -> FileResponse:
-    """The receipt, to whoever may see the request (404 otherwise, as for the page)."""
+    """The receipt, to whoever may see the request (404 otherwise, as for the page);
+    `?line=<n>` a line's own (1-based)."""
     expense = selectors.access_request(user=request.user, pk=pk)
-    if not expense.receipt:
+    receipt, name = expense.receipt, f"receipt-{pk}"
+    if "line" in request.GET:
+        number = request.GET["line"]
+        line = (
+            expense.lines.filter(position=int(number)).first()
+            if number.isdigit() and 0 < int(number) < 1000
+            else None
+        )
+        if line is None:
+            raise Http404("No such line")
+        receipt, name = line.receipt, f"receipt-{pk}-{line.position}"
+    if not receipt:
         raise Http404("No receipt")
     try:
-        handle = expense.receipt.open("rb")
+        handle = receipt.open("rb")
     except FileNotFoundError as exc:
         raise Http404("No receipt") from exc
-    suffix = Path(expense.receipt.name).suffix.lower()
-    return FileResponse(handle, as_attachment=True, filename=f"receipt-{pk}{suffix}")
+    suffix = Path(receipt.name).suffix.lower()
+    return FileResponse(handle, as_attachment=True, filename=f"{name}{suffix}")

@@ -111,8 +111,12 @@ def test_new_request_page_offers_the_contract_fields_with_eur_default(emma_clien
     html = response.content.decode()
     assert response.status_code == 200
     assert "<html" in html
-    for name in ("title", "amount", "currency", "category", "description", "receipt"):
+    # DESIGN §2 Expense reports: title and description, the lines as a formset `lines`.
+    for name in ("title", "description", "lines-TOTAL_FORMS", "lines-INITIAL_FORMS"):
         assert f'name="{name}"' in html
+    for name in ("date", "merchant", "category", "amount", "currency", "vat", "description"):
+        assert f'name="lines-0-{name}"' in html
+    assert 'name="lines-0-receipt"' in html and 'name="lines-0-attendees"' in html
     assert '<option value="EUR" selected>' in html
     assert 'enctype="multipart/form-data"' in html
 
@@ -123,7 +127,7 @@ def test_new_request_htmx_get_returns_the_empty_form_partial(emma_client):
     html = response.content.decode()
     assert response.status_code == 200
     assert "<html" not in html and html.lstrip().startswith('<form id="expense-form"')
-    assert 'name="amount"' in html and 'data-testid="error-' not in html
+    assert 'name="lines-0-amount"' in html and 'data-testid="error-' not in html
 
 
 @pytest.mark.django_db
