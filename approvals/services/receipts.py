@@ -10,12 +10,13 @@ import hashlib
 import logging
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from ..forms.requests import MAX_RECEIPT_BYTES, sniff
+from ..forms.requests import check_receipt
 from ..ocr import engine
 from ..ocr.models import ReadStatus, ReceiptUpload
 from ..temporal.client import TemporalUnavailable
@@ -29,17 +30,17 @@ class ReceiptRefused(ValueError):
 
 
 def check_receipt_file(upload) -> str:
-    """The file's kind (pdf/jpg/png) from its bytes, or ReceiptRefused with words."""
+    """The file's kind (pdf/jpg/png/webp) from its bytes, or ReceiptRefused with words
+    (the same checks as a line's receipt: forms.requests.check_receipt)."""
     if upload is None:
         raise ReceiptRefused(_("Choose a receipt file (PDF, JPEG or PNG)."))
-    if upload.size > MAX_RECEIPT_BYTES:
-        raise ReceiptRefused(_("The receipt is larger than 10 MB."))
     if upload.size == 0:
         raise ReceiptRefused(_("The receipt file is empty."))
-    kind = sniff(upload)
-    if kind is None:
-        raise ReceiptRefused(_("The receipt must be a PDF, JPEG or PNG file."))
-    return kind
+    try:
+        checked = check_receipt(upload)
+    except ValidationError as exc:
+        raise ReceiptRefused(" ".join(exc.messages)) from exc
+    return checked.name.rsplit(".", 1)[-1]
 
 
 def receipt_upload_create(*, user, upload, language: str) -> ReceiptUpload:
@@ -47,6 +48,7 @@ def receipt_upload_create(*, user, upload, language: str) -> ReceiptUpload:
     not possible here (no Tesseract, Temporal away) the upload says so and the person
     fills the line by hand."""
     kind = check_receipt_file(upload)
+    upload.seek(0)
     data = upload.read()
     row = ReceiptUpload(
         owner=user,

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from ..amounts import spell
 from ..models import CURRENCIES
 from ..ocr.models import ReadStatus, ReceiptUpload
+from ..receipt_stash import token_for
 from ..services.receipts import ReceiptRefused, access_receipt_upload, receipt_upload_create
 
 # How often the form asks (ms), and the message per state, in the reader's language.
@@ -75,6 +76,9 @@ def _state(row: ReceiptUpload) -> dict:
         "fields": _fields(row),
         "poll_url": reverse("receipt-read-result", args=[row.token]),
         "poll_ms": POLL_MS,
+        # The line's `stashed` token: the uploaded file becomes the line's receipt on
+        # submit, so the form need not send it again (approvals/receipt_stash.py).
+        "stash": token_for(row.file.name, user_id=row.owner_id) if row.file else "",
     }
 
 
