@@ -159,8 +159,7 @@ class LiveApp:
             )
             self.server = uvicorn.Server(config)
             client = await temporal_client.connect()
-            build = getattr(worker_mod, self.builder)
-            worker = build(client, task_queue=self.task_queue)
+            worker = worker_mod.build_worker(client, task_queue=self.task_queue)
             async with worker:
                 self.worker_ready.set()
                 await self.server.serve()
