@@ -94,3 +94,31 @@ def test_a_chosen_receipt_fills_its_line_and_typed_input_stays(
     # The receipts are the files read, not uploaded again.
     uploads = {u.sha256 for u in ReceiptUpload.objects.filter(owner=demo_org["emma"])}
     assert {first.receipt_sha256, second.receipt_sha256} == uploads
+
+
+def test_several_receipts_at_once_fill_one_line_each(
+    live_app,
+    ocr_worker,  # noqa: F811 (the fixture imported above)
+    new_page,
+    settings,
+    tmp_path,
+):
+    """emma's trip: two receipts chosen at once (one English in pounds, one German in
+    euros) become two lines, each filled from its own receipt."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    pool = samples.samples(30, seed=12)
+    pounds = next(s for s in pool if s.currency == "GBP")
+    euros = next(s for s in pool if s.language == "de")
+    page = new_page("en-GB", width=WIDTH)
+    login(page, live_app, "emma")
+    page.goto(f"{live_app.url}/requests/new/")
+    page.set_input_files("[data-testid=receipts]", [_receipt(pounds), _receipt(euros)])
+    page.wait_for_selector(_badge(0, "amount"), timeout=60_000)
+    page.wait_for_selector(_badge(1, "amount"), timeout=60_000)
+    assert page.input_value("[name='lines-0-currency']") == "GBP"
+    assert page.input_value("[name='lines-0-amount']") == f"{pounds.amount:,.2f}"
+    assert page.input_value("[name='lines-0-merchant']") == pounds.merchant
+    assert page.input_value("[name='lines-1-currency']") == "EUR"
+    assert page.input_value("[name='lines-1-amount']") == f"{euros.amount:,.2f}"
+    assert page.input_value("[name='lines-1-date']") == euros.date.isoformat()
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
