@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.urls import reverse
 from ninja import Path, Query, Router
 
 from accounts import stepup
@@ -18,16 +17,16 @@ from accounts.models import User
 
 from .. import money, selectors, services
 from ..amounts import plain_refusal_text
-from ..forms.report import LineForm, ReportForm, ResubmitReportForm, too_few_lines
+from ..forms.report import ReportForm, ResubmitReportForm
 from ..forms.requests import ExpenseForm, ResubmitForm
 from ..labels import ServiceCode
-from ..lines import LineData
 from ..models import ExpenseRequest
 from ..stepup import api_refusal as step_up_api_refusal
 from ..stepup import approval_needs_step_up
 from ..temporal.starter import current_max_amount
 from ..workflow.contract import ApprovalState
 from . import auth
+from .lines import line_out, lines_in, submission_errors
 from .schemas import (
     DecisionIn,
     ExtendIn,
@@ -129,29 +128,6 @@ def request_out(expense: ExpenseRequest, *, steps: bool = False) -> dict:
     }
 
 
-def line_out(expense: ExpenseRequest, line) -> dict:
-    base = line.base_amount_cents
-    return {
-        "position": line.position,
-        "date": line.date,
-        "merchant": line.merchant,
-        "category": line.category,
-        "amount": f"{line.amount:.{money.exponent(line.currency)}f}",
-        "currency": line.currency,
-        "vat": None if line.vat is None else f"{line.vat:.2f}",
-        "description": line.description,
-        "attendees": line.attendees,
-        "amount_eur": None if base is None else f"{money.from_minor(base, 'EUR'):.2f}",
-        "status": line.status,
-        "rejection_reason": line.rejection_reason,
-        "receipt_url": (
-            f"{reverse('request-receipt', args=[expense.pk])}?line={line.position}"
-            if line.receipt
-            else None
-        ),
-    }
-
-
 @router.get(
     "/requests", response={200: RequestList, **COMMON}, auth=auth.READ, url_name="api-requests"
 )
@@ -185,7 +161,7 @@ def submit(request, payload: SubmitIn):
     user: User = request.auth
     lines = None
     if payload.lines is not None:
-        lines, refused = _lines_in(payload.lines, max_amount=current_max_amount())
+        lines, refused = lines_in(payload.lines, max_amount=current_max_amount())
         if refused:
             return refused
         form = ReportForm(
@@ -234,73 +210,9 @@ def submit(request, payload: SubmitIn):
                 submit_token=token,
             )
     except ValidationError as exc:  # no rate, or above the maximum once in EUR
-        return _submission_errors(form, exc)
+        return submission_errors(form, exc)
     expense.refresh_from_db()
     return (200 if seen else 201), request_out(expense, steps=True)
-
-
-def _lines_in(items, *, max_amount) -> tuple[list[LineData], tuple | None]:
-    """The API's lines through the web form's line validation: the lines, or a 422 whose
-    `loc` names the line (0-based, as in the body) and the field, in the form's words."""
-    if not items:
-        return [], (422, {"detail": [_error(["lines"], too_few_lines(), "min_lines")]})
-    lines, errors = [], []
-    for index, item in enumerate(items):
-        for name in ("amount", "vat"):
-            value = getattr(item, name)
-            if value is None or (name == "amount" and value == ""):
-                continue
-            try:
-                money.read_plain(value)
-            except money.AmountRefused:
-                errors.append(_error(["lines", index, name], plain_refusal_text(), "plain"))
-        if errors:
-            continue
-        form = LineForm(
-            {
-                "date": item.date.isoformat() if item.date else "",
-                "merchant": item.merchant,
-                "category": item.category,
-                "amount": "" if item.amount is None else money.read_plain(item.amount),
-                "currency": item.currency,
-                "vat": "" if item.vat is None else money.read_plain(item.vat),
-                "description": item.description,
-                "attendees": item.attendees,
-                "keep": getattr(item, "origin", None) or "",
-            },
-            max_amount=max_amount,
-        )
-        if not form.is_valid():
-            errors += [
-                _error(["lines", index, field], str(message), error.code or "invalid")
-                for field, field_errors in form.errors.as_data().items()
-                for error in field_errors
-                for message in error.messages
-            ]
-            continue
-        lines.append(form.line())
-    return lines, ((422, {"detail": errors}) if errors else None)
-
-
-def _error(loc: list, msg: str, kind: str) -> dict:
-    return {"loc": ["body", "payload", *loc], "msg": msg, "type": kind}
-
-
-def _submission_errors(form, exc: ValidationError) -> tuple[int, dict]:
-    """The service's refusals: a line's (`lines.<n>.<field>`, n 1-based) at its line."""
-    if hasattr(exc, "error_dict"):
-        detail = []
-        for key, errors in exc.error_dict.items():
-            parts = key.split(".")
-            for error in errors:
-                for message in error.messages:
-                    if len(parts) == 3 and parts[0] == "lines" and parts[1].isdigit():
-                        loc = ["lines", int(parts[1]) - 1, parts[2]]
-                    else:
-                        loc = [key if key != "__all__" else "lines"]
-                    detail.append(_error(loc, message, error.code or "invalid"))
-        return 422, {"detail": detail}
-    return 422, {"detail": [_error(["lines"], m, exc.code or "invalid") for m in exc.messages]}
 
 
 @router.get(
@@ -395,7 +307,7 @@ def resubmit(request, payload: ResubmitIn, pk: int = PK):
     and keeps its receipt), or the flat `amount` of a one-line report."""
     expense = selectors.access_request(user=request.auth, pk=pk)
     if payload.lines is not None:
-        lines, refused = _lines_in(payload.lines, max_amount=None)
+        lines, refused = lines_in(payload.lines, max_amount=None)
         if refused:
             return refused
         form = ResubmitReportForm({"title": payload.title, "comment": payload.comment})
@@ -412,7 +324,7 @@ def resubmit(request, payload: ResubmitIn, pk: int = PK):
                 )
             )
         except ValidationError as exc:
-            return _submission_errors(form, exc)
+            return submission_errors(form, exc)
     if refused := _amount_errors(payload.amount):
         return refused
     form = ResubmitForm(

@@ -13,7 +13,7 @@ from django.db import transaction
 from accounts.models import User
 
 from .. import audit_chain, metrics, money
-from ..models import ApprovalStep, AuditEntry, ExpenseRequest
+from ..models import ApprovalStep, AuditEntry, ExpenseLine, ExpenseRequest
 from ..workflow.contract import ApprovalState, StepEvent, StepKind
 
 
@@ -133,6 +133,8 @@ def append_audit(request_id: int, events: list[StepEvent], *, replace: bool = Fa
     rows take the retried task's values (what the workflow kept), counted once,
     and the chain is re-hashed from the first of them (`audit_chain.rewrite`).
     """
+    listed = {StepKind.SUBMITTED, StepKind.RESUBMITTED}
+    lines = audit_lines(request_id) if any(e.kind in listed for e in events) else []
     names = {e.actor for e in events if e.actor and not (e.actor_display and e.actor_role)}
     people = {u.username: u for u in User.objects.filter(username__in=names)} if names else {}
     entries = []
@@ -151,7 +153,13 @@ def append_audit(request_id: int, events: list[StepEvent], *, replace: bool = Fa
                 actor_role=event.actor_role or (person.role if person else ""),
                 channel=event.channel,
                 comment=event.comment,
-                detail={**event.detail, "recipients": event.recipients},
+                detail={
+                    **event.detail,
+                    "recipients": event.recipients,
+                    # The report's lines as submitted (or resubmitted): the audit's own
+                    # record of the content (never in search attributes).
+                    **({"lines": lines} if event.kind in listed else {}),
+                },
                 source="workflow",
             )
         )
@@ -169,6 +177,24 @@ def append_audit(request_id: int, events: list[StepEvent], *, replace: bool = Fa
             if e.key not in written
         },
     )
+
+
+def audit_lines(request_id: int) -> list[dict]:
+    """The report's lines as the audit keeps them with its submitted/resubmitted step."""
+    return [
+        {
+            "n": line.position,
+            "date": line.date.isoformat() if line.date else "",
+            "merchant": line.merchant,
+            "category": line.category,
+            "amount": str(line.amount),
+            "currency": line.currency,
+            "vat": "" if line.vat is None else str(line.vat),
+            "base_amount_cents": line.base_amount_cents,
+            "receipt_sha256": line.receipt_sha256,
+        }
+        for line in ExpenseLine.objects.filter(request_id=request_id).order_by("position")
+    ]
 
 
 @transaction.atomic

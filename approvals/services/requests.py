@@ -1,10 +1,16 @@
-"""Writes about a request's content: submitting it (the workflow starts after commit).
+"""Writes about a request's content: submitting a report and its lines (the workflow
+starts after commit), and replacing the lines on a resubmission.
 
-Submission pins the exchange rate: the newest rate of the request's currency
-on or before the submission day converts the amount to EUR, the base currency
-the policy's thresholds are in. Amount, currency, EUR amount, rate and rate
-date are stored with the request and never change afterwards (a resubmission
-converts its new amount at the same rate).
+Submission pins the exchange rates: for each currency of the report's lines, the
+newest rate on or before the submission day converts the line to EUR, the base
+currency the policy's thresholds are in (`ExpenseLine.base_amount_cents`). The
+request keeps its headline (`lines.headline`: one line's own amount, currency and
+category; for several the sum in their one currency, else the EUR total in EUR,
+and the largest line's category), the rate of the headline currency
+(`fx_rate`, 1 for EUR) and the EUR total of its lines (`base_amount_cents`,
+what routing and the maximum use). Rates never change afterwards: a
+resubmission converts its lines at the same day's rates. Each round's lines are
+kept (`ReportRound`) for "what changed since".
 """
 
 from __future__ import annotations

@@ -30,20 +30,13 @@ from ..forms import report
 from ..forms.actions import ExtendForm, OverrideForm
 from ..forms.amounts import AmountField
 from ..forms.report import LineFormSet, ReportForm, ResubmitReportForm
-from ..forms.requests import (
-    AMOUNT_CEILING,
-    ExpenseForm,
-    ResubmitForm,
-    StatusFilterForm,
-    check_receipt,
-)
-from ..models import CURRENCIES, Category, ExpenseRequest, RequestStatus
+from ..forms.requests import AMOUNT_CEILING, ExpenseForm, ResubmitForm, StatusFilterForm
+from ..models import CURRENCIES, ExpenseRequest, RequestStatus
 from ..policy_labels import level_name
-from ..receipt_stash import stash
-from ..report_diff import diff
 from ..selectors import chain
 from ..selectors.live import EVENT_LABELS, live_words
 from ..temporal.starter import current_max_amount
+from . import reports
 
 # How a level's state and a history entry read on the page.
 STEP_LABELS = {
@@ -138,7 +131,7 @@ def _report_new(request: HttpRequest, max_amount) -> HttpResponse:
     """The report form: title, description and its lines (formset `lines`)."""
     data = request.POST.copy()  # mutable: receipts kept across a re-render are added
     choose_at_once = [f for f in request.FILES.getlist("receipts") if f]
-    receipts_errors = _spread_receipts(request, data, choose_at_once)
+    receipts_errors = reports.spread_receipts(request, data, choose_at_once)
     adding = "add_line" in data
     if adding:
         data = report.one_more_line(data)
@@ -156,7 +149,7 @@ def _report_new(request: HttpRequest, max_amount) -> HttpResponse:
                 lines=lines.lines(),
             )
         except ValidationError as exc:
-            _errors_at_lines(form, lines, exc)
+            reports.errors_at_lines(form, lines, exc)
     if expense is None:
         lines.stash_receipts()
         context = {
@@ -168,59 +161,6 @@ def _report_new(request: HttpRequest, max_amount) -> HttpResponse:
         clean = adding or (choose_at_once and not receipts_errors)
         return _form_again(request, context, status=200 if clean else 400)
     return _submitted(request, expense)
-
-
-def _spread_receipts(request: HttpRequest, data, uploads) -> list[str]:
-    """Several receipts chosen at once (without JavaScript, which moves each into its own
-    line): each goes to the next line without a receipt, else to a new line. Each is
-    kept (receipt_stash) so the form can come back for the amounts. Returns the errors
-    of files that are no receipt (named)."""
-    errors = []
-    if not uploads:
-        return errors
-    total = report.line_count(data)
-    taken = {
-        n
-        for n in range(total)
-        if data.get(f"{report.PREFIX}-{n}-stashed")
-        or request.FILES.get(f"{report.PREFIX}-{n}-receipt")
-        or request.FILES.get(f"{report.PREFIX}-{n}-photo")
-        or data.get(f"{report.PREFIX}-{n}-DELETE")
-    }
-    free = (n for n in range(report.MAX_LINES) if n not in taken)
-    for upload in uploads:
-        original = upload.name
-        try:
-            checked = check_receipt(upload)
-        except ValidationError as exc:
-            errors.append(f"{original}: {' '.join(exc.messages)}")
-            continue
-        n = next(free, None)
-        if n is None:
-            errors.append(_("A report has at most %(num)d lines.") % {"num": report.MAX_LINES})
-            break
-        data[f"{report.PREFIX}-{n}-stashed"] = stash(checked, user_id=request.user.pk)
-        data.setdefault(f"{report.PREFIX}-{n}-currency", "EUR")
-        total = max(total, n + 1)
-    data[f"{report.PREFIX}-TOTAL_FORMS"] = str(total)
-    data.setdefault(f"{report.PREFIX}-INITIAL_FORMS", "0")
-    return errors
-
-
-def _errors_at_lines(form, lines, exc: ValidationError) -> None:
-    """The submission's refusals at their lines (`lines.<n>.<field>`) or the report."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for key, errors in exc.error_dict.items():
-        parts = key.split(".")
-        if len(parts) == 3 and parts[0] == "lines" and parts[1].isdigit():
-            kept = [f for f in lines.forms if f.cleaned_data and not lines._should_delete_form(f)]
-            index = int(parts[1]) - 1
-            if 0 <= index < len(kept):
-                kept[index].add_error(parts[2], errors)
-                continue
-        form.add_error(None, errors)
 
 
 def _submitted(request: HttpRequest, expense: ExpenseRequest) -> HttpResponse:
@@ -308,7 +248,7 @@ def _detail_context(
         and expense.status in {RequestStatus.PENDING, RequestStatus.CHANGES_REQUESTED},
         "can_resubmit": can_resubmit,
         "resubmit_lines": resubmit_lines,
-        "line_changes": None if is_requester else line_changes(expense),
+        "line_changes": None if is_requester else reports.line_changes(expense),
         "can_decide": can_decide,
         "decision_id": str(uuid.uuid4()),
         "payment": payment_for(expense.pk),
@@ -416,7 +356,7 @@ def _resubmit_report(request: HttpRequest, expense: ExpenseRequest) -> HttpRespo
         except services.ServiceError as exc:  # the workflow's validator said no
             form.add_error(None, exc.message)
         except ValidationError as exc:
-            _errors_at_lines(form, lines, exc)
+            reports.errors_at_lines(form, lines, exc)
     lines.stash_receipts()
     expense.refresh_from_db()
     return _render_detail(
@@ -426,20 +366,6 @@ def _resubmit_report(request: HttpRequest, expense: ExpenseRequest) -> HttpRespo
         resubmit_lines=lines,
         status=200 if adding else 400,
     )
-
-
-def line_changes(expense: ExpenseRequest) -> dict | None:
-    """For an approver: what changed in the lines since the round before (round > 1)."""
-    rounds = list(expense.rounds.order_by("-round")[:2])
-    if len(rounds) < 2:
-        return None
-    new, old = rounds
-    changes = diff(old.lines, new.lines)
-    labels = dict(Category.choices)
-    for change in changes:
-        for side in (change.old, change.new):
-            side["category_label"] = labels.get(side.get("category"), side.get("category", ""))
-    return {"round": new.round, "since": old.round, "changes": changes}
 
 
 def _back_to_detail(request: HttpRequest, pk: int) -> HttpResponse:

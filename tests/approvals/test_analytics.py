@@ -203,3 +203,27 @@ def test_csv_cells_never_start_a_formula(demo_org):
     body = client_for(demo_org["admin"]).get("/audit/analytics.csv").content.decode()
     assert "'=HYPERLINK(1) Müller" in body
     assert ",=HYPERLINK" not in body
+
+
+@pytest.mark.django_db
+def test_categories_count_lines_with_their_eur_and_leave_rejected_lines_out(demo_org):
+    from decimal import Decimal as D
+
+    from approvals import services
+    from approvals.lines import LineData
+    from approvals.models import ExpenseLine
+
+    report = services.expense_submit(
+        requester=demo_org["emma"],
+        title="Trip",
+        lines=[
+            LineData(amount=D("38.50"), currency="EUR", category="travel"),
+            LineData(amount=D("312.00"), currency="EUR", category="travel"),
+            LineData(amount=D("124.00"), currency="EUR", category="meals"),
+            LineData(amount=D("50.00"), currency="EUR", category="meals"),
+        ],
+    )
+    ExpenseLine.objects.filter(request=report, position=4).update(status="rejected")
+    rows = {c.key: c for c in analytics.analytics(days=0).categories}
+    assert rows["travel"].total == 2 and rows["travel"].eur_cents == 35050
+    assert rows["meals"].total == 1 and rows["meals"].eur_cents == 12400

@@ -266,3 +266,24 @@ def test_the_line_amount_hint_reads_the_lines_own_currency(demo_org):
         "/requests/amount/", {"lines-2-amount": "12,5", "lines-2-currency": "JPY"}, headers=HTMX
     )
     assert 'data-state="refused"' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "management",
+    [
+        {"lines-TOTAL_FORMS": "abc"},
+        {"lines-TOTAL_FORMS": "100000"},
+        {"lines-TOTAL_FORMS": "-1"},
+        {"lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "x"},
+        {"lines-TOTAL_FORMS": "0"},
+    ],
+)
+def test_tampered_line_counts_are_a_4xx_in_words_never_a_500(demo_org, management):
+    client = client_for(demo_org["emma"])
+    data = {**report({"amount": "38.50"}), **management}
+    for extra in ({}, {"add_line": "1"}):
+        response = client.post(NEW, {**data, **extra})
+        assert response.status_code in (200, 400), response.status_code
+        html = response.content.decode()
+        assert 'data-testid="form-errors"' in html or 'name="lines-' in html
+    assert ExpenseRequest.objects.count() <= 1

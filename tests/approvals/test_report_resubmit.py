@@ -132,3 +132,25 @@ def test_a_bad_line_on_resubmit_is_refused_at_the_line(demo_org, worker):
     assert 'data-testid="error-amount"' in line.split("</fieldset>", 1)[0]
     assert 'value="abc"' in html
     assert ExpenseLine.objects.get(request=request, position=2).amount == Decimal("312.00")
+
+
+def test_the_submitted_and_resubmitted_steps_audit_list_the_lines(demo_org, worker):
+    from approvals.models import AuditEntry
+
+    request = changes_requested(demo_org)
+    submitted = AuditEntry.objects.get(request=request, kind="submitted")
+    assert [(x["n"], x["merchant"], x["amount"]) for x in submitted.detail["lines"]] == [
+        (1, "Taxi", "38.50"),
+        (2, "Hotel", "312.00"),
+    ]
+    emma = client_for(demo_org["emma"])
+    data = form_data(emma.get(f"/requests/{request.pk}/").content.decode())
+    data["lines-1-DELETE"] = "on"
+    assert emma.post(f"/requests/{request.pk}/resubmit/", data).status_code == 302
+    entry = wait_for(lambda: AuditEntry.objects.filter(request=request, kind="resubmitted").first())
+    assert [x["merchant"] for x in entry.detail["lines"]] == ["Taxi"]
+    # The search attributes carry no line content (usernames, amounts, dates, status only).
+    from tests.support.requests import describe
+
+    attributes = describe(request.pk).typed_search_attributes
+    assert all("Taxi" not in str(pair.value) for pair in attributes)

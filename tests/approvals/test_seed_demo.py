@@ -55,3 +55,17 @@ def test_seed_demo_builds_the_contract_organisation_and_is_idempotent():
     assert members(FINANCE_GROUP) == {"fiona", "felix"}
     assert members(IT_GROUP) == {"ivan"}
     assert ExchangeRate.objects.count() == 29  # loaded once, updated in place
+
+
+def test_demo_reports_of_several_lines_once():
+    from approvals.models import ExpenseRequest
+
+    call_command("seed_demo", "--reports", stdout=io.StringIO())
+    call_command("seed_demo", "--reports", stdout=io.StringIO())
+    reports = ExpenseRequest.objects.order_by("pk")
+    assert reports.count() == 3
+    assert [r.lines.count() for r in reports] == [4, 2, 3]
+    london = reports[0]
+    assert london.currency == "EUR" and {x.currency for x in london.lines.all()} == {"EUR", "GBP"}
+    assert london.base_amount_cents == sum(x.base_amount_cents for x in london.lines.all())
+    assert reports[2].currency == "CHF"  # one currency: the sum in it

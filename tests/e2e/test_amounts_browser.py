@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def open_form(page, live_app):
     page.goto(f"{live_app.url}/requests/new/")
-    amount = page.locator("[name=amount]")
+    amount = page.locator("[name=lines-0-amount]")
     # A text field with the decimal keypad: a number field would drop a German comma.
     expect(amount).to_have_attribute("type", "text")
     expect(amount).to_have_attribute("inputmode", "decimal")
@@ -33,7 +33,7 @@ def type_request(page, live_app, title: str, typed: str):
     page.keyboard.type(title)
     amount.click()
     page.keyboard.type(typed, delay=20)
-    page.select_option("[name=category]", "travel")
+    page.select_option("[name=lines-0-category]", "travel")
     return amount
 
 
@@ -90,7 +90,7 @@ def test_typed_amounts_are_saved_exactly_or_refused(
     assert ExpenseRequest.objects.count() == before
 
     # Corrected as the message says, from the keyboard: saved as meant.
-    amount = page.locator("[name=amount]")
+    amount = page.locator("[name=lines-0-amount]")
     amount.click()
     page.keyboard.press("ControlOrMeta+a")
     page.keyboard.press("Backspace")

@@ -47,6 +47,74 @@ COST_CENTRE_OF = {
 }  # others: CC-MGT
 
 
+# Demo reports: (requester, title, lines of (merchant, category, amount, currency, days ago)).
+DEMO_REPORTS = [
+    (
+        "emma",
+        "Customer visit London",
+        [
+            ("Taxi Berlin", "travel", "38.50", "EUR", 9),
+            ("Hotel am Markt", "travel", "312.00", "EUR", 8),
+            ("Deutsche Bahn", "travel", "89.90", "EUR", 8),
+            ("The Ivy", "meals", "124.00", "GBP", 7),
+        ],
+    ),
+    (
+        "finn",
+        "Team workshop",
+        [
+            ("Bäckerei Schmidt", "meals", "46.20", "EUR", 5),
+            ("Copyshop", "other", "18.75", "EUR", 5),
+        ],
+    ),
+    (
+        "emma",
+        "Conference Zurich",
+        [
+            ("PyCon CH", "training", "420.00", "CHF", 20),
+            ("SBB", "travel", "96.40", "CHF", 20),
+            ("Hotel Limmat", "travel", "540.00", "CHF", 19),
+        ],
+    ),
+]
+
+
+def demo_reports() -> int:
+    """Submit the demo reports once (a fixed submit token per report)."""
+    import uuid
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from approvals.lines import LineData
+    from approvals.services.requests import expense_submit
+
+    today = timezone.localdate()
+    made = 0
+    for index, (username, title, lines) in enumerate(DEMO_REPORTS):
+        requester = User.objects.get(username=username)
+        token = uuid.uuid5(uuid.NAMESPACE_URL, f"approvals-demo-report-{index}")
+        if requester.expense_requests.filter(submit_token=token).exists():
+            continue
+        expense_submit(
+            requester=requester,
+            title=title,
+            submit_token=token,
+            lines=[
+                LineData(
+                    amount=Decimal(amount),
+                    currency=currency,
+                    category=category,
+                    merchant=merchant,
+                    date=today - timedelta(days=ago),
+                    attendees="Ms Smith (ACME)" if category == "meals" else "",
+                )
+                for merchant, category, amount, currency, ago in lines
+            ],
+        )
+        made += 1
+    return made
+
+
 def demo_iban(index: int) -> str:
     """A checksum-valid demo IBAN (German bank code 37040044, account 05320130<nn>); from
     01 on, since 00 is the demo company's own account (PAYOUT_COMPANY_IBAN)."""
@@ -59,6 +127,14 @@ class Command(BaseCommand):
         "its finance and IT groups, the default policy (version 1) and the shipped "
         "exchange rates."
     )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--reports",
+            action="store_true",
+            help="Also submit a few expense reports of several lines (once; their "
+            "workflows start when Temporal is reachable, else by the reconciler).",
+        )
 
     @transaction.atomic
     def handle(self, *args, **options):
@@ -92,6 +168,9 @@ class Command(BaseCommand):
         ApprovalPolicy.current()
         ensure_demo_policy()  # version 1, the contract's default policy (kept if it exists)
         rates = fx_rates_load(path=RATES_FILE)
+        if options.get("reports"):
+            made = demo_reports()
+            self.stdout.write(f"demo reports: {made} submitted")
         self.stdout.write(
             self.style.SUCCESS(
                 f"demo organisation ready: {len(DEMO)} people; "
