@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Production image: web server by default; the worker runs from the same image:
 #   docker run … approvals python manage.py run_worker   (with DJANGO_MIGRATE=0)
+#   docker run … approvals python manage.py run_worker --ocr-only   (receipts alone)
 # Settings come from the environment (.env.example); see README "Docker".
 
 FROM python:3.11-slim-bookworm AS build
@@ -23,10 +24,19 @@ RUN SECRET_KEY=collectstatic-only-not-used-at-run-time \
     /app/.venv/bin/python manage.py collectstatic --noinput
 
 FROM python:3.11-slim-bookworm AS runtime
+# Tesseract (German and English) reads receipts on the OCR worker; pdftoppm (poppler)
+# renders a PDF receipt's first page for it (the same packages as `make tesseract`).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng poppler-utils \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home app
 WORKDIR /app
 COPY --from=build --chown=app:app /app /app
+# Receipts live here; compose mounts one volume for every app container (an empty
+# volume takes this directory's owner).
+RUN mkdir -p /app/var/media && chown -R app:app /app/var
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -13,7 +13,7 @@ FAST_HASHER := PASSWORD_HASHERS=django.contrib.auth.hashers.MD5PasswordHasher
 # apt as root, or through sudo when not root.
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: run test lint stress bench bench-load deps uv chromium gettext docker-compose messages node-deps vendor-js poppler
+.PHONY: run test lint stress bench bench-load bench-ocr deps uv chromium tesseract gettext docker-compose messages node-deps vendor-js poppler
 
 # uv from PyPI when missing (user site first; Debian's "externally managed" Python next).
 uv:
@@ -27,6 +27,17 @@ deps: uv
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 		$(APT) update -qq && $(APT) install -y -qq chromium >/dev/null; }
+
+# Tesseract with German and English data: receipts are read by OCR (approvals/ocr/).
+# Part of `make test`; `make run` tries it but works without it (the form then says
+# reading is not available and lines are filled by hand). pdftoppm (poppler) renders a
+# PDF receipt's first page for it.
+TESSERACT_PKGS := tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng poppler-utils
+tesseract:
+	@command -v tesseract >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 && \
+		tesseract --list-langs 2>/dev/null | grep -qx deu && \
+		tesseract --list-langs 2>/dev/null | grep -qx eng || { \
+		$(APT) update -qq && $(APT) install -y -qq $(TESSERACT_PKGS) >/dev/null; }
 
 # xgettext/msgfmt: the catalog test re-extracts messages; `make messages` compiles.
 # (The compiled .mo is committed, so `make run` never needs them.)
@@ -59,13 +70,15 @@ vendor-js: node-deps
 	@cp node_modules/idiomorph/dist/idiomorph-ext.min.js static/vendor/idiomorph-ext.min.js
 
 run: deps
+	@$(MAKE) --no-print-directory tesseract 2>/dev/null || \
+		echo "Tesseract could not be installed: receipts are not read (lines are filled by hand)."
 	@$(PY) scripts/run.py
 
 lint: deps
 	@$(PY) -m ruff check .
 	@DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run >/dev/null
 
-test: deps chromium gettext poppler docker-compose node-deps lint
+test: deps chromium tesseract gettext poppler docker-compose node-deps lint
 	@$(FAST_HASHER) DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 stress: deps
@@ -82,6 +95,12 @@ bench: deps
 # LOAD_LIMIT=10, LOAD_DURATION_S=300, LOAD_WEBS/LOAD_WORKERS, LOAD_FAULT=1). BENCHMARKS.md.
 bench-load: deps
 	@BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/load.py
+
+# make bench-ocr — receipts read by OCR (bench/ocr.py, issue 26): accuracy on the drawn
+# receipts and the photographed fixtures, seconds per receipt on one core, and approval
+# latency with and without a burst of 50 receipts (its own stack). BENCHMARKS.md.
+bench-ocr: deps tesseract
+	@BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/ocr.py
 
 # Re-extract the catalog after changing strings, translate, then compile (commit both files).
 messages: deps gettext

@@ -4,7 +4,8 @@
 #   DJANGO_MIGRATE=0       skip migrations (set it on the worker so only one
 #                          container migrates).
 #   REGISTER_SCHEDULES=1/0 create or update the Temporal Schedules first; by
-#                          default only for the worker's command (run_worker);
+#                          default only for the worker's command (run_worker,
+#                          not `run_worker --ocr-only`, the receipt reader);
 #                          Temporal unreachable for REGISTER_SCHEDULES_WAIT
 #                          seconds (60) stops the container.
 set -eu
@@ -22,6 +23,7 @@ fi
 register="${REGISTER_SCHEDULES:-auto}"
 if [ "$register" = "auto" ]; then
     case " $* " in
+        *" --ocr-only "*) register=0 ;;  # the receipt reader schedules nothing
         *" run_worker "*) register=1 ;;
         *) register=0 ;;
     esac

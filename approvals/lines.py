@@ -33,6 +33,8 @@ class LineData:
     # Resubmission: the position of the line of the last round this one continues (it
     # keeps that line's receipt unless a new one is chosen); None = a new line.
     origin: int | None = None
+    # The fields OCR filled that the person left as read (ExpenseLine.ocr_fields).
+    ocr_fields: tuple[str, ...] = ()
 
 
 @dataclass

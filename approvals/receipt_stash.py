@@ -25,6 +25,12 @@ def stash(upload, *, user_id: int) -> str:
     upload.seek(0)
     name = default_storage.save(f"receipts/pending/{uuid.uuid4().hex}{suffix}", upload)
     upload.seek(0)
+    return token_for(name, user_id=user_id)
+
+
+def token_for(name: str, *, user_id: int) -> str:
+    """The token for a file already under `receipts/pending/` (a receipt uploaded to be
+    read by OCR becomes the line's receipt with it: no second upload)."""
     return signing.dumps({"name": name, "user": user_id}, salt=SALT, compress=True)
 
 

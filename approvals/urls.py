@@ -11,6 +11,7 @@ from .views import (
     live,
     ops,
     policy,
+    receipt_reading,
     receipts,
     requests,
 )
@@ -20,6 +21,12 @@ urlpatterns = [
     path("requests/", requests.request_list, name="requests"),
     path("requests/new/", requests.request_new, name="request-new"),
     path("requests/amount/", requests.amount_hint, name="amount-hint"),
+    path("requests/receipts/read/", receipt_reading.receipt_read_start, name="receipt-read"),
+    path(
+        "requests/receipts/read/<str:token>/",
+        receipt_reading.receipt_read_result,
+        name="receipt-read-result",
+    ),
     path("requests/<int:pk>/", requests.request_detail, name="request-detail"),
     path("requests/<int:pk>/receipt/", requests.request_receipt, name="request-receipt"),
     path(

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "ninja",
     "accounts",
     "approvals",
+    "approvals.ocr",
     "payouts",
 ]
 
@@ -338,6 +339,8 @@ TEMPORAL_UI_PORT = env_int("TEMPORAL_UI_PORT", 8233)
 TEMPORAL_ADDRESS = os.environ.get("TEMPORAL_ADDRESS") or f"127.0.0.1:{TEMPORAL_PORT}"
 TEMPORAL_NAMESPACE = os.environ.get("TEMPORAL_NAMESPACE", "default")
 TEMPORAL_TASK_QUEUE = os.environ.get("TEMPORAL_TASK_QUEUE", "approvals")
+TEMPORAL_OCR_TASK_QUEUE = os.environ.get("TEMPORAL_OCR_TASK_QUEUE", "ocr")  # README "Receipts"
+OCR_WORKER, OCR_CONCURRENCY = env_bool("OCR_WORKER", True), env_int("OCR_CONCURRENCY", 2)
 TEMPORAL_UI_URL = os.environ.get("TEMPORAL_UI_URL", f"http://127.0.0.1:{TEMPORAL_UI_PORT}")
 # Every client call made from a view waits at most this long (an Update with
 # no worker running would otherwise wait forever).

@@ -22,6 +22,8 @@ from .amounts import AMOUNT_CEILING, AmountField
 from .requests import MAX_TEXT, RECEIPT_ACCEPT, check_receipt
 
 PREFIX = "lines"
+# The line fields OCR may fill (approvals/ocr), in the order they are recorded.
+OCR_FIELDS = ("date", "merchant", "amount", "currency", "vat")
 MAX_LINES = 50
 
 
@@ -126,6 +128,9 @@ class LineForm(forms.Form):
     )
     # A receipt chosen in an earlier post of this form (receipt_stash): kept, not lost.
     stashed = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
+    # The fields OCR filled and the person left unchanged (static/js/receipt-ocr.js keeps
+    # it), comma-separated: recorded on the line so approvers know what was read.
+    ocr_fields = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
 
     # What makes a line more than the empty one "add line" offers.
     CONTENT = ("date", "merchant", "amount", "vat", "description", "attendees", "stashed")
@@ -177,6 +182,10 @@ class LineForm(forms.Form):
         self.kept_file = unstash(token, user_id=self.user_id) if self.user_id else None
         return token if self.kept_file is not None else ""
 
+    def clean_ocr_fields(self) -> tuple[str, ...]:
+        named = (self.cleaned_data.get("ocr_fields") or "").split(",")
+        return tuple(name for name in OCR_FIELDS if name in named)
+
     def clean_photo(self):
         return check_receipt(self.cleaned_data.get("photo"))
 
@@ -200,6 +209,7 @@ class LineForm(forms.Form):
             attendees=data.get("attendees", "") if data["category"] == "meals" else "",
             receipt=data.get("receipt") or data.get("photo") or getattr(self, "kept_file", None),
             origin=data.get("keep"),
+            ocr_fields=data.get("ocr_fields", ()),
         )
 
 

@@ -257,6 +257,7 @@ def save_lines(
             description=line.description,
             attendees=line.attendees,
             base_amount_cents=cents,
+            ocr_fields=list(line.ocr_fields),
         )
         if line.receipt is not None:
             row.receipt_sha256 = sha256_of(line.receipt)

@@ -1,6 +1,6 @@
 """The worker: ExpenseApproval workflows, the scheduled ones (digest, overdue report),
 the payout saga and payout run,
-their activities and the reconciler.
+their activities and the reconciler; and the receipt reader on its own queue (OCR).
 
 Runs as `manage.py run_worker`, or inside the web process in embedded mode
 (`manage.py serve --with-worker`), where an in-memory channel layer then
@@ -21,6 +21,8 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ..metrics import serve_worker_metrics
+from ..ocr.activities import OCR_ACTIVITIES
+from ..ocr.workflow import ReadReceiptWorkflow
 from ..temporal.client import connect
 from ..workflow.payout import PayoutRunWorkflow, PayoutWorkflow
 from ..workflow.periodic import DailyDigestWorkflow, OverdueReportWorkflow
@@ -59,6 +61,26 @@ def build_worker(client: Client, *, task_queue: str | None = None) -> Worker:
             if getattr(settings, "TEMPORAL_WORKFLOW_SANDBOX", True)
             else UnsandboxedWorkflowRunner()
         ),
+    )
+
+
+def build_ocr_worker(client: Client, *, task_queue: str | None = None) -> Worker:
+    """The receipt reader on its own task queue (TEMPORAL_OCR_TASK_QUEUE) with its own
+    small pool (OCR_CONCURRENCY, 2 by default; Tesseract runs on one thread each): a
+    burst of photos queues here and never takes a thread or a slot from approvals."""
+    slots = max(1, int(getattr(settings, "OCR_CONCURRENCY", 2)))
+    return Worker(
+        client,
+        task_queue=task_queue or settings.TEMPORAL_OCR_TASK_QUEUE,
+        workflows=[ReadReceiptWorkflow],
+        activities=OCR_ACTIVITIES,
+        activity_executor=ThreadPoolExecutor(max_workers=slots, thread_name_prefix="ocr"),
+        max_concurrent_activities=slots,
+        max_concurrent_workflow_tasks=4,
+        max_cached_workflows=50,
+        workflow_runner=sandbox_runner()
+        if getattr(settings, "TEMPORAL_WORKFLOW_SANDBOX", True)
+        else UnsandboxedWorkflowRunner(),
     )
 
 
@@ -109,8 +131,19 @@ async def connect_with_retry(stop: asyncio.Event) -> Client | None:
     return None
 
 
-async def run(stop: asyncio.Event, *, reconcile: bool = True, passes: tuple = ()) -> None:
-    """Run until `stop` is set; if the worker dies (server gone too long), start it again."""
+async def run(
+    stop: asyncio.Event,
+    *,
+    reconcile: bool = True,
+    passes: tuple = (),
+    approvals: bool = True,
+    ocr: bool | None = None,
+) -> None:
+    """Run until `stop` is set; if a worker dies (server gone too long), start it again.
+    `approvals` polls the approval queue, `ocr` (default: OCR_WORKER) the receipt queue;
+    `run_worker --ocr-only` is a process for receipts alone."""
+    if ocr is None:
+        ocr = bool(getattr(settings, "OCR_WORKER", True))
     client = await connect_with_retry(stop)
     if client is None:
         return
@@ -118,25 +151,34 @@ async def run(stop: asyncio.Event, *, reconcile: bool = True, passes: tuple = ()
     tasks = [asyncio.create_task(reconcile_forever(stop, passes))] if reconcile else []
     try:
         while not stop.is_set():
-            worker = build_worker(client)
+            workers = ([build_worker(client)] if approvals else []) + (
+                [build_ocr_worker(client)] if ocr else []
+            )
             log.info(
-                "worker polling task queue %r at %s",
-                settings.TEMPORAL_TASK_QUEUE,
+                "worker polling task queues %r at %s",
+                [w.task_queue for w in workers],
                 settings.TEMPORAL_ADDRESS,
             )
-            run_task = asyncio.create_task(worker.run())
+            run_tasks = {asyncio.create_task(w.run()) for w in workers}
             stop_task = asyncio.create_task(stop.wait())
-            await asyncio.wait({run_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
-            if run_task.done():
+            done, _ = await asyncio.wait(
+                run_tasks | {stop_task}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if stop_task not in done:
                 stop_task.cancel()
-                error = run_task.exception()
+                error = next(t for t in done if t in run_tasks).exception()
                 log.error("worker stopped (%s); restarting in 2 s", error)
+                for w in workers:
+                    with contextlib.suppress(Exception):
+                        await w.shutdown()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=2)
                 continue
-            await worker.shutdown()
-            with contextlib.suppress(Exception):
-                await run_task
+            for w in workers:
+                await w.shutdown()
+            for task in run_tasks:
+                with contextlib.suppress(Exception):
+                    await task
     finally:
         for task in tasks:
             task.cancel()

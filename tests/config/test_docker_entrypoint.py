@@ -169,3 +169,13 @@ def test_the_worker_does_not_start_when_temporal_cannot_be_reached(production_en
     assert result.returncode != 0
     assert "Temporal is not reachable" in result.stderr
     assert "should not run" not in result.stdout
+
+
+def test_the_ocr_worker_registers_no_schedules(production_env, schedules_on):
+    """`run_worker --ocr-only` (compose's `ocr` service) reads receipts only: it neither
+    registers the schedules nor waits for Temporal to do so."""
+    production_env.update(DJANGO_MIGRATE="0", TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}")
+    result = entrypoint(production_env, "sh", "-c", "echo ocr started", "run_worker", "--ocr-only")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().endswith("ocr started")
+    assert "schedule " not in result.stdout

@@ -54,6 +54,14 @@ def test_compose_file_is_valid_and_has_the_whole_cluster(tmp_path):
         assert services[worker]["command"][-1] == "run_worker"
         assert services[worker]["environment"]["WORKER_METRICS_PORT"]
         assert services[worker]["environment"]["DJANGO_MIGRATE"] == "0"
+        assert services[worker]["environment"]["OCR_WORKER"] == "0"
+    # Receipts are read by their own worker on the OCR queue, from the shared media volume.
+    ocr = services["ocr"]
+    assert ocr["image"] == "approvals:latest"
+    assert ocr["command"][-2:] == ["run_worker", "--ocr-only"]
+    assert ocr["environment"]["DJANGO_MIGRATE"] == "0"
+    for name in ("web1", "web2", "worker1", "ocr"):
+        assert any("/app/var/media" in str(v) for v in services[name]["volumes"]), name
     mounts = " ".join(str(v) for v in services["prometheus"]["volumes"])
     assert "prometheus.yml" in mounts and "alerts.yml" in mounts
 

@@ -24,6 +24,7 @@ from accounts.models import Delegation, Passkey
 from accounts.services import token_create
 from approvals import links, services
 from approvals.models import ExpenseLine, ExpenseRequest
+from approvals.ocr.models import ReadStatus, ReceiptUpload
 from approvals.services import policy as policy_services
 from payouts.models import Batch
 from tests.support.lines import add_line, receipt_png
@@ -105,6 +106,10 @@ MATRIX: dict[str, tuple[tuple, tuple]] = {
     "request-new": (ALL_IN, (LOGIN,) + (400,) * 5),
     # How a typed amount is read (the form's live hint): anyone signed in, GET only.
     "amount-hint": (ALL_IN, GET_ONLY),
+    # A receipt read while the form is open: anyone signed in uploads one (an empty POST
+    # has no file: 400 with words); its reading is its uploader's alone (others: 404).
+    "receipt-read": ((LOGIN,) + (405,) * 5, (LOGIN,) + (400,) * 5),
+    "receipt-read-result": ((LOGIN, 200, 404, 404, 404, 404), (LOGIN,) + (405,) * 5),
     "request-detail": (SEES_REQUEST, GET_ONLY),
     "request-live": (SEES_REQUEST, GET_ONLY),
     "request-receipt": (SEES_REQUEST, GET_ONLY),
@@ -197,6 +202,7 @@ PARAMETER_OBJECT = {
     "bank-change-confirm": "missing",
     "ops-batch-retry": "missing",
     "passkey-delete": "passkey",
+    "receipt-read-result": "upload",
 }
 
 
@@ -250,7 +256,11 @@ def world(demo_org, worker, settings, tmp_path):
     passkey = Passkey.objects.create(
         owner=emma, name="matrix", credential_id=b"matrix-credential", public_key=b"key"
     )
+    upload = ReceiptUpload.objects.create(
+        owner=emma, kind="png", size=1, sha256="0" * 64, status=ReadStatus.UNAVAILABLE
+    )
     return {
+        "upload": upload.token,
         "passkey": passkey.pk,
         "policy": draft.number,
         "batch": batch.pk,

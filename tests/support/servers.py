@@ -85,9 +85,12 @@ class RestartableDevServer(DevServer):
 class WorkerThread:
     """The real worker (workflows + activities) in a thread with its own loop."""
 
-    def __init__(self, task_queue: str, *, reconcile: bool = False) -> None:
+    def __init__(
+        self, task_queue: str, *, reconcile: bool = False, builder: str = "build_worker"
+    ) -> None:
         self.task_queue = task_queue
         self.reconcile = reconcile
+        self.builder = builder  # build_ocr_worker: the receipt reader's worker
         self.loop: asyncio.AbstractEventLoop | None = None
         self.stop_event: asyncio.Event | None = None
         self.ready = threading.Event()
@@ -101,7 +104,8 @@ class WorkerThread:
             self.loop = asyncio.get_running_loop()
             self.stop_event = asyncio.Event()
             client = await temporal_client.connect()
-            worker = worker_mod.build_worker(client, task_queue=self.task_queue)
+            build = getattr(worker_mod, self.builder)
+            worker = build(client, task_queue=self.task_queue)
             tasks = []
             if self.reconcile:
                 tasks.append(asyncio.create_task(worker_mod.reconcile_forever(self.stop_event)))
