@@ -272,12 +272,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # (approvals/body_limit.py); Django's own caps stay as a second line.
 REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 12 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
-# Overload (approvals/admission.py, config/asgi.py): at most WEB_MAX_INFLIGHT requests run
-# in Django per web process, below the database pool's size, so none waits for the pool
-# into its timeout; the rest queue, pages before the badge. A badge that would wait
-# longer than WEB_BADGE_WAIT seconds, and anything else that waited WEB_QUEUE_WAIT for a
-# slot, gets 503 with Retry-After instead. 0 turns the bound off.
-WEB_MAX_INFLIGHT = env_int("WEB_MAX_INFLIGHT", 8)
+WEB_MAX_INFLIGHT = env_int("WEB_MAX_INFLIGHT", 8)  # overload: approvals/admission.py, README
 WEB_QUEUE_WAIT = float(os.environ.get("WEB_QUEUE_WAIT", "8"))
 WEB_BADGE_WAIT = float(os.environ.get("WEB_BADGE_WAIT", "0.25"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -384,9 +379,8 @@ if not TEMPORAL_PAYLOAD_KEYS:
     # who reads this repository can seal a payload the worker would trust.
     TEMPORAL_PAYLOAD_KEYS = local_secret(
         "payload_keys",
-        lambda: (
-            f"local-{secrets.token_hex(4)}:" + base64.b64encode(secrets.token_bytes(32)).decode()
-        ),
+        lambda: f"local-{secrets.token_hex(4)}:"
+        + base64.b64encode(secrets.token_bytes(32)).decode(),
     )
 
 # /codec/ (Temporal's remote codec protocol): a bearer token for the CLI or a proxy, and
