@@ -273,7 +273,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 12 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 WEB_MAX_INFLIGHT = env_int("WEB_MAX_INFLIGHT", 8)  # overload: approvals/admission.py, README
-WEB_QUEUE_WAIT = float(os.environ.get("WEB_QUEUE_WAIT", "8"))
+WEB_QUEUE_WAIT = float(os.environ.get("WEB_QUEUE_WAIT", "25"))
 WEB_BADGE_WAIT = float(os.environ.get("WEB_BADGE_WAIT", "0.25"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
