@@ -268,3 +268,22 @@ def test_health_metrics_and_static_files_need_no_slot(settings):
         return rest
 
     assert [s for s, _, _ in asyncio.run(scenario())] == [200, 200, 200]
+
+
+def test_web_concurrency_from_the_environment(monkeypatch):
+    """WEB_CONCURRENCY web processes; one with the worker in process; words for bad values."""
+    import os
+
+    from django.core.management.base import CommandError
+
+    from approvals.management.commands.serve import web_concurrency
+
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    assert web_concurrency(with_worker=False) == max(1, min(2, os.cpu_count() or 1))
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    assert web_concurrency(with_worker=False) == 3
+    assert web_concurrency(with_worker=True) == 1  # embedded: one process keeps it all
+    for bad in ("two", "0"):
+        monkeypatch.setenv("WEB_CONCURRENCY", bad)
+        with pytest.raises(CommandError, match="WEB_CONCURRENCY"):
+            web_concurrency(with_worker=False)
