@@ -7,9 +7,10 @@ the queue into HTTP 500s. Here, at most `WEB_MAX_INFLIGHT` requests run in Djang
 time, fewer than the pool has connections, so no request ever waits for the pool into
 its timeout. The others wait here, on the event loop, where waiting costs nothing:
 
-- pages, forms and decisions first, in arrival order, for at most `WEB_QUEUE_WAIT`
-  seconds; one that waited that long is answered `503` with `Retry-After` (and words,
-  in the reader's language) rather than queued further;
+- what a person sent (a decision, a form: not GET) first, then pages, each in arrival
+  order, for at most `WEB_QUEUE_WAIT` seconds; one that waited that long is answered
+  `503` with `Retry-After` (and words, in the reader's language: a page retries by
+  itself, a form says nothing was saved) rather than queued further;
 - the navigation badge (`/inbox/count/`, asked by every page on load and on every
   pushed event) after them, for at most `WEB_BADGE_WAIT`: a badge that would wait
   longer is answered `503` with `Retry-After` at once. htmx keeps the badge it has
@@ -36,7 +37,9 @@ from django.utils import translation
 from . import metrics
 
 RETRY_AFTER_S = 5
-PAGE, BADGE = 0, 1  # queue order: lower first
+# Queue order, lower first: what a person sent (a decision, a form) before pages, pages
+# before the badge.
+ORDER = {"form": 0, "page": 1, "badge": 2}
 PASS_PREFIXES = ("/healthz", "/metrics")
 
 
@@ -99,14 +102,16 @@ class Admission:
 
     # -------------------------------------------------------------- which kind
     def _kind(self, scope) -> str | None:
-        """'page', 'badge', or None for a request that needs no slot."""
+        """'form' (not GET/HEAD), 'page', 'badge', or None for a request that needs no slot."""
         path = scope.get("path", "")
         if self._badge_path is None:
             self._badge_path = reverse("inbox-count")
             self._static = settings.STATIC_URL or "/static/"
         if path.startswith(PASS_PREFIXES) or path.startswith(self._static):
             return None
-        return "badge" if path == self._badge_path else "page"
+        if path == self._badge_path:
+            return "badge"
+        return "page" if scope.get("method") in ("GET", "HEAD") else "form"
 
     # ------------------------------------------------------------------- slots
     def _release(self) -> None:
@@ -128,9 +133,7 @@ class Admission:
         if wait <= 0:
             return False
         future = asyncio.get_running_loop().create_future()
-        heapq.heappush(
-            self._waiting, (BADGE if kind == "badge" else PAGE, next(self._order), future)
-        )
+        heapq.heappush(self._waiting, (ORDER[kind], next(self._order), future))
         started = time.monotonic()
         try:
             await asyncio.wait_for(asyncio.shield(future), timeout=wait)

@@ -76,7 +76,7 @@ VISIBILITY_THROTTLED = Counter(
 WEB_SHED = Counter(
     "approvals_web_shed_total",
     "Requests a web process answered 503 (Retry-After) instead of queueing them further: "
-    "kind=badge (over the in-flight bound) or page (waited WEB_QUEUE_WAIT for a slot).",
+    "kind=badge (over the in-flight bound), page or form (waited WEB_QUEUE_WAIT for a slot).",
     ["kind"],
 )
 WEB_QUEUED = Histogram(

@@ -210,6 +210,21 @@ def test_pages_queue_before_badges_and_a_badge_that_would_wait_is_shed(settings)
     assert inner.started == ["/inbox/", "/requests/", "/inbox/count/"]
     assert app.inflight == 0
 
+    inner.started.clear()
+
+    async def decision_first():
+        first = asyncio.ensure_future(call(app, "/inbox/"))
+        await asyncio.sleep(0.05)
+        page = asyncio.ensure_future(call(app, "/requests/"))
+        await asyncio.sleep(0.01)
+        form = asyncio.ensure_future(call(app, "/requests/7/decide/", method="POST"))
+        return await asyncio.gather(first, page, form)
+
+    assert [s for s, _, _ in asyncio.run(decision_first())] == [200, 200, 200]
+    # A decision someone sent goes before a page asked for earlier.
+    assert inner.started == ["/inbox/", "/requests/7/decide/", "/requests/"]
+    assert app.inflight == 0
+
     settings.WEB_BADGE_WAIT = 0.05
     inner.started.clear()
 
