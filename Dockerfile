@@ -48,5 +48,6 @@ USER app
 EXPOSE 8000
 ENTRYPOINT ["/app/docker-entrypoint.sh"]
 # The ASGI server (uvicorn). Without REDIS_URL the worker runs inside it
-# (embedded mode); with REDIS_URL run the worker as its own container.
+# (embedded mode, one process); with REDIS_URL run the worker as its own container,
+# and the web runs WEB_CONCURRENCY processes (default: one per core, at most 2).
 CMD ["python", "manage.py", "serve", "--host", "0.0.0.0"]

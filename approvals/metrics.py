@@ -73,6 +73,18 @@ VISIBILITY_THROTTLED = Counter(
     "Visibility calls not made: budget spent (reason=budget) or Temporal refused (server).",
     ["priority", "reason"],
 )
+WEB_SHED = Counter(
+    "approvals_web_shed_total",
+    "Requests a web process answered 503 (Retry-After) instead of queueing them further: "
+    "kind=badge (over the in-flight bound), page or form (waited WEB_QUEUE_WAIT for a slot).",
+    ["kind"],
+)
+WEB_QUEUED = Histogram(
+    "approvals_web_queue_seconds",
+    "Time a request waited for one of the web process's WEB_MAX_INFLIGHT slots.",
+    ["kind"],
+    buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 INBOX_RESULTS = Counter(
     "approvals_inbox_results_total",
     "Inbox results served, by source: fresh (cached, unchanged), fetched, coalesced "

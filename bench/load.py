@@ -14,7 +14,8 @@ approval workflows spread over LOAD_APPROVERS approvers (one level each), then:
           probability LOAD_DECIDE (as the row's button does, htmx).
 
 Reported: views/s, p50/p95/p99 of the page and the badge (cold minute included
-and alone), bad pages (not 200, the error banner, or a row the bench knows to be
+and alone), badges shed (503 with Retry-After under overload: the browser keeps the
+badge it has; not a bad page), bad pages (not 200, the error banner, or a row the bench knows to be
 waiting on the approver missing), staleness (from a decision's answer until the
 decided row has left that approver's inbox: probed every 100 ms for one decision
 in LOAD_PROBE), rows shown after their decision (a page that shows a row decided
@@ -25,7 +26,8 @@ where the page's rows came from (`approvals_inbox_results_total`).
 LOAD_CEILING_S > 0: afterwards, one web process's CPU ceiling (approvers with no
 think time at 1..16 at once, that many seconds each: views/s and p95).
 
-LOAD_WEBS / LOAD_WORKERS: processes of each (one Redis, one database); with
+LOAD_WEBS / LOAD_WORKERS: processes of each (one Redis, one database; each web is one
+process unless BENCH_WEB_CONCURRENCY says more, then one port and that many); with
 LOAD_FAULT=1, one web and one worker are killed with SIGKILL halfway through the
 work phase (approvers of the dead web move to the other, as a load balancer would)
 and after the run every approved decision is checked in the projection: none lost.
@@ -71,6 +73,7 @@ from stack import (  # noqa: E402
     Stack,
     bench_env,
     free_port,
+    group_cpu_seconds,
     recreate_database,
 )
 
@@ -98,6 +101,8 @@ SCENARIO = os.environ.get("LOAD_SCENARIO") or f"limit{LIMIT}-a{APPROVERS}-o{OPEN
 ROW = re.compile(r'data-testid="inbox-row" data-request-id="(\d+)"')
 AS_OF = re.compile(r'data-testid="inbox-as-of" data-source="(\w+)" data-age="(\d+)"')
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
 def pct(values: list[float], p: float) -> float | None:
     ordered = sorted(values)
     if not ordered:
@@ -127,6 +132,7 @@ class Run:
         self.late_rows = 0  # rows shown > 2 s after their decision's answer
         self.staleness: list[float] = []
         self.failovers = 0
+        self.badge_shed = 0  # 503 with Retry-After: the browser keeps its badge
         self.decision_errors = 0
         self.sources: dict[str, int] = {}
         self.start = 0.0
@@ -170,9 +176,11 @@ class Run:
                 if value.startswith("csrftoken="):
                     http.csrf = value.split(";")[0].split("=", 1)[1]
             self.check_page(name, status, html, t0)
-            status_b, _, _ = await self.get(http, name, "/inbox/count/", index)
+            status_b, headers_b, _ = await self.get(http, name, "/inbox/count/", index)
             self.badge_s.append((t1 - self.start, time.monotonic() - t1))
-            if status_b != 200:
+            if status_b == 503 and headers_b.get("retry-after"):
+                self.badge_shed += 1  # shed under overload; htmx keeps the badge it has
+            elif status_b != 200:
                 self.bad.append(f"badge {status_b}")
             shown = [int(pk) for pk in ROW.findall(html)]
             mine = [pk for pk in shown if pk in self.plan[name]]
@@ -253,9 +261,10 @@ async def drive(run: Run, faults) -> None:
     await asyncio.gather(*run.probes)  # each gives up after 60 s
 
 
-async def ceiling(port: int, keys: dict, seconds: float) -> list[dict]:
+async def ceiling(port: int, keys: dict, seconds: float, cpu=None) -> list[dict]:
     """One web process's CPU ceiling: approvers with no think time (the page, then the
-    badge, as above) at 1, 2, 4, 8 and 16 at once, `seconds` each: views/s and p95."""
+    badge, as above) at 1, 2, 4, 8 and 16 at once, `seconds` each: views/s and p95,
+    and (`cpu`: the web's CPU seconds so far) its CPU per view (page + badge)."""
     names = sorted(keys)
     levels = []
     for concurrency in (1, 2, 4, 8, 16):
@@ -274,13 +283,21 @@ async def ceiling(port: int, keys: dict, seconds: float) -> list[dict]:
             await http.close()
 
         t0 = time.monotonic()
+        cpu0 = cpu() if cpu else 0.0
         await asyncio.gather(*(one(k) for k in range(concurrency)))
+        cpu_ms = (cpu() - cpu0) * 1000 / max(1, len(times)) if cpu else None
         levels.append(
-            {"concurrency": concurrency, "views_per_s": len(times) / (time.monotonic() - t0),
-             **dist(times)}
+            {
+                "concurrency": concurrency,
+                "views_per_s": len(times) / (time.monotonic() - t0),
+                "web_cpu_ms_per_view": cpu_ms,
+                **dist(times),
+            }
         )
-        log(f"  ceiling at {concurrency}: {levels[-1]['views_per_s']:.1f} views/s, "
-            f"p95 {levels[-1]['p95_ms']:.0f} ms")
+        log(
+            f"  ceiling at {concurrency}: {levels[-1]['views_per_s']:.1f} views/s, "
+            f"p95 {levels[-1]['p95_ms']:.0f} ms, web CPU {cpu_ms or 0:.1f} ms/view"
+        )
     return levels
 
 
@@ -294,6 +311,7 @@ def report(run: Run, counters: dict, elapsed: float, cpu: dict) -> dict:
         "inbox_cold_minute": dist(cold),
         "badge": dist([s for _, s in run.badge_s]),
         "bad_pages": len(run.bad),
+        "badge_shed_503": run.badge_shed,
         "bad_examples": run.bad[:10],
         "decisions": len(run.approved),
         "decision_refusals_or_errors": run.decision_errors,
@@ -316,9 +334,16 @@ def main() -> int:
         "command": "make bench-load",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "scale": {
-            "approvers": APPROVERS, "open": OPEN, "cold_s": COLD_S, "duration_s": DURATION_S,
-            "think_s": THINK_S, "limit": LIMIT, "decide": DECIDE, "webs": WEBS,
-            "workers": WORKERS, "fault": FAULT,
+            "approvers": APPROVERS,
+            "open": OPEN,
+            "cold_s": COLD_S,
+            "duration_s": DURATION_S,
+            "think_s": THINK_S,
+            "limit": LIMIT,
+            "decide": DECIDE,
+            "webs": WEBS,
+            "workers": WORKERS,
+            "fault": FAULT,
         },
         "load_average_before": os.getloadavg(),
     }
@@ -371,7 +396,10 @@ def main() -> int:
         result["lost_decisions"] = lost(run.approved)
         if CEILING_S > 0:
             log("CPU ceiling of one web process…")
-            levels = asyncio.run(ceiling(run.alive_ports[0], keys, CEILING_S))
+            web = webs[ports.index(run.alive_ports[0])]
+            levels = asyncio.run(
+                ceiling(run.alive_ports[0], keys, CEILING_S, lambda: group_cpu_seconds(web.pid))
+            )
             ok = [lv for lv in levels if lv["p95_ms"] is not None and lv["p95_ms"] <= 150]
             result["ceiling"] = {
                 "levels": levels,

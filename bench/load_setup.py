@@ -29,13 +29,25 @@ def seed(n_approvers: int) -> dict:
     password = make_password("demo")
     boss = User.objects.create(username="load-boss", role=Role.DIRECTOR, password=password)
     managers = User.objects.bulk_create(
-        User(username=approver(i), role=Role.MANAGER, reports_to=boss, password=password,
-             first_name="Approver", last_name=str(i))
+        User(
+            username=approver(i),
+            role=Role.MANAGER,
+            reports_to=boss,
+            password=password,
+            first_name="Approver",
+            last_name=str(i),
+        )
         for i in range(n_approvers)
     )
     User.objects.bulk_create(
-        User(username=employee(i), role=Role.EMPLOYEE, reports_to=managers[i], password=password,
-             first_name="Employee", last_name=str(i))
+        User(
+            username=employee(i),
+            role=Role.EMPLOYEE,
+            reports_to=managers[i],
+            password=password,
+            first_name="Employee",
+            last_name=str(i),
+        )
         for i in range(n_approvers)
     )
     return {u.username: u for u in User.objects.filter(username__startswith="load-")}
@@ -128,6 +140,9 @@ def sessions(users: dict, approvers: int) -> dict[str, str]:
     return out
 
 
+COUNTERS = ("approvals_visibility_calls_total", "approvals_inbox_results", "approvals_web_shed")
+
+
 def scrape(ports: list[int]) -> dict[str, float]:
     """Sum of the visibility and inbox-result counters over the web processes."""
     import urllib.request
@@ -139,22 +154,35 @@ def scrape(ports: list[int]) -> dict[str, float]:
         except OSError:
             continue
         for line in text.decode().splitlines():
-            if line.startswith(("approvals_visibility_calls_total", "approvals_inbox_results")):
+            if line.startswith(COUNTERS):
                 name, _, value = line.rpartition(" ")
                 totals[name] = totals.get(name, 0.0) + float(value)
     return totals
 
 
 def summarize_counters(before: dict, after: dict) -> dict:
-    calls = sum(v - before.get(k, 0) for k, v in after.items() if "visibility_calls" in k
-                and 'outcome="ok"' in k)
+    calls = sum(
+        v - before.get(k, 0)
+        for k, v in after.items()
+        if "visibility_calls" in k and 'outcome="ok"' in k
+    )
     throttled = sum(v - before.get(k, 0) for k, v in after.items() if 'outcome="throttled"' in k)
     sources: dict[str, float] = {}
     for k, v in after.items():
         m = re.search(r'approvals_inbox_results_total\{source="(\w+)"\}', k)
         if m:
             sources[m.group(1)] = sources.get(m.group(1), 0) + v - before.get(k, 0)
-    return {"visibility_calls": calls, "server_throttled": throttled, "sources": sources}
+    shed: dict[str, float] = {}
+    for k, v in after.items():
+        m = re.search(r'approvals_web_shed_total\{kind="(\w+)"\}', k)
+        if m:
+            shed[m.group(1)] = shed.get(m.group(1), 0) + v - before.get(k, 0)
+    return {
+        "visibility_calls": calls,
+        "server_throttled": throttled,
+        "sources": sources,
+        "shed_503": shed,
+    }
 
 
 def lost(approved: list[int], timeout: float = 120) -> list[int]:

@@ -120,6 +120,9 @@ def bench_env(*, database_url: str, temporal_address: str, redis_url: str) -> di
         EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
         AXES_ENABLED="0",
         LOG_LEVEL="WARNING",
+        # One process per `manage.py serve` unless asked (BENCH_WEB_CONCURRENCY): the
+        # benches start as many web processes as they measure (LOAD_WEBS).
+        WEB_CONCURRENCY=os.environ.get("BENCH_WEB_CONCURRENCY", "1"),
         APPROVALS_VAR_DIR=str(RESULTS / "var"),
     )
     return env
@@ -172,6 +175,22 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time of every live process of a process group (a web with WEB_CONCURRENCY > 1
+    is a supervisor and its workers; each child is started in its own session)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
 
 
 class Stack:
@@ -233,7 +252,7 @@ class Stack:
         self.start_web(env)
 
     def cpu(self) -> dict[str, float]:
-        return {c.name: cpu_seconds(c.pid) for c in self.children if c.alive()}
+        return {c.name: group_cpu_seconds(c.pid) for c in self.children if c.alive()}
 
     def check_alive(self) -> None:
         for child in self.children:

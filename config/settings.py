@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from approvals.observability import logging_config
+from config.csp import csp_policy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("APPROVALS_VAR_DIR", BASE_DIR / "var"))
@@ -273,6 +274,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # (approvals/body_limit.py); Django's own caps stay as a second line.
 REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 12 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+WEB_MAX_INFLIGHT = env_int("WEB_MAX_INFLIGHT", 8)  # overload: approvals/admission.py, README
+WEB_QUEUE_WAIT = float(os.environ.get("WEB_QUEUE_WAIT", "25"))
+WEB_BADGE_WAIT = float(os.environ.get("WEB_BADGE_WAIT", "0.25"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # Security: production values unless DEBUG is asked for.
@@ -293,24 +297,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CROSS_ORIGIN_RESOURCE_POLICY = "same-origin"
-# No inline script or style, no eval: htmx and its websocket extension come from
-# /static/ (django-htmx), the page's own code from static/js/app.js. 'self' in
-# connect-src covers the same-origin websocket.
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": ["'self'"],
-        "script-src": ["'self'"],
-        "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
-        "font-src": ["'self'"],
-        "connect-src": ["'self'"],
-        "object-src": ["'none'"],
-        "base-uri": ["'self'"],
-        # The provider's origin: signing out redirects a form's POST to its end-session page.
-        "form-action": ["'self'", *([OIDC_ISSUER] if OIDC_ISSUER else [])],
-        "frame-ancestors": ["'none'"],
-    }
-}
+# The Content-Security-Policy (django-csp): config/csp.py.
+CONTENT_SECURITY_POLICY = csp_policy(OIDC_ISSUER)
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "approvals@localhost")
@@ -379,8 +367,9 @@ if not TEMPORAL_PAYLOAD_KEYS:
     # who reads this repository can seal a payload the worker would trust.
     TEMPORAL_PAYLOAD_KEYS = local_secret(
         "payload_keys",
-        lambda: f"local-{secrets.token_hex(4)}:"
-        + base64.b64encode(secrets.token_bytes(32)).decode(),
+        lambda: (
+            f"local-{secrets.token_hex(4)}:" + base64.b64encode(secrets.token_bytes(32)).decode()
+        ),
     )
 
 # /codec/ (Temporal's remote codec protocol): a bearer token for the CLI or a proxy, and

@@ -201,6 +201,9 @@ def inbox_result(*, user: User, token: bytes | None, filters: Filters | None = N
     unchanged = entry is not None and entry["gens"] == gens
     priority = Priority.REFRESH if unchanged else Priority.INBOX
     unavailable = False
+    # The budget's wait, the call (up to TEMPORAL_CALL_TIMEOUT) or another request's
+    # call: none of it needs the database, so its connection goes back to the pool.
+    release_connection()
     try:
         fetched, source = _coalesced(key, query, token, principals, user.username, gens, priority)
         return _served(fetched, source, principals, user, filters, token)
@@ -220,8 +223,20 @@ def inbox_result(*, user: User, token: bytes | None, filters: Filters | None = N
     return result
 
 
+def release_connection() -> None:
+    """Give this thread's database connection back to the pool before waiting on
+    Temporal (with the pool, `close()` returns it; the next query takes one again).
+    Not inside a transaction, and not without a pool (a plain connection would be
+    reopened for the queries after the call)."""
+    from django.db import connection
+
+    if getattr(connection, "pool", None) is not None and not connection.in_atomic_block:
+        connection.close()
+
+
 def _without_store(user, query, token, principals, filters) -> InboxResult:
     """Redis down: one budgeted call, else the record (nothing to reuse, nothing kept)."""
+    release_connection()
     try:
         rows, next_token = fetch_inbox_page(
             query, token=token, principals=set(principals), username=user.username

@@ -1,10 +1,11 @@
 import asyncio
 import os
 import sys
+import tempfile
 
 import uvicorn
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from approvals.services.leavers import sweep_leavers
 from approvals.worker import worker
@@ -19,6 +20,26 @@ def proxy_options() -> dict:
         "proxy_headers": True,
         "forwarded_allow_ips": os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
     }
+
+
+def web_concurrency(with_worker: bool) -> int:
+    """WEB_CONCURRENCY web processes (uvicorn workers on one socket). Default: one per
+    core, at most 2 (the bound admission.py keeps is per process; the visibility budget
+    and the inbox results are shared through Redis, so more processes spend no more
+    visibility). Always 1 with the worker in process (embedded mode keeps its budget,
+    events and results in that one process)."""
+    if with_worker:
+        return 1
+    value = os.environ.get("WEB_CONCURRENCY", "").strip()
+    if value:
+        try:
+            number = int(value)
+        except ValueError as exc:
+            raise CommandError(f"WEB_CONCURRENCY must be a whole number, got {value!r}") from exc
+        if number < 1:
+            raise CommandError(f"WEB_CONCURRENCY must be 1 or more, got {number}")
+        return number
+    return max(1, min(2, os.cpu_count() or 1))
 
 
 class Command(BaseCommand):
@@ -38,6 +59,10 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, with_worker, **options):
         if with_worker is None:
             with_worker = not settings.REDIS_URL
+        processes = web_concurrency(with_worker)
+        if processes > 1:
+            self._serve_many(host, port, processes)
+            return
 
         async def main() -> None:
             config = uvicorn.Config(
@@ -62,3 +87,21 @@ class Command(BaseCommand):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+
+    def _serve_many(self, host: str, port: int, processes: int) -> None:
+        """uvicorn's supervisor: `processes` workers on one socket, a dead one replaced.
+        Metrics: one scrape adds up every process's counters (PROMETHEUS_MULTIPROC_DIR,
+        a fresh directory here unless one is given)."""
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="approvals-metrics-")
+        self.stdout.write(f"web: http://{host}:{port}/ ({processes} processes, no worker)")
+        sys.stdout.flush()
+        uvicorn.run(
+            "config.asgi:application",
+            host=host,
+            port=port,
+            workers=processes,
+            lifespan="off",
+            log_level="warning",
+            **proxy_options(),
+        )
