@@ -20,7 +20,6 @@ from approvals.spend_checks import (
     PastLine,
     PastLines,
     ReportFacts,
-    SpendChecks,
     blocking,
     demo_checks,
     evaluate,
