@@ -501,3 +501,6 @@ class ApiCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.method} {self.path} {self.status_code}"
+
+
+from .flag_models import LineFlag  # noqa: E402,F401  (registered with the app's models)

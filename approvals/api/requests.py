@@ -15,7 +15,7 @@ from ninja import Path, Query, Router
 from accounts import stepup
 from accounts.models import User
 
-from .. import money, selectors, services
+from .. import flag_labels, money, selectors, services
 from ..amounts import plain_refusal_text
 from ..forms.requests import ExpenseForm, ResubmitForm
 from ..labels import ServiceCode
@@ -105,6 +105,7 @@ def request_out(expense: ExpenseRequest, *, steps: bool = False) -> dict:
         "due_at": expense.due_at,
         "created_at": expense.created_at,
         "policy_version": expense.policy_version,
+        "flags": [flag_labels.worded(f) for f in expense.flags.all()],
         "steps": [
             {
                 "level": s.level,
@@ -135,7 +136,8 @@ def my_requests(
     offset: int = Query(0, ge=0, le=1_000_000),
 ):
     """My own requests, newest first (filter by status)."""
-    qs = selectors.requests_of(user=request.auth, status=status or "").select_related("requester")
+    qs = selectors.requests_of(user=request.auth, status=status or "")
+    qs = qs.select_related("requester").prefetch_related("flags")
     return {"count": qs.count(), "items": [request_out(e) for e in qs[offset : offset + limit]]}
 
 

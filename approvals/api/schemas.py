@@ -73,6 +73,15 @@ class StepOut(Schema):
     label: str = ""  # the group's name ("finance", "IT") or the person's username
 
 
+class FlagOut(Schema):
+    code: str  # duplicate, near_duplicate, split, receipt_missing, over_limit, weekend, holiday
+    line: int  # 1-based; 0 = the report as a whole
+    severity: str  # warn | block
+    name: str  # in the caller's language
+    text: str
+    note: str = ""  # the approver's "why this is fine"
+
+
 class RequestOut(Schema):
     id: int
     requester: str
@@ -89,6 +98,7 @@ class RequestOut(Schema):
     created_at: datetime
     policy_version: int | None = None  # the policy version pinned at submission
     steps: list[StepOut] = []
+    flags: list[FlagOut] = []  # the spend checks' flags at submission (words: Accept-Language)
 
 
 class RequestList(Schema):

@@ -68,9 +68,7 @@ def policy_publish(*, draft: PolicyVersion, by: User, effective_from: date) -> P
     if draft.status != PolicyStatus.DRAFT:
         raise ValidationError(_("This version is already published."))
     if effective_from < timezone.localdate():
-        raise ValidationError(
-            {"effective_from": [_("The effective date cannot be in the past.")]}
-        )
+        raise ValidationError({"effective_from": [_("The effective date cannot be in the past.")]})
     found = policy_problems(PolicyRules.from_dict(draft.rules))
     if found:
         raise ValidationError([problem_text(p) for p in found])

@@ -22,11 +22,12 @@ from accounts.models import User
 
 from .. import money
 from ..amounts import decimals_error
-from ..models import ExpenseRequest, RequestStatus
-from ..policies import effective_version
+from ..models import ExpenseLine, ExpenseRequest, RequestStatus
+from ..policies import effective_version, rules_of
 from ..selectors.fx import rate_on
 from ..temporal.starter import policy_snapshot, workflow_start_quietly
 from ..workflow.contract import PolicySnapshot
+from . import flags as spend_flags
 
 
 def check_base_amount(
@@ -129,6 +130,28 @@ def expense_submit(
     policy = policy_snapshot(version)
     base_cents = money.to_base_cents(amount, currency, rate)
     check_base_amount(amount=amount, currency=currency, base_cents=base_cents, policy=policy)
+    # The one line of a flat (one-line) report; the spend checks run on it before
+    # anything is saved, so a blocking check refuses with nothing half-written.
+    line = ExpenseLine(
+        position=1,
+        date=day,
+        category=category,
+        amount=amount,
+        currency=currency,
+        description=(description or title)[:1000],
+        base_amount_cents=base_cents,
+    )
+    spend_flags.fill_keys(line, receipt)
+    flags = []
+    if version is not None:
+        flags = spend_flags.flags_for(
+            lines=[line],
+            requester=requester,
+            rules=rules_of(version),
+            day=day,
+            total_cents=base_cents,
+        )
+        spend_flags.refuse_blocking(flags)
     request = ExpenseRequest(
         requester=requester,
         title=title,
@@ -160,6 +183,11 @@ def expense_submit(
         if winner is None:
             raise
         return winner
+    line.request = request
+    if request.receipt:
+        line.receipt = request.receipt.name
+    line.save()
+    spend_flags.store(request=request, flags=flags)
     transaction.on_commit(lambda: workflow_start_quietly(request_id=request.pk))
     return request
 
