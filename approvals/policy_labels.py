@@ -58,7 +58,9 @@ def problem_text(problem: Problem) -> str:
     params = dict(problem.params, rule=problem.rule)
     if "maximum" in params:
         params["maximum"] = formats.number_format(
-            money.from_minor(params["maximum"], money.BASE_CURRENCY), 2, use_l10n=True,
+            money.from_minor(params["maximum"], money.BASE_CURRENCY),
+            2,
+            use_l10n=True,
             force_grouping=True,
         )
     words = PROBLEMS.get(problem.code)

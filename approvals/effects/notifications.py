@@ -38,6 +38,7 @@ from accounts.models import Delegation, User
 from .. import metrics, money
 from ..links import LinkClaim, link_url, new_decision_id
 from ..models import ExpenseRequest, Notification, NotificationStatus
+from ..selectors.flags import flags_of_id
 from ..text import clean_text, header_line
 from ..workflow.contract import Action, StepEvent, StepKind, Transition
 
@@ -120,9 +121,11 @@ def _subject(event: StepEvent, t: Transition) -> str:
             "title": title,
         }
     if event.kind == StepKind.NEEDS_APPROVER:
-        return _(
-            "Expense request #%(id)s needs an approver at level %(level)s: %(title)s"
-        ) % {"id": state.request_id, "level": event.level, "title": title}
+        return _("Expense request #%(id)s needs an approver at level %(level)s: %(title)s") % {
+            "id": state.request_id,
+            "level": event.level,
+            "title": title,
+        }
     if event.kind == StepKind.DECIDED:
         return _("Changes requested on expense request #%(id)s: %(title)s") % {
             "id": state.request_id,
@@ -196,6 +199,8 @@ def compose(event: StepEvent, t: Transition, recipient: str = "", principal: str
             "link": link,
             "level": event.level,
             "principal": header_line(principal),
+            # The spend checks' flags, for whoever is asked to decide (issue 27).
+            "flags": flags_of_id(state.request_id) if decides else [],
             **(_links(recipient, event, t) if decides else {}),
         }
         body = render_to_string("approvals/mail/notification.txt", context)

@@ -16,12 +16,14 @@ request's audit timeline ("flagged", with codes and parameters).
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import flag_labels, money
 from ..calendars import holiday_dates
@@ -247,3 +249,51 @@ def store(*, request: ExpenseRequest, flags: list[Flag], key: str = "flags:submi
                 ]
             },
         ).save()
+
+
+NOTE_FIELD = re.compile(r"^flag_note_(\d{1,3})$")
+NOTE_MAX = 2000
+
+
+def notes_from(post) -> dict[int, str]:
+    """The approver's `flag_note_<n>` fields (non-empty, stripped). Raises
+    ValidationError for a note over the limit (before anything is decided)."""
+    notes = {}
+    for name, value in post.items():
+        found = NOTE_FIELD.match(name)
+        text = " ".join(str(value).split()) if found else ""
+        if not text:
+            continue
+        if len(text) > NOTE_MAX:
+            raise ValidationError(
+                _("A note on the flags may have at most %(max)s characters.") % {"max": NOTE_MAX}
+            )
+        notes[int(found.group(1))] = text
+    return notes
+
+
+def note(*, request_id: int, by, notes: dict[int, str]) -> int:
+    """Store why flagged lines are fine (with a decision that succeeded): on their flags
+    and in the audit timeline. Lines without a flag are ignored. Returns rows noted."""
+    if not notes:
+        return 0
+    now = timezone.now()
+    noted = {}
+    for position, text in sorted(notes.items()):
+        if LineFlag.objects.filter(request_id=request_id, position=position).update(
+            note=text, noted_by=by.username, noted_at=now
+        ):
+            noted[str(position)] = text
+    if noted:
+        AuditEntry(
+            request_id=request_id,
+            key=f"flag_note:{now.isoformat()}:{by.username}",
+            at=now,
+            kind="flag_note",
+            source="web",
+            actor_username=by.username,
+            actor_name=getattr(by, "display_name", "") or by.username,
+            comment="\n".join(f"{n}: {t}" for n, t in noted.items()),
+            detail={"notes": noted},
+        ).save()
+    return len(noted)

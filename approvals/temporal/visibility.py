@@ -47,6 +47,7 @@ from .client import call
 
 log = logging.getLogger(__name__)
 
+
 class Priority(IntEnum):
     """Who spends the budget first (lower value first)."""
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,6 +27,7 @@ from accounts import stepup
 from ..forms.inbox import BulkApproveForm, DecisionForm, InboxFilterForm
 from ..metrics import timed
 from ..models import ExpenseRequest
+from ..selectors.flags import attach as attach_flags
 from ..selectors.home import waiting_count
 from ..selectors.inbox import (
     decode_page_token,
@@ -34,6 +36,7 @@ from ..selectors.inbox import (
     page_salt,
 )
 from ..selectors.inbox_results import Filters, PageExpired, inbox_result
+from ..services import flags as spend_flags
 from ..services.decisions import decide_one
 from ..stepup import approval_needs_step_up, purpose
 from ..stepup import reason as step_up_reason
@@ -74,12 +77,15 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "The approval service is not reachable right now; these rows may be out of date. "
             "Please try again in a moment."
         )
+    rows = attach_flags(result.rows)
+    if data.get("flagged"):
+        rows = [row for row in rows if row.flags]
     params = request.GET.copy()
     params["page"] = encode_page_token(result.next_token, salt=salt)
     first = request.GET.copy()
     first.pop("page", None)
     context = {
-        "rows": result.rows,
+        "rows": rows,
         "result": result,
         "refresh_seconds": int(settings.INBOX_REFRESH_SECONDS),
         "refresh_query": request.GET.urlencode(),
@@ -89,7 +95,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "first_page": first.urlencode() if token else None,
         # Live arrivals are added only to the unfiltered first page: a pushed row
         # may not match a filter, and belongs to page one by the server's order.
-        "live_insert": not token and not filters.any,
+        "live_insert": not token and not filters.any and not data.get("flagged"),
         "new_decision_id": new_decision_id,
     }
     template = "approvals/inbox.html"
@@ -103,9 +109,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def inbox_count(request: HttpRequest) -> HttpResponse:
     """The navigation badge: one count query on the projection, never a visibility
     call (every signed-in page asks for it, on load and on every pushed event)."""
-    return render(
-        request, "approvals/_inbox_count.html", {"count": waiting_count(request.user)}
-    )
+    return render(request, "approvals/_inbox_count.html", {"count": waiting_count(request.user)})
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -127,6 +131,12 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     lands in the row's message slot, a success replaces the whole row.
     """
     form = DecisionForm(request.POST)
+    notes: dict[int, str] = {}
+    try:
+        notes = spend_flags.notes_from(request.POST)
+    except ValidationError as exc:
+        form.is_valid()
+        form.add_error(None, exc)
     if not form.is_valid():
         ok, message = False, " ".join(e for errors in form.errors.values() for e in errors)
     else:
@@ -156,6 +166,8 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             # project at once. With htmx the row is rendered from the answer.
             project=not request.htmx,
         )
+        if ok:  # "why this flagged line is fine" goes with the decision (DB side)
+            spend_flags.note(request_id=pk, by=request.user, notes=notes)
     if request.htmx:
         response = render(
             request,
@@ -182,8 +194,9 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
         for pk in form.cleaned_data["request_ids"]:
             expense = ExpenseRequest.objects.filter(pk=pk).first()
             if approval_needs_step_up(expense, "approve"):
-                ok, message = False, _(
-                    "This one needs a second confirmation: approve it on its own."
+                ok, message = (
+                    False,
+                    _("This one needs a second confirmation: approve it on its own."),
                 )
             else:
                 ok, message = decide_one(user=request.user, pk=pk, action="approve")
@@ -198,5 +211,3 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
             request, f"#{r['request_id']}: {r['message']}"
         )
     return redirect("inbox")
-
-

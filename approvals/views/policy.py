@@ -127,8 +127,11 @@ def policy_publish(request: HttpRequest, number: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("Version %(n)s is published from %(day)s. Requests submitted before keep "
-                  "their version.") % {"n": number, "day": form.cleaned_data["effective_from"]},
+                _(
+                    "Version %(n)s is published from %(day)s. Requests submitted before keep "
+                    "their version."
+                )
+                % {"n": number, "day": form.cleaned_data["effective_from"]},
             )
             return redirect("policy-list")
     return _detail(request, version, publish_form=form, status=400)

@@ -32,6 +32,7 @@ from ..forms.requests import AMOUNT_CEILING, ExpenseForm, ResubmitForm, StatusFi
 from ..models import CURRENCIES, ExpenseRequest, RequestStatus
 from ..policy_labels import level_name
 from ..selectors import chain
+from ..selectors.flags import by_line, flags_of
 from ..selectors.live import EVENT_LABELS, live_words
 from ..temporal.starter import current_max_amount
 
@@ -161,6 +162,7 @@ def _detail_context(
     for entry in history:
         entry.label = EVENT_LABELS.get(entry.kind, entry.kind)
     stepper = chain.stepper(expense, steps)
+    flags = flags_of(expense)
     forms = {
         "extend_form": action_forms.get("extend_form") or ExtendForm(),
         "override_form": action_forms.get("override_form") or OverrideForm(),
@@ -197,6 +199,8 @@ def _detail_context(
         "own_request_admin": pending and user.is_superuser and is_requester,
         **forms,
         "history": history,
+        "flags": flags,
+        "flagged_lines": sorted(by_line(flags)) if can_decide else [],
     }
 
 
