@@ -9,7 +9,7 @@ from datetime import date
 
 from django.utils import formats
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from . import money
 from .models import Category
@@ -85,17 +85,23 @@ def text(code: str, params: dict) -> str:
         per = p.get("per")
         if per == PER_NIGHT:
             return (
-                _(
+                ngettext(
+                    "%(actual)s EUR for %(units)s night is over the limit of %(limit)s EUR "
+                    "a night.",
                     "%(actual)s EUR a night (%(units)s nights) is over the limit of %(limit)s EUR "
-                    "a night."
+                    "a night.",
+                    words["units"],
                 )
                 % words
             )
         if per == PER_PERSON:
             return (
-                _(
+                ngettext(
+                    "%(actual)s EUR for %(units)s person is over the limit of %(limit)s EUR a "
+                    "person for %(category)s.",
                     "%(actual)s EUR a person (%(units)s people) is over the limit of %(limit)s EUR "
-                    "a person for %(category)s."
+                    "a person for %(category)s.",
+                    words["units"],
                 )
                 % words
             )

@@ -26,9 +26,9 @@ from approvals.spend_checks import (
     merchant_key,
     nights_of,
     people_count,
-    problems,
     routing_thresholds,
 )
+from approvals.spend_rules import problems
 from approvals.workflow.policy import DEMO_CHECKS, demo_policy
 
 MONDAY = date(2026, 11, 30)
