@@ -25,15 +25,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import flag_labels, money
+from .. import flag_labels
 from ..calendars import holiday_dates
+from ..flag_facts import PAST_FIELDS, line_facts, past_line
 from ..models import AuditEntry, ExpenseLine, ExpenseRequest, LineFlag, LineStatus, RequestStatus
 from ..spend_checks import (
     BLOCK,
     Code,
     Flag,
     LineFacts,
-    PastLine,
     PastLines,
     ReportFacts,
     SpendChecks,
@@ -92,53 +92,6 @@ def fill_keys(line: ExpenseLine, upload=None) -> None:
         line.receipt_sha256 = receipt_hash(upload)
 
 
-def line_facts(line: ExpenseLine, day: date) -> LineFacts:
-    return LineFacts(
-        position=line.position,
-        date=line.date or day,
-        category=line.category,
-        amount_minor=line.amount_cents,
-        currency=line.currency,
-        base_cents=line.base_amount_cents or 0,
-        merchant_key=line.merchant_key or merchant_key(line.merchant),
-        receipt_sha256=line.receipt_sha256,
-        description=line.description,
-        attendees=line.attendees,
-    )
-
-
-PAST_FIELDS = (
-    "request_id",
-    "position",
-    "request__requester__username",
-    "date",
-    "request__created_at",
-    "category",
-    "amount",
-    "currency",
-    "base_amount_cents",
-    "request__base_amount_cents",
-    "merchant_key",
-    "receipt_sha256",
-)
-
-
-def _past(row: dict) -> PastLine:
-    return PastLine(
-        request_id=row["request_id"],
-        position=row["position"],
-        requester=row["request__requester__username"],
-        date=row["date"] or timezone.localdate(row["request__created_at"]),
-        category=row["category"],
-        amount_minor=money.to_minor(row["amount"], row["currency"]),
-        currency=row["currency"],
-        base_cents=row["base_amount_cents"] or 0,
-        report_total_cents=row["request__base_amount_cents"] or 0,
-        merchant_key=row["merchant_key"],
-        receipt_sha256=row["receipt_sha256"],
-    )
-
-
 def _live():
     return ExpenseLine.objects.exclude(status=LineStatus.REJECTED).exclude(
         request__status=RequestStatus.WITHDRAWN
@@ -175,7 +128,7 @@ def history_for(
             .values("pk")
         )
         take(_live().filter(request_id__in=recent))
-    return PastLines([_past(row) for row in rows.values()])
+    return PastLines([past_line(row) for row in rows.values()])
 
 
 def holidays_for(requester, day: date) -> frozenset[date]:
