@@ -256,7 +256,7 @@ def test_a_tampered_link_is_refused_and_decides_nothing(demo_org, worker, mailou
     middle = len(token) // 2
     flipped = "A" if token[middle] != "A" else "B"
     forged = [
-        f"{token[:middle]}{flipped}{token[middle + 1 :]}",
+        f"{token[:middle]}{flipped}{token[middle + 1:]}",
         token[:-2] + ("AA" if token[-2:] != "AA" else "BB"),
         "not-a-token",
         token[:middle],

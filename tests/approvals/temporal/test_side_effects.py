@@ -73,7 +73,9 @@ def test_a_mail_backend_that_always_fails_never_stops_the_request(
 
     kinds = audit_kinds(request)
     # The payout saga's rows (its own workflow, after the approval) are not this flow.
-    flow = [k for k in kinds if k != StepKind.NOTIFICATION_FAILED and not k.startswith("payout_")]
+    flow = [
+        k for k in kinds if k != StepKind.NOTIFICATION_FAILED and not k.startswith("payout_")
+    ]
     assert flow == [
         StepKind.SUBMITTED,
         StepKind.ASSIGNED,
