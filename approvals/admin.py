@@ -22,13 +22,7 @@ class PolicyVersionAdmin(admin.ModelAdmin):
 
     list_display = ("number", "status", "effective_from", "published_by", "published_at", "note")
     readonly_fields = (
-        "number",
-        "status",
-        "rules",
-        "note",
-        "effective_from",
-        "created_by",
-        "published_by",
+        "number", "status", "rules", "note", "effective_from", "created_by", "published_by",
         "published_at",
     )
 

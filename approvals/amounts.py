@@ -55,7 +55,7 @@ def plain_refusal_text() -> str:
     """The API's words for an amount that is not a JSON number or a `.`-notation string."""
     return _(
         'Send the amount as a JSON number or as a string such as "1450.00": digits, '
-        "a point before the decimals, no thousands separators."
+        'a point before the decimals, no thousands separators.'
     )
 
 

@@ -31,7 +31,9 @@ def _language(scope) -> str:
 
 def _page(scope, limit: int) -> bytes:
     with translation.override(_language(scope)):
-        return render_to_string("413.html", {"limit_mb": max(1, limit // (1024 * 1024))}).encode()
+        return render_to_string(
+            "413.html", {"limit_mb": max(1, limit // (1024 * 1024))}
+        ).encode()
 
 
 async def _answer_413(scope, send, limit: int) -> None:

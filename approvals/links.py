@@ -65,9 +65,9 @@ NONCE = 12
 
 
 def _key(secret: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=SALT.encode()).derive(
-        secret.encode()
-    )
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=SALT.encode()
+    ).derive(secret.encode())
 
 
 def _keys() -> list[bytes]:

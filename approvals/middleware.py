@@ -16,7 +16,7 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         response.headers.setdefault(
-            "Cross-Origin-Resource-Policy",
-            getattr(settings, "CROSS_ORIGIN_RESOURCE_POLICY", "") or "same-origin",
+            "Cross-Origin-Resource-Policy", getattr(settings, "CROSS_ORIGIN_RESOURCE_POLICY", "")
+            or "same-origin"
         )
         return response

@@ -113,7 +113,9 @@ def read(text: str, *, decimal: str, group: str) -> Decimal | None:
     return Decimal(f"{match['sign']}{digits}.{match['frac'] or '0'}")
 
 
-def parse_amount(text: str, *, decimal: str, group: str, places: int | None = None) -> Decimal:
+def parse_amount(
+    text: str, *, decimal: str, group: str, places: int | None = None
+) -> Decimal:
     """The amount `text` stands for in the reader's convention (`decimal`, `group`),
     quantized to `places` decimals when given; AmountRefused otherwise.
 

@@ -112,14 +112,7 @@ def _write_steps(request: ExpenseRequest, state: ApprovalState) -> None:
 
 # What a retried start task's audit row takes over (its key, kind and source stay).
 AUDIT_REPLACED = (
-    "at",
-    "level",
-    "actor_username",
-    "actor_name",
-    "actor_role",
-    "channel",
-    "comment",
-    "detail",
+    "at", "level", "actor_username", "actor_name", "actor_role", "channel", "comment", "detail"
 )
 
 

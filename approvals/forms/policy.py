@@ -61,15 +61,11 @@ class RuleForm(forms.Form):
     min_amount = AmountField(label=_("From (EUR)"), required=False, **EUR)
     below_amount = AmountField(label=_("Below (EUR)"), required=False, **EUR)
     categories = forms.MultipleChoiceField(
-        label=_("Categories"),
-        choices=Category.choices,
-        required=False,
+        label=_("Categories"), choices=Category.choices, required=False,
         widget=forms.CheckboxSelectMultiple,
     )
     roles = forms.MultipleChoiceField(
-        label=_("Requester's roles"),
-        choices=Role.choices,
-        required=False,
+        label=_("Requester's roles"), choices=Role.choices, required=False,
         widget=forms.CheckboxSelectMultiple,
     )
     cost_centres = CleanCharField(label=_("Cost centres"), max_length=300, required=False)
@@ -78,9 +74,7 @@ class RuleForm(forms.Form):
         label=_("Adds"),
         required=False,  # a blank row (kind "—") is no rule
         choices=[
-            ("", "—"),
-            (MANAGER, _("the n-th manager")),
-            (PERSON, _("a person")),
+            ("", "—"), (MANAGER, _("the n-th manager")), (PERSON, _("a person")),
             (GROUP, _("a group")),
         ],
     )
@@ -108,11 +102,8 @@ class RuleForm(forms.Form):
     def to_rule(self) -> PolicyRule:
         d = self.cleaned_data
         add = LevelRule(
-            kind=d["kind"],
-            manager=d.get("manager") or 0,
-            person=d.get("person") or "",
-            group=d.get("group") or "",
-            mode=d.get("mode") or ANY,
+            kind=d["kind"], manager=d.get("manager") or 0, person=d.get("person") or "",
+            group=d.get("group") or "", mode=d.get("mode") or ANY,
         )
         return PolicyRule(
             name=d.get("name") or "",
@@ -141,22 +132,17 @@ def initial_of(rules: PolicyRules) -> tuple[dict, list[dict]]:
     rows = []
     for rule in rules.rules:
         for add in rule.adds or [LevelRule(kind=MANAGER)]:
-            rows.append(
-                {
-                    "name": rule.name,
-                    "min_amount": _eur(rule.when.min_cents) if rule.when.min_cents else None,
-                    "below_amount": _eur(rule.when.below_cents),
-                    "categories": rule.when.categories,
-                    "roles": rule.when.roles,
-                    "cost_centres": ", ".join(rule.when.cost_centres),
-                    "departments": ", ".join(rule.when.departments),
-                    "kind": add.kind,
-                    "manager": add.manager or None,
-                    "person": add.person,
-                    "group": add.group,
-                    "mode": add.mode,
-                }
-            )
+            rows.append({
+                "name": rule.name,
+                "min_amount": _eur(rule.when.min_cents) if rule.when.min_cents else None,
+                "below_amount": _eur(rule.when.below_cents),
+                "categories": rule.when.categories,
+                "roles": rule.when.roles,
+                "cost_centres": ", ".join(rule.when.cost_centres),
+                "departments": ", ".join(rule.when.departments),
+                "kind": add.kind, "manager": add.manager or None, "person": add.person,
+                "group": add.group, "mode": add.mode,
+            })
     return top, rows
 
 
@@ -164,7 +150,8 @@ def rules_of(form: PolicyForm, formset) -> PolicyRules:
     d = form.cleaned_data
     # A blank extra row has no cleaned data; a row ticked "delete" is left out.
     rows = [
-        f for f in formset.forms if f.cleaned_data.get("kind") and not f.cleaned_data.get("DELETE")
+        f for f in formset.forms
+        if f.cleaned_data.get("kind") and not f.cleaned_data.get("DELETE")
     ]
     return PolicyRules(
         two_levels_from_cents=_cents(d["two_levels_from"]),

@@ -125,7 +125,9 @@ class ResubmitForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
-    def __init__(self, *args, max_amount: Decimal | None = None, currency: str = "EUR", **kwargs):
+    def __init__(
+        self, *args, max_amount: Decimal | None = None, currency: str = "EUR", **kwargs
+    ):
         super().__init__(*args, **kwargs)
         amount = self.fields["amount"]
         amount.currency = currency

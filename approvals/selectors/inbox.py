@@ -16,6 +16,7 @@ pages come in the server's order (newest first), each sorted by
 `DecisionDueAt` here, in Python. Overdue rows are marked either way.
 """
 
+
 from __future__ import annotations
 
 import base64
@@ -331,6 +332,8 @@ def decode_page_token(value: str, *, salt: str) -> bytes | None:
 
 def principals_of(user: User) -> list[str]:
     return [user.username, *people.delegators_for(delegate=user)]
+
+
 
 
 def eur_cents(amount: Decimal | None) -> int | None:

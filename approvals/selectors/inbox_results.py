@@ -202,7 +202,9 @@ def inbox_result(*, user: User, token: bytes | None, filters: Filters | None = N
     priority = Priority.REFRESH if unchanged else Priority.INBOX
     unavailable = False
     try:
-        fetched, source = _coalesced(key, query, token, principals, user.username, gens, priority)
+        fetched, source = _coalesced(
+            key, query, token, principals, user.username, gens, priority
+        )
         return _served(fetched, source, principals, user, filters, token)
     except Throttled:
         pass

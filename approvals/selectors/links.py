@@ -116,10 +116,8 @@ def link_outcome(
     lines = [_("This link has expired.")] if expired else []
     if state.round != claim.round:
         lines.append(
-            _(
-                "The request was sent back for changes and resubmitted; this link was for an "
-                "earlier round."
-            )
+            _("The request was sent back for changes and resubmitted; this link was for an "
+              "earlier round.")
         )
     else:
         for record in state.decisions:

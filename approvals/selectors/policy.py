@@ -35,10 +35,7 @@ class Change:
 
 
 CHANGES = (
-    Change.MORE_LEVELS,
-    Change.FEWER_LEVELS,
-    Change.OTHER_APPROVERS,
-    Change.NOW_GROUP,
+    Change.MORE_LEVELS, Change.FEWER_LEVELS, Change.OTHER_APPROVERS, Change.NOW_GROUP,
     Change.NO_LONGER_GROUP,
 )
 
@@ -112,7 +109,9 @@ def what_if(*, draft: PolicyVersion, start: date, end: date) -> WhatIf:
     org = OrgCache()
     draft_rules = rules_of(draft)
     pinned_rules: dict[int, PolicyRules] = {}
-    period = ExpenseRequest.objects.filter(created_at__date__gte=start, created_at__date__lte=end)
+    period = ExpenseRequest.objects.filter(
+        created_at__date__gte=start, created_at__date__lte=end
+    )
     truncated = period.count() > MAX_ROWS
     requests = (
         period.select_related("requester", "requester__reports_to")
@@ -133,9 +132,8 @@ def what_if(*, draft: PolicyVersion, start: date, end: date) -> WhatIf:
             rules = legacy_rules(request)
         pinned = chain_for(request, rules, org)
         proposed = chain_for(request, draft_rules, org)
-        rows.append(
-            WhatIfRow(request, _actual(request), pinned, proposed, compare(pinned, proposed))
-        )
+        rows.append(WhatIfRow(request, _actual(request), pinned, proposed,
+                              compare(pinned, proposed)))
         before += _load(pinned)
         after += _load(proposed)
     result = {"requests": len(rows), "changed": sum(1 for r in rows if r.changes)}
@@ -146,4 +144,6 @@ def what_if(*, draft: PolicyVersion, start: date, end: date) -> WhatIf:
         (person, before[person], after[person], after[person] - before[person])
         for person in set(before) | set(after)
     )
-    return WhatIf(start, end, rows, result, workload, dict(sorted(now_groups.items())), truncated)
+    return WhatIf(
+        start, end, rows, result, workload, dict(sorted(now_groups.items())), truncated
+    )

@@ -55,9 +55,7 @@ def policy_snapshot(version: PolicyVersion | None = None) -> PolicySnapshot:
     if version is not None:
         rules = rules_of(version)
         thresholds = (
-            rules.two_levels_from_cents,
-            rules.three_levels_from_cents,
-            rules.max_amount_cents,
+            rules.two_levels_from_cents, rules.three_levels_from_cents, rules.max_amount_cents
         )
     else:
         thresholds = tuple(

@@ -47,7 +47,6 @@ from .client import call
 
 log = logging.getLogger(__name__)
 
-
 class Priority(IntEnum):
     """Who spends the budget first (lower value first)."""
 

@@ -79,12 +79,8 @@ def request_override(request: HttpRequest, pk: int) -> HttpResponse:
                 request,
                 prompt,
                 action=request.path,
-                carry={
-                    **request.POST.dict(),
-                    "password": None,
-                    "stepup_credential": None,
-                    "csrfmiddlewaretoken": None,
-                },
+                carry={**request.POST.dict(), "password": None, "stepup_credential": None,
+                       "csrfmiddlewaretoken": None},
             )
             if request.htmx:
                 retarget(response, "#request-body")

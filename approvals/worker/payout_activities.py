@@ -35,7 +35,9 @@ def _permanent_as_non_retryable(fn: Callable) -> Callable:
         try:
             return fn(*args)
         except steps.Permanent as exc:
-            raise ApplicationError(exc.code, exc.params, type=exc.code, non_retryable=True) from exc
+            raise ApplicationError(
+                exc.code, exc.params, type=exc.code, non_retryable=True
+            ) from exc
 
     return wrapper
 

@@ -53,7 +53,6 @@ with workflow.unsafe.imports_passed_through():
     from .retries import DB_RETRY, DB_TIMEOUT, MAIL_RETRY, MAIL_TIMEOUT
     from .state import Machine, SearchValues
 
-
 class Effects:
     def __init__(self, m: Machine) -> None:
         self.m = m
