@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum, nonmember
 
+from .lines import LineInput, LineRejection, LineState  # noqa: F401 (part of the contract)
+
 WORKFLOW_TYPE = "ExpenseApproval"
 TASK_QUEUE = "approvals"
 
@@ -169,38 +171,6 @@ class PolicySnapshot:
         if amount_cents >= self.two_levels_from_cents:
             return 2
         return 1
-
-
-@dataclass
-class LineInput:
-    """One line of an expense report, as the workflow needs it (content stays in Django)."""
-
-    n: int  # 1-based position (`data-line`)
-    amount_cents: int  # minor units of `currency`
-    currency: str
-    base_amount_cents: int  # EUR cents at the report's pinned rate
-    category: str = ""
-
-
-@dataclass
-class LineRejection:
-    """An approver rejects one line of a report (with a reason) and decides the rest."""
-
-    n: int
-    reason: str
-
-
-@dataclass
-class LineState:
-    n: int
-    amount_cents: int
-    currency: str
-    base_amount_cents: int
-    category: str = ""
-    status: str = "open"  # open | rejected
-    rejected_level: int = 0
-    rejected_by: str = ""
-    reason: str = ""
 
 
 @dataclass

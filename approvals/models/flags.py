@@ -1,6 +1,6 @@
 """The spend checks' flags of a request, stored at submission (`services.flags`).
 
-Kept beside `models.py` (which imports it, so Django registers it there). A row
+Its own module of the models package (re-exported by `approvals.models`). A row
 is one flag of one line (`position`, 1-based; 0 = the report as a whole) with the
 check's code, its severity under the request's pinned policy and its parameters
 (plain JSON; `approvals.flag_labels` words them). The approver's "why this is
