@@ -107,7 +107,7 @@ def history_for(
     def take(queryset):
         if exclude_request:
             queryset = queryset.exclude(request_id=exclude_request)
-        for row in queryset.values(*PAST_FIELDS)[:CANDIDATES]:
+        for row in queryset.order_by().values(*PAST_FIELDS)[:CANDIDATES]:
             rows[(row["request_id"], row["position"])] = row
 
     hashes = sorted({x.receipt_sha256 for x in lines if x.receipt_sha256})
