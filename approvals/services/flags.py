@@ -29,6 +29,7 @@ from .. import flag_labels
 from ..calendars import holiday_dates
 from ..flag_facts import PAST_FIELDS, line_facts, past_line
 from ..models import AuditEntry, ExpenseLine, ExpenseRequest, LineFlag, LineStatus, RequestStatus
+from ..selectors import flags as cached_flags
 from ..spend_checks import (
     BLOCK,
     Code,
@@ -177,6 +178,17 @@ def store(*, request: ExpenseRequest, flags: list[Flag], key: str = "flags:submi
     """Replace the request's flags (submission, resubmission) and audit them."""
     LineFlag.objects.filter(request=request, noted_by="").delete()
     kept = set(LineFlag.objects.filter(request=request).values_list("position", "code"))
+    if kept:
+        cached_flags.forget(request.pk)  # the inbox reads them again
+    else:
+        cached_flags.remember(
+            request.pk,
+            [
+                {"position": f.line, "code": f.code, "severity": f.severity, "params": f.params}
+                | {"note": ""}
+                for f in flags
+            ],
+        )
     LineFlag.objects.bulk_create(
         LineFlag(
             request=request,
@@ -238,6 +250,7 @@ def note(*, request_id: int, by, notes: dict[int, str]) -> int:
         ):
             noted[str(position)] = text
     if noted:
+        cached_flags.forget(request_id)
         AuditEntry(
             request_id=request_id,
             key=f"flag_note:{now.isoformat()}:{by.username}",

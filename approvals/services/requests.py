@@ -138,7 +138,8 @@ def expense_submit(
         category=category,
         amount=amount,
         currency=currency,
-        description=(description or title)[:1000],
+        # A flat report names its expense in the title ("Hotel Adlon"): the line says both.
+        description=" — ".join(part for part in (title, description) if part)[:1000],
         base_amount_cents=base_cents,
     )
     spend_flags.fill_keys(line, receipt)
