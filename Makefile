@@ -13,7 +13,7 @@ FAST_HASHER := PASSWORD_HASHERS=django.contrib.auth.hashers.MD5PasswordHasher
 # apt as root, or through sudo when not root.
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: run test lint stress bench bench-load bench-ocr deps uv chromium tesseract gettext docker-compose messages node-deps vendor-js poppler
+.PHONY: run test lint stress bench bench-load bench-ocr bench-flags deps uv chromium tesseract gettext docker-compose messages node-deps vendor-js poppler
 
 # uv from PyPI when missing (user site first; Debian's "externally managed" Python next).
 uv:
@@ -101,6 +101,10 @@ bench-load: deps
 # latency with and without a burst of 50 receipts (its own stack). BENCHMARKS.md.
 bench-ocr: deps tesseract
 	@BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/ocr.py
+# make bench-flags — submission with the spend checks over 100,000 past lines (bench/flags.py,
+# issue 27): its own database (dropped and created), no Temporal. Results: BENCHMARKS.md.
+bench-flags: deps
+	@BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/approvals_bench_flags $(PY) bench/flags.py
 
 # Re-extract the catalog after changing strings, translate, then compile (commit both files).
 messages: deps gettext

@@ -40,6 +40,17 @@ PROBLEMS = {
         "Rules %(other)s and %(rule)s overlap: a request can match both, and both add the "
         "same level. Narrow one of them or merge them."
     ),
+    # The spend checks (approvals/spend_rules.py).
+    "check_action": _("A spend check (%(check)s) must be off, warn or block submission."),
+    "check_negative": _("The amount from which a receipt is required cannot be negative."),
+    "check_category": _("A spend check names the category %(category)s, which does not exist."),
+    "check_tolerance": _("The tolerance for similar amounts must be between 0 and %(max)s %%."),
+    "check_days": _("The number of days of a spend check must be between 0 and %(max)s."),
+    "limit_positive": _("Limit %(limit)s must be above zero."),
+    "limit_per": _("Limit %(limit)s must be per line, night, person or day."),
+    "limit_twice": _(
+        "Limit %(limit)s repeats an earlier limit (same category, unit and words): merge them."
+    ),
 }
 
 

@@ -16,7 +16,7 @@ from ninja import Path, Query, Router
 from accounts import stepup
 from accounts.models import User
 
-from .. import money, selectors, services
+from .. import flag_labels, money, selectors, services
 from ..amounts import plain_refusal_text
 from ..forms.report import ReportForm, ResubmitReportForm
 from ..forms.requests import ExpenseForm, ResubmitForm
@@ -143,6 +143,7 @@ def request_out(expense: ExpenseRequest, *, steps: bool = False) -> dict:
         "created_at": expense.created_at,
         "policy_version": expense.policy_version,
         "lines": lines,
+        "flags": [flag_labels.worded(f) for f in expense.flags.all()],
         "steps": [
             {
                 "level": s.level,
@@ -176,7 +177,7 @@ def my_requests(
     qs = (
         selectors.requests_of(user=request.auth, status=status or "")
         .select_related("requester")
-        .prefetch_related("lines")
+        .prefetch_related("lines", "flags")
     )
     return {"count": qs.count(), "items": [request_out(e) for e in qs[offset : offset + limit]]}
 

@@ -120,6 +120,15 @@ class ResubmitLineIn(LineIn):
     origin: int | None = Field(None, ge=1, le=50)
 
 
+class FlagOut(Schema):
+    code: str  # duplicate, near_duplicate, split, receipt_missing, over_limit, weekend, holiday
+    line: int  # 1-based; 0 = the report as a whole
+    severity: str  # warn | block
+    name: str  # in the caller's language
+    text: str
+    note: str = ""  # the approver's "why this is fine"
+
+
 class RequestOut(Schema):
     id: int
     requester: str
@@ -139,6 +148,7 @@ class RequestOut(Schema):
     # The report's lines and what is approved of them (the open lines): detail only.
     lines: list[LineOut] = []
     approved_total: TotalOut | None = None
+    flags: list[FlagOut] = []  # the spend checks' flags at submission (words: Accept-Language)
 
 
 class RequestList(Schema):

@@ -38,6 +38,7 @@ from accounts.models import Delegation, User
 from .. import metrics, money
 from ..links import LinkClaim, link_url, new_decision_id
 from ..models import ExpenseRequest, Notification, NotificationStatus
+from ..selectors.flags import flags_of_id
 from ..text import clean_text, header_line
 from ..workflow.contract import Action, StepEvent, StepKind, Transition
 
@@ -233,6 +234,8 @@ def compose(
             "link": link,
             "level": event.level,
             "principal": header_line(principal),
+            # The spend checks' flags, for whoever is asked to decide (issue 27).
+            "flags": flags_of_id(state.request_id) if decides else [],
             **(_links(recipient, event, t) if decides else {}),
         }
         body = render_to_string("approvals/mail/notification.txt", context)

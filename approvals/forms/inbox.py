@@ -139,6 +139,8 @@ class InboxFilterForm(forms.Form):
     min_amount = AmountField(required=False, allow_zero=True, max_value=AMOUNT_CEILING)
     max_amount = AmountField(required=False, allow_zero=True, max_value=AMOUNT_CEILING)
     overdue = forms.BooleanField(required=False)
+    # Only rows with a spend-check flag (applied to the rows a page read).
+    flagged = forms.BooleanField(required=False)
     page = forms.CharField(required=False, max_length=2000)
 
     def clean(self):

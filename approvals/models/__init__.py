@@ -433,6 +433,8 @@ class ApiCall(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.method} {self.path} {self.status_code}"
 
 
-# A report's lines (their own module; re-exported so `approvals.models.ExpenseLine` works).
+# A report's lines and their spend-check flags (issue 27): their own modules, re-exported
+# so `approvals.models.ExpenseLine` and `approvals.models.LineFlag` work.
+from .flags import LineFlag  # noqa: E402, F401
 from .lines import ExpenseLine, LineStatus  # noqa: E402, F401
 from .rounds import ReportRound  # noqa: E402, F401

@@ -42,6 +42,8 @@ EVENT_LABELS = {
     "payout_failed": gettext_lazy("payout failed"),
     "payout_on_hold": gettext_lazy("payout on hold"),
     "payout_released": gettext_lazy("payout released"),
+    "flagged": gettext_lazy("flagged by the spend checks"),
+    "flag_note": gettext_lazy("flag explained by the approver"),
 }
 
 

@@ -19,14 +19,20 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 
-from ..models import PolicyStatus, PolicyVersion
+from ..models import Category, PolicyStatus, PolicyVersion
 from ..policies import OrgCache, effective_version, ensure_demo_policy, next_number
 from ..policy_labels import problem_text
+from ..spend_checks import SpendChecks
+from ..spend_rules import problems as check_problems
 from ..workflow.policy import PolicyRules, Problem, problems
 
 
 def policy_problems(rules: PolicyRules) -> list[Problem]:
-    return problems(rules, OrgCache().validation_snapshot())
+    found = problems(rules, OrgCache().validation_snapshot())
+    categories = [c for c, _label in Category.choices]
+    for p in check_problems(SpendChecks.from_dict(rules.checks), categories):
+        found.append(Problem(p.code, 0, p.params))
+    return found
 
 
 @transaction.atomic

@@ -29,14 +29,15 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 
-from .. import money
+from .. import flag_labels, money
 from ..amounts import decimals_error
 from ..lines import Headline, LineData, headline, merchant_key
 from ..models import ExpenseLine, ExpenseRequest, ReportRound, RequestStatus
-from ..policies import effective_version
+from ..policies import effective_version, rules_of
 from ..selectors.fx import rate_on
 from ..temporal.starter import policy_snapshot, workflow_start_quietly
 from ..workflow.contract import PolicySnapshot
+from . import flags as spend_flags
 
 
 def check_base_amount(
@@ -124,7 +125,17 @@ def expense_submit(
     if flat:
         if amount is None:
             raise ValueError("a flat submission needs an amount")
-        lines = [LineData(amount=amount, currency=currency, category=category, receipt=receipt)]
+        # A flat report names its expense in the title ("Hotel Adlon"): the line says both.
+        joined = " — ".join(part for part in (title, description) if part)[:1000]
+        lines = [
+            LineData(
+                amount=amount,
+                currency=currency,
+                category=category,
+                receipt=receipt,
+                description=joined,
+            )
+        ]
     if not lines:
         raise ValueError("a report has at least one line")
     day = timezone.localdate()
@@ -145,6 +156,21 @@ def expense_submit(
     else:
         check_report_total(base_cents=head.base_amount_cents, policy=policy)
     rate, rate_date = rates.get(head.currency, (Decimal(1), day))
+    # The spend checks run on the report's lines before anything is saved, so a blocking
+    # check refuses with nothing half-written (services/flags.py).
+    flags = []
+    if version is not None:
+        flags = spend_flags.flags_for(
+            lines=[
+                unsaved_line(n, line, cents, day=day)
+                for n, (line, cents) in enumerate(zip(lines, base_cents, strict=True), start=1)
+            ],
+            requester=requester,
+            rules=rules_of(version),
+            day=day,
+            total_cents=head.base_amount_cents,
+        )
+        refuse_blocking(flags, flat=flat)
     request = ExpenseRequest(
         requester=requester,
         title=title,
@@ -178,8 +204,42 @@ def expense_submit(
             raise
         return winner
     record_round(request, rows, round_number=1)
+    spend_flags.store(request=request, flags=flags)
     transaction.on_commit(lambda: workflow_start_quietly(request_id=request.pk))
     return request
+
+
+def unsaved_line(n: int, line: LineData, cents: int, *, day: date) -> ExpenseLine:
+    """The line as it will be saved, for the spend checks (nothing written)."""
+    return ExpenseLine(
+        position=n,
+        date=line.date or day,
+        merchant=line.merchant,
+        merchant_key=merchant_key(line.merchant),
+        category=line.category,
+        amount=line.amount,
+        currency=line.currency,
+        vat=line.vat,
+        description=line.description,
+        attendees=line.attendees,
+        base_amount_cents=cents,
+        receipt_sha256=sha256_of(line.receipt) if line.receipt is not None else "",
+    )
+
+
+def refuse_blocking(flags, *, flat: bool) -> None:
+    """A blocking check refuses: at the one-line form's fields, or at `lines.<n>.<field>`."""
+    try:
+        spend_flags.refuse_blocking(flags)
+    except spend_flags.FlagsBlocked as blocked:
+        if flat:
+            raise
+        errors: dict[str, list[str]] = {}
+        for flag in blocked.flags:
+            field = spend_flags.one_line_field(flag)
+            key = f"lines.{flag.line}.{field}" if flag.line and field != "__all__" else "__all__"
+            errors.setdefault(key, []).append(flag_labels.text(flag.code, flag.params))
+        raise ValidationError(errors) from None
 
 
 def to_base(line: LineData, rates: dict[str, tuple[Decimal, date]]) -> int:

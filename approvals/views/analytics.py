@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 from ..forms.analytics import PeriodForm
 from ..labels import STATUS_WORDS
 from ..selectors import analytics as data
+from ..selectors import spend as spending
 from ..templatetags.when import duration
 from . import charts
 
@@ -41,6 +42,12 @@ TIMING_SERIES = [
     ("series-2", gettext_lazy("90th percentile")),
 ]
 WEEK_SERIES = [("series-3", gettext_lazy("escalations")), ("series-4", gettext_lazy("expiries"))]
+
+
+def _outcome_word(key: str) -> str:
+    if key == spending.LINE_REJECTED:
+        return _("line rejected")
+    return str(STATUS_WORDS.get(key, key))
 
 
 def _level_label(key: str) -> str:
@@ -96,6 +103,9 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
         "statuses": [STATUS_WORDS[s] for s in data.OUTCOMES],
         "time_zone": timezone.get_current_timezone_name(),
     }
+    money = spending.spend(days=days)
+    context["spend"] = money
+    context["spend_decided"] = [(k, _outcome_word(k), n) for k, n in money.decided.items()]
     return render(request, "approvals/analytics.html", context)
 
 
@@ -143,4 +153,16 @@ def analytics_csv(request: HttpRequest) -> HttpResponse:
             out.writerow(
                 ["by_category", _cell(c.key), _cell(c.label), status, c.counts.get(status, 0)]
             )
+    # Spend in money (issue 27): EUR cents, months as the ISO date of their first day.
+    money = spending.spend(days=days)
+    for key, label, cents in money.by_category:
+        out.writerow(["spend_by_category", _cell(key), _cell(label), "eur_cents", cents])
+    for code, cents in money.by_cost_centre:
+        out.writerow(["spend_by_cost_centre", _cell(code), "", "eur_cents", cents])
+    for month, cents in money.by_month:
+        out.writerow(["spend_by_month", month.isoformat(), "", "eur_cents", cents])
+    out.writerow(["flagged_lines", "total", "", "lines", money.lines])
+    out.writerow(["flagged_lines", "flagged", "", "lines", money.flagged])
+    for key, n in money.decided.items():
+        out.writerow(["flagged_lines_decided", key, _cell(_outcome_word(key)), "lines", n])
     return response

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,6 +27,7 @@ from accounts import stepup
 from ..forms.inbox import BulkApproveForm, DecisionForm, InboxFilterForm
 from ..metrics import timed
 from ..models import ExpenseRequest
+from ..selectors.flags import attach as attach_flags
 from ..selectors.home import waiting_count
 from ..selectors.inbox import (
     decode_page_token,
@@ -35,6 +37,7 @@ from ..selectors.inbox import (
 )
 from ..selectors.inbox_results import Filters, PageExpired, inbox_result
 from ..selectors.lines import attach_lines
+from ..services import flags as spend_flags
 from ..services.decisions import decide_one
 from ..stepup import approval_needs_step_up, purpose
 from ..stepup import reason as step_up_reason
@@ -76,12 +79,15 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "The approval service is not reachable right now; these rows may be out of date. "
             "Please try again in a moment."
         )
+    rows = attach_flags(result.rows)
+    if data.get("flagged"):
+        rows = [row for row in rows if row.flags]
     params = request.GET.copy()
     params["page"] = encode_page_token(result.next_token, salt=salt)
     first = request.GET.copy()
     first.pop("page", None)
     context = {
-        "rows": result.rows,
+        "rows": rows,
         "result": result,
         "refresh_seconds": int(settings.INBOX_REFRESH_SECONDS),
         "refresh_query": request.GET.urlencode(),
@@ -91,7 +97,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "first_page": first.urlencode() if token else None,
         # Live arrivals are added only to the unfiltered first page: a pushed row
         # may not match a filter, and belongs to page one by the server's order.
-        "live_insert": not token and not filters.any,
+        "live_insert": not token and not filters.any and not data.get("flagged"),
         "new_decision_id": new_decision_id,
     }
     template = "approvals/inbox.html"
@@ -127,6 +133,12 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     lands in the row's message slot, a success replaces the whole row.
     """
     form = DecisionForm(request.POST)
+    notes: dict[int, str] = {}
+    try:
+        notes = spend_flags.notes_from(request.POST)
+    except ValidationError as exc:
+        form.is_valid()
+        form.add_error(None, exc)
     if not form.is_valid():
         ok, message = False, " ".join(e for errors in form.errors.values() for e in errors)
     else:
@@ -159,6 +171,8 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             project=not request.htmx,
             rejected_lines=form.rejected_lines,
         )
+        if ok:  # "why this flagged line is fine" goes with the decision (DB side)
+            spend_flags.note(request_id=pk, by=request.user, notes=notes)
     if request.htmx:
         response = render(
             request,

@@ -15,13 +15,17 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ..forms.checks import ACTION_CHOICES, ChecksForm, LimitFormSet, checks_initial
+from ..forms.checks import checks_of as form_checks
 from ..forms.policy import PolicyForm, PublishForm, RuleFormSet, WhatIfForm, initial_of
 from ..forms.policy import rules_of as form_rules
 from ..models import PolicyStatus
 from ..policies import effective_version, rules_of
 from ..policy_labels import group_name, problem_text
+from ..selectors.flags_what_if import flags_what_if
 from ..selectors.policy import access_version, policy_versions, what_if
 from ..services import policy as policy_services
+from ..spend_checks import SpendChecks
 
 
 def _require_admin(request: HttpRequest) -> None:
@@ -55,13 +59,33 @@ def policy_draft(request: HttpRequest) -> HttpResponse:
     return redirect("policy-detail", number=draft.number)
 
 
-def _detail(request, version, *, form=None, formset=None, publish_form=None, status=200):
+def _check_words(checks: SpendChecks) -> dict[str, str]:
+    words = dict(ACTION_CHOICES)
+    names = ("receipt", "limits", "duplicates", "near_duplicates", "splits", "weekend", "holiday")
+    return {name: str(words.get(getattr(checks, name), "")) for name in names}
+
+
+def _detail(
+    request,
+    version,
+    *,
+    form=None,
+    formset=None,
+    checks_form=None,
+    limit_formset=None,
+    publish_form=None,
+    status=200,
+):
     rules = rules_of(version)
     is_draft = version.status == PolicyStatus.DRAFT
     if is_draft and form is None:
         top, rows = initial_of(rules)
         form = PolicyForm(initial={**top, "note": version.note})
         formset = RuleFormSet(initial=rows, prefix="rule")
+    if is_draft and checks_form is None:
+        top, rows = checks_initial(SpendChecks.from_dict(rules.checks))
+        checks_form = ChecksForm(initial=top, prefix="checks")
+        limit_formset = LimitFormSet(initial=rows, prefix="limit")
     problems = [problem_text(p) for p in policy_services.policy_problems(rules)] if is_draft else []
     return render(
         request,
@@ -72,6 +96,10 @@ def _detail(request, version, *, form=None, formset=None, publish_form=None, sta
             "is_draft": is_draft,
             "form": form,
             "formset": formset,
+            "checks_form": checks_form,
+            "limit_formset": limit_formset,
+            "checks": SpendChecks.from_dict(rules.checks) if rules.checks else None,
+            "check_words": _check_words(SpendChecks.from_dict(rules.checks)),
             "problems": problems,
             "publish_form": publish_form or PublishForm(),
             "group_name": group_name,
@@ -93,10 +121,29 @@ def policy_detail(request: HttpRequest, number: int) -> HttpResponse:
         return redirect("policy-detail", number=number)
     form = PolicyForm(request.POST)
     formset = RuleFormSet(request.POST, prefix="rule")
-    if not (form.is_valid() and formset.is_valid()):
-        return _detail(request, version, form=form, formset=formset, status=400)
+    kept = SpendChecks.from_dict(rules_of(version).checks)
+    # A POST without the checks part leaves the draft's checks as they are.
+    with_checks = "checks-receipt" in request.POST
+    checks_form = ChecksForm(request.POST, prefix="checks") if with_checks else None
+    limit_formset = LimitFormSet(request.POST, prefix="limit") if with_checks else None
+    valid = form.is_valid() and formset.is_valid()
+    if with_checks:
+        valid = checks_form.is_valid() and limit_formset.is_valid() and valid
+    if not valid:
+        return _detail(
+            request,
+            version,
+            form=form,
+            formset=formset,
+            checks_form=checks_form,
+            limit_formset=limit_formset,
+            status=400,
+        )
+    rules = form_rules(form, formset)
+    checks = form_checks(checks_form, limit_formset, kept) if with_checks else kept
+    rules.checks = checks.to_dict() if (with_checks or rules_of(version).checks) else {}
     found = policy_services.policy_draft_save(
-        draft=version, rules=form_rules(form, formset), note=form.cleaned_data["note"]
+        draft=version, rules=rules, note=form.cleaned_data["note"]
     )
     if found:
         messages.warning(request, _("The draft is saved; fix the problems below to publish it."))
@@ -157,13 +204,25 @@ def policy_what_if(request: HttpRequest, number: int) -> HttpResponse:
     _require_admin(request)
     version = access_version(number=number)
     form = WhatIfForm(request.GET)  # no parameters: the last 90 days
-    result = None
+    result = flags = None
     if form.is_valid():
         start, end = form.period()
         result = what_if(draft=version, start=start, end=end)
+        flags = flags_what_if(
+            requests=[row.request for row in result.rows],
+            rules=rules_of(version),
+            start=start,
+            end=end,
+        )
     return render(
         request,
         "approvals/policy_what_if.html",
-        {"version": version, "form": form, "result": result, "group_name": group_name},
+        {
+            "version": version,
+            "form": form,
+            "result": result,
+            "flags": flags,
+            "group_name": group_name,
+        },
         status=200 if result is not None else 400,
     )

@@ -34,6 +34,7 @@ from ..forms.requests import AMOUNT_CEILING, ExpenseForm, ResubmitForm, StatusFi
 from ..models import CURRENCIES, ExpenseRequest, RequestStatus
 from ..policy_labels import level_name
 from ..selectors import chain
+from ..selectors.flags import by_line, flags_of
 from ..selectors.lines import approved_total, lines_of, report_total
 from ..selectors.live import EVENT_LABELS, live_words
 from ..temporal.starter import current_max_amount
@@ -240,6 +241,10 @@ def _detail_context(
         left = budgets_left([expense.requester.username])
         if expense.requester.username in left:
             budget_left_cents = left[expense.requester.username] - approved.eur_cents
+    flags = flags_of(expense)
+    flags_by_line = by_line(flags)
+    for line in lines:  # each line shows its own flags; the report's (line 0) above them
+        line.flags = flags_by_line.get(line.position, [])
     forms = {
         "extend_form": action_forms.get("extend_form") or ExtendForm(),
         "override_form": action_forms.get("override_form") or OverrideForm(),
@@ -279,6 +284,9 @@ def _detail_context(
         "budget_left_cents": budget_left_cents,
         # The per-line reject controls sit in the lines list; they belong to this form.
         "decide_form_id": f"decide-{expense.pk}-{expense.current_level}",
+        "flags": flags,
+        "report_flags": flags_by_line.get(0, []) if lines else flags,
+        "flagged_lines": sorted(by_line(flags)) if can_decide else [],
     }
 
 

@@ -19,6 +19,7 @@ person or group) is not added twice.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, field
 
 from .contract import LevelKind, LevelSpec, RouteFacts
@@ -62,6 +63,9 @@ class PolicyRules:
     three_levels_from_cents: int = 1_000_000
     max_amount_cents: int = 100_000_000
     rules: list[PolicyRule] = field(default_factory=list)
+    # The spend checks (approvals.spend_checks.SpendChecks as a dict; {}: none). Plain
+    # data here: the workflow never reads them, submission and the what-if do.
+    checks: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -91,6 +95,29 @@ class OrgSnapshot:
     department: str = ""  # the requester's (empty where the org chart has none)
 
 
+# The demo's spend checks (SpendChecks.to_dict()): receipts from 25 EUR, hotel nights
+# (travel lines that say "hotel"; there is no hotel category) 200 EUR, meals 60 EUR a
+# person, duplicates, near-duplicates and splits warn; weekends and holidays off.
+DEMO_CHECKS = {
+    "receipt": "warn",
+    "receipt_from_cents": 2_500,
+    "receipt_from_by_category": {},
+    "limits": "warn",
+    "category_limits": [
+        {"category": "travel", "cents": 20_000, "per": "night", "match": "hotel"},
+        {"category": "meals", "cents": 6_000, "per": "person", "match": ""},
+    ],
+    "duplicates": "warn",
+    "near_duplicates": "warn",
+    "near_tolerance_percent": 5,
+    "near_days": 3,
+    "splits": "warn",
+    "split_days": 7,
+    "weekend": "off",
+    "holiday": "off",
+}
+
+
 def demo_policy() -> PolicyRules:
     """The contract's default policy (DESIGN.md §2): version 1 of every fresh database."""
     return PolicyRules(
@@ -109,6 +136,7 @@ def demo_policy() -> PolicyRules:
                 adds=[LevelRule(kind=GROUP, group="IT")],
             ),
         ],
+        checks=copy.deepcopy(DEMO_CHECKS),
     )
 
 

@@ -40,8 +40,10 @@ def form_data(rules: PolicyRules, note: str = "") -> dict:
     top, rows = initial_of(rules)
     data = {k: str(v) for k, v in top.items()} | {"note": note}
     data |= {
-        "rule-TOTAL_FORMS": str(len(rows)), "rule-INITIAL_FORMS": str(len(rows)),
-        "rule-MIN_NUM_FORMS": "0", "rule-MAX_NUM_FORMS": "50",
+        "rule-TOTAL_FORMS": str(len(rows)),
+        "rule-INITIAL_FORMS": str(len(rows)),
+        "rule-MIN_NUM_FORMS": "0",
+        "rule-MAX_NUM_FORMS": "50",
     }
     for i, row in enumerate(rows):
         for key, value in row.items():
@@ -72,6 +74,9 @@ def test_the_data_migration_publishes_the_same_default_policy(db):
     migration = importlib.import_module("approvals.migrations.0006_policy_versions")
     PolicyVersion.objects.all().delete()
     migration.publish_default_policy(apps, None)
+    # Issue 27: 0013 gives the (untouched) default version the default spend checks.
+    checks = importlib.import_module("approvals.migrations.0013_flags_default_checks")
+    checks.add_default_checks(apps, None)
     version = PolicyVersion.objects.get(number=1)
     assert version.status == PolicyStatus.PUBLISHED
     assert PolicyRules.from_dict(version.rules) == demo_policy()
@@ -198,10 +203,17 @@ def test_a_request_pins_the_version_in_force_at_submission(demo_org):
 # ------------------------------------------------------------------ what-if
 def past_request(org, euros: str, category: str, days_ago: int, approvers: list[str]):
     request = ExpenseRequest.objects.create(
-        requester=org["emma"], title=f"{category} {euros}", amount=Decimal(euros),
-        currency="EUR", category=category, base_amount_cents=int(Decimal(euros) * 100),
-        fx_rate=Decimal(1), fx_rate_date=timezone.localdate(), policy_version=1,
-        status="approved", levels=len(approvers),
+        requester=org["emma"],
+        title=f"{category} {euros}",
+        amount=Decimal(euros),
+        currency="EUR",
+        category=category,
+        base_amount_cents=int(Decimal(euros) * 100),
+        fx_rate=Decimal(1),
+        fx_rate_date=timezone.localdate(),
+        policy_version=1,
+        status="approved",
+        levels=len(approvers),
     )
     ExpenseRequest.objects.filter(pk=request.pk).update(
         created_at=timezone.now() - timedelta(days=days_ago)
@@ -287,3 +299,142 @@ def test_a_rule_on_a_cost_centre_routes_by_the_requesters_cost_centre(demo_org):
     org = OrgCache()
     assert [s.approvers for s in chain_for(emma, rules, org)] == [["max"], ["diana"]]
     assert [s.approvers for s in chain_for(finn, rules, org)] == [["maria"]]
+
+
+# ------------------------------------------------------------ spend checks (issue 27)
+def checks_data(rules: PolicyRules, language: str = "en", **changes) -> dict:
+    """The draft POST with its spend-checks part (prefix `checks`, limits `limit`), amounts
+    typed as a reader of `language` types them."""
+    from approvals.forms.checks import checks_initial
+    from approvals.spend_checks import SpendChecks
+
+    top, rows = checks_initial(SpendChecks.from_dict(rules.checks))
+    data = form_data(rules) | {f"checks-{k}": str(v) for k, v in top.items()}
+    data |= {
+        "limit-TOTAL_FORMS": str(len(rows)),
+        "limit-INITIAL_FORMS": str(len(rows)),
+        "limit-MIN_NUM_FORMS": "0",
+        "limit-MAX_NUM_FORMS": "30",
+    }
+    for i, row in enumerate(rows):
+        data |= {f"limit-{i}-{k}": str(v) for k, v in row.items()}
+    if language == "de":
+        data = {
+            k: v.replace(".", ",") if isinstance(v, str) and re.fullmatch(r"\d+\.\d\d", v) else v
+            for k, v in data.items()
+        }
+    return data | changes
+
+
+def test_the_editor_edits_the_checks_and_a_post_without_them_keeps_them(demo_org):
+    admin = client_for(demo_org["admin"])
+    admin.post("/policy/draft/")
+    page = admin.get("/policy/2/").content.decode()
+    assert 'data-testid="checks-form"' in page and 'name="limit-0-match" value="hotel"' in page
+    changes = {"checks-receipt": "block", "limit-0-amount": "150,00"}
+    data = checks_data(demo_policy(), "de", **changes)
+    response = admin.post("/policy/2/", data, HTTP_ACCEPT_LANGUAGE="de")
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    checks = PolicyRules.from_dict(PolicyVersion.objects.get(number=2).rules).checks
+    assert checks["receipt"] == "block"
+    assert checks["category_limits"][0] == {
+        "category": "travel",
+        "cents": 15_000,
+        "per": "night",
+        "match": "hotel",
+    }
+    admin.post("/policy/2/", form_data(demo_policy()))  # no checks part: kept
+    kept = PolicyRules.from_dict(PolicyVersion.objects.get(number=2).rules).checks
+    assert kept == checks
+
+
+@pytest.mark.parametrize(
+    ("language", "field", "value", "words"),
+    [
+        ("en", "checks-near_tolerance_percent", "51", "less than or equal to 50"),
+        ("de", "checks-split_days", "-1", "größer oder gleich 0"),
+        ("en", "limit-0-amount", "", "Enter the limit for this category."),
+        ("de", "limit-0-amount", "", "Geben Sie das Limit für diese Kategorie ein."),
+        ("en", "checks-receipt", "maybe", "Select a valid choice."),
+    ],
+)
+def test_the_checks_are_validated_in_words(demo_org, language, field, value, words):
+    admin = client_for(demo_org["admin"])
+    admin.post("/policy/draft/")
+    data = checks_data(demo_policy(), language, **{field: value})
+    response = admin.post("/policy/2/", data, HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert f'data-testid="error-{field}"' in html and words in html
+
+
+def test_a_repeated_limit_is_a_problem_that_blocks_publishing(demo_org):
+    admin = client_for(demo_org["admin"])
+    admin.post("/policy/draft/")
+    data = checks_data(
+        demo_policy(),
+        **{
+            "limit-TOTAL_FORMS": "3",
+            "limit-2-category": "meals",
+            "limit-2-per": "person",
+            "limit-2-amount": "70.00",
+        },
+    )
+    assert admin.post("/policy/2/", data).status_code == 302
+    page = admin.get("/policy/2/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Limit 3 wiederholt ein früheres Limit" in page
+
+
+def past_hotel(org, euros: str, days_ago: int, flagged: bool = False):
+    from approvals.models import ExpenseLine, LineFlag
+
+    request = past_request(org, euros, "travel", days_ago, ["max"])
+    ExpenseLine.objects.create(
+        request=request,
+        position=1,
+        date=timezone.localdate() - timedelta(days=days_ago),
+        category="travel",
+        amount=Decimal(euros),
+        currency="EUR",
+        merchant="Hotel Adlon",
+        merchant_key=f"hotel adlon {days_ago}",
+        description="1 night",
+        receipt_sha256=f"{days_ago:064d}",
+        base_amount_cents=int(Decimal(euros) * 100),
+    )
+    if flagged:
+        LineFlag.objects.create(request=request, position=1, code="over_limit", params={})
+    return request
+
+
+def test_the_what_if_of_a_lower_hotel_limit_lists_the_past_reports_it_would_flag(demo_org):
+    org = demo_org
+    cheap = past_hotel(org, "120.00", 10)
+    middle = past_hotel(org, "180.00", 17)
+    dear = past_hotel(org, "230.00", 24, flagged=True)  # over 200 already at submission
+    rules = demo_policy()
+    rules.checks["category_limits"][0]["cents"] = 15_000  # hotel nights: 150 EUR
+    policy_services.policy_draft_save(draft=draft_for(org), rules=rules)
+    start = (timezone.localdate() - timedelta(days=60)).isoformat()
+    html = (
+        client_for(org["admin"])
+        .get(f"/policy/2/what-if/?from={start}", HTTP_ACCEPT_LANGUAGE="en")
+        .content.decode()
+    )
+    rows = re.findall(r'data-testid="what-if-flag-row" data-request-id="(\d+)"', html)
+    assert sorted(map(int, rows)) == sorted([middle.pk, dear.pk])
+    assert cheap.pk not in map(int, rows)
+    assert "180.00 EUR for 1 night is over the limit of 150.00 EUR a night." in html
+    assert "this version would flag 2 and block 0" in html
+    section = html.split(f'data-request-id="{dear.pk}"', 2)[-1]
+    assert 'data-code="over_limit">Over the limit</span>' in section  # at submission
+    # Blocking instead of warning: the same reports, now blocked.
+    rules.checks["limits"] = "block"
+    policy_services.policy_draft_save(draft=PolicyVersion.objects.get(number=2), rules=rules)
+    german = (
+        client_for(org["admin"])
+        .get(f"/policy/2/what-if/?from={start}", HTTP_ACCEPT_LANGUAGE="de")
+        .content.decode()
+    )
+    assert german.count('data-blocked="true"') == 2
+    assert "180,00 EUR für 1 Nacht liegen über dem Limit von 150,00 EUR pro Nacht." in german
