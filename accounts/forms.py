@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxLengthValidator
 from django.utils import timezone
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from . import bank, services
@@ -103,14 +105,21 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["receives_digest", "time_zone", "holiday_subdivision"]
-        labels = {"receives_digest": _("Send me the daily digest")}
+        fields = ["language", "receives_digest", "time_zone", "holiday_subdivision"]
+        labels = {"receives_digest": _("Send me the daily digest"), "language": _("Language")}
+        help_texts = {
+            "language": _("Of your pages once you are signed in and of every mail to you.")
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         default = _("The organisation's default")
         self.fields["time_zone"].choices = [("", default), *((z, z) for z in time_zones())]
         self.fields["holiday_subdivision"].choices = [("", default), *subdivisions()]
+        self.fields["language"].choices = [
+            ("", _("As my browser says")),
+            *((code, get_language_info(code)["name_local"]) for code, _n in settings.LANGUAGES),
+        ]
 
 
 class BankDetailsForm(forms.Form):

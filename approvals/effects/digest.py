@@ -25,9 +25,10 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
-from django.utils import formats, timezone, translation
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from accounts.language import as_reader
 from accounts.models import Delegation, User
 from accounts.selectors import admin_usernames
 
@@ -231,14 +232,9 @@ def recipients(kind: str) -> list[str]:
     return digest_recipients() if kind == MailKind.DIGEST else report_recipients()
 
 
-def _language(user: User) -> str:
-    # The project keeps no language per person yet; a field named `language` would win.
-    return getattr(user, "language", "") or settings.LANGUAGE_CODE
-
-
 def compose(kind: str, user: User, scheduled_at: str) -> Mail | None:
     """The mail for `user`, in their language; None when there is nothing to tell."""
-    with translation.override(_language(user)), timezone.override(settings.TIME_ZONE):
+    with as_reader(user):
         day = formats.date_format(local_time(scheduled_at).date(), "DATE_FORMAT")
         context: dict = {"name": header_line(user.display_name), "base": _base_url(), "day": day}
         if kind == MailKind.DIGEST:

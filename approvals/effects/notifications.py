@@ -30,15 +30,18 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.language import as_reader, user_named
 from accounts.models import Delegation, User
 
 from .. import metrics, money
 from ..links import LinkClaim, link_url, new_decision_id
 from ..models import ExpenseRequest, Notification, NotificationStatus
+from ..people import people_cache
 from ..text import clean_text, header_line
+from ..words import status_word
 from ..workflow.contract import Action, StepEvent, StepKind, Transition
 
 # Mails that ask their approver recipients to decide the event's level.
@@ -130,7 +133,7 @@ def _subject(event: StepEvent, t: Transition) -> str:
         }
     return _("Expense request #%(id)s is %(status)s: %(title)s") % {
         "id": state.request_id,
-        "status": event.detail.get("outcome", state.status),
+        "status": status_word(event.detail.get("outcome", state.status)),
         "title": title,
     }
 
@@ -185,7 +188,8 @@ def compose(event: StepEvent, t: Transition, recipient: str = "", principal: str
     state = t.state
     link = f"{settings.APP_BASE_URL.rstrip('/')}/requests/{state.request_id}/"
     decides = bool(recipient) and (recipient in _deciders(event) or bool(principal))
-    with translation.override(settings.LANGUAGE_CODE):
+    # In the recipient's language and time zone (their profile; else the organisation's).
+    with as_reader(user_named(recipient)), people_cache():
         subject = _subject(event, t)
         context = {
             "subject": header_line(subject, limit=1000),
