@@ -30,7 +30,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from accounts.language import as_reader, user_named
@@ -350,6 +350,9 @@ def resend(notification_id: int) -> bool:
 
 
 def _amount_text(minor: int, currency: str) -> str:
-    """1,234.50 for EUR, 1,500 for JPY: the currency's own decimals."""
+    """1,234.50 for EUR, 1,500 for JPY: the currency's own decimals, in the active
+    language's separators (1.234,50 in German)."""
     places = money.exponent(currency)
-    return f"{money.from_minor(minor, currency):,.{places}f}"
+    return formats.number_format(
+        money.from_minor(minor, currency), places, use_l10n=True, force_grouping=True
+    )
