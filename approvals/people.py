@@ -49,7 +49,7 @@ def remember(usernames: Iterable[str]) -> None:
 
 
 def display_name(username) -> str:
-    """"Diana Dietrich" for "diana"; the username itself for someone unknown."""
+    """ "Diana Dietrich" for "diana"; the username itself for someone unknown."""
     username = str(username or "")
     if not username:
         return ""
