@@ -16,6 +16,7 @@ from . import bank, services
 from . import bank_stepup as stepup
 from .calendar_choices import subdivisions, time_zones
 from .models import TokenScope, User
+from .selectors import delegate_candidates
 
 MAX_DELEGATION_DAYS = 366
 
@@ -24,6 +25,10 @@ class DelegationForm(forms.Form):
     delegate = forms.ModelChoiceField(
         queryset=None,
         label=_("Delegate"),
+        help_text=_(
+            "Someone at your level or above in your reporting line, or an administrator: "
+            "never someone who reports to you."
+        ),
         error_messages={"invalid_choice": _("Choose an active colleague other than yourself.")},
     )
     starts_on = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
@@ -31,7 +36,8 @@ class DelegationForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["delegate"].queryset = User.objects.filter(is_active=True).exclude(pk=user.pk)
+        # Only people who may act for this person (accounts/selectors.py).
+        self.fields["delegate"].queryset = delegate_candidates(user=user)
 
     def clean_starts_on(self):
         starts_on = self.cleaned_data["starts_on"]

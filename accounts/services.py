@@ -50,6 +50,10 @@ def delegation_create(*, user: User, delegate: User, starts_on: date, ends_on: d
     item = Delegation(user=user, delegate=delegate, starts_on=starts_on, ends_on=ends_on)
     item.full_clean()
     item.save()
+    # The delegate is told, in their language, once the delegation is committed.
+    from .delegation_mail import tell_delegate
+
+    transaction.on_commit(lambda: tell_delegate(item.pk))
     return item
 
 

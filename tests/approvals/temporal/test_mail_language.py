@@ -4,6 +4,9 @@ English, with the status as a word in either language, never the code."""
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 import pytest
 from django.core import mail
 from django.utils import timezone, translation
@@ -14,6 +17,7 @@ from approvals.workflow.periodic import MailKind
 from tests.support import mail as test_mail
 from tests.support.requests import decide, submit, wait_closed, wait_pending_level
 from tests.support.waiting import wait_for
+from tests.support.web import client_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,7 +59,7 @@ def test_max_reads_german_mails_and_emma_english_ones(demo_org, worker, settings
     assert "500.00 EUR" in to_emma.body
 
 
-def test_the_digest_is_in_the_readers_language_date_style_and_time_zone(demo_org, worker):
+def test_the_digest_is_in_the_readers_language_date_style_and_time_zone(demo_org, worker, settings):
     User.objects.filter(username="max").update(language="de", time_zone="Europe/Lisbon")
     request = submit(demo_org["emma"], "500.00", title="Hotel Hamburg")
     wait_pending_level(request, 1)
@@ -71,4 +75,12 @@ def test_the_digest_is_in_the_readers_language_date_style_and_time_zone(demo_org
     with timezone.override("Europe/Lisbon"):
         due = timezone.localtime(request.due_at).strftime("%d.%m.%Y, %H:%M")
     assert due in german.body  # German style, in his own time zone
+    # Decision links, as in the assignment mail: his own, for this level and round.
+    links = re.findall(r"https?://\S+/links/\S+/", german.body)
+    assert len(links) == 2 and all(link in german.html for link in links)
+    path = urlsplit(links[0]).path
+    confirm = client_for(max_).get(path)
+    assert confirm.status_code == 200 and 'data-testid="confirm"' in confirm.content.decode()
+    # Bound to max: diana opening it gets no button.
+    assert 'data-testid="confirm"' not in client_for(demo_org["diana"]).get(path).content.decode()
     assert english is None  # diana has nothing waiting (level 1 is max's)
