@@ -167,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
             os.environ.update(env)
             os.environ["TEMPORAL_ADDRESS"] = f"127.0.0.1:{env['TEMPORAL_PORT']}"
             os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+            # Playwright's sync API keeps an event loop on this thread; the ORM calls here
+            # are plain synchronous ones (as in tests/e2e/conftest.py).
+            os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
             import django
 
             django.setup()

@@ -37,7 +37,7 @@ def person(username) -> str:
 
 
 @register.filter
-def people(usernames) -> str:
+def people(usernames, separator: str = ", ") -> str:
     """A list of usernames as display names, comma-separated ("—" for none)."""
     names = [display_name(n) for n in (usernames or []) if n]
-    return ", ".join(names) if names else "—"
+    return separator.join(names) if names else "—"
