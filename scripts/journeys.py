@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -86,7 +87,7 @@ def walk(w: Walk, title: str) -> int:
     emma.select_option("select[name=category]", "travel")
     emma.fill("textarea[name=description]", "Flights and hotel for the customer workshop.")
     emma.click("[data-testid=submit]")
-    emma.wait_for_url("**/requests/*/")
+    emma.wait_for_url(re.compile(r".*/requests/\d+/$"), timeout=60_000)
     pk = int(emma.url.rstrip("/").rsplit("/", 1)[1])
     request = ExpenseRequest.objects.get(pk=pk)
     wait_pending_level(request, 1)
