@@ -138,6 +138,7 @@ def walk(w: Walk, title: str) -> int:
     if w.width == 375:
         admin.goto(f"{w.url}/ops/")
         admin.click("[data-testid=menu-toggle]")
+        admin.locator("[data-testid=nav-profile]").wait_for(state="visible")
         w.first_screen(admin, "admin", 6, "menu-open")
     admin.context.close()
     return pk
