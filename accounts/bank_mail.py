@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .bank import mask
+from .language import language_of
 from .models import AccountAuditEntry, User
 from .selectors import finance_people
 
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def _language(user: User) -> str:
-    return getattr(user, "language", "") or settings.LANGUAGE_CODE
+    return language_of(user)
 
 
 def _send(user: User, subject: str, body: str) -> None:

@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxLengthValidator
 from django.utils import timezone
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from . import bank, services
 from . import bank_stepup as stepup
 from .calendar_choices import subdivisions, time_zones
 from .models import TokenScope, User
+from .selectors import delegate_candidates
 
 MAX_DELEGATION_DAYS = 366
 
@@ -22,6 +25,10 @@ class DelegationForm(forms.Form):
     delegate = forms.ModelChoiceField(
         queryset=None,
         label=_("Delegate"),
+        help_text=_(
+            "Someone at your level or above in your reporting line, or an administrator: "
+            "never someone who reports to you."
+        ),
         error_messages={"invalid_choice": _("Choose an active colleague other than yourself.")},
     )
     starts_on = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
@@ -29,7 +36,8 @@ class DelegationForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["delegate"].queryset = User.objects.filter(is_active=True).exclude(pk=user.pk)
+        # Only people who may act for this person (accounts/selectors.py).
+        self.fields["delegate"].queryset = delegate_candidates(user=user)
 
     def clean_starts_on(self):
         starts_on = self.cleaned_data["starts_on"]
@@ -103,14 +111,21 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["receives_digest", "time_zone", "holiday_subdivision"]
-        labels = {"receives_digest": _("Send me the daily digest")}
+        fields = ["language", "receives_digest", "time_zone", "holiday_subdivision"]
+        labels = {"receives_digest": _("Send me the daily digest"), "language": _("Language")}
+        help_texts = {
+            "language": _("Of your pages once you are signed in and of every mail to you.")
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         default = _("The organisation's default")
         self.fields["time_zone"].choices = [("", default), *((z, z) for z in time_zones())]
         self.fields["holiday_subdivision"].choices = [("", default), *subdivisions()]
+        self.fields["language"].choices = [
+            ("", _("As my browser says")),
+            *((code, get_language_info(code)["name_local"]) for code, _n in settings.LANGUAGES),
+        ]
 
 
 class BankDetailsForm(forms.Form):

@@ -6,6 +6,7 @@ so leaving the company means `is_active = False`.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -82,6 +83,11 @@ class User(AbstractUser):
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True, default="")
     holiday_subdivision = models.CharField(
         _("public holidays of"), max_length=10, blank=True, default=""
+    )
+    # The language of this person's pages once signed in and of every mail to them
+    # (accounts/language.py); "" = the browser's choice for pages, LANGUAGE_CODE for mails.
+    language = models.CharField(
+        _("language"), max_length=8, blank=True, default="", choices=settings.LANGUAGES
     )
 
     # Identity provider links (accounts/oidc.py, accounts/scim/): the OpenID subject this

@@ -50,6 +50,32 @@ def delegators_for(*, delegate: User) -> list[str]:
     )
 
 
+def delegate_candidates(*, user: User) -> QuerySet[User]:
+    """Whom `user` may name to decide for them while away: people at their level or above
+    in their chain (their managers up the chain; colleagues with the same manager or the
+    same role) and the administrators. Never themselves, never anyone who reports to them,
+    directly or further down (they would decide on their own manager's behalf)."""
+    people = {u.pk: u for u in User.objects.filter(is_active=True)}
+    above = {m.pk for m in manager_chain(user=user, depth=len(people) + 1)}
+    below: set[int] = set()
+    frontier = {user.pk}
+    while frontier:
+        frontier = {
+            pk for pk, u in people.items() if u.reports_to_id in frontier and pk not in below
+        } - {user.pk}
+        below |= frontier
+    allowed = {
+        pk
+        for pk, u in people.items()
+        if pk in above
+        or u.is_superuser
+        or (user.reports_to_id is not None and u.reports_to_id == user.reports_to_id)
+        or (u.role == user.role and not user.is_superuser)
+    }
+    allowed -= below | {user.pk}
+    return User.objects.filter(pk__in=allowed, is_active=True).order_by("last_name", "first_name")
+
+
 def is_finance(user: User) -> bool:
     return bool(user.is_active and user.groups.filter(name=FINANCE_GROUP).exists())
 

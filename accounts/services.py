@@ -50,6 +50,10 @@ def delegation_create(*, user: User, delegate: User, starts_on: date, ends_on: d
     item = Delegation(user=user, delegate=delegate, starts_on=starts_on, ends_on=ends_on)
     item.full_clean()
     item.save()
+    # The delegate is told, in their language, once the delegation is committed.
+    from .delegation_mail import tell_delegate
+
+    transaction.on_commit(lambda: tell_delegate(item.pk))
     return item
 
 
@@ -171,12 +175,29 @@ def token_authenticate(secret: str) -> AccessToken | None:
 
 @transaction.atomic
 def profile_update(
-    *, user: User, receives_digest: bool, time_zone: str = "", holiday_subdivision: str = ""
+    *,
+    user: User,
+    receives_digest: bool,
+    time_zone: str = "",
+    holiday_subdivision: str = "",
+    language: str | None = None,
 ) -> User:
-    """A person's own preferences (the profile page). Only these fields are written."""
+    """A person's own preferences (the profile page). Only these fields are written;
+    `language` None leaves it as it is."""
     user.receives_digest = receives_digest
     user.time_zone, user.holiday_subdivision = time_zone, holiday_subdivision
-    user.save(update_fields=["receives_digest", "time_zone", "holiday_subdivision"])
+    fields = ["receives_digest", "time_zone", "holiday_subdivision"]
+    if language is not None:
+        user.language = language
+        fields.append("language")
+    user.save(update_fields=fields)
+    return user
+
+
+def language_set(*, user: User, language: str) -> User:
+    """The header's language switch, used while signed in: it is the profile's setting."""
+    user.language = language
+    user.save(update_fields=["language"])
     return user
 
 

@@ -2,21 +2,24 @@
 personal access tokens for the JSON API, one's own profile (mail preferences) and
 bank details."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import ngettext
+from django.views import i18n as i18n_views
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import services
 from . import stepup as identity_stepup
 from .client_ip import client_ip
 from .forms import REFUSAL_WORDS, BankDetailsForm, DelegationForm, ProfileForm, TokenForm
+from .language import language_of
 from .models import AccessToken, Delegation
 from .selectors import bank_change_pending, bank_history
 
@@ -109,12 +112,24 @@ def profile(request):
     """The signed-in person's own profile: there is no id in the URL, so no one else's."""
     form = ProfileForm(request.POST if request.method == "POST" else None, instance=request.user)
     if request.method == "POST" and form.is_valid():
-        services.profile_update(user=request.user, **form.cleaned_data)
-        messages.success(request, _("Your profile was saved."))
+        user = services.profile_update(user=request.user, **form.cleaned_data)
+        with translation.override(language_of(user) if user.language else get_language()):
+            messages.success(request, _("Your profile was saved."))
         return redirect("profile")
     return render(
         request, "accounts/profile.html", {"form": form}, status=400 if form.errors else 200
     )
+
+
+@require_POST
+def set_language(request):
+    """The header's language switch: Django's (a cookie for the browser); signed in, it
+    is also the person's profile setting, which wins from then on."""
+    response = i18n_views.set_language(request)
+    code = request.POST.get("language", "")
+    if request.user.is_authenticated and code in dict(settings.LANGUAGES):
+        services.language_set(user=request.user, language=code)
+    return response
 
 
 BANK_WORDS = {

@@ -73,6 +73,20 @@ def due_words(
     if due is None:
         return ""
     now = now or timezone.now()
+    day, clock = _day_and_clock(due, user, now=now, zone=zone)
+    if due < now:
+        return _("was due %(day)s %(time)s") % {"day": day, "time": clock}
+    return _("due %(day)s %(time)s") % {"day": day, "time": clock}
+
+
+def day_words(at: datetime, user=None, *, now: datetime | None = None, zone: str = "") -> str:
+    """ "Wednesday 09:00", "tomorrow 14:00", "7 December 2026 09:00": a moment as people
+    say it, in the reader's language and time zone (as `due_words`, without "due")."""
+    day, clock = _day_and_clock(at, user, now=now or timezone.now(), zone=zone)
+    return f"{day} {clock}"
+
+
+def _day_and_clock(due: datetime, user, *, now: datetime, zone: str) -> tuple[str, str]:
     if not zone:
         zone = reader_zone(user) if getattr(user, "time_zone", "") else ""
     when = due_in_zone(due, zone or timezone.get_current_timezone_name(), now)
@@ -88,9 +102,7 @@ def due_words(
             "month": MONTHS[when.local.month],
             "year": when.local.year,
         }
-    if due < now:
-        return _("was due %(day)s %(time)s") % {"day": day, "time": when.clock}
-    return _("due %(day)s %(time)s") % {"day": day, "time": when.clock}
+    return str(day), when.clock
 
 
 def local_time(moment: datetime, user=None) -> datetime:

@@ -38,6 +38,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation.trans_real import parse_accept_lang_header
 
+from accounts.language import language_of
 from accounts.selectors import delegators_for
 
 from .workflow.contract import Status
@@ -104,7 +105,10 @@ class EventsConsumer(AsyncWebsocketConsumer):
             return
         self.user = user
         self.session_key = session_key
-        self.language = scope_language(self.scope)
+        # The person's profile language wins, as on their pages (accounts/language.py).
+        self.language = (
+            language_of(user) if getattr(user, "language", "") else scope_language(self.scope)
+        )
         self.groups_joined = [f"user.{user.pk}", session_group(session_key)]
         self.watching = watched_request(self.scope.get("query_string", b""))
         if self.watching is not None:

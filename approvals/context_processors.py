@@ -6,4 +6,11 @@ def navigation(request):
     return {
         "temporal_ui_url": settings.TEMPORAL_UI_URL,
         "is_auditor": bool(user and user.is_authenticated and user.is_superuser),
+        # "API tokens" in the menu only for people who use them (else under the profile);
+        # a callable, so pages that never show the menu never ask.
+        "uses_tokens": lambda: bool(
+            user
+            and user.is_authenticated
+            and (user.is_superuser or user.access_tokens.exists())
+        ),
     }

@@ -1,13 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import views as accounts_views
 from approvals.api import api
 from approvals.views import health, metrics
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("metrics", metrics.metrics_view, name="metrics"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", accounts_views.set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("scim/v2/", include("accounts.scim.urls")),

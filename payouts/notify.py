@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts.language import language_of
 from accounts.models import User
 from approvals.models import ExpenseRequest, Notification
 
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 def _language(user: User) -> str:
-    return getattr(user, "language", "") or settings.LANGUAGE_CODE
+    return language_of(user)
 
 
 def tell_paid(request_ids: list[int]) -> int:

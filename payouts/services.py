@@ -8,7 +8,7 @@ with round + 1, so its rows never collide with those of the compensated round.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.conf import settings
 from temporalio.client import Client
@@ -85,6 +85,26 @@ def payout_run(*, period: str, wait: bool = True, timeout: float = 60) -> RunRes
         return await handle.result() if wait else None
 
     return call(run, timeout=timeout)
+
+
+def batch_close(*, batch_id: int, now=None) -> str:
+    """Close the open batch now (from /payouts/): a payout run for a period named after
+    this minute, as the weekly schedule's run would, writes its SEPA file and pays. The
+    run takes the open batch; PayoutError `not_open` for any other batch, `empty` for an
+    open batch without payments. Returns the period."""
+    from django.utils import timezone
+
+    batch = Batch.objects.filter(pk=batch_id).first()
+    if batch is None or batch.status != Batch.Status.OPEN:
+        raise PayoutError("not_open")
+    if not batch.payments.exists():
+        raise PayoutError("empty")
+    period = (now or timezone.now()).astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+    try:
+        payout_run(period=period, wait=False)
+    except WorkflowAlreadyStartedError as exc:
+        raise PayoutError("running") from exc
+    return period
 
 
 def batch_retry(*, batch_id: int) -> str:

@@ -20,6 +20,7 @@ from django.db.models import Sum
 from django.utils import timezone, translation
 
 from accounts.bank import bic_valid, iban_valid, normalise
+from accounts.language import language_of
 from accounts.models import User
 from accounts.selectors import admin_usernames
 from approvals import audit_chain
@@ -267,7 +268,7 @@ def _tell_failure(o: Outcome) -> None:
     for user in User.objects.filter(username__in=names, is_active=True):
         if Notification.objects.filter(request=request, key=key, recipient=user.username).exists():
             continue
-        with translation.override(settings.LANGUAGE_CODE):
+        with translation.override(language_of(user)):
             subject = translation.gettext("The payout of expense request #%(id)s failed") % {
                 "id": o.request_id
             }

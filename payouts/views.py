@@ -24,7 +24,7 @@ from approvals.temporal.client import TemporalUnavailable
 
 from . import selectors
 from .labels import failure_text
-from .services import PayoutError, batch_retry, payout_retry
+from .services import PayoutError, batch_close, batch_retry, payout_retry
 
 
 def _require_admin(request: HttpRequest) -> None:
@@ -124,6 +124,34 @@ def _retry_from_ops(request: HttpRequest, pk: int, retry, words: dict, started: 
     else:
         messages.success(request, started % {"id": pk})
     return redirect("ops")
+
+
+@login_required
+@require_POST
+def batch_close_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """/payouts/: close the open batch now; its payout run writes the file and pays."""
+    _require_admin(request)
+    words = {
+        "not_open": _("Batch #%(id)s is not the open batch; nothing to close."),
+        "empty": _("Batch #%(id)s has no payment yet; nothing to close."),
+        "running": _("A payout run for batch #%(id)s is running already."),
+    }
+    try:
+        batch_close(batch_id=pk)
+    except PayoutError as exc:
+        messages.info(request, words.get(exc.code, exc.code) % {"id": pk})
+    except TemporalUnavailable:
+        messages.error(request, _("Temporal is unreachable; try again in a moment."))
+    else:
+        messages.success(
+            request,
+            _(
+                "Batch #%(id)s is being closed: the payout run writes its SEPA file and pays "
+                "its payments. This page shows the file once it is written."
+            )
+            % {"id": pk},
+        )
+    return redirect("payout-batches")
 
 
 @login_required

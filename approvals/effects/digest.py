@@ -10,9 +10,10 @@ finds it and sends nothing; a transient failure rolls it back and the retry send
 crash between sending and committing can repeat one mail (at least once, never lost).
 A permanent failure is kept as a failed row, which `/ops/` lists and can resend.
 
-The digest is a summary, not a request to decide: its items link to their request pages
-(where the buttons are) and to the inbox; the decision links stay in the assignment and
-reminder mails, which carry the level's round.
+Each digest item carries decision links under the same rules as the assignment mails
+(approvals/links.py): signed for the recipient (an approver, or the delegate deciding for
+one), that request, its current level and round (1 + its resubmissions, from the audit),
+one decision id per item; a link for a level that moved on only says what happened.
 """
 
 from __future__ import annotations
@@ -25,16 +26,18 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
-from django.utils import formats, timezone, translation
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from accounts.language import as_reader
 from accounts.models import Delegation, User
 from accounts.selectors import admin_usernames
 
 from .. import metrics, money
+from ..links import LinkClaim, link_url, new_decision_id
 from ..models import AuditEntry, ExpenseRequest, Notification, NotificationStatus, RequestStatus
 from ..text import header_line
-from ..workflow.contract import StepKind, WaitingReason
+from ..workflow.contract import Action, StepKind, WaitingReason
 from ..workflow.periodic import MailKind, Outcome
 from .notifications import Mail, _deliver, cause_of, is_permanent
 
@@ -79,6 +82,8 @@ class Item:
     url: str
     approvers: str = ""
     on_behalf_of: str = ""
+    approve_url: str = ""
+    reject_url: str = ""
 
 
 def _item(request: ExpenseRequest, now: datetime, on_behalf_of: str = "") -> Item:
@@ -93,6 +98,25 @@ def _item(request: ExpenseRequest, now: datetime, on_behalf_of: str = "") -> Ite
         url=f"{_base_url()}/requests/{request.pk}/",
         approvers=", ".join(request.pending_approvers),
         on_behalf_of=on_behalf_of,
+    )
+
+
+def _decision_links(username: str, request: ExpenseRequest) -> tuple[str, str]:
+    """Approve and reject links for `username` on the request's current level and round."""
+    rounds = 1 + request.audit.filter(kind=StepKind.RESUBMITTED).count()
+    decision_id = new_decision_id()
+    return tuple(
+        link_url(
+            LinkClaim(
+                username=username,
+                request_id=request.pk,
+                level=request.current_level,
+                round=rounds,
+                action=action,
+                decision_id=decision_id,
+            )
+        )
+        for action in (Action.APPROVE, Action.REJECT)
     )
 
 
@@ -139,6 +163,7 @@ def digest_items(user: User, now: datetime | None = None) -> list[Item]:
             else next((principals[n] for n in request.pending_approvers if n in principals), "")
         )
         item = _item(request, now, on_behalf_of=for_whom)
+        item.approve_url, item.reject_url = _decision_links(user.username, request)
         rows.append(
             ((not item.overdue, request.due_at is None, request.due_at or now, request.pk), item)
         )
@@ -231,14 +256,9 @@ def recipients(kind: str) -> list[str]:
     return digest_recipients() if kind == MailKind.DIGEST else report_recipients()
 
 
-def _language(user: User) -> str:
-    # The project keeps no language per person yet; a field named `language` would win.
-    return getattr(user, "language", "") or settings.LANGUAGE_CODE
-
-
 def compose(kind: str, user: User, scheduled_at: str) -> Mail | None:
     """The mail for `user`, in their language; None when there is nothing to tell."""
-    with translation.override(_language(user)), timezone.override(settings.TIME_ZONE):
+    with as_reader(user):
         day = formats.date_format(local_time(scheduled_at).date(), "DATE_FORMAT")
         context: dict = {"name": header_line(user.display_name), "base": _base_url(), "day": day}
         if kind == MailKind.DIGEST:

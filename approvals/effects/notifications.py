@@ -30,16 +30,19 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import render_to_string
-from django.utils import formats, timezone, translation
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from accounts.language import as_reader, user_named
 from accounts.models import Delegation, User
 
 from .. import metrics, money
 from ..links import LinkClaim, link_url, new_decision_id
 from ..models import ExpenseRequest, Notification, NotificationStatus
+from ..people import people_cache
 from ..selectors.flags import flags_of_id
 from ..text import clean_text, header_line
+from ..words import status_word
 from ..workflow.contract import Action, StepEvent, StepKind, Transition
 
 # Mails that ask their approver recipients to decide the event's level.
@@ -133,7 +136,7 @@ def _subject(event: StepEvent, t: Transition) -> str:
         }
     return _("Expense request #%(id)s is %(status)s: %(title)s") % {
         "id": state.request_id,
-        "status": event.detail.get("outcome", state.status),
+        "status": status_word(event.detail.get("outcome", state.status)),
         "title": title,
     }
 
@@ -219,7 +222,8 @@ def compose(
     state = t.state
     link = f"{settings.APP_BASE_URL.rstrip('/')}/requests/{state.request_id}/"
     decides = bool(recipient) and (recipient in _deciders(event) or bool(principal))
-    with translation.override(language or settings.LANGUAGE_CODE):
+    # In the recipient's language and time zone (their profile; else the organisation's).
+    with as_reader(user_named(recipient)), people_cache():
         subject = _subject(event, t)
         lines, lines_total, approved = _mail_lines(state.request_id)
         context = {
@@ -392,6 +396,9 @@ def resend(notification_id: int) -> bool:
 
 
 def _amount_text(minor: int, currency: str) -> str:
-    """1,234.50 for EUR, 1,500 for JPY: the currency's own decimals."""
+    """1,234.50 for EUR, 1,500 for JPY: the currency's own decimals, in the active
+    language's separators (1.234,50 in German)."""
     places = money.exponent(currency)
-    return f"{money.from_minor(minor, currency):,.{places}f}"
+    return formats.number_format(
+        money.from_minor(minor, currency), places, use_l10n=True, force_grouping=True
+    )

@@ -26,6 +26,7 @@ from temporalio.client import Client
 
 from .. import audit_chain
 from ..models import ExpenseRequest, Notification, OpsIssue, RequestStatus
+from ..people import display_names
 from ..temporal.client import call
 from ..workflow.contract import ApprovalState, workflow_id
 from .timeline import workflow_ui_url
@@ -197,7 +198,7 @@ def ops_overview(*, live: bool = True) -> Overview:
         _item(
             r,
             _("Level %(level)s is past its deadline; waiting for %(who)s.")
-            % {"level": r.current_level, "who": ", ".join(r.pending_approvers) or "—"},
+            % {"level": r.current_level, "who": display_names(r.pending_approvers)},
             r.due_at,
         )
         for r in pending.filter(due_at__lt=now).order_by("due_at")[:LIMIT]

@@ -24,7 +24,6 @@ from ..models import AuditEntry
 from ..temporal.history import RawEvent
 from ..workflow.contract import StepKind
 
-TIME_FORMAT = "Y-m-d H:i:s"
 HISTORY = "history"
 AUDIT = "audit"
 
@@ -106,8 +105,9 @@ def money(cents: Any, currency: str = "") -> str:
 
 
 def local(moment: datetime) -> str:
-    # To the second, whatever the locale: an audit trail orders things by it.
-    return formats.date_format(timezone.localtime(moment), TIME_FORMAT)
+    # The language's one date-time style (config/formats/); the timeline's <time> elements
+    # carry the exact instant (ISO 8601, to the second) for ordering and the title.
+    return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
 
 
 def when(value: str | None) -> str:

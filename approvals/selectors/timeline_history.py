@@ -6,7 +6,9 @@ from datetime import timedelta
 
 from django.utils.translation import gettext as _
 
+from ..calendars import day_words
 from ..models import ExpenseRequest, Notification
+from ..templatetags.when import relative_text
 from ..temporal.history import CLOSING, RawEvent
 from ..workflow.contract import Calls, StepKind
 from .timeline_entries import (
@@ -16,7 +18,6 @@ from .timeline_entries import (
     action_text,
     actor_of,
     from_step,
-    local,
     money,
 )
 
@@ -261,13 +262,14 @@ class HistoryReader:
     def on_timer_started(self, event: RawEvent) -> None:
         seconds = event.data.get("seconds", 0)
         fires = event.at + timedelta(seconds=seconds)
+        # In people's words: "Timer set for Wednesday 09:00 (in 1 day)", not seconds.
         self.add(
             event,
             "timer_started",
-            _("Timer started: fires in %(seconds)s s, at %(when)s")
+            _("Timer set for %(when)s (%(relative)s)")
             % {
-                "seconds": f"{seconds:.1f}",
-                "when": local(fires),
+                "when": day_words(fires, now=event.at),
+                "relative": relative_text(fires, now=event.at),
             },
             channel="timer",
             detail={**event.data, "fires_at": fires.isoformat()},

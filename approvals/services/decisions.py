@@ -14,6 +14,7 @@ from accounts.models import User
 from .. import metrics, selectors
 from ..labels import ServiceCode
 from ..models import ExpenseRequest
+from ..people import display_names
 from ..temporal.client import TemporalUnavailable, call
 from ..workflow.contract import (
     ApprovalState,
@@ -160,7 +161,9 @@ def _success_message(action: str, state: ApprovalState, rejected: int = 0) -> st
     if state.status == Status.APPROVED:
         return _("Approved: the request is fully approved.")
     if state.status == Status.PENDING and state.pending_approvers:
-        return _("Approved: now waiting for %(who)s.") % {"who": ", ".join(state.pending_approvers)}
+        return _("Approved: now waiting for %(who)s.") % {
+            "who": display_names(state.pending_approvers)
+        }
     return _("Approved.")
 
 

@@ -1,11 +1,12 @@
 """Dates and times as people read them: one style per language, relative where it helps.
 
 - `when`: a date-time in the viewer's time zone (Django's current one) in the active
-  language's SHORT_DATETIME_FORMAT (`when:"long"`: DATETIME_FORMAT), so every page shows
-  one style per language ("12/01/2026 8:15 a.m.", "01.12.2026 08:15").
+  language's SHORT_DATETIME_FORMAT (`when:"long"`: DATETIME_FORMAT, the same style;
+  config/formats/), so every page shows one style per language ("01/12/2026 08:15",
+  "01.12.2026, 08:15"); `when_text(value)` is the same for mails and PDFs.
 - `relative`: "in 5 hours" / "3 days ago" ("in 5 Stunden" / "vor 3 Tagen");
   `relative:"due"`: "due in 5 hours" / "overdue by 2 days" ("fällig in 5 Stunden" /
-  "seit 2 Tagen überfällig"). One unit, rounded down, like Django's timesince.
+  "seit 2 Tagen überfällig"). One unit, rounded half up (47 h is "in 2 days").
 - `duration`: seconds as "45 s", "12.5 min", "5.5 h", "2.3 d".
 - `due_words`: "due Monday 11:00" in the reader's time zone (approvals.calendars).
 - `{% moment value %}`: a `<time>` element with the machine-readable instant, the
@@ -63,9 +64,13 @@ def when(value, style: str = "short") -> str:
 
 
 def _span(seconds: float) -> tuple[int, str]:
-    for size, unit in UNITS:
-        if seconds >= size:
-            return int(seconds // size), unit
+    """The largest unit that fits, rounded as people round: 47 hours is "2 days", 26 hours
+    "1 day", 90 minutes "2 hours" (half up); 23 h 50 min is "1 day", not "24 hours" (a unit
+    counts from half of the next smaller one below it)."""
+    for i, (size, unit) in enumerate(UNITS):
+        below = UNITS[i + 1][0] if i + 1 < len(UNITS) else 1
+        if seconds >= size - below / 2:
+            return max(1, int(seconds / size + 0.5)), unit
     return 0, "minute"
 
 

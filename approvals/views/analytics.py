@@ -32,9 +32,17 @@ def _require_admin(request: HttpRequest) -> None:
 
 
 def _period(request: HttpRequest) -> tuple[PeriodForm, int]:
+    """The period asked for, and a form whose selector shows the period the page shows:
+    the default when none was asked for, and after a refused one (its error says so)."""
+    if "days" not in request.GET:
+        return PeriodForm(initial={"days": data.DEFAULT_PERIOD}), data.DEFAULT_PERIOD
     form = PeriodForm(request.GET)
-    days = form.cleaned_data["days"] if form.is_valid() else data.DEFAULT_PERIOD
-    return form, days
+    if form.is_valid():
+        return form, form.cleaned_data["days"]
+    form.errors  # noqa: B018 - computed now, against what was sent
+    form.data = form.data.copy()
+    form.data["days"] = str(data.DEFAULT_PERIOD)
+    return form, data.DEFAULT_PERIOD
 
 
 TIMING_SERIES = [

@@ -12,11 +12,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from payouts.selectors import failed_payouts, stuck_batches
 
+from ..people import display_names
 from ..selectors.ops import ops_overview
 from ..services import ops as ops_services
 from ..services.common import ServiceError
@@ -101,11 +104,17 @@ def ops_reroute(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(
                 request,
                 _("Request #%(id)s now waits on %(who)s.")
-                % {"id": pk, "who": ", ".join(state.pending_approvers)},
+                % {"id": pk, "who": display_names(state.pending_approvers)},
             )
         else:
+            # Not a dead end: the request page offers the override that mends it.
             messages.info(
                 request,
-                _("Request #%(id)s still has nobody who may decide it.") % {"id": pk},
+                format_html(
+                    '{} <a href="{}" data-testid="ops-open-override">{}</a>',
+                    _("Request #%(id)s still has nobody who may decide it.") % {"id": pk},
+                    reverse("request-detail", args=[pk]),
+                    _("Decide it as an administrator on its page."),
+                ),
             )
     return redirect("ops")

@@ -46,22 +46,23 @@ def delegate(user, to, starts=0, ends=3) -> Delegation:
 
 # ------------------------------------------------------------------ setting it
 def test_director_sets_a_delegate_for_a_date_range(demo_org):
-    diana, maria = demo_org["diana"], demo_org["maria"]
+    # The form offers people at her level or above (victor, her manager), never her reports.
+    diana, victor = demo_org["diana"], demo_org["victor"]
     response = client_for(diana).post(
         "/accounts/delegation/",
-        {"delegate": maria.pk, "starts_on": today(), "ends_on": today() + timedelta(days=5)},
+        {"delegate": victor.pk, "starts_on": today(), "ends_on": today() + timedelta(days=5)},
         follow=True,
     )
     assert response.status_code == 200
     assert "Your delegation was saved." in response.content.decode()
     item = Delegation.objects.get(user=diana)
     assert (item.delegate, item.starts_on, item.ends_on) == (
-        maria,
+        victor,
         today(),
         today() + timedelta(days=5),
     )
-    assert delegators_for(delegate=maria) == ["diana"]
-    page = client_for(maria).get("/accounts/delegation/").content.decode()
+    assert delegators_for(delegate=victor) == ["diana"]
+    page = client_for(victor).get("/accounts/delegation/").content.decode()
     assert 'data-testid="delegation-received" data-user="diana"' in page
 
 
@@ -77,7 +78,7 @@ def test_bad_dates_are_explained_and_nothing_saved(demo_org, starts, ends, words
     response = client_for(demo_org["diana"]).post(
         "/accounts/delegation/",
         {
-            "delegate": demo_org["maria"].pk,
+            "delegate": demo_org["victor"].pk,
             "starts_on": today() + timedelta(days=starts),
             "ends_on": today() + timedelta(days=ends),
         },
@@ -105,7 +106,7 @@ def test_overlapping_delegation_is_refused(demo_org):
     response = client_for(demo_org["diana"]).post(
         "/accounts/delegation/",
         {
-            "delegate": demo_org["max"].pk,
+            "delegate": demo_org["victor"].pk,
             "starts_on": today() + timedelta(days=3),
             "ends_on": today() + timedelta(days=9),
         },
@@ -221,3 +222,58 @@ def test_ending_a_delegation_now(demo_org, worker):
     future = delegate(diana, maria, 3, 4)
     client_for(diana).post(f"/accounts/delegation/{future.pk}/end/")
     assert not Delegation.objects.filter(pk=future.pk).exists()
+
+
+# ------------------------------------------------------------------ who may act for you
+def options(client) -> set[str]:
+    import re
+
+    page = client.get("/accounts/delegation/").content.decode()
+    start = page.index('name="delegate"')
+    select = page[start : page.index("</select>", start)]
+    return set(re.findall(r'<option value="(\d+)"', select))
+
+
+def test_the_form_offers_only_people_who_may_act_for_you(demo_org):
+    """max: his manager diana and her manager victor, maria (a manager too, with the same
+    manager), the administrators; never emma, who reports to him, nor himself."""
+    offered = options(client_for(demo_org["max"]))
+    pk = {name: str(demo_org[name].pk) for name in demo_org if hasattr(demo_org[name], "pk")}
+    assert {pk["diana"], pk["victor"], pk["maria"], pk["admin"]} <= offered
+    assert pk["emma"] not in offered and pk["max"] not in offered and pk["finn"] not in offered
+    # diana: never maria or max (her reports), nor emma and finn below them.
+    offered = options(client_for(demo_org["diana"]))
+    assert not {pk["maria"], pk["max"], pk["emma"], pk["finn"]} & offered
+    assert pk["victor"] in offered
+    # A forged POST for a report is refused at the field; nothing saved.
+    response = client_for(demo_org["max"]).post(
+        "/accounts/delegation/",
+        {"delegate": demo_org["emma"].pk, "starts_on": today(), "ends_on": today()},
+    )
+    assert response.status_code == 400
+    assert 'data-testid="error-delegate"' in response.content.decode()
+    assert not Delegation.objects.exists()
+
+
+def test_the_delegate_is_told_in_their_language(demo_org, settings):
+    from django.core import mail
+    from django.utils import translation
+
+    from accounts.models import User
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    User.objects.filter(username="diana").update(language="de")
+    response = client_for(demo_org["max"]).post(
+        "/accounts/delegation/",
+        {"delegate": demo_org["diana"].pk, "starts_on": today(), "ends_on": today()},
+    )
+    assert response.status_code == 302
+    (message,) = mail.outbox
+    assert message.to == ["diana@example.com"]
+    with translation.override("de"):
+        expected = translation.gettext("%(name)s named you as their delegate") % {
+            "name": "Max Müller"
+        }
+    assert message.subject == expected
+    assert "/inbox/" in message.body
+    assert today().strftime("%d.%m.%Y") in message.body  # her language's date style

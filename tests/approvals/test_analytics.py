@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -185,6 +186,24 @@ def test_a_bad_period_is_refused_in_words_and_the_default_shown(seeded):
         assert response.status_code == 200
         assert 'data-testid="period-error"' in response.content.decode()
         assert admin.get(f"/audit/analytics.csv?days={days}").status_code == 200
+
+
+def selected_period(html: str) -> str:
+    start = html.index('name="days"')
+    select = html[start : html.index("</select>", start)]
+    (value,) = re.findall(r'<option value="(\d+)" selected>', select)
+    return value
+
+
+def test_the_period_selector_names_the_period_shown(seeded):
+    """Without ?days= the page shows 90 days, and its selector says so (it said "last 7
+    days"); after a refused period, too; a chosen one stays chosen."""
+    admin = client_for(seeded["admin"])
+    assert selected_period(admin.get("/audit/analytics/").content.decode()) == "90"
+    assert selected_period(admin.get("/audit/analytics/?days=13").content.decode()) == "90"
+    html = admin.get("/audit/analytics/?days=30").content.decode()
+    assert selected_period(html) == "30"
+    assert 'href="/audit/analytics.csv?days=30"' in html
 
 
 def test_analytics_is_for_admins_only(seeded):

@@ -45,7 +45,7 @@ def test_manager_approves_from_inbox_row_is_removed_at_once(demo_org, worker):
     assert response["HX-Reswap"] == "outerHTML"
     html = response.content.decode()
     assert 'data-testid="decision-done"' in html
-    assert "Approved: now waiting for diana." in html
+    assert "Approved: now waiting for Diana Dietrich." in html
     assert f'id="inbox-row-{request.pk}"' not in html
     state = state_of(request)
     assert state.current_level == 2 and state.pending_approvers == ["diana"]
@@ -279,7 +279,7 @@ def test_row_opens_the_live_state_from_the_workflow(demo_org, worker):
     html = max_.get(f"/requests/{request.pk}/live/").content.decode()
     assert 'data-testid="live-level">2 of 2<' in html
     assert 'data-username="diana">Diana Dietrich<' in html
-    assert "Level 1: approve by Max Müller" in html
+    assert "Level 1: approved by Max Müller" in html
 
 
 def test_live_state_is_only_for_people_who_may_see_the_request(demo_org, worker):

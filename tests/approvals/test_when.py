@@ -18,9 +18,9 @@ AT = datetime(2026, 3, 5, 13, 7, tzinfo=ZoneInfo("UTC"))
 @pytest.mark.parametrize(
     ("language", "zone", "expected"),
     [
-        ("en", "Europe/Berlin", "03/05/2026 2:07 p.m."),
-        ("de", "Europe/Berlin", "05.03.2026 14:07"),
-        ("de", "America/New_York", "05.03.2026 08:07"),
+        ("en", "Europe/Berlin", "05/03/2026 14:07"),
+        ("de", "Europe/Berlin", "05.03.2026, 14:07"),
+        ("de", "America/New_York", "05.03.2026, 08:07"),
     ],
 )
 def test_when_is_the_short_format_of_the_language_in_the_viewers_zone(language, zone, expected):
@@ -33,7 +33,12 @@ def test_when_is_the_short_format_of_the_language_in_the_viewers_zone(language, 
 @pytest.mark.parametrize(
     ("delta", "style", "en", "de"),
     [
-        (timedelta(hours=5, minutes=59), "due", "due in 5 hours", "fällig in 5 Stunden"),
+        (timedelta(hours=5, minutes=59), "due", "due in 6 hours", "fällig in 6 Stunden"),
+        (timedelta(hours=5, minutes=20), "due", "due in 5 hours", "fällig in 5 Stunden"),
+        (timedelta(hours=47), "due", "due in 2 days", "fällig in 2 Tagen"),
+        (timedelta(hours=26), "", "in 1 day", "in 1 Tag"),
+        (timedelta(hours=23, minutes=50), "due", "due in 1 day", "fällig in 1 Tag"),
+        (timedelta(hours=23, minutes=10), "due", "due in 23 hours", "fällig in 23 Stunden"),
         (timedelta(days=1, hours=2), "due", "due in 1 day", "fällig in 1 Tag"),
         (-timedelta(days=2, hours=1), "due", "overdue by 2 days", "seit 2 Tagen überfällig"),
         (timedelta(seconds=20), "due", "due now", "jetzt fällig"),

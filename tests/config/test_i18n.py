@@ -58,10 +58,10 @@ def test_amounts_and_dates_are_formatted_per_locale(client, demo_org):
     client.force_login(emma)
     german = client.get("/requests/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert "1.234,50 EUR" in german
-    assert "05.03.2026 14:07" in german
+    assert "05.03.2026, 14:07" in german
     english = client.get("/requests/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "1,234.50 EUR" in english
-    assert "03/05/2026" in english
+    assert "05/03/2026 14:07" in english  # British order, 24 h (config/formats/en)
 
 
 def read_po(path: Path) -> list[dict]:

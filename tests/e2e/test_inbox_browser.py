@@ -48,7 +48,8 @@ def test_approval_travels_from_max_to_diana_and_back_to_emma_live(live_app, new_
     row.locator("[data-testid=approve]").click()
     max_page.locator(f"[data-testid=decision-done][data-request-id='{pk}']").wait_for()
     assert row.count() == 0
-    assert "now waiting for diana" in max_page.locator("[data-testid=decision-done]").inner_text()
+    done = max_page.locator("[data-testid=decision-done]").inner_text()
+    assert "now waiting for Diana Dietrich" in done  # her name, not "diana"
 
     # Diana's inbox shows it arrive, without a reload.
     diana_row = diana_page.locator(f"[data-testid=inbox-row][data-request-id='{pk}']")

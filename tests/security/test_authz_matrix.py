@@ -173,6 +173,8 @@ MATRIX: dict[str, tuple[tuple, tuple]] = {
     # Retrying a batch left without its file: admins; a batch that does not exist is
     # refused with a message on /ops/.
     "ops-batch-retry": (POST_ONLY, (LOGIN, 403, 403, 403, 403, "/ops/")),
+    # Closing the open batch from /payouts/: admins; another batch is refused in words there.
+    "payout-batch-close": (POST_ONLY, (LOGIN, 403, 403, 403, 403, "/payouts/")),
     # Single sign-on is not configured here: both ends of it are 404 (tests/e2e has it on);
     # the callback has no POST.
     "oidc_authentication_init": ((404,) * 6, (405,) * 6),
@@ -201,6 +203,7 @@ PARAMETER_OBJECT = {
     "payout-batch-file": "batch",
     "bank-change-confirm": "missing",
     "ops-batch-retry": "missing",
+    "payout-batch-close": "missing",
     "passkey-delete": "passkey",
     "receipt-read-result": "upload",
 }

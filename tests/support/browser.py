@@ -21,7 +21,8 @@ def login(page, app, username: str, password: str = "demo") -> None:
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("[data-testid=login]")
-    page.wait_for_selector("[data-testid=user-name]")
+    # Attached, not visible: on a phone the name is in the folded menu.
+    page.wait_for_selector("[data-testid=user-name]", state="attached")
 
 
 def wait_ws(page) -> None:
