@@ -30,7 +30,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import render_to_string
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.language import as_reader, user_named
@@ -223,7 +223,12 @@ def compose(
     link = f"{settings.APP_BASE_URL.rstrip('/')}/requests/{state.request_id}/"
     decides = bool(recipient) and (recipient in _deciders(event) or bool(principal))
     # In the recipient's language and time zone (their profile; else the organisation's).
-    with as_reader(user_named(recipient)), people_cache():
+    # An explicit `language` (a caller that knows better, e.g. a preview) wins over it.
+    with (
+        as_reader(user_named(recipient)),
+        translation.override(language or translation.get_language()),
+        people_cache(),
+    ):
         subject = _subject(event, t)
         lines, lines_total, approved = _mail_lines(state.request_id)
         context = {
@@ -344,7 +349,6 @@ def send_for_transition(t: Transition) -> int:
                     t,
                     user.username,
                     names[user.username],
-                    getattr(user, "language", "") or settings.LANGUAGE_CODE,
                 )
                 if user.email:
                     _deliver(mail, user.email)

@@ -299,8 +299,8 @@ def test_the_mail_lists_every_line_and_the_total_in_english_and_german(demo_org)
         status="rejected", rejected_level=1, rejected_by="max", rejection_reason="No dinners"
     )
     english = _assignment_mail(report, "en")
-    assert "1. 12/01/2026 Taxi Berlin: 38.50 EUR" in english.body
-    assert "4. 12/04/2026 The Ivy: 124.00 GBP (rejected: No dinners)" in english.body
+    assert "1. 01/12/2026 Taxi Berlin: 38.50 EUR" in english.body
+    assert "4. 04/12/2026 The Ivy: 124.00 GBP (rejected: No dinners)" in english.body
     assert "Total: 586.28 EUR" in english.body and "Approved total: 440.40 EUR" in english.body
     assert "Taxi Berlin" in english.html and "<s>124.00 GBP</s>" in english.html
     german = _assignment_mail(report, "de")
