@@ -304,23 +304,10 @@ def save_lines(
     for a line that keeps the receipt it had."""
     rows = []
     for n, (line, cents) in enumerate(zip(lines, base_cents, strict=True), start=1):
-        row = ExpenseLine(
-            request=request,
-            position=n,
-            date=line.date or day,
-            merchant=line.merchant,
-            merchant_key=merchant_key(line.merchant),
-            category=line.category,
-            amount=line.amount,
-            currency=line.currency,
-            vat=line.vat,
-            description=line.description,
-            attendees=line.attendees,
-            base_amount_cents=cents,
-            ocr_fields=list(line.ocr_fields),
-        )
+        row = unsaved_line(n, line, cents, day=day)
+        row.request = request
+        row.ocr_fields = list(line.ocr_fields)
         if line.receipt is not None:
-            row.receipt_sha256 = sha256_of(line.receipt)
             row.receipt = line.receipt
         elif kept_receipts and line.origin in kept_receipts:
             row.receipt.name, row.receipt_sha256 = kept_receipts[line.origin]
