@@ -174,6 +174,8 @@ REASONS = {
     "missing_before": "it does not follow the row before it (a row was deleted or inserted)",
     "head_mismatch": "the newest row is not the newest the request recorded "
     "(rows were deleted at the end)",
+    "workflow_head_missing": "the newest hash the workflow holds is not in the chain "
+    "(rows were deleted or the chain was rewritten)",
 }
 
 
@@ -201,6 +203,23 @@ def check_rows(
     if expected_head and expected_head != prev:
         return Break(request_id, None, last.key if last else "", "head_mismatch")
     return None
+
+
+def check_workflow_head(
+    request_id: int, rows: list[AuditEntry], workflow_head: str
+) -> Break | None:
+    """The chain against the head its workflow holds (`ApprovalState.audit_head`).
+
+    The workflow learns the head after each of its records, and the payout saga appends
+    rows after the approval closes, so the workflow's head may be older than the newest
+    row: it must be one of the chain's hashes, and the rows must check out as a chain.
+    An empty head (a run from before it was held) checks nothing."""
+    found = check_rows(request_id, rows, None)
+    if found is not None or not workflow_head:
+        return found
+    if workflow_head == GENESIS or any(row.entry_hash == workflow_head for row in rows):
+        return None
+    return Break(request_id, None, rows[-1].key if rows else "", "workflow_head_missing")
 
 
 def snapshot(request_id: int) -> tuple[str, list[AuditEntry], Break | None] | None:

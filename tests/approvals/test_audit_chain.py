@@ -223,3 +223,33 @@ def test_rows_appended_after_a_cut_still_show_the_gap(demo_org):
     found = verify(request.pk)
     assert found.reason == "missing_before" and found.key == "wf:9:note"
     assert rows(request)[-1].prev_hash == cut.entry_hash  # it names the missing row
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_head_the_workflow_holds_catches_a_cut_the_database_covered_up(demo_org, worker):
+    """Someone deletes the newest rows AND sets the request's head to what is left: the
+    chain and the projection agree, but the workflow still holds the true newest hash."""
+    from tests.support.requests import state_of
+    from tests.support.waiting import wait_for
+
+    request = submit(demo_org["emma"], "120.00")
+    wait_pending_level(request, 1)
+
+    def held():
+        request.refresh_from_db()
+        head = state_of(request).audit_head
+        return head if head and head == request.audit_head else None
+
+    true_head = wait_for(held, 30, message="the workflow never held the newest hash")
+    assert run_verify("--request", str(request.pk), "--workflow")[0] == 0
+    written = rows(request)
+    assert written[-1].entry_hash == true_head
+    sql(f"DELETE FROM {TABLE} WHERE id = %s", written[-1].pk)
+    ExpenseRequest.objects.filter(pk=request.pk).update(audit_head=written[-2].entry_hash)
+    assert run_verify("--request", str(request.pk))[0] == 0  # the database agrees with itself
+    code, output = run_verify("--request", str(request.pk), "--workflow")
+    assert code == 1 and "the workflow holds is not in the chain" in output
+    # A request without a workflow: a clear error, not a traceback.
+    lone = chained(demo_org["emma"], 2)
+    with pytest.raises(Exception, match="did not answer"):
+        call_command("audit_verify", "--request", str(lone.pk), "--workflow")
