@@ -32,7 +32,7 @@ from accounts.models import User
 from .. import flag_labels, money
 from ..amounts import decimals_error
 from ..lines import Headline, LineData, headline, merchant_key
-from ..models import ExpenseLine, ExpenseRequest, ReportRound, RequestStatus
+from ..models import ExpenseLine, ExpenseRequest, PolicyVersion, ReportRound, RequestStatus
 from ..policies import effective_version, rules_of
 from ..selectors.fx import rate_on
 from ..temporal.starter import policy_snapshot, workflow_start_quietly
@@ -400,6 +400,20 @@ def replace_lines(
     request.save(update_fields=["amount", "category", "base_amount_cents", "receipt"])
     last = request.rounds.order_by("-round").values_list("round", flat=True).first() or 1
     record_round(request, rows, round_number=last + 1, origins=[line.origin for line in lines])
+    # The spend checks again, on the new lines, under the policy version pinned at
+    # submission; a blocking one refuses the whole resubmission (the caller's transaction).
+    version = PolicyVersion.objects.filter(number=request.policy_version).first()
+    if request.policy_version and version is not None:
+        flags = spend_flags.flags_for(
+            lines=rows,
+            requester=request.requester,
+            rules=rules_of(version),
+            day=day,
+            total_cents=head.base_amount_cents,
+            request_id=request.pk,
+        )
+        refuse_blocking(flags, flat=False)
+        spend_flags.store(request=request, flags=flags, key=f"flags:round-{last + 1}")
     return head, rows
 
 

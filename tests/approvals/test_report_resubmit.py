@@ -154,3 +154,32 @@ def test_the_submitted_and_resubmitted_steps_audit_list_the_lines(demo_org, work
 
     attributes = describe(request.pk).typed_search_attributes
     assert all("Taxi" not in str(pair.value) for pair in attributes)
+
+
+def test_a_resubmission_runs_the_spend_checks_on_its_new_lines(demo_org, worker):
+    """Issue 27: the checks run again on the edited report, under the pinned policy."""
+    from approvals.models import LineFlag
+
+    other = services.expense_submit(  # finn's hotel, the same merchant, day and amount
+        requester=demo_org["finn"],
+        title="Munich",
+        lines=[LineData(amount=Decimal("199.00"), currency="EUR", category="travel",
+                        merchant="Hotel Vier Jahreszeiten")],  # fmt: skip
+    )
+    request = changes_requested(demo_org)
+    assert not LineFlag.objects.filter(request=request, code="duplicate").exists()
+    services.expense_resubmit(
+        request=request,
+        actor=demo_org["emma"],
+        title="Hamburg",
+        comment="hotel corrected",
+        lines=[
+            LineData(amount=Decimal("38.50"), currency="EUR", category="travel",
+                     merchant="Taxi", origin=1),
+            LineData(amount=Decimal("199.00"), currency="EUR", category="travel",
+                     merchant="Hotel Vier Jahreszeiten", date=other.lines.get().date),
+        ],  # fmt: skip
+    )
+    flag = LineFlag.objects.get(request=request, code="duplicate")
+    assert flag.position == 2
+    assert request.audit.filter(kind="flagged", key="flags:round-2").exists()
