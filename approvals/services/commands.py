@@ -141,11 +141,7 @@ def expense_resubmit(
         if money.has_too_many_decimals(amount, request.currency):
             raise ValidationError({"amount": [decimals_error(request.currency)]})
         base = base_cents_at_pinned_rate(request, amount)
-        line = request.lines.first()
-        if line is not None and line.amount != amount:
-            # One line, one amount: the line follows (its currency is the request's).
-            request.lines.filter(pk=line.pk).update(amount=amount, base_amount_cents=base)
-        return _update(
+        state = _update(
             request,
             ExpenseApprovalWorkflow.resubmit,
             ResubmitInput(
@@ -156,6 +152,12 @@ def expense_resubmit(
                 base_amount_cents=base,
             ),
         )
+        # One line, one amount: once the workflow took it, the line follows (its
+        # currency is the request's); a refusal leaves the line as it was.
+        line = request.lines.first()
+        if line is not None and line.amount != amount:
+            request.lines.filter(pk=line.pk).update(amount=amount, base_amount_cents=base)
+        return state
     if request.status != RequestStatus.CHANGES_REQUESTED:
         # The workflow says no in its words; nothing is written first.
         return _update(

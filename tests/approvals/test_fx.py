@@ -306,7 +306,7 @@ def test_the_request_page_shows_jpy_without_decimals_and_the_eur_amount(demo_org
     assert amount.startswith("1,500 JPY")
     assert "1,500.00" not in amount
     assert 'data-testid="base-amount"' in amount
-    assert "≈ 8.30 EUR" in amount and "1 EUR = 180.62 JPY" in amount and "11/30/2026" in amount
+    assert "≈ 8.30 EUR" in amount and "1 EUR = 180.62 JPY" in amount and "30/11/2026" in amount
     german = client.get(f"/requests/{request.pk}/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert "≈ 8,30 EUR" in german and "1 EUR = 180,62 JPY, Kurs vom 30.11.2026" in german
 
