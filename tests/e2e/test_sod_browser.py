@@ -49,7 +49,7 @@ def test_a_delegate_decides_level_one_and_level_two_waits_on_victor(live_app, ne
     row.locator("[data-testid=approve]").click()
     done = diana.locator(f"[data-testid=decision-done][data-request-id='{pk}']")
     done.wait_for()
-    assert "now waiting for victor" in done.inner_text()
+    assert "now waiting for Victor Vogel" in done.inner_text()
 
     # The projection is written by the worker after the decision: wait for it.
     # (a selector, not wait_for_function: the CSP forbids evaluating strings)
