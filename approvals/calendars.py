@@ -79,6 +79,13 @@ def due_words(
     return _("due %(day)s %(time)s") % {"day": day, "time": clock}
 
 
+def current_zone_key() -> str:
+    """The active time zone's IANA key ("Etc/GMT+12"), not Django's display name ("-12"),
+    which ZoneInfo cannot read back."""
+    zone = timezone.get_current_timezone()
+    return getattr(zone, "key", None) or timezone.get_current_timezone_name()
+
+
 def day_words(at: datetime, user=None, *, now: datetime | None = None, zone: str = "") -> str:
     """ "Wednesday 09:00", "tomorrow 14:00", "7 December 2026 09:00": a moment as people
     say it, in the reader's language and time zone (as `due_words`, without "due")."""
@@ -89,7 +96,7 @@ def day_words(at: datetime, user=None, *, now: datetime | None = None, zone: str
 def _day_and_clock(due: datetime, user, *, now: datetime, zone: str) -> tuple[str, str]:
     if not zone:
         zone = reader_zone(user) if getattr(user, "time_zone", "") else ""
-    when = due_in_zone(due, zone or timezone.get_current_timezone_name(), now)
+    when = due_in_zone(due, zone or current_zone_key(), now)
     if when.days_ahead == 0:
         day = _("today")
     elif when.days_ahead == 1:

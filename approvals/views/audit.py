@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from .. import evidence_pdf
+from ..calendars import current_zone_key
 from ..forms.audit import AuditSearchForm
 from ..models import ExpenseRequest
 from ..selectors import audit as audit_selectors
@@ -46,7 +47,7 @@ def _viewer_zone(request: HttpRequest) -> tuple[str, str, bool]:
     """(zone name, error for the page, whether to remember it)."""
     default = request.COOKIES.get(TZ_COOKIE, "")
     if default not in _zones():
-        default = timezone.get_current_timezone_name()
+        default = current_zone_key()
     asked = request.GET.get("tz", "").strip()
     if not asked:
         return default, "", False
