@@ -22,12 +22,13 @@ BAG = b"%PDF-1.4\n% Laptop bag, 999.99 EUR\n%%EOF\n"
 def submit(page, live_app, title: str, amount: str, category: str, receipt: bytes) -> int:
     page.goto(f"{live_app.url}/requests/new/")
     page.fill("[name=title]", title)
-    page.fill("[name=amount]", amount)
-    page.select_option("[name=category]", category)
-    page.fill("[name=description]", "1 night" if category == "travel" else "")
+    page.fill("[name=lines-0-merchant]", title)
+    page.fill("[name=lines-0-amount]", amount)
+    page.select_option("[name=lines-0-category]", category)
+    page.fill("[name=lines-0-description]", "1 night" if category == "travel" else "")
     if receipt:
         page.set_input_files(
-            "[name=receipt]",
+            "[name=lines-0-receipt]",
             files=[{"name": "receipt.pdf", "mimeType": "application/pdf", "buffer": receipt}],
         )
     page.click("[data-testid=submit]")

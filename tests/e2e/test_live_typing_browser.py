@@ -67,7 +67,12 @@ def test_decision_comment_and_extend_reason_survive_an_extension_and_still_send(
     # Pushed and morphed: the same elements, the text, the focus and the caret stay.
     typed = state(comment)
     assert typed == {
-        "value": COMMENT, "same": True, "focused": True, "start": 6, "end": 6, "readOnly": False
+        "value": COMMENT,
+        "same": True,
+        "focused": True,
+        "start": 6,
+        "end": 6,
+        "readOnly": False,
     }
     assert state(reason)["value"] == "Waiting for the invoice" and state(reason)["same"]
     # The change is said, not only shown (the page's aria-live region).
@@ -106,8 +111,12 @@ def test_override_reason_survives_a_change_then_moves_on_when_the_level_is_decid
     extend_from(max_, "Back on Monday")
     moved_after_push(admin, before)
     assert state(reason) == {
-        "value": "Max is on parental leave", "same": True, "focused": True,
-        "start": 3, "end": 3, "readOnly": False,
+        "value": "Max is on parental leave",
+        "same": True,
+        "focused": True,
+        "start": 3,
+        "end": 3,
+        "readOnly": False,
     }
 
     # The override still sends: level 1 approved as an administrator, with her reason.
@@ -167,9 +176,7 @@ def test_a_group_members_decision_keeps_the_others_comment_and_says_who_decided(
     wait_status(request, "approved")
 
     kept = felix.locator("#act-decide-3")
-    expect(kept.locator("[data-testid=moved-on]")).to_contain_text(
-        "Stufe 3 wurde von Fiona"
-    )
+    expect(kept.locator("[data-testid=moved-on]")).to_contain_text("Stufe 3 wurde von Fiona")
     typed = state(comment)
     assert typed["value"] == "Bitte Angebot anhängen" and typed["same"] and typed["focused"]
     assert (typed["start"], typed["readOnly"]) == (5, True)
@@ -204,8 +211,12 @@ def test_resubmit_text_survives_a_push_and_is_kept_when_the_request_is_withdrawn
     emma.wait_for_load_state("networkidle")
     assert state(title)["value"] == "Hotel Hamburg, two nights" and state(title)["same"]
     assert state(what) == {
-        "value": "Second night added", "same": True, "focused": True,
-        "start": 7, "end": 7, "readOnly": False,
+        "value": "Second night added",
+        "same": True,
+        "focused": True,
+        "start": 7,
+        "end": 7,
+        "readOnly": False,
     }
     form.locator("[data-testid=resubmit]").click()
     wait_pending_level(request, 1)

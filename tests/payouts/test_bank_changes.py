@@ -102,7 +102,7 @@ def test_payments_approved_before_a_change_wait_for_finance_then_go_to_the_new_a
     # Paid: the page says when and to which account (masked), and emma got a mail.
     html = signed_in(emma).get(f"/requests/{first.pk}/").content.decode()
     detail = html.split('data-testid="payment-detail">', 1)[1].split("</span>", 1)[0]
-    assert detail.startswith("Transferred on ") and f"DE… {NEW_IBAN[-4:]}" in detail
+    assert detail.startswith("Paid on ") and f"IBAN ••{NEW_IBAN[-4:]}" in detail
     assert NEW_IBAN not in html
     paid_mails = [
         m for m in mail.outbox if m.to == ["emma@example.com"] and "was paid" in m.subject
