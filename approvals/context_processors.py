@@ -1,5 +1,7 @@
 from django.conf import settings
 
+from .selectors.home import waiting_count
+
 
 def navigation(request):
     user = getattr(request, "user", None)
@@ -12,5 +14,10 @@ def navigation(request):
             user
             and user.is_authenticated
             and (user.is_superuser or user.access_tokens.exists())
+        ),
+        # The navigation badge, rendered with the page (a callable: only pages with the
+        # menu ask). The same count as GET /inbox/count/, which pushed events refresh.
+        "inbox_waiting": lambda: (
+            waiting_count(user) if user is not None and user.is_authenticated else 0
         ),
     }

@@ -222,10 +222,44 @@ def release(key: str) -> None:
     client.delete(_k("claim", key))
 
 
+# ------------------------------------------------------------------ rendered pages
+# The inbox page as rendered from a fresh result (views/inbox_pages.py), kept only as
+# long as that result stays fresh: the same result is not rendered twice.
+_pages: dict[str, tuple[float, bytes]] = {}
+_pages_lock = threading.Lock()
+PAGES_IN_PROCESS = 2000
+
+
+def load_page(key: str) -> bytes | None:
+    client = redis_client()
+    if client is None:
+        with _pages_lock:
+            found = _pages.get(key)
+        return found[1] if found and found[0] > time.monotonic() else None
+    return client.get(_k("page", key))
+
+
+def save_page(key: str, html: bytes, ttl: float) -> None:
+    if ttl <= 0:
+        return
+    client = redis_client()
+    if client is None:
+        with _pages_lock:
+            if len(_pages) >= PAGES_IN_PROCESS:  # a bound on memory: drop the expired
+                now = time.monotonic()
+                for k in [k for k, (until, _) in _pages.items() if until <= now] or list(_pages):
+                    _pages.pop(k, None)
+            _pages[key] = (time.monotonic() + ttl, html)
+        return
+    client.set(_k("page", key), html, px=max(1, int(ttl * 1000)))
+
+
 def reset() -> None:
     """Forget everything of this process (tests; Redis keys expire on their own)."""
     global _local
     _local = _Local()
+    with _pages_lock:
+        _pages.clear()
 
 
 def max_age() -> float:

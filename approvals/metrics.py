@@ -91,6 +91,12 @@ INBOX_RESULTS = Counter(
     "(another request's call), stale (last good when throttled), record (the projection).",
     ["source"],
 )
+INBOX_PAGES = Counter(
+    "approvals_inbox_pages_total",
+    "Inbox pages from a fresh result: rendered, or reused as rendered before "
+    "(views/inbox_pages.py).",
+    ["outcome"],
+)
 QUEUED_TOO_LONG = timedelta(minutes=1)
 
 

@@ -26,6 +26,8 @@ who may do what: the workflow's validator does.
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import logging
 import threading
 import time
@@ -55,7 +57,6 @@ from .inbox import (
     principals_of,
     row_from_event,
     sort_by_deadline,
-    with_budget_left,
 )
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,11 @@ class InboxResult:
     source: str  # fresh | fetched | coalesced | stale | record
     unavailable: bool = False  # Temporal unreachable (the page says so, with the rows)
     changes: list[int] = field(default_factory=list)  # request ids the feed changed
+    # A fresh result only: what its rows depend on (the stored call, the principals'
+    # generations), so a page rendered from it can be served again while it is fresh;
+    # `fresh_for` is how many seconds it stays fresh.
+    version: str = ""
+    fresh_for: float = 0.0
 
     @property
     def age_seconds(self) -> int:
@@ -248,7 +254,6 @@ def _without_store(user, query, token, principals, filters) -> InboxResult:
     except (Throttled, TemporalUnavailable) as exc:
         return _from_record(user, principals, filters, unavailable=not isinstance(exc, Throttled))
     metrics.INBOX_RESULTS.labels(source="fetched").inc()
-    with_budget_left(rows)
     return InboxResult(rows=rows, next_token=next_token, as_of=timezone.now(), source="fetched")
 
 
@@ -271,13 +276,18 @@ def _served(entry, source, principals, user, filters, token) -> InboxResult:
         filters=filters,
         arrivals=token is None and not entry["next"],
     )
-    with_budget_left(rows)
+    version = ""
+    if source in ("fresh", "fetched", "coalesced"):  # what a later fresh serve would show
+        stamp = [principals, entry["gens"], entry["started_at"], entry["fetched_at"]]
+        version = hashlib.sha256(json.dumps(stamp).encode()).hexdigest()[:32]
     return InboxResult(
         rows=rows,
         next_token=base64.b64decode(entry["next"]) if entry["next"] else None,
         as_of=datetime.fromtimestamp(entry["fetched_at"], tz=UTC),
         source=source,
         changes=sorted(changes),
+        version=version,
+        fresh_for=max(0.0, _max_age() - (time.time() - entry["fetched_at"])) if version else 0.0,
     )
 
 
@@ -339,7 +349,6 @@ def _from_record(
             continue
         rows.append(row)
     rows = sort_by_deadline(rows)[:PAGE_SIZE]
-    with_budget_left(rows)
     return InboxResult(
         rows=rows,
         next_token=None,

@@ -34,6 +34,7 @@ from ..selectors.inbox import (
     encode_page_token,
     new_decision_id,
     page_salt,
+    with_budget_left,
 )
 from ..selectors.inbox_results import Filters, PageExpired, inbox_result
 from ..selectors.lines import attach_lines
@@ -41,6 +42,7 @@ from ..services import flags as spend_flags
 from ..services.decisions import decide_one
 from ..stepup import approval_needs_step_up, purpose
 from ..stepup import reason as step_up_reason
+from . import inbox_pages
 
 BULK_LIMIT = 100
 # The proof itself is never carried back into the prompt's form.
@@ -72,6 +74,11 @@ def inbox(request: HttpRequest) -> HttpResponse:
         messages.info(request, _("That page link has expired; showing the first page."))
         token = None
         result = inbox_result(user=request.user, token=None, filters=filters)
+    key = inbox_pages.page_key(request, result)
+    reused = inbox_pages.served(request, key, result)
+    if reused is not None:
+        return reused
+    with_budget_left(result.rows)
     attach_lines(result.rows)  # one query for the page's lines
     error = ""
     if result.unavailable:
@@ -103,7 +110,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
     template = "approvals/inbox.html"
     if request.htmx and request.headers.get("HX-Target") == "inbox-list":
         template += "#inbox-list"
-    return render(request, template, context)
+    response = render(request, template, context)
+    inbox_pages.keep(key, response, result)
+    return response
 
 
 @login_required

@@ -1,0 +1,102 @@
+"""The inbox page rendered once per fresh result (views/inbox_pages.py, issue 28).
+
+Real Temporal dev server and worker, real PostgreSQL. A page viewed again while its
+result is fresh is the page rendered before, made current (fresh decision ids, the
+age as of now); an event for the approver, another session, a message to show or
+another language renders it anew.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.messages import constants
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.db import connection
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+
+from approvals import inbox_feed
+from tests.approvals.test_inbox import make_team
+from tests.support.requests import submit
+from tests.support.waiting import wait_for
+from tests.support.web import client_for, inbox_ids, wait_inbox
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DECISION_IDS = re.compile(r'name="decision_id" value="([0-9a-f-]{36})"')
+AGE = re.compile(r'data-testid="inbox-as-of" data-source="(\w+)" data-age="(\d+)"')
+
+
+def ours(queries) -> list[str]:
+    return [q["sql"] for q in queries if "approvals_" in q["sql"]]
+
+
+def view(client) -> tuple[str, list[str]]:
+    with CaptureQueriesContext(connection) as seen:
+        html = client.get("/inbox/").content.decode()
+    return html, ours(seen.captured_queries)
+
+
+def test_a_fresh_result_is_rendered_once_and_served_current(worker):
+    team = make_team()
+    boss = client_for(team["manager"])
+    first = [submit(team["employee"], "100.00", title=f"Pages {i}").pk for i in range(2)]
+    wait_inbox(boss, set(first))
+    inbox_feed.reset()
+
+    rendered, rendered_queries = view(boss)  # the call, then the page rendered
+    assert AGE.search(rendered).group(1) == "fetched"
+    reused, reused_queries = view(boss)  # nothing changed: the same page
+    # The rendered page read the rows' lines (and flags, budgets, the badge); the
+    # reused one reads none of them.
+    assert any("approvals_expenseline" in sql for sql in rendered_queries)
+    assert reused_queries == []
+    assert AGE.search(reused).group(1) == "fresh"
+    assert set(inbox_ids(boss)) == set(first)
+    # Every serve has its own decision ids (a double-click guard, never shared).
+    ids_rendered, ids_reused = DECISION_IDS.findall(rendered), DECISION_IDS.findall(reused)
+    assert len(ids_rendered) == len(ids_reused) == 2
+    assert not set(ids_rendered) & set(ids_reused)
+    assert AGE.sub("", DECISION_IDS.sub("", rendered)) == AGE.sub("", DECISION_IDS.sub("", reused))
+
+    # An event for the approver (a new report) is another version: rendered anew.
+    more = submit(team["employee"], "200.00", title="Pages more").pk
+
+    def shown():
+        html, queries = view(boss)
+        return queries if f'data-request-id="{more}"' in html else None
+
+    queries = wait_for(shown, timeout=15)
+    assert any("approvals_expenseline" in sql for sql in queries)
+
+
+def test_another_session_a_message_or_another_language_is_rendered_anew(worker):
+    team = make_team()
+    boss = client_for(team["manager"])
+    pk = submit(team["employee"], "100.00", title="Pages other").pk
+    wait_inbox(boss, {pk})
+    view(boss)
+    assert view(boss)[1] == []  # reused within the session
+
+    # The same person in another browser: their own page (their own CSRF tokens).
+    other = client_for(team["manager"])
+    html, queries = view(other)
+    assert any("approvals_expenseline" in sql for sql in queries)
+    assert f'data-request-id="{pk}"' in html
+
+    # A message to show (e.g. after a decision without htmx) is never a reused page.
+    storage = CookieStorage(RequestFactory().get("/"))
+    storage.add(constants.SUCCESS, "Pages: the message")
+    cookie = storage._encode(list(storage._queued_messages))
+    other.cookies["messages"] = cookie
+    html, queries = view(other)
+    assert "Pages: the message" in html
+    assert any("approvals_expenseline" in sql for sql in queries)
+
+    # German: its own page.
+    other.cookies["django_language"] = "de"
+    html, queries = view(other)
+    assert 'lang="de"' in html
+    assert any("approvals_expenseline" in sql for sql in queries)
