@@ -177,10 +177,16 @@ def summarize_counters(before: dict, after: dict) -> dict:
         m = re.search(r'approvals_web_shed_total\{kind="(\w+)"\}', k)
         if m:
             shed[m.group(1)] = shed.get(m.group(1), 0) + v - before.get(k, 0)
+    pages: dict[str, float] = {}  # inbox pages from a fresh result: rendered or reused
+    for k, v in after.items():
+        m = re.search(r'approvals_inbox_pages_total\{outcome="(\w+)"\}', k)
+        if m:
+            pages[m.group(1)] = pages.get(m.group(1), 0) + v - before.get(k, 0)
     return {
         "visibility_calls": calls,
         "server_throttled": throttled,
         "sources": sources,
+        "pages": pages,
         "shed_503": shed,
     }
 

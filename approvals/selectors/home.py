@@ -100,10 +100,11 @@ def waiting_for(user: User, *, now: datetime | None = None, show: int = 5) -> Wa
     )
 
 
-def waiting_count(user: User) -> int:
+def waiting_count(user: User, principals: list[str] | None = None) -> int:
     """How many decisions wait for `user` (or whom they stand in for): the navigation
-    badge, one count query, no visibility call."""
-    principals = [user.username, *delegators_for(delegate=user)]
+    badge, one count query, no visibility call. `principals`: `user` and whom they
+    stand in for, when the caller has them already."""
+    principals = principals or [user.username, *delegators_for(delegate=user)]
     qs, in_python = waiting_queryset(principals)
     qs = qs.exclude(requester=user)
     if in_python is None:

@@ -95,6 +95,7 @@ class InboxResult:
     # `fresh_for` is how many seconds it stays fresh.
     version: str = ""
     fresh_for: float = 0.0
+    principals: list[str] = field(default_factory=list)  # the user and whom they stand in for
 
     @property
     def age_seconds(self) -> int:
@@ -185,6 +186,12 @@ def inbox_result(*, user: User, token: bytes | None, filters: Filters | None = N
     PageExpired for a page token the server no longer accepts; never Temporal's errors."""
     filters = filters or Filters()
     principals = principals_of(user)
+    result = _result(user, token, filters, principals)
+    result.principals = principals
+    return result
+
+
+def _result(user: User, token: bytes | None, filters: Filters, principals) -> InboxResult:
     query = inbox_query(
         principals,
         me=user.username,

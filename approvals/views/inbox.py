@@ -106,6 +106,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
         # may not match a filter, and belongs to page one by the server's order.
         "live_insert": not token and not filters.any and not data.get("flagged"),
         "new_decision_id": new_decision_id,
+        # The badge's count with the principals the result already has (no second lookup).
+        "inbox_waiting": lambda: waiting_count(request.user, principals=result.principals),
     }
     template = "approvals/inbox.html"
     if request.htmx and request.headers.get("HX-Target") == "inbox-list":
