@@ -140,7 +140,12 @@ def sessions(users: dict, approvers: int) -> dict[str, str]:
     return out
 
 
-COUNTERS = ("approvals_visibility_calls_total", "approvals_inbox_results", "approvals_web_shed")
+COUNTERS = (
+    "approvals_visibility_calls_total",
+    "approvals_inbox_results",
+    "approvals_inbox_pages",
+    "approvals_web_shed",
+)
 
 
 def scrape(ports: list[int]) -> dict[str, float]:
