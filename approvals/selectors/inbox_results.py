@@ -90,11 +90,9 @@ class InboxResult:
     source: str  # fresh | fetched | coalesced | stale | record
     unavailable: bool = False  # Temporal unreachable (the page says so, with the rows)
     changes: list[int] = field(default_factory=list)  # request ids the feed changed
-    # A fresh result only: what its rows depend on (the stored call, the principals'
-    # generations), so a page rendered from it can be served again while it is fresh;
-    # `fresh_for` is how many seconds it stays fresh.
+    # A current result only (fresh, fetched, coalesced): a digest of the rows it shows,
+    # so a page rendered from the same rows can be served again (views/inbox_pages.py).
     version: str = ""
-    fresh_for: float = 0.0
     principals: list[str] = field(default_factory=list)  # the user and whom they stand in for
 
     @property
@@ -284,9 +282,11 @@ def _served(entry, source, principals, user, filters, token) -> InboxResult:
         arrivals=token is None and not entry["next"],
     )
     version = ""
-    if source in ("fresh", "fetched", "coalesced"):  # what a later fresh serve would show
-        stamp = [principals, entry["gens"], entry["started_at"], entry["fetched_at"]]
-        version = hashlib.sha256(json.dumps(stamp).encode()).hexdigest()[:32]
+    if source in ("fresh", "fetched", "coalesced"):
+        # What the page shows of the rows: a refresh that finds the same rows is the
+        # same version (views/inbox_pages.py serves the page rendered from it).
+        stamp = [principals, [_dump(r) for r in rows], entry["next"]]
+        version = hashlib.sha256(json.dumps(stamp, default=str).encode()).hexdigest()[:32]
     return InboxResult(
         rows=rows,
         next_token=base64.b64decode(entry["next"]) if entry["next"] else None,
@@ -294,7 +294,6 @@ def _served(entry, source, principals, user, filters, token) -> InboxResult:
         source=source,
         changes=sorted(changes),
         version=version,
-        fresh_for=max(0.0, _max_age() - (time.time() - entry["fetched_at"])) if version else 0.0,
     )
 
 

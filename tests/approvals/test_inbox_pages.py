@@ -1,14 +1,15 @@
-"""The inbox page rendered once per fresh result (views/inbox_pages.py, issue 28).
+"""The inbox page rendered once per set of rows (views/inbox_pages.py, issue 28).
 
-Real Temporal dev server and worker, real PostgreSQL. A page viewed again while its
-result is fresh is the page rendered before, made current (fresh decision ids, the
-age as of now); an event for the approver, another session, a message to show or
-another language renders it anew.
+Real Temporal dev server and worker, real PostgreSQL. A page viewed again while it
+shows the same rows is the page rendered before, made current (fresh decision ids,
+the "as of" line of the current result); a row that arrives, another session, a
+message to show or another language renders it anew.
 """
 
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from django.contrib.messages import constants
@@ -39,7 +40,7 @@ def view(client) -> tuple[str, list[str]]:
     return html, ours(seen.captured_queries)
 
 
-def test_a_fresh_result_is_rendered_once_and_served_current(worker):
+def test_the_same_rows_are_rendered_once_and_served_current(worker):
     team = make_team()
     boss = client_for(team["manager"])
     first = [submit(team["employee"], "100.00", title=f"Pages {i}").pk for i in range(2)]
@@ -100,3 +101,21 @@ def test_another_session_a_message_or_another_language_is_rendered_anew(worker):
     html, queries = view(other)
     assert 'lang="de"' in html
     assert any("approvals_expenseline" in sql for sql in queries)
+
+
+def test_a_new_call_that_finds_the_same_rows_serves_the_page_with_its_own_as_of(
+    worker, settings
+):
+    settings.INBOX_CACHE_MAX_AGE = 0  # every view asks visibility again
+    team = make_team()
+    boss = client_for(team["manager"])
+    pk = submit(team["employee"], "100.00", title="Pages again").pk
+    wait_inbox(boss, {pk})
+    first, _ = view(boss)
+    time.sleep(1.1)
+    again, queries = view(boss)
+    assert queries == []  # the same rows: not rendered again
+    assert AGE.search(again).group(1) == "fetched"
+    stamp = re.compile(r'data-as-of="([^"]+)"')
+    assert stamp.search(again).group(1) > stamp.search(first).group(1)
+    assert f'data-request-id="{pk}"' in again
