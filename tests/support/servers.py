@@ -137,8 +137,8 @@ class WorkerThread:
 class LiveApp:
     """The real ASGI app (uvicorn) and the worker in one thread and loop, on a free port."""
 
-    def __init__(self, task_queue: str) -> None:
-        self.port = free_port()
+    def __init__(self, task_queue: str, port: int | None = None) -> None:
+        self.port = port or free_port()  # a port of its own, or a stopped app's (a restart)
         self.url = f"http://127.0.0.1:{self.port}"
         self.task_queue = task_queue
         self.loop: asyncio.AbstractEventLoop | None = None
