@@ -38,7 +38,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
-from .workflow.policy import DEMO_CHECKS, PolicyRules
+from .policy.rules import DEMO_CHECKS, PolicyRules
 
 OFF, WARN, BLOCK = "off", "warn", "block"
 ACTIONS = (OFF, WARN, BLOCK)
@@ -104,7 +104,7 @@ class SpendChecks:
 
 
 def demo_checks() -> SpendChecks:
-    """The demo's defaults (`workflow.policy.DEMO_CHECKS`, part of version 1)."""
+    """The demo's defaults (`policy.rules.DEMO_CHECKS`, part of version 1)."""
     return SpendChecks.from_dict(DEMO_CHECKS)
 
 

@@ -1,5 +1,5 @@
 """Validation of the spend checks of a policy draft, pure (codes and parameters;
-`policy_labels` words them). Beside `spend_checks`, which evaluates them."""
+`policy.words` words them). Beside `spend_checks`, which evaluates them."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ class CheckProblem:
 
 
 def problems(checks: SpendChecks, categories: list[str]) -> list[CheckProblem]:
-    """Why these checks cannot be published (codes + parameters; worded by policy_labels)."""
+    """Why these checks cannot be published (codes + parameters; worded by policy.words)."""
     found = []
     for name in ("receipt", "limits", "duplicates", "near_duplicates", "splits"):
         if getattr(checks, name) not in ACTIONS:

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from .policy import views as policy
 from .views import (
     actions,
     analytics,
@@ -10,7 +11,6 @@ from .views import (
     links,
     live,
     ops,
-    policy,
     receipt_reading,
     receipts,
     requests,

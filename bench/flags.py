@@ -162,7 +162,7 @@ def main(rounds: int, past_lines: int) -> None:
     from accounts.models import User
     from approvals import services
     from approvals.models import ExpenseLine
-    from approvals.policies import effective_version, rules_of
+    from approvals.policy.versions import effective_version, rules_of
     from approvals.services import flags as spend_flags
     from approvals.spend_checks import checks_of
 

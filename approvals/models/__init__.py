@@ -127,7 +127,7 @@ class PolicyStatus(models.TextChoices):
 
 
 class PolicyVersion(models.Model):
-    """One version of the approval policy: rules as data (`workflow.policy.PolicyRules`).
+    """One version of the approval policy: rules as data (`policy.rules.PolicyRules`).
 
     At most one draft; published versions never change. A request pins the published
     version in force (effective) at its submission and keeps it to its end.

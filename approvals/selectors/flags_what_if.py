@@ -20,6 +20,7 @@ from ..calendars import holiday_dates
 from ..flag_facts import PAST_FIELDS, past_line
 from ..flag_labels import worded
 from ..models import ExpenseLine, ExpenseRequest, LineFlag, LineStatus, RequestStatus
+from ..policy.rules import PolicyRules
 from ..spend_checks import (
     BLOCK,
     LineFacts,
@@ -30,7 +31,6 @@ from ..spend_checks import (
     evaluate,
     routing_thresholds,
 )
-from ..workflow.policy import PolicyRules
 
 
 @dataclass

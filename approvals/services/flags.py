@@ -29,6 +29,7 @@ from .. import flag_labels
 from ..calendars import holiday_dates
 from ..flag_facts import PAST_FIELDS, line_facts, past_line
 from ..models import AuditEntry, ExpenseLine, ExpenseRequest, LineFlag, LineStatus, RequestStatus
+from ..policy.rules import PolicyRules
 from ..selectors import flags as cached_flags
 from ..spend_checks import (
     BLOCK,
@@ -43,7 +44,6 @@ from ..spend_checks import (
     merchant_key,
     routing_thresholds,
 )
-from ..workflow.policy import PolicyRules
 
 CANDIDATES = 500  # per query: enough to decide, bounded whatever the data
 

@@ -33,7 +33,7 @@ from .. import flag_labels, money
 from ..amounts import decimals_error
 from ..lines import Headline, LineData, headline, merchant_key
 from ..models import ExpenseLine, ExpenseRequest, PolicyVersion, ReportRound, RequestStatus
-from ..policies import effective_version, rules_of
+from ..policy.versions import effective_version, rules_of
 from ..selectors.fx import rate_on
 from ..temporal.starter import policy_snapshot, workflow_start_quietly
 from ..workflow.contract import PolicySnapshot

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from ..policy_labels import group_name
+from ..policy.words import group_name
 
 register = template.Library()
 

@@ -26,7 +26,7 @@ from temporalio.service import RPCError
 from .. import money
 from ..calendars import calendar_for, sla_working_seconds
 from ..models import ApprovalPolicy, ExpenseRequest, PolicyVersion, RequestStatus
-from ..policies import cost_centre_code, effective_version, rules_of
+from ..policy.versions import cost_centre_code, effective_version, rules_of
 from ..workflow.contract import (
     SA_AMOUNT,
     SA_REQUESTER,

@@ -32,7 +32,7 @@ from ..forms.amounts import AmountField
 from ..forms.report import LineFormSet, ReportForm, ResubmitReportForm
 from ..forms.requests import AMOUNT_CEILING, ExpenseForm, ResubmitForm, StatusFilterForm
 from ..models import CURRENCIES, ExpenseRequest, RequestStatus
-from ..policy_labels import level_name
+from ..policy.words import level_name
 from ..selectors import chain
 from ..selectors.flags import by_line, flags_of
 from ..selectors.lines import approved_total, lines_of, report_total

@@ -25,12 +25,13 @@ from temporalio.exceptions import ApplicationError
 from accounts.models import Delegation, User
 from accounts.selectors import active_ladder, admin_usernames
 
-from .. import audit_chain, inbox_feed, policies
+from .. import audit_chain, inbox_feed
 from ..calendar import Calendar
 from ..calendars import calendar_for
 from ..consumers import request_group
 from ..effects import notifications, ops, projection
 from ..models import ExpenseRequest, PolicyVersion
+from ..policy import versions as policies
 from ..workflow.contract import (
     Calls,
     MailFailure,

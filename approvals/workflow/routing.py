@@ -22,7 +22,7 @@ class LevelKind(StrEnum):
 
 @dataclass
 class LevelSpec:
-    """One level of a chain as the policy rules make it (workflow/policy.py)."""
+    """One level of a chain as the policy rules make it (policy/rules.py)."""
 
     kind: str  # LevelKind
     label: str  # "manager", the group's name or the person's username

@@ -14,8 +14,8 @@ from django.utils import translation
 
 from approvals.forms.audit import AuditSearchForm
 from approvals.forms.inbox import InboxFilterForm
-from approvals.forms.policy import PolicyForm
 from approvals.models import ExpenseRequest
+from approvals.policy.forms import PolicyForm
 from approvals.services import decision_record
 from tests.support.requests import submit, wait_pending_level, wait_status
 from tests.support.web import HTMX, client_for

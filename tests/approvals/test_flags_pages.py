@@ -13,8 +13,8 @@ from django.utils import translation
 from approvals import services
 from approvals.effects import notifications
 from approvals.models import ExpenseLine, ExpenseRequest, LineFlag, PolicyVersion
+from approvals.policy.rules import PolicyRules
 from approvals.workflow.contract import StepEvent
-from approvals.workflow.policy import PolicyRules
 from tests.approvals.temporal.test_activities import transition
 from tests.support.web import client_for
 

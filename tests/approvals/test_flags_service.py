@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from approvals import services
 from approvals.models import AuditEntry, ExpenseLine, ExpenseRequest, LineFlag, PolicyVersion
+from approvals.policy.rules import PolicyRules
 from approvals.services import flags as spend_flags
 from approvals.spend_checks import LineFacts, SpendChecks, demo_checks
-from approvals.workflow.policy import PolicyRules
 
 pytestmark = pytest.mark.django_db
 

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from approvals.policy.rules import DEMO_CHECKS, demo_policy
 from approvals.spend_checks import (
     BLOCK,
     OFF,
@@ -29,7 +30,6 @@ from approvals.spend_checks import (
     routing_thresholds,
 )
 from approvals.spend_rules import problems
-from approvals.workflow.policy import DEMO_CHECKS, demo_policy
 
 MONDAY = date(2026, 11, 30)
 CATEGORIES = ["travel", "meals", "equipment", "software", "training", "other"]

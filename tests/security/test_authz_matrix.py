@@ -25,7 +25,7 @@ from accounts.services import token_create
 from approvals import links, services
 from approvals.models import ExpenseLine, ExpenseRequest
 from approvals.ocr.models import ReadStatus, ReceiptUpload
-from approvals.services import policy as policy_services
+from approvals.policy import services as policy_services
 from payouts.models import Batch
 from tests.support.lines import add_line, receipt_png
 from tests.support.requests import wait_pending_level

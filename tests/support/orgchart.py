@@ -57,8 +57,8 @@ class Org:
         return Route(ladder=self.managers(requester), admins=admins)
 
     def snapshot(self, requester: str):
-        """What the policy rules see (policies.py OrgCache.snapshot)."""
-        from approvals.workflow.policy import OrgSnapshot
+        """What the policy rules see (policy/versions.py OrgCache.snapshot)."""
+        from approvals.policy.rules import OrgSnapshot
 
         route = self.route(requester)
         return OrgSnapshot(

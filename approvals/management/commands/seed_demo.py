@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts.bank import make_iban
 from accounts.models import FINANCE_GROUP, IT_GROUP, Role, User
 from approvals.models import ApprovalPolicy
-from approvals.policies import ensure_demo_policy
+from approvals.policy.versions import ensure_demo_policy
 from approvals.services.fx import fx_rates_load
 from payouts.models import CostCentre
 

@@ -20,9 +20,9 @@ from django.utils import timezone
 
 from approvals import services
 from approvals.models import ApprovalStep, ExpenseRequest
-from approvals.services import policy as policy_services
+from approvals.policy import services as policy_services
+from approvals.policy.rules import demo_policy
 from approvals.workflow.contract import LevelKind
-from approvals.workflow.policy import demo_policy
 from tests.support.requests import (
     decide,
     refusal,

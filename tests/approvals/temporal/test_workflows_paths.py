@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from approvals import services
 from approvals.models import ApprovalStep, AuditEntry
-from approvals.services import policy as policy_services
+from approvals.policy import services as policy_services
+from approvals.policy.rules import demo_policy
 from approvals.workflow.contract import Via
-from approvals.workflow.policy import demo_policy
 from tests.support.requests import (
     audit_kinds,
     decide,

@@ -19,6 +19,18 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from approvals.policy.rules import (
+    ALL,
+    ANY,
+    GROUP,
+    MANAGER,
+    PERSON,
+    Conditions,
+    LevelRule,
+    PolicyRule,
+    PolicyRules,
+    evaluate,
+)
 from approvals.workflow import rules, timers
 from approvals.workflow import transitions as T
 from approvals.workflow.contract import (
@@ -41,18 +53,6 @@ from approvals.workflow.contract import (
     Via,
     WaitingReason,
     line_states,
-)
-from approvals.workflow.policy import (
-    ALL,
-    ANY,
-    GROUP,
-    MANAGER,
-    PERSON,
-    Conditions,
-    LevelRule,
-    PolicyRule,
-    PolicyRules,
-    evaluate,
 )
 from tests.support.orgchart import Org, assert_separation_of_duties, orgs
 

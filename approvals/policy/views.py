@@ -2,7 +2,7 @@
 publish, discard) and the what-if of a draft on real past requests.
 
 GETs change nothing (opening a draft is a POST); every write goes through
-`services/policy.py`; a published version is read-only here and everywhere.
+`services.py`; a published version is read-only here and everywhere.
 """
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ..forms.checks import ACTION_CHOICES, ChecksForm, LimitFormSet, checks_initial
 from ..forms.checks import checks_of as form_checks
-from ..forms.policy import PolicyForm, PublishForm, RuleFormSet, WhatIfForm, initial_of
-from ..forms.policy import rules_of as form_rules
 from ..models import PolicyStatus
-from ..policies import effective_version, rules_of
-from ..policy_labels import group_name, problem_text
 from ..selectors.flags_what_if import flags_what_if
-from ..selectors.policy import access_version, policy_versions, what_if
-from ..services import policy as policy_services
 from ..spend_checks import SpendChecks
+from . import services as policy_services
+from .forms import PolicyForm, PublishForm, RuleFormSet, WhatIfForm, initial_of
+from .forms import rules_of as form_rules
+from .selectors import access_version, policy_versions, what_if
+from .versions import effective_version, rules_of
+from .words import group_name, problem_text
 
 
 def _require_admin(request: HttpRequest) -> None:

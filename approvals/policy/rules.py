@@ -4,7 +4,7 @@ Pure: no Django, no Temporal. `evaluate(facts, org, rules)` is what the
 `resolve_route` activity runs for a request's pinned policy version, and what
 the what-if page runs for a draft, so the what-if is exactly what the draft
 will do. `problems(rules, org)` explains a draft that cannot be published
-(codes + parameters; `approvals.policy_labels` words them).
+(codes + parameters; `approvals.policy.words` words them).
 
 A policy version is: the management levels by amount (1 level below
 `two_levels_from_cents`, 2 below `three_levels_from_cents`, else 3; level n is
@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 from dataclasses import asdict, dataclass, field
 
-from .contract import LevelKind, LevelSpec, RouteFacts
+from ..workflow.contract import LevelKind, LevelSpec, RouteFacts
 
 MANAGER, PERSON, GROUP = LevelKind.MANAGER, LevelKind.PERSON, LevelKind.GROUP
 ANY, ALL = "any", "all"

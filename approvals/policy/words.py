@@ -1,14 +1,14 @@
 """Policy words: level names in a chain and the validation problems of a draft, in the
-reader's language (the pure module `workflow/policy.py` speaks in codes)."""
+reader's language (the pure module `rules.py` speaks in codes)."""
 
 from __future__ import annotations
 
 from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
-from . import money
-from .workflow.contract import LevelKind
-from .workflow.policy import Problem, ProblemCode
+from .. import money
+from ..workflow.contract import LevelKind
+from .rules import Problem, ProblemCode
 
 # Group names as the chain shows them (the auth group "finance" is "Finance"/"Finanzen").
 GROUP_NAMES = {"finance": _("Finance"), "IT": _("IT")}

@@ -14,10 +14,10 @@ from django.test import Client
 from django.utils import timezone
 
 from approvals.models import ApprovalStep, ExpenseRequest, PolicyStatus, PolicyVersion
-from approvals.policies import effective_version
-from approvals.services import policy as policy_services
+from approvals.policy import services as policy_services
+from approvals.policy.rules import PolicyRules, demo_policy
+from approvals.policy.versions import effective_version
 from approvals.temporal.starter import workflow_input
-from approvals.workflow.policy import PolicyRules, demo_policy
 from tests.support.requests import submit
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +35,7 @@ def draft_for(demo_org) -> PolicyVersion:
 
 def form_data(rules: PolicyRules, note: str = "") -> dict:
     """The draft form's POST for `rules` (one row per level a rule adds)."""
-    from approvals.forms.policy import initial_of
+    from approvals.policy.forms import initial_of
 
     top, rows = initial_of(rules)
     data = {k: str(v) for k, v in top.items()} | {"note": note}
@@ -268,7 +268,7 @@ def test_a_what_if_period_that_makes_no_sense_is_a_400(demo_org):
 
 
 def test_a_period_with_more_requests_than_one_comparison_shows_says_so(demo_org, monkeypatch):
-    from approvals.selectors import policy as policy_selectors
+    from approvals.policy import selectors as policy_selectors
 
     monkeypatch.setattr(policy_selectors, "MAX_ROWS", 2)
     for days in (1, 2, 3):
@@ -281,8 +281,8 @@ def test_a_period_with_more_requests_than_one_comparison_shows_says_so(demo_org,
 def test_a_rule_on_a_cost_centre_routes_by_the_requesters_cost_centre(demo_org):
     """Cost centres are the payout's (payouts.CostCentre, per person): emma is in CC-ENG,
     finn in CC-FIN; a rule for CC-ENG adds diana for emma's request and not for finn's."""
-    from approvals.policies import OrgCache, chain_for, request_facts
-    from approvals.workflow.policy import Conditions, LevelKind, LevelRule, PolicyRule
+    from approvals.policy.rules import Conditions, LevelKind, LevelRule, PolicyRule
+    from approvals.policy.versions import OrgCache, chain_for, request_facts
 
     rules = demo_policy()
     rules.rules.append(

@@ -1,12 +1,11 @@
 """The policy rule function over the contract's default policy (DESIGN.md §2), table-driven,
-and the validation that explains a draft (codes; words in tests/approvals/test_policy_pages)."""
+and the validation that explains a draft (codes; words in tests/approvals/policy/test_pages.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from approvals.workflow.contract import LevelKind, RouteFacts
-from approvals.workflow.policy import (
+from approvals.policy.rules import (
     ALL,
     GROUP,
     MANAGER,
@@ -21,6 +20,7 @@ from approvals.workflow.policy import (
     evaluate,
     problems,
 )
+from approvals.workflow.contract import LevelKind, RouteFacts
 
 # emma's organisation of the demo (seed_demo): max, diana, victor above her.
 EMMA = OrgSnapshot(

@@ -1,5 +1,5 @@
 """The policy draft's forms: management thresholds plus one row per rule (a formset),
-converted to and from `workflow.policy.PolicyRules`; the what-if period.
+converted to and from `rules.PolicyRules`; the what-if period.
 
 A row adds one level (a manager, a person or a group); a rule that needs two
 levels is two rows with the same conditions. Amounts are EUR with two decimals.
@@ -18,9 +18,10 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Role
 
 from .. import money
+from ..forms.amounts import AMOUNT_CEILING, AmountField
 from ..models import Category
 from ..text import CleanCharField
-from ..workflow.policy import (
+from .rules import (
     ALL,
     ANY,
     GROUP,
@@ -31,7 +32,6 @@ from ..workflow.policy import (
     PolicyRule,
     PolicyRules,
 )
-from .amounts import AMOUNT_CEILING, AmountField
 
 # Thresholds in EUR, typed in the reader's language like every amount; zero is allowed.
 EUR = {"allow_zero": True, "max_value": AMOUNT_CEILING}

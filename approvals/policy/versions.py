@@ -3,7 +3,7 @@
 Below services and selectors and beside the activities: `resolve_route` (the
 real chain of a request, from its pinned version) and the what-if page (a
 draft on past requests) build the same `OrgSnapshot` here and call the same
-pure `workflow.policy.evaluate`, so the what-if shows exactly what a version
+pure `rules.evaluate`, so the what-if shows exactly what a version
 will do with today's organisation.
 """
 
@@ -18,9 +18,9 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import active_ladder, admin_usernames
 
-from .models import ExpenseRequest, PolicyStatus, PolicyVersion
-from .workflow.contract import LevelKind, LevelSpec, PolicySnapshot, RouteFacts
-from .workflow.policy import OrgSnapshot, PolicyRules, demo_policy, evaluate
+from ..models import ExpenseRequest, PolicyStatus, PolicyVersion
+from ..workflow.contract import LevelKind, LevelSpec, PolicySnapshot, RouteFacts
+from .rules import OrgSnapshot, PolicyRules, demo_policy, evaluate
 
 __all__ = ["evaluate", "OrgCache", "effective_version", "ensure_demo_policy", "rules_of"]
 

@@ -19,9 +19,9 @@ from datetime import date
 from django.shortcuts import get_object_or_404
 
 from ..models import ExpenseRequest, PolicyVersion
-from ..policies import OrgCache, chain_for, legacy_rules, rules_of
 from ..workflow.contract import LevelKind, LevelSpec
-from ..workflow.policy import PolicyRules
+from .rules import PolicyRules
+from .versions import OrgCache, chain_for, legacy_rules, rules_of
 
 MAX_ROWS = 5000  # a year of a big company's requests is still one page
 

@@ -4,7 +4,7 @@ Published versions never change: a request pins the version in force at its
 submission (`expense_submit`) and its workflow evaluates that version to its
 end, so publishing touches no running workflow. A draft starts as a copy of
 the version in force; publishing refuses a draft with problems
-(`workflow.policy.problems`, worded by `policy_labels`) and an effective
+(`rules.problems`, worded by `words`) and an effective
 date in the past (requests already submitted keep theirs anyway).
 """
 
@@ -20,11 +20,11 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 
 from ..models import Category, PolicyStatus, PolicyVersion
-from ..policies import OrgCache, effective_version, ensure_demo_policy, next_number
-from ..policy_labels import problem_text
 from ..spend_checks import SpendChecks
 from ..spend_rules import problems as check_problems
-from ..workflow.policy import PolicyRules, Problem, problems
+from .rules import PolicyRules, Problem, problems
+from .versions import OrgCache, effective_version, ensure_demo_policy, next_number
+from .words import problem_text
 
 
 def policy_problems(rules: PolicyRules) -> list[Problem]:
