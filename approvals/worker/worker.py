@@ -89,10 +89,14 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
     deterministic (tests/config/test_layout.py), so each run (and each replay after an
     eviction) does not re-import it, and cached runs share one copy of its modules.
     `approvals.calendar` (pure, no I/O but zoneinfo's) too: re-imported in the sandbox,
-    its ZoneInfo objects would be the sandbox's restricted proxies, which datetime refuses."""
+    its ZoneInfo objects would be the sandbox's restricted proxies, which datetime refuses.
+    `redis` too, though no workflow imports it: the channel layer's asyncio pools, left
+    behind by pushes, are finalized whenever the collector runs, and their `__del__`
+    imports from redis; inside an activation that re-imported (compiled) the whole
+    package in the sandbox, a tenth of the worker's CPU under load (BENCHMARKS.md)."""
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(
-            "approvals.workflow", "approvals.calendar"
+            "approvals.workflow", "approvals.calendar", "redis"
         )
     )
 
