@@ -16,10 +16,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
+from core.text import CleanCharField
 
 from .. import money
 from ..models import Category
-from ..text import CleanCharField
 from ..workflow.policy import (
     ALL,
     ANY,

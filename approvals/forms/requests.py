@@ -8,8 +8,9 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.text import CleanCharField
+
 from ..models import CURRENCIES, Category, RequestStatus
-from ..text import CleanCharField
 from .amounts import AMOUNT_CEILING, AmountField, hint_attrs
 
 MAX_RECEIPT_BYTES = 10 * 1024 * 1024
