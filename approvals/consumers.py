@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 from importlib import import_module
 from types import SimpleNamespace
@@ -41,19 +40,10 @@ from accounts.language import language_of
 from accounts.selectors import delegators_for
 from core.language import scope_language
 
+from .channel_groups import request_group, session_group
 from .workflow.contract import Status
 
 SESSION_ENDED = 4401  # the close code of a socket whose session is gone
-
-
-def session_group(session_key: str) -> str:
-    """The group of one session's sockets (hashed: the key is a credential)."""
-    return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:48]
-
-
-def request_group(request_id: int) -> str:
-    """The group of the sockets of pages showing request `request_id`."""
-    return f"request.{int(request_id)}"
 
 
 def watched_request(query_string: bytes) -> int | None:

@@ -18,9 +18,10 @@ from core.text import CleanCharField
 
 from ..lines import LineData
 from ..models import CURRENCIES, Category
+from ..receipt_check import check_receipt
 from ..receipt_stash import stash, unstash
 from .amounts import AMOUNT_CEILING, AmountField
-from .requests import MAX_TEXT, RECEIPT_ACCEPT, check_receipt
+from .requests import MAX_TEXT, RECEIPT_ACCEPT
 
 PREFIX = "lines"
 # The line fields OCR may fill (approvals/ocr), in the order they are recorded.
