@@ -6,6 +6,8 @@ class ApprovalsConfig(AppConfig):
     verbose_name = "Expense approvals"
 
     def ready(self) -> None:
-        from . import checks, signals, tracing  # noqa: F401  (checks, receivers)
+        from core import tracing
+
+        from . import checks, signals  # noqa: F401  (checks, receivers)
 
         tracing.setup()  # only when OTEL_EXPORTER_OTLP_ENDPOINT is set

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 from importlib import import_module
 from types import SimpleNamespace
@@ -36,41 +35,15 @@ from django.conf import settings
 from django.contrib.auth import get_user
 from django.template.loader import render_to_string
 from django.utils import translation
-from django.utils.translation.trans_real import parse_accept_lang_header
 
 from accounts.language import language_of
 from accounts.selectors import delegators_for
+from core.language import scope_language
 
+from .channel_groups import request_group, session_group
 from .workflow.contract import Status
 
-
-def scope_language(scope) -> str:
-    """The page's language: the switcher's cookie, else the browser's Accept-Language."""
-    candidates = [scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME, "")]
-    headers = dict(scope.get("headers", []))
-    accept = headers.get(b"accept-language", b"").decode("latin-1")
-    candidates += [code for code, _q in parse_accept_lang_header(accept) if code != "*"]
-    for code in candidates:
-        if not code:
-            continue
-        try:
-            return translation.get_supported_language_variant(code)
-        except LookupError:
-            continue
-    return settings.LANGUAGE_CODE
-
-
 SESSION_ENDED = 4401  # the close code of a socket whose session is gone
-
-
-def session_group(session_key: str) -> str:
-    """The group of one session's sockets (hashed: the key is a credential)."""
-    return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:48]
-
-
-def request_group(request_id: int) -> str:
-    """The group of the sockets of pages showing request `request_id`."""
-    return f"request.{int(request_id)}"
 
 
 def watched_request(query_string: bytes) -> int | None:

@@ -29,7 +29,7 @@ from collections import defaultdict
 
 from django.conf import settings
 
-from .shared_state import redis_client, redis_key
+from core.shared_state import redis_client, redis_key
 
 # How long events and results are kept: results older than this are served only
 # when there is nothing better, and then without an overlay.

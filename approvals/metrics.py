@@ -1,4 +1,5 @@
-"""Business metrics (`approvals_*`) for Prometheus, and the text served at `/metrics`.
+"""Business metrics (`approvals_*`) for Prometheus; `/metrics` serves them with
+`core.metrics.exposition(PROJECTION)`.
 
 Two kinds:
 
@@ -7,32 +8,21 @@ Two kinds:
   reminders, expiries and time to decision when the audit row is first written
   (`effects/projection.append_audit`, so a retried activity never counts
   twice); failed side effects in `effects/notifications.record_failure`; view
-  latency by the `timed` decorator.
-- Gauges read from the projection at scrape time (`ProjectionCollector`):
-  requests by status, requests waiting on nobody, overdue, queued too long,
-  failed mails, open ops issues. They are exact whichever process scrapes.
+  latency by `core.metrics.timed`.
+- Gauges read from the projection at scrape time (`ProjectionCollector`, in
+  `PROJECTION`): requests by status, requests waiting on nobody, overdue,
+  queued too long, failed mails, open ops issues. They are exact whichever
+  process scrapes.
 
-Multi-process: with `PROMETHEUS_MULTIPROC_DIR` set (one directory shared by
-every process of the host, emptied at start) the scrape aggregates every
-process's counters. Without it, each process serves its own; the worker
-process can serve its counters on `WORKER_APP_METRICS_PORT`.
+The web tier's metrics (admission, view latency), the multi-process scrape and the
+worker's own endpoint are plumbing: `core/metrics.py`.
 """
 
 from __future__ import annotations
 
-import os
-import time
 from datetime import timedelta
-from functools import wraps
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -51,12 +41,6 @@ EXPIRIES = Counter("approvals_expiries_total", "Requests expired after the last 
 SIDE_EFFECT_FAILURES = Counter(
     "approvals_side_effect_failures_total", "Side effects that failed for good.", ["kind"]
 )
-VIEW_LATENCY = Histogram(
-    "approvals_view_latency_seconds",
-    "Latency of the inbox and decision views.",
-    ["view"],
-    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-)
 VISIBILITY_CALLS = Counter(
     "approvals_visibility_calls_total",
     "Visibility calls made (List/CountWorkflowExecutions), by call, priority and outcome.",
@@ -73,18 +57,6 @@ VISIBILITY_THROTTLED = Counter(
     "Visibility calls not made: budget spent (reason=budget) or Temporal refused (server).",
     ["priority", "reason"],
 )
-WEB_SHED = Counter(
-    "approvals_web_shed_total",
-    "Requests a web process answered 503 (Retry-After) instead of queueing them further: "
-    "kind=badge (over the in-flight bound), page or form (waited WEB_QUEUE_WAIT for a slot).",
-    ["kind"],
-)
-WEB_QUEUED = Histogram(
-    "approvals_web_queue_seconds",
-    "Time a request waited for one of the web process's WEB_MAX_INFLIGHT slots.",
-    ["kind"],
-    buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-)
 INBOX_RESULTS = Counter(
     "approvals_inbox_results_total",
     "Inbox results served, by source: fresh (cached, unchanged), fetched, coalesced "
@@ -98,23 +70,6 @@ INBOX_PAGES = Counter(
     ["outcome"],
 )
 QUEUED_TOO_LONG = timedelta(minutes=1)
-
-
-def timed(view: str):
-    """Record a view's latency under `view`."""
-
-    def decorate(fn):
-        @wraps(fn)
-        def wrapper(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                VIEW_LATENCY.labels(view=view).observe(time.perf_counter() - start)
-
-        return wrapper
-
-    return decorate
 
 
 def count_audit_event(kind: str, *, action: str = "", channel: str = "", waited=None, level=0):
@@ -186,31 +141,6 @@ class ProjectionCollector(Collector):
         )
 
 
-_projection = CollectorRegistry(auto_describe=False)
-_projection.register(ProjectionCollector())
-
-
-def exposition() -> tuple[bytes, str]:
-    """The whole scrape: this host's counters (all processes when multi-process) + gauges."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-    else:
-        registry = REGISTRY
-    return generate_latest(registry) + generate_latest(_projection), CONTENT_TYPE_LATEST
-
-
-_served = False
-
-
-def serve_worker_metrics() -> None:
-    """Serve this process's counters on WORKER_APP_METRICS_PORT (the worker), once, if set."""
-    global _served
-    port = os.environ.get("WORKER_APP_METRICS_PORT", "").strip()
-    if port and not _served:
-        from prometheus_client import start_http_server
-
-        start_http_server(int(port), addr=os.environ.get("WORKER_METRICS_BIND", "0.0.0.0"))
-        _served = True
+# The scrape-time gauges, handed to core.metrics.exposition by the /metrics view.
+PROJECTION = CollectorRegistry(auto_describe=False)
+PROJECTION.register(ProjectionCollector())

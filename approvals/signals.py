@@ -20,7 +20,7 @@ from django.dispatch import receiver
 
 from accounts.signals import person_deactivated
 
-from .consumers import session_group
+from .channel_groups import session_group
 from .services.leavers import leaver_reroute
 
 log = logging.getLogger(__name__)

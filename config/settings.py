@@ -15,8 +15,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from approvals.observability import logging_config
 from config.csp import csp_policy
+from core.observability import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("APPROVALS_VAR_DIR", BASE_DIR / "var"))
@@ -101,10 +101,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "approvals.observability.RequestIdMiddleware",
+    "core.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
-    "approvals.middleware.SecurityHeadersMiddleware",
+    "core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -274,10 +274,10 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Request size: config/asgi.py answers 413 before reading a body over REQUEST_MAX_BYTES
-# (approvals/body_limit.py); Django's own caps stay as a second line.
+# (core/body_limit.py); Django's own caps stay as a second line.
 REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 12 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
-WEB_MAX_INFLIGHT = env_int("WEB_MAX_INFLIGHT", 8)  # overload: approvals/admission.py, README
+WEB_MAX_INFLIGHT = env_int("WEB_MAX_INFLIGHT", 8)  # overload: core/admission.py, README
 WEB_QUEUE_WAIT = float(os.environ.get("WEB_QUEUE_WAIT", "25"))
 WEB_BADGE_WAIT = float(os.environ.get("WEB_BADGE_WAIT", "0.25"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -294,7 +294,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 # Security headers, all in one place (tested together in tests/security/test_headers.py):
 # nosniff, referrer, frame denial, COOP here; Permissions-Policy and CORP in
-# approvals/middleware.py; the CSP below (django-csp).
+# core/middleware.py; the CSP below (django-csp).
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"

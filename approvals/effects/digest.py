@@ -32,11 +32,11 @@ from django.utils.translation import gettext as _
 from accounts.language import as_reader
 from accounts.models import Delegation, User
 from accounts.selectors import admin_usernames
+from core.text import header_line
 
 from .. import metrics, money
 from ..links import LinkClaim, link_url, new_decision_id
 from ..models import AuditEntry, ExpenseRequest, Notification, NotificationStatus, RequestStatus
-from ..text import header_line
 from ..workflow.contract import Action, StepKind, WaitingReason
 from ..workflow.periodic import MailKind, Outcome
 from .notifications import Mail, _deliver, cause_of, is_permanent

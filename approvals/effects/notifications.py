@@ -35,13 +35,13 @@ from django.utils.translation import gettext as _
 
 from accounts.language import as_reader, user_named
 from accounts.models import Delegation, User
+from core.text import clean_text, header_line
 
 from .. import metrics, money
 from ..links import LinkClaim, link_url, new_decision_id
 from ..models import ExpenseRequest, Notification, NotificationStatus
 from ..people import people_cache
 from ..selectors.flags import flags_of_id
-from ..text import clean_text, header_line
 from ..words import status_word
 from ..workflow.contract import Action, StepEvent, StepKind, Transition
 

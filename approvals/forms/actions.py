@@ -9,7 +9,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from ..text import CleanCharField
+from core.text import CleanCharField
+
 from ..workflow.rules import MAX_COMMENT, MAX_EXTENSION_SECONDS
 
 UNITS = {"hours": 3600, "days": 86400}

@@ -5,8 +5,9 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.text import CleanCharField
+
 from ..models import RequestStatus
-from ..text import CleanCharField
 from .amounts import AMOUNT_CEILING, AmountField
 
 

@@ -13,6 +13,8 @@ from dataclasses import replace
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.text import CleanCharField
+
 from .. import money
 from ..models import Category
 from ..spend_checks import (
@@ -26,7 +28,6 @@ from ..spend_checks import (
     CategoryLimit,
     SpendChecks,
 )
-from ..text import CleanCharField
 from .amounts import AMOUNT_CEILING, AmountField
 
 ACTION_CHOICES = [(OFF, _("off")), (WARN, _("warn")), (BLOCK, _("block submission"))]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from ..text import CleanCharField
+from core.text import CleanCharField
+
 from .amounts import AMOUNT_CEILING, AmountField
 
 MAX_LINES = 500  # a report's lines, as far as a decision may name them

@@ -14,12 +14,14 @@ from django import forms
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
+from core.text import CleanCharField
+
 from ..lines import LineData
 from ..models import CURRENCIES, Category
+from ..receipt_check import check_receipt
 from ..receipt_stash import stash, unstash
-from ..text import CleanCharField
 from .amounts import AMOUNT_CEILING, AmountField
-from .requests import MAX_TEXT, RECEIPT_ACCEPT, check_receipt
+from .requests import MAX_TEXT, RECEIPT_ACCEPT
 
 PREFIX = "lines"
 # The line fields OCR may fill (approvals/ocr), in the order they are recorded.

@@ -16,11 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
+from core.text import CleanCharField
 
 from .. import money
 from ..forms.amounts import AMOUNT_CEILING, AmountField
 from ..models import Category
-from ..text import CleanCharField
 from .rules import (
     ALL,
     ANY,

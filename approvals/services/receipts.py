@@ -16,9 +16,9 @@ from django.db import transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from ..forms.requests import check_receipt
 from ..ocr import engine
 from ..ocr.models import ReadStatus, ReceiptUpload
+from ..receipt_check import check_receipt
 from ..temporal.client import TemporalUnavailable
 from ..temporal.ocr import receipt_read_start
 
@@ -31,7 +31,7 @@ class ReceiptRefused(ValueError):
 
 def check_receipt_file(upload) -> str:
     """The file's kind (pdf/jpg/png/webp) from its bytes, or ReceiptRefused with words
-    (the same checks as a line's receipt: forms.requests.check_receipt)."""
+    (the same checks as a line's receipt: receipt_check.check_receipt)."""
     if upload is None:
         raise ReceiptRefused(_("Choose a receipt file (PDF, JPEG or PNG)."))
     if upload.size == 0:

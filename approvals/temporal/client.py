@@ -109,7 +109,7 @@ def worker_runtime() -> Runtime | None:
 async def connect(address: str | None = None, *, worker: bool = False) -> Client:
     """A client whose data converter encrypts and authenticates payloads (codec.py);
     `worker=True` for the worker's, which carries the metrics runtime."""
-    from .. import tracing
+    from core import tracing
 
     runtime = worker_runtime() if worker else None
     extra = {"runtime": runtime} if runtime is not None else {}

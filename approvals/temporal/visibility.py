@@ -41,8 +41,9 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client, WorkflowExecution
 from temporalio.service import RPCError, RPCStatusCode
 
+from core.shared_state import redis_client, redis_key
+
 from .. import metrics
-from ..shared_state import redis_client, redis_key
 from .client import call
 
 log = logging.getLogger(__name__)

@@ -23,9 +23,9 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
 from accounts import stepup
+from core.metrics import timed
 
 from ..forms.inbox import BulkApproveForm, DecisionForm, InboxFilterForm
-from ..metrics import timed
 from ..models import ExpenseRequest
 from ..selectors.flags import attach as attach_flags
 from ..selectors.home import waiting_count

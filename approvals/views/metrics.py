@@ -16,7 +16,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.views.decorators.http import require_GET
 
-from .. import metrics
+from core.metrics import exposition
+
+from ..metrics import PROJECTION
 
 PROXY_HEADERS = (
     "Forwarded",
@@ -58,5 +60,5 @@ def _has_token(request: HttpRequest) -> bool:
 def metrics_view(request: HttpRequest) -> HttpResponse:
     if not (_from_loopback(request) or _has_token(request)):
         return HttpResponseForbidden("Forbidden: use a loopback address or the metrics token.\n")
-    body, content_type = metrics.exposition()
+    body, content_type = exposition(PROJECTION)
     return HttpResponse(body, content_type=content_type)

@@ -9,8 +9,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from ..forms import report
-from ..forms.requests import check_receipt
 from ..models import Category, ExpenseRequest
+from ..receipt_check import check_receipt
 from ..receipt_stash import stash
 from ..report_diff import diff
 

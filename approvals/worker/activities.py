@@ -28,7 +28,7 @@ from accounts.selectors import active_ladder, admin_usernames
 from .. import audit_chain, inbox_feed
 from ..calendar import Calendar
 from ..calendars import calendar_for
-from ..consumers import request_group
+from ..channel_groups import request_group
 from ..effects import notifications, ops, projection
 from ..models import ExpenseRequest, PolicyVersion
 from ..policy import versions as policies

@@ -20,7 +20,8 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from ..metrics import serve_worker_metrics
+from core.metrics import serve_worker_metrics
+
 from ..ocr.activities import OCR_ACTIVITIES
 from ..ocr.workflow import ReadReceiptWorkflow
 from ..temporal.client import connect

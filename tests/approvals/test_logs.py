@@ -16,7 +16,7 @@ from django.test import Client, RequestFactory
 from temporalio import activity
 from temporalio.testing import ActivityEnvironment
 
-from approvals.observability import ContextFilter, JsonFormatter, RequestIdMiddleware
+from core.observability import ContextFilter, JsonFormatter, RequestIdMiddleware
 from tests.support import ROOT
 
 

@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 from django.test import Client
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from approvals import services
@@ -152,7 +153,6 @@ def test_counters_of_several_processes_add_up_with_a_multiproc_dir(tmp_path):
 def test_escalations_reminders_and_expiries_count_once_per_audit_row(demo_org):
     from decimal import Decimal
 
-    from approvals import metrics
     from approvals.effects import projection
     from approvals.models import ExpenseRequest
     from approvals.workflow.contract import StepEvent
@@ -169,7 +169,7 @@ def test_escalations_reminders_and_expiries_count_once_per_audit_row(demo_org):
     names = ("approvals_reminders_total", "approvals_escalations_total", "approvals_expiries_total")
 
     def counts():
-        return [metrics.REGISTRY.get_sample_value(name) or 0 for name in names]
+        return [REGISTRY.get_sample_value(name) or 0 for name in names]
 
     before = counts()
     projection.append_audit(expense.pk, events)

@@ -1,4 +1,4 @@
-"""Overload never answers a 5xx the person cannot use (issue 28, approvals/admission.py).
+"""Overload never answers a 5xx the person cannot use (issue 28, core/admission.py).
 
 - A real `manage.py serve` process (database pool of 3 connections with a 2 s timeout,
   at most 2 requests in Django) against a dev server at one visibility call a second,
@@ -22,7 +22,7 @@ import uuid
 import pytest
 from django.db import connection
 
-from approvals.admission import Admission
+from core.admission import Admission
 from scripts.run import free_port
 from tests.support.processes import ManagedProcess, process_env
 from tests.support.requests import submit

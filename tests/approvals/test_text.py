@@ -1,4 +1,4 @@
-"""Input normalisation at the edge (approvals/text.py) and the forms that use it."""
+"""Input normalisation at the edge (core/text.py) and the forms that use it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.test import Client
 from approvals.forms.inbox import DecisionForm
 from approvals.forms.requests import ExpenseForm, ResubmitForm
 from approvals.models import ExpenseRequest
-from approvals.text import CleanCharField, clean_text, header_line
+from core.text import CleanCharField, clean_text, header_line
 
 EVIL_TITLE = "Taxi\rBcc: evil@example.com"
 BIDI = "Invoice \u202eexe.pdf\u202c and \u2066isolated\u2069"

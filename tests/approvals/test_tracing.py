@@ -7,8 +7,8 @@ from django.test import Client
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from approvals import tracing
 from approvals.temporal import client as temporal_client
+from core import tracing
 from tests.support.requests import submit, wait_pending_level, wait_status
 from tests.support.servers import WorkerThread
 from tests.support.waiting import wait_for

@@ -2,7 +2,7 @@
 
 The CSP allows scripts and styles only from this site (no inline code, no
 eval) and no framing; the other headers come from settings.py's one
-"Security headers" block and approvals/middleware.py. An oversized body is
+"Security headers" block and core/middleware.py. An oversized body is
 answered 413 by config.asgi before any of it is read.
 """
 

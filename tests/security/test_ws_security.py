@@ -1,7 +1,7 @@
 """Websocket security through the real ASGI application (config.asgi).
 
 Foreign origins (another scheme, host or port) and a missing Origin are
-refused by approvals.ws_origin before anything else; a socket closes when its
+refused by core.ws_origin before anything else; a socket closes when its
 session ends (logout, password change, deactivation, expiry); anonymous and
 deactivated users are closed, never joined; a signed-in user hears only about
 their own group; pushed fragments escape markup carried in the event.

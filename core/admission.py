@@ -35,18 +35,13 @@ from django.urls import reverse
 from django.utils import translation
 
 from . import metrics
+from .language import request_language
 
 RETRY_AFTER_S = 5
 # Queue order, lower first: what a person sent (a decision, a form) before pages, pages
 # before the badge.
 ORDER = {"form": 0, "page": 1, "badge": 2}
 PASS_PREFIXES = ("/healthz", "/metrics")
-
-
-def _language(scope) -> str:
-    from .body_limit import _language as language
-
-    return language(scope)
 
 
 _pages: dict[tuple[str, bool], bytes] = {}
@@ -70,7 +65,8 @@ async def _answer_503(scope, send, kind: str) -> None:
         body = b""  # htmx does not swap it; the badge stays as it was
     else:
         refresh = scope.get("method") in ("GET", "HEAD")
-        body = await sync_to_async(_busy_page, thread_sensitive=False)(_language(scope), refresh)
+        language = request_language(scope)
+        body = await sync_to_async(_busy_page, thread_sensitive=False)(language, refresh)
     await send(
         {
             "type": "http.response.start",

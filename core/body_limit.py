@@ -16,21 +16,11 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 
-
-def _language(scope) -> str:
-    from .consumers import scope_language
-
-    headers = dict(scope.get("headers", []))
-    cookies = {}
-    for part in headers.get(b"cookie", b"").decode("latin-1").split(";"):
-        name, _, value = part.strip().partition("=")
-        if name:
-            cookies[name] = value
-    return scope_language({**scope, "cookies": cookies})
+from .language import request_language
 
 
 def _page(scope, limit: int) -> bytes:
-    with translation.override(_language(scope)):
+    with translation.override(request_language(scope)):
         return render_to_string("413.html", {"limit_mb": max(1, limit // (1024 * 1024))}).encode()
 
 

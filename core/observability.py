@@ -115,8 +115,8 @@ def logging_config(*, log_format: str, level: str) -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"context": {"()": "approvals.observability.ContextFilter"}},
-        "formatters": {"json": {"()": "approvals.observability.JsonFormatter"}},
+        "filters": {"context": {"()": "core.observability.ContextFilter"}},
+        "formatters": {"json": {"()": "core.observability.JsonFormatter"}},
         "handlers": {"console": handler},
         "root": {"handlers": ["console"], "level": level},
         "loggers": {"django.channels.server": {"level": "WARNING"}},
