@@ -41,6 +41,7 @@ from django.utils.translation.trans_real import parse_accept_lang_header
 from accounts.language import language_of
 from accounts.selectors import delegators_for
 
+from . import ports
 from .workflow.contract import Status
 
 
@@ -182,13 +183,11 @@ class EventsConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=html)
 
     def _render_payout(self, event: dict) -> str:
-        from payouts.selectors import payment_for
-
         with translation.override(self.language):
             return render_to_string(
                 "payouts/_payment_status.html",
                 {
-                    "payment": payment_for(int(event["request_id"])),
+                    "payment": ports.payment_for(int(event["request_id"])),
                     "request_id": event["request_id"],
                     "oob": True,
                 },
