@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class Extension:
     name: str
     # Called when the worker or the schedules are built (imports temporalio and the
     # workflows then, not at start-up).
-    temporal: Callable[[], TemporalParts] | None = None
+    temporal_parts: Callable[[], TemporalParts] | None = None
     payment_for: PaymentFor | None = None
     budgets_left: BudgetsLeft | None = None
     payment_word: PaymentWord | None = None
@@ -71,16 +71,9 @@ class Extension:
     seed_demo: DemoSeed | None = None
 
 
-# The hooks of an Extension (every field but its name): each has a port below.
-HOOKS = (
-    "temporal",
-    "payment_for",
-    "budgets_left",
-    "payment_word",
-    "step_words",
-    "ops_panels",
-    "seed_demo",
-)
+# The hooks of an Extension (every field but its name): each is called by the port
+# function of the same name below (tests/payouts/test_ports.py keeps it so).
+HOOKS = tuple(f.name for f in fields(Extension) if f.name != "name")
 
 _registry: dict[str, Extension] = {}
 
@@ -112,7 +105,7 @@ def only(*plugged: Extension) -> Iterator[None]:
 # ----------------------------------------------------------------------- the ports
 def temporal_parts() -> list[TemporalParts]:
     """The Temporal parts of every plugged app, in registration order."""
-    return [e.temporal() for e in _registry.values() if e.temporal is not None]
+    return [e.temporal_parts() for e in _registry.values() if e.temporal_parts is not None]
 
 
 def payment_for(request_id: int) -> Any:

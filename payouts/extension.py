@@ -48,7 +48,7 @@ def ops_panels() -> list[OpsPanel]:
 
 EXTENSION = Extension(
     name="payouts",
-    temporal=temporal_parts,
+    temporal_parts=temporal_parts,
     payment_for=selectors.payment_for,
     budgets_left=selectors.budgets_left,
     payment_word=labels.status_text,
