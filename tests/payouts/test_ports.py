@@ -13,7 +13,7 @@ from django.core.management import call_command
 from accounts.models import User
 from approvals import ports
 from approvals.management.commands.workflow_versions import live_patches
-from approvals.models import ExpenseRequest
+from approvals.models import ExpenseLine, ExpenseRequest
 from approvals.temporal.schedules import schedule_ids
 from approvals.words import payment_word
 from approvals.worker import worker as worker_module
@@ -158,6 +158,13 @@ def test_approvals_alone_seeds_and_renders_the_request_page_and_ops():
         pending_approvers=["max"],
         current_level=1,
     )
+    ExpenseLine.objects.create(  # the budget left is shown under the lines
+        request=expense,
+        position=1,
+        category="travel",
+        amount=Decimal("50.00"),
+        base_amount_cents=5000,
+    )
     Payment.objects.create(
         request_id=expense.pk,
         requester="emma",
@@ -174,6 +181,7 @@ def test_approvals_alone_seeds_and_renders_the_request_page_and_ops():
     assert 'data-testid="ops-failed-payouts"' not in ops.content.decode()
 
     page = manager.get(f"/requests/{expense.pk}/").content.decode()
-    assert 'data-testid="payment-status"' in page and 'data-testid="budget-left"' in page
+    assert 'data-testid="payment-status"' in page
+    assert 'data-testid="budget-left"' in page
     ops = admin.get("/ops/").content.decode()
     assert 'data-testid="ops-failed-payouts"' in ops and 'data-testid="ops-stuck-batches"' in ops
