@@ -40,6 +40,7 @@ from accounts.language import language_of
 from accounts.selectors import delegators_for
 from core.language import scope_language
 
+from . import ports
 from .channel_groups import request_group, session_group
 from .workflow.contract import Status
 
@@ -155,13 +156,11 @@ class EventsConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=html)
 
     def _render_payout(self, event: dict) -> str:
-        from payouts.selectors import payment_for
-
         with translation.override(self.language):
             return render_to_string(
                 "payouts/_payment_status.html",
                 {
-                    "payment": payment_for(int(event["request_id"])),
+                    "payment": ports.payment_for(int(event["request_id"])),
                     "request_id": event["request_id"],
                     "oob": True,
                 },

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext
 
+from . import ports
 from .models import RequestStatus
 
 
@@ -28,7 +29,5 @@ def action_word(code) -> str:
 
 
 def payment_word(code) -> str:
-    """A payment's status ("on_hold") as a word ("on hold")."""
-    from payouts.labels import status_text
-
-    return str(status_text(str(code or "")))
+    """A payment's status ("on_hold") as a word ("on hold"), by the app that pays."""
+    return str(ports.payment_word(str(code or "")))

@@ -7,4 +7,9 @@ class PayoutsConfig(AppConfig):
     verbose_name = "Payouts"
 
     def ready(self) -> None:
+        from approvals import ports
+
         from . import holds  # noqa: F401 - connects the bank-change receivers
+        from .extension import EXTENSION
+
+        ports.register(EXTENSION)  # payouts builds on approvals through its ports

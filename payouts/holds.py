@@ -22,10 +22,10 @@ from accounts.bank import normalise
 from accounts.models import AccountAuditEntry, User
 from accounts.selectors import bank_change_pending
 from accounts.signals import bank_change_confirmed, bank_details_changed
-from approvals.workflow.payout_contract import PayoutStatus
 
 from .models import Batch, Payment
 from .steps import audit, open_batch, publish
+from .workflow.contract import PayoutStatus
 
 
 def must_hold(user: User | None) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from approvals.workflow.payout_contract import Failure, PayoutStatus, RunFailure, Step
+from .workflow.contract import Failure, PayoutStatus, RunFailure, Step
 
 
 def failure_text(code: str) -> str:

@@ -27,7 +27,12 @@ from sepaxml.validation import ValidationError as SepaValidationError
 from accounts.bank import SEPA_SCHEMA, bic_valid, iban_valid, normalise
 from accounts.models import User
 from approvals.models import ExpenseRequest
-from approvals.workflow.payout_contract import (
+
+from .models import Batch, Payment
+from .notify import tell_paid
+from .remittance import remittance
+from .steps import Permanent, audit, publish
+from .workflow.contract import (
     Closed,
     CloseRequest,
     FailedPayment,
@@ -36,11 +41,6 @@ from approvals.workflow.payout_contract import (
     PayoutStatus,
     RunFailure,
 )
-
-from .models import Batch, Payment
-from .notify import tell_paid
-from .remittance import remittance
-from .steps import Permanent, audit, publish
 
 log = logging.getLogger(__name__)
 

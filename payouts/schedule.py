@@ -1,7 +1,8 @@
 """The weekly payout run as a Temporal Schedule (id `approvals-payout-run`, overlap SKIP).
 
-`payout_schedule()` gives the spec of the entry in the schedule registry
-(approvals/temporal/schedules.py, made by register_schedules);
+`payout_schedule()` gives the spec of `PAYOUT_RUN_ENTRY`, which payouts plugs into the
+schedule registry (approvals/temporal/schedules.py: all_schedules, made by
+register_schedules) through the approvals port (payouts/extension.py);
 `register_payout_schedule(client)` makes this one alone (tests). Each run takes its
 period from the scheduled start time, so a run triggered twice in one period pays
 that period's batch once.
@@ -26,7 +27,9 @@ from temporalio.client import (
     ScheduleUpdate,
 )
 
-from approvals.workflow.payout_contract import (
+from approvals.temporal.schedules import ScheduleEntry
+
+from .workflow.contract import (
     PAYOUT_RUN_SCHEDULE_ID,
     PAYOUT_RUN_WORKFLOW,
     PayoutRunInput,
@@ -69,3 +72,12 @@ async def register_payout_schedule(client: Client, task_queue: str | None = None
         return
     handle = client.get_schedule_handle(PAYOUT_RUN_SCHEDULE_ID)
     await handle.update(lambda _input: ScheduleUpdate(schedule=schedule))
+
+
+PAYOUT_RUN_ENTRY = ScheduleEntry(
+    id=PAYOUT_RUN_SCHEDULE_ID,
+    workflow=PAYOUT_RUN_WORKFLOW,
+    spec=lambda: payout_schedule().spec,  # weekly, Mondays 06:00 (above)
+    args=lambda: [PayoutRunInput()],
+    note="Closes the open payout batch: the SEPA file, payments marked paid.",
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -13,10 +14,10 @@ from django.utils import timezone
 from accounts.bank import mask
 from accounts.models import AccountAuditEntry, User
 from accounts.selectors import bank_changes_pending, is_finance
-from approvals.workflow.payout_contract import PayoutStatus
 
 from .labels import failure_text, run_failure_text, status_text
 from .models import Batch, Payment, Reservation
+from .workflow.contract import PayoutStatus
 
 
 @dataclass
@@ -90,7 +91,7 @@ def failed_payouts(limit: int = 50) -> list[Payment]:
     return rows
 
 
-def budgets_left(usernames: list[str]) -> dict[str, int]:
+def budgets_left(usernames: Sequence[str]) -> dict[str, int]:
     """EUR cents left on each requester's cost centre (held reservations subtracted):
     one query whatever the number of names (the inbox asks once per page)."""
     holds = "cost_centre__holds__"

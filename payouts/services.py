@@ -16,7 +16,9 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from approvals.temporal.client import call
-from approvals.workflow.payout_contract import (
+
+from .models import Batch, Payment
+from .workflow.contract import (
     PAYOUT_RUN_SCHEDULE_ID,
     PAYOUT_RUN_WORKFLOW,
     PAYOUT_WORKFLOW,
@@ -26,8 +28,6 @@ from approvals.workflow.payout_contract import (
     RunResult,
     payout_id,
 )
-
-from .models import Batch, Payment
 
 
 class PayoutError(Exception):

@@ -25,10 +25,10 @@ from accounts.models import User
 from accounts.selectors import admin_usernames
 from approvals import audit_chain
 from approvals.models import AuditEntry, ExpenseRequest, Notification
-from approvals.workflow.payout_contract import Failure, Outcome, PayoutStatus, Step, StepInput
 
 from .labels import failure_text
 from .models import Batch, CostCentre, LedgerAccount, LedgerLine, Payment, Reservation
+from .workflow.contract import Failure, Outcome, PayoutStatus, Step, StepInput
 
 log = logging.getLogger(__name__)
 EXPENSE_ACCOUNT = ("6000", "Travel and expenses")
@@ -36,7 +36,7 @@ PAYABLE_ACCOUNT = ("2100", "Payable to employees")
 
 
 class Permanent(Exception):
-    """A failure no retry mends; `code` is a payout_contract.Failure code."""
+    """A failure no retry mends; `code` is a workflow.contract.Failure code."""
 
     def __init__(self, code: str, **params) -> None:
         super().__init__(code)

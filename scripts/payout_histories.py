@@ -24,9 +24,9 @@ def _wait(predicate: Callable[[], object], timeout: float = 60, what: str = "") 
 def scenarios() -> dict[str, Callable[[dict], dict[str, str]]]:
     from accounts.models import User
     from approvals import services
-    from approvals.workflow.payout_contract import PAYOUT_RUN_SCHEDULE_ID, payout_id
     from payouts.models import CostCentre, Payment
     from payouts.services import payout_retry, payout_run
+    from payouts.workflow.contract import PAYOUT_RUN_SCHEDULE_ID, payout_id
     from scripts.drive import submit, wait_pending_level, wait_state
 
     def approved(org, amount: str, title: str):

@@ -35,9 +35,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from accounts import selectors as people
 from accounts.models import User
-from payouts.selectors import budgets_left
 
-from .. import money
+from .. import money, ports
 from ..templatetags.amounts import eur_cents as eur_cents_filter
 from ..templatetags.amounts import money as money_filter
 from ..temporal import visibility
@@ -340,7 +339,7 @@ def eur_cents(amount: Decimal | None) -> int | None:
 
 def with_budget_left(rows: list[InboxRow]) -> list[InboxRow]:
     """Each row's budget left after it (two queries for the page, none per row)."""
-    left = budgets_left(sorted({row.requester for row in rows}))
+    left = ports.budgets_left(sorted({row.requester for row in rows}))
     for row in rows:
         if row.requester in left:
             cents = row.base_amount_cents or row.amount_cents

@@ -16,9 +16,9 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from payouts.labels import payout_summary
 
 from .. import money as fx
+from .. import ports
 from ..labels import refusal_text
 from ..models import AuditEntry
 from ..temporal.history import RawEvent
@@ -145,8 +145,8 @@ def step_summary(
 ) -> str:
     """One step in words; `currency` is the request's (a resubmission's detail lacks it)."""
     values = {"level": level, "actor": actor or "—", "to": names.many(recipients)}
-    if kind.startswith("payout_"):
-        return payout_summary(kind, detail)
+    if (words := ports.step_words(kind, detail)) is not None:  # another app's step (payouts)
+        return words
     if kind == StepKind.SUBMITTED:
         values["amount"] = money(detail.get("amount_cents"), detail.get("currency", ""))
         return _("Submitted by %(actor)s for %(amount)s") % values

@@ -1,10 +1,12 @@
 """The Temporal Schedules of the project, declared in one list, and their registration.
 
-`SCHEDULES` is the registry: (schedule id, workflow type, spec). `register_schedules`
-creates each one, or, when it exists already, updates it to the declared action, spec and
-policy (a paused schedule stays paused), so running it again is safe; `manage.py
-register_schedules`, `make run` and the worker's container entrypoint call it. Adding a
-schedule is adding one `ScheduleEntry` below.
+`SCHEDULES` is the registry of approvals' own: (schedule id, workflow type, spec); the
+apps that build on approvals add theirs through the port (approvals/ports.py:
+`TemporalParts.schedules`; payouts: the weekly payout run), and `all_schedules()` is
+both. `register_schedules` creates each one, or, when it exists already, updates it to
+the declared action, spec and policy (a paused schedule stays paused), so running it
+again is safe; `manage.py register_schedules`, `make run` and the worker's container
+entrypoint call it. Adding a schedule is adding one `ScheduleEntry` below.
 
 Every schedule: calendar times in `TIME_ZONE` (07:30 stays 07:30 local across daylight
 saving changes), overlap policy SKIP (a run still going when the next is due means the
@@ -37,13 +39,7 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
-from payouts.schedule import payout_schedule
-
-from ..workflow.payout_contract import (
-    PAYOUT_RUN_SCHEDULE_ID,
-    PAYOUT_RUN_WORKFLOW,
-    PayoutRunInput,
-)
+from .. import ports
 from ..workflow.periodic import DIGEST_WORKFLOW, OVERDUE_REPORT_WORKFLOW, PeriodicInput
 
 # A run that takes longer than this is ended, so SKIP can never block a schedule for good.
@@ -101,22 +97,20 @@ SCHEDULES: list[ScheduleEntry] = [
         ),
         note="Overdue requests, escalations and requests waiting on nobody, to the admins.",
     ),
-    ScheduleEntry(
-        id=PAYOUT_RUN_SCHEDULE_ID,
-        workflow=PAYOUT_RUN_WORKFLOW,
-        spec=lambda: payout_schedule().spec,  # weekly, Mondays 06:00 (payouts/schedule.py)
-        args=lambda: [PayoutRunInput()],
-        note="Closes the open payout batch: the SEPA file, payments marked paid.",
-    ),
 ]
 
 
+def all_schedules() -> list[ScheduleEntry]:
+    """Approvals' schedules, then those the plugged apps add (approvals/ports.py)."""
+    return [*SCHEDULES, *(e for parts in ports.temporal_parts() for e in parts.schedules)]
+
+
 def schedule_ids() -> list[str]:
-    return [entry.id for entry in SCHEDULES]
+    return [entry.id for entry in all_schedules()]
 
 
 def entry(schedule_id: str) -> ScheduleEntry:
-    return next(e for e in SCHEDULES if e.id == schedule_id)
+    return next(e for e in all_schedules() if e.id == schedule_id)
 
 
 def build(e: ScheduleEntry, *, start_at: datetime | None = None) -> Schedule:
@@ -152,7 +146,7 @@ async def register_schedules(
     keeps its note): pausing is an operator's decision, not the code's.
     """
     done: dict[str, str] = {}
-    for e in SCHEDULES if entries is None else entries:
+    for e in all_schedules() if entries is None else entries:
         schedule = build(e, start_at=start_at)
         schedule.state.note = e.note
         try:

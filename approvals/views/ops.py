@@ -17,8 +17,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from payouts.selectors import failed_payouts, stuck_batches
-
+from .. import ports
 from ..people import display_names
 from ..selectors.ops import ops_overview
 from ..services import ops as ops_services
@@ -41,8 +40,8 @@ def ops_page(request: HttpRequest) -> HttpResponse:
         "approvals/ops.html",
         {
             "overview": ops_overview(),
-            "failed_payouts": failed_payouts(),
-            "stuck_batches": stuck_batches(),
+            # The sections other apps add (payouts: failed payouts, stuck batches).
+            "ops_panels": ports.ops_panels(),
         },
     )
 

@@ -23,9 +23,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from accounts import selectors as people
-from payouts.selectors import budgets_left, payment_for
 
-from .. import selectors, services
+from .. import ports, selectors, services
 from ..forms import report
 from ..forms.actions import ExtendForm, OverrideForm
 from ..forms.amounts import AmountField
@@ -238,7 +237,7 @@ def _detail_context(
     budget_left_cents = None
     if pending:
         # As the inbox row says it: the cost centre's budget left once this is paid.
-        left = budgets_left([expense.requester.username])
+        left = ports.budgets_left([expense.requester.username])
         if expense.requester.username in left:
             budget_left_cents = left[expense.requester.username] - approved.eur_cents
     flags = flags_of(expense)
@@ -265,7 +264,7 @@ def _detail_context(
         "line_changes": None if is_requester else reports.line_changes(expense),
         "can_decide": can_decide,
         "decision_id": str(uuid.uuid4()),
-        "payment": payment_for(expense.pk),
+        "payment": ports.payment_for(expense.pk),
         "stepper": stepper,
         "live": live_words(expense=expense, stepper=stepper, user=user),
         "policy": chain.pinned_policy(expense),

@@ -1,6 +1,7 @@
 """The worker: ExpenseApproval workflows, the scheduled ones (digest, overdue report),
-the payout saga and payout run,
-their activities and the reconciler; and the receipt reader on its own queue (OCR).
+those the apps built on approvals plug in (approvals/ports.py: TemporalParts; payouts:
+the payout saga and payout run), their activities and the reconciler; and the receipt
+reader on its own queue (OCR).
 
 Runs as `manage.py run_worker`, or inside the web process in embedded mode
 (`manage.py serve --with-worker`), where an in-memory channel layer then
@@ -22,14 +23,13 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from core.metrics import serve_worker_metrics
 
+from .. import ports
 from ..ocr.activities import OCR_ACTIVITIES
 from ..ocr.workflow import ReadReceiptWorkflow
 from ..temporal.client import connect
-from ..workflow.payout import PayoutRunWorkflow, PayoutWorkflow
 from ..workflow.periodic import DailyDigestWorkflow, OverdueReportWorkflow
 from ..workflow.workflow import ExpenseApprovalWorkflow
 from .activities import ACTIVITIES, bind_loop
-from .payout_activities import PAYOUT_ACTIVITIES
 from .periodic import PERIODIC_ACTIVITIES
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ def build_worker(client: Client, *, task_queue: str | None = None) -> Worker:
     with contextlib.suppress(RuntimeError):  # built outside a loop: pushes use their own
         bind_loop(asyncio.get_running_loop())
     threads = int(getattr(settings, "TEMPORAL_ACTIVITY_THREADS", 16))
+    plugged = ports.temporal_parts()  # e.g. the payout saga and run, on the same queue
     return Worker(
         client,
         task_queue=task_queue or settings.TEMPORAL_TASK_QUEUE,
@@ -46,10 +47,13 @@ def build_worker(client: Client, *, task_queue: str | None = None) -> Worker:
             ExpenseApprovalWorkflow,
             DailyDigestWorkflow,
             OverdueReportWorkflow,
-            PayoutWorkflow,
-            PayoutRunWorkflow,
+            *(w for parts in plugged for w in parts.workflows),
         ],
-        activities=[*ACTIVITIES, *PERIODIC_ACTIVITIES, *PAYOUT_ACTIVITIES],
+        activities=[
+            *ACTIVITIES,
+            *PERIODIC_ACTIVITIES,
+            *(a for parts in plugged for a in parts.activities),
+        ],
         # Activities and local activities share the thread pool (ORM work): no more in
         # flight than threads, so none waits for a thread after it has started.
         activity_executor=ThreadPoolExecutor(max_workers=threads, thread_name_prefix="activity"),
@@ -94,10 +98,12 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
     `redis` too, though no workflow imports it: the channel layer's asyncio pools, left
     behind by pushes, are finalized whenever the collector runs, and their `__del__`
     imports from redis; inside an activation that re-imported (compiled) the whole
-    package in the sandbox, a tenth of the worker's CPU under load (BENCHMARKS.md)."""
+    package in the sandbox, a tenth of the worker's CPU under load (BENCHMARKS.md).
+    The plugged apps' workflow packages (payouts.workflow) are passed through alike."""
+    plugged = [m for parts in ports.temporal_parts() for m in parts.passthrough_modules]
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(
-            "approvals.workflow", "approvals.calendar", "redis"
+            "approvals.workflow", "approvals.calendar", "redis", *plugged
         )
     )
 

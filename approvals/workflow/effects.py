@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         StepKind,
         Transition,
     )
+    from .handoff import PAYOUT_WORKFLOW, PayoutInput, payout_id
     from .interfaces import (
         record_first_steps,
         record_mail_failure,
@@ -49,7 +50,6 @@ with workflow.unsafe.imports_passed_through():
         resolve_route,
         send_notifications,
     )
-    from .payout_contract import PAYOUT_WORKFLOW, PayoutInput, payout_id
     from .retries import DB_RETRY, DB_TIMEOUT, MAIL_RETRY, MAIL_TIMEOUT
     from .state import Machine, SearchValues
 

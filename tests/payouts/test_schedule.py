@@ -10,9 +10,9 @@ from django.conf import settings
 from temporalio.client import ScheduleActionStartWorkflow, ScheduleOverlapPolicy
 
 from approvals.temporal.client import call
-from approvals.workflow.payout_contract import PAYOUT_RUN_SCHEDULE_ID, PAYOUT_RUN_WORKFLOW
 from payouts.models import Batch
 from payouts.schedule import register_payout_schedule
+from payouts.workflow.contract import PAYOUT_RUN_SCHEDULE_ID, PAYOUT_RUN_WORKFLOW
 from tests.support.payouts import approved, payout_result, wait_payment
 from tests.support.waiting import wait_for
 

@@ -26,9 +26,9 @@ from approvals import services
 from approvals.models import AuditEntry
 from approvals.temporal import client as temporal_client
 from approvals.temporal.client import call
-from approvals.workflow.payout_contract import payout_id
 from payouts.models import Batch, LedgerLine, Payment, Reservation
 from payouts.services import payout_run
+from payouts.workflow.contract import payout_id
 from tests.support.processes import ManagedProcess, process_env
 from tests.support.requests import state_of, submit
 from tests.support.servers import DevServer

@@ -6,9 +6,9 @@ import contextlib
 import uuid
 
 from approvals.temporal.client import call
-from approvals.workflow.payout_contract import payout_id
 from payouts.models import LedgerLine, Payment, Reservation
 from payouts.services import payout_run
+from payouts.workflow.contract import payout_id
 
 from .requests import decide, submit, wait_closed
 from .waiting import wait_for

@@ -7,10 +7,10 @@ from django.utils import timezone
 
 from accounts.bank import make_iban
 from accounts.models import FINANCE_GROUP, IT_GROUP, Role, User
+from approvals import ports
 from approvals.models import ApprovalPolicy
 from approvals.policy.versions import ensure_demo_policy
 from approvals.services.fx import fx_rates_load
-from payouts.models import CostCentre
 
 # The shipped ECB reference rates (daily file), so submissions in other currencies
 # can be converted to EUR on a fresh machine. Load newer ones with load_fx_rates.
@@ -29,22 +29,6 @@ DEMO = [
     ("ivan", "Ivan", "Iwanow", Role.IT_LEAD, "IT Lead", "victor", [IT_GROUP]),
     ("admin", "Ada", "Admin", Role.ADMIN, "Auditor", None, []),
 ]
-
-# Cost centres (code, name, yearly budget in EUR) and who books on which.
-COST_CENTRES = [
-    ("CC-ENG", "Engineering", 200_000),
-    ("CC-FIN", "Finance", 50_000),
-    ("CC-MGT", "Management", 100_000),
-]
-COST_CENTRE_OF = {
-    "emma": "CC-ENG",
-    "max": "CC-ENG",
-    "ivan": "CC-ENG",
-    "finn": "CC-FIN",
-    "maria": "CC-FIN",
-    "fiona": "CC-FIN",
-    "felix": "CC-FIN",
-}  # others: CC-MGT
 
 
 # Demo reports: (requester, title, lines of (merchant, category, amount, currency, days ago)).
@@ -141,21 +125,9 @@ class Command(BaseCommand):
         groups = {
             name: Group.objects.get_or_create(name=name)[0] for name in (FINANCE_GROUP, IT_GROUP)
         }
-        year = timezone.localdate().year
-        centres = {}
-        for code, name, budget in COST_CENTRES:
-            centres[code], _ = CostCentre.objects.update_or_create(
-                code=code,
-                defaults={
-                    "name": name,
-                    "year": year,
-                    "budget_cents": budget * 100,
-                    "closed": False,
-                },
-            )
+        people = {}
         for index, (username, first, last, role, title, manager, member_of) in enumerate(DEMO):
             user, _ = User.objects.get_or_create(username=username)
-            user.cost_centre = centres[COST_CENTRE_OF.get(username, "CC-MGT")]
             user.iban, user.bic = demo_iban(index), "COBADEFFXXX"
             user.first_name, user.last_name, user.role, user.title = first, last, role, title
             user.email = f"{username}@example.com"
@@ -165,6 +137,10 @@ class Command(BaseCommand):
             user.set_password("demo")
             user.save()
             user.groups.set([groups[name] for name in member_of])
+            people[username] = user
+        # What the installed apps add once the people exist (payouts: their cost centres),
+        # before the demo reports, whose routing reads the cost centre.
+        ports.seed_demo(people)
         ApprovalPolicy.current()
         ensure_demo_policy()  # version 1, the contract's default policy (kept if it exists)
         rates = fx_rates_load(path=RATES_FILE)

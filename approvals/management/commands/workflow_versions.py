@@ -1,6 +1,7 @@
 """`manage.py workflow_versions`: which live patches open runs still need (docs/versioning.md).
 
-For each patch id of approvals/workflow/versions.py (or `--type T --patch ID`), read
+For each patch id of approvals/workflow/versions.py and of the workflows other apps
+plug in (approvals/ports.py: `TemporalParts.patches`) (or `--type T --patch ID`), read
 from visibility the open runs of the workflow type: how many started without the
 patch (their `TemporalChangeVersion` lacks the id: they need the code before it) and
 how many took it, with the oldest start time of each group. The old branch of a
@@ -21,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 
+from approvals import ports
 from approvals.temporal.client import TemporalUnavailable, call
 from approvals.workflow.versions import CHANGE_VERSION, DEPRECATED, PATCHES
 
@@ -99,6 +101,14 @@ def report(
     return uses, {kind: len(found) for kind, found in runs.items()}
 
 
+def live_patches() -> dict[str, tuple[str, ...]]:
+    """Workflow type -> live patch ids: approvals' own, then the plugged apps'."""
+    patches = dict(PATCHES)
+    for parts in ports.temporal_parts():
+        patches.update(parts.patches)
+    return patches
+
+
 def moment(value: str) -> datetime:
     try:
         when = datetime.fromisoformat(value)
@@ -127,11 +137,11 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="machine-readable output")
 
     def handle(self, *args, **options):
-        patches = dict(PATCHES)
+        patches = live_patches()
         deprecated = {patch: moment(value) for patch, value in DEPRECATED.items()}
         kind = options["workflow_type"]
         if kind:
-            patches = {kind: tuple(options["patch"]) or PATCHES.get(kind, ())}
+            patches = {kind: tuple(options["patch"]) or live_patches().get(kind, ())}
         elif options["patch"]:
             raise CommandError("--patch needs --type")
         if options["deprecated_since"]:

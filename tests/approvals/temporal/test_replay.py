@@ -22,9 +22,9 @@ from temporalio.workflow import NondeterminismError
 from approvals.temporal.codec import data_converter
 from approvals.workflow.contract import WORKFLOW_TYPE, ApprovalInput, ApprovalState
 from approvals.workflow.effects import Effects
-from approvals.workflow.payout import PayoutRunWorkflow, PayoutWorkflow
-from approvals.workflow.payout_contract import PAYOUT_WORKFLOW, Outcome, PayoutInput
 from approvals.workflow.workflow import ExpenseApprovalWorkflow
+from payouts.workflow.contract import PAYOUT_WORKFLOW, Outcome, PayoutInput
+from payouts.workflow.workflow import PayoutRunWorkflow, PayoutWorkflow
 from scripts.make_histories import HISTORY_KEYS, VERSION, scenarios_names
 
 HISTORIES = Path(__file__).resolve().parents[2] / "histories"
@@ -232,7 +232,7 @@ class PayoutWithoutLedger(PayoutWorkflow):
 
     @workflow.run
     async def run(self, inp: PayoutInput) -> Outcome:
-        from approvals.workflow import payout
+        from payouts.workflow import workflow as payout
 
         saved = payout.Step.ORDER
         payout.Step.ORDER = (payout.Step.BUDGET, payout.Step.BATCH)

@@ -45,7 +45,7 @@ from approvals.workflow.contract import (
     WithdrawInput,
     workflow_id,
 )
-from approvals.workflow.payout_contract import PAYOUT_WORKFLOW, PayoutInput
+from approvals.workflow.handoff import PAYOUT_WORKFLOW, PayoutInput
 from approvals.workflow.workflow import ExpenseApprovalWorkflow
 from tests.support.orgchart import Org, assert_separation_of_duties, orgs
 from tests.support.servers import start_time_skipping

@@ -24,8 +24,8 @@ from temporalio import workflow
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from approvals.management.commands.workflow_versions import live_patches
 from approvals.workflow.contract import WORKFLOW_TYPE
-from approvals.workflow.versions import PATCHES
 from tests.support import ROOT
 
 PROBE = "VersionsProbe"
@@ -139,7 +139,7 @@ async def test_open_runs_without_a_patch_are_counted_from_visibility(temporal_se
 
 def test_the_baseline_has_no_live_patch_and_says_so(temporal_server):
     text = command()
-    for workflow_type in PATCHES:
+    for workflow_type in live_patches():  # approvals' and the plugged apps' (payouts)
         assert f"{workflow_type}: " in text
     assert f"{WORKFLOW_TYPE}: " in text and "no live patch (baseline 1.0)" in text
 
@@ -156,9 +156,11 @@ def test_a_patch_without_its_type_is_refused():
 
 
 def patch_calls() -> set[str]:
-    """The ids of every workflow.patched / deprecate_patch call in approvals/workflow/."""
+    """The ids of every workflow.patched / deprecate_patch call in the workflow packages
+    (approvals/workflow/, payouts/workflow/)."""
     found = set()
-    for path in (ROOT / "approvals" / "workflow").rglob("*.py"):
+    packages = [ROOT / "approvals" / "workflow", ROOT / "payouts" / "workflow"]
+    for path in (path for package in packages for path in package.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if (
                 isinstance(node, ast.Call)
@@ -172,7 +174,10 @@ def patch_calls() -> set[str]:
 
 
 def test_the_registry_lists_every_patch_call():
-    """versions.PATCHES names each patch the code still calls (and nothing else), so
-    workflow_versions counts every live patch; at the 1.0 baseline there is none."""
-    listed = {patch for ids in PATCHES.values() for patch in ids}
+    """The PATCHES of approvals/workflow/versions.py and payouts/workflow/versions.py name
+    each patch the code still calls (and nothing else), so workflow_versions counts every
+    live patch; the payout workflows are at their 1.0 baseline."""
+    patches = live_patches()
+    assert {"Payout", "PayoutRun"} <= set(patches)
+    listed = {patch for ids in patches.values() for patch in ids}
     assert patch_calls() == listed

@@ -33,7 +33,7 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from .payout_contract import (
+    from .contract import (
         GET_PAYOUT,
         PAYOUT_RUN_WORKFLOW,
         PAYOUT_WORKFLOW,

@@ -1,5 +1,9 @@
 """Names and dataclasses of the Payout saga and the PayoutRun workflow. Imports no Django.
 
+What the approval workflow hands over when it starts the Payout child (the workflow
+type, `PayoutInput`, `payout_id`) is the approval side's outgoing contract, kept in
+approvals/workflow/handoff.py and re-exported here.
+
 Every dataclass field added later must have a default (old payloads must decode).
 """
 
@@ -7,15 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-PAYOUT_WORKFLOW = "Payout"
+# Re-exported (the redundant aliases say so): the saga's code reads them from here.
+from approvals.workflow.handoff import PAYOUT_WORKFLOW as PAYOUT_WORKFLOW
+from approvals.workflow.handoff import PayoutInput as PayoutInput
+from approvals.workflow.handoff import payout_id as payout_id
+
 PAYOUT_RUN_WORKFLOW = "PayoutRun"
 PAYOUT_RUN_SCHEDULE_ID = "approvals-payout-run"
 SETTLE_SIGNAL = "settle"
 GET_PAYOUT = "get_payout"
-
-
-def payout_id(request_id: int) -> str:
-    return f"payout-{request_id}"
 
 
 class Step:
@@ -81,15 +85,6 @@ class PayoutCalls:
     RECORD_OUTCOME = "payout_record_outcome"
     CLOSE_BATCH = "payout_close_batch"
     WRITE_FILE = "payout_write_file"
-
-
-@dataclass
-class PayoutInput:
-    request_id: int
-    requester: str
-    amount_cents: int  # EUR (the base currency)
-    title: str = ""
-    round: int = 1  # 1 for the approval's payout, +1 per retry from /ops/
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """The Payout saga's workflow alone on the time-skipping test server: activities are
-replaced by name with in-memory ones (the real ones are covered in tests/payouts/),
+replaced by name with in-memory ones (the real ones are covered by the other tests here),
 so cancellation, transient errors and their bounded retries can be driven exactly."""
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.worker import Worker
 
-from approvals.workflow.payout import STEP_RETRY, PayoutWorkflow
-from approvals.workflow.payout_contract import (
+from payouts.workflow.contract import (
     SETTLE_SIGNAL,
     Outcome,
     PayoutCalls,
@@ -24,6 +23,7 @@ from approvals.workflow.payout_contract import (
     Settle,
     StepInput,
 )
+from payouts.workflow.workflow import STEP_RETRY, PayoutWorkflow
 from tests.support.servers import start_time_skipping
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"

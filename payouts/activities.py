@@ -1,4 +1,5 @@
-"""Activities of the Payout saga and the PayoutRun (bodies in payouts/steps.py, run.py).
+"""Activities of the Payout saga and the PayoutRun (bodies in payouts/steps.py, run.py),
+run by the approvals worker through its port (payouts/extension.py: TemporalParts).
 
 A `Permanent` failure becomes a non-retryable ApplicationError whose `type` is
 the failure code (the workflow compensates and records it); everything else is
@@ -16,9 +17,10 @@ from functools import wraps
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from payouts import run, steps
+from approvals.worker.activities import with_db
 
-from ..workflow.payout_contract import (
+from . import run, steps
+from .workflow.contract import (
     Closed,
     CloseRequest,
     FileResult,
@@ -26,7 +28,6 @@ from ..workflow.payout_contract import (
     PayoutCalls,
     StepInput,
 )
-from .activities import with_db
 
 
 def _permanent_as_non_retryable(fn: Callable) -> Callable:
