@@ -43,6 +43,7 @@ from ..people import people_cache
 from ..selectors.flags import flags_of_id
 from ..text import clean_text, header_line
 from ..words import status_word
+from ..workflow import details
 from ..workflow.contract import Action, StepEvent, StepKind, Transition
 
 # Mails that ask their approver recipients to decide the event's level.
@@ -95,7 +96,8 @@ def _recipients(event: StepEvent, t: Transition) -> list[str]:
         return list(event.recipients)
     if event.kind == StepKind.ESCALATED:
         return [*event.recipients, state.requester]
-    if event.kind == StepKind.DECIDED and event.detail.get("action") == Action.REQUEST_CHANGES:
+    decided = event.kind == StepKind.DECIDED and details.decided(event).get("action")
+    if decided == Action.REQUEST_CHANGES:
         return [state.requester]
     if event.kind == StepKind.COMPLETED:
         return [state.requester]
@@ -136,7 +138,7 @@ def _subject(event: StepEvent, t: Transition) -> str:
         }
     return _("Expense request #%(id)s is %(status)s: %(title)s") % {
         "id": state.request_id,
-        "status": status_word(event.detail.get("outcome", state.status)),
+        "status": status_word(details.completed(event).get("outcome", state.status)),
         "title": title,
     }
 
@@ -305,7 +307,7 @@ def record_transition_failure(t: Transition, cause: str) -> int:
         return 0
     for event in t.events:
         names = audience(event, t)
-        key = f"{event.detail.get('seq', 0)}:{event.kind}"
+        key = f"{details.common(event).get('seq', 0)}:{event.kind}"
         done = set(
             Notification.objects.filter(
                 request_id=t.state.request_id, key=key, recipient__in=list(names)
@@ -336,7 +338,7 @@ def send_for_transition(t: Transition) -> int:
         names = audience(event, t)
         if not names:
             continue
-        key = f"{event.detail.get('seq', 0)}:{event.kind}"
+        key = f"{details.common(event).get('seq', 0)}:{event.kind}"
         for user in User.objects.filter(username__in=names, is_active=True):
             if Notification.objects.filter(
                 request=request, key=key, recipient=user.username

@@ -236,7 +236,10 @@ def _count(entry: AuditEntry) -> None:
     if entry.kind == StepKind.DECIDED and entry.at is not None:
         assigned = (
             AuditEntry.objects.filter(
-                request_id=entry.request_id, kind="assigned", level=entry.level, at__lte=entry.at
+                request_id=entry.request_id,
+                kind=StepKind.ASSIGNED,
+                level=entry.level,
+                at__lte=entry.at,
             )
             .order_by("-at")
             .values_list("at", flat=True)

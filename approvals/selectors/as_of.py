@@ -21,7 +21,7 @@ from temporalio.service import RPCError
 from ..models import ExpenseRequest, RequestStatus
 from ..temporal.client import TemporalUnavailable
 from ..temporal.history import RawEvent, fetch_history
-from ..workflow.contract import Calls
+from ..workflow.contract import Calls, StepKind
 from .timeline_entries import Names, money, parse_iso
 
 # Activities whose input is a Transition (state + steps) or carries one.
@@ -95,7 +95,7 @@ def _first_steps_state(events: list[RawEvent], upto: int) -> dict | None:
             Calls.RECORD_FIRST_STEPS
         ):
             steps += [s for s in event.data.get("result") or [] if isinstance(s, dict)]
-    assigned = [s for s in steps if s.get("kind") == "assigned"]
+    assigned = [s for s in steps if s.get("kind") == StepKind.ASSIGNED]
     level = assigned[-1].get("level", 1) if assigned else 0
     waiting = list(assigned[-1].get("recipients") or []) if assigned else []
     return {

@@ -23,9 +23,9 @@ from .timeline_entries import (
 
 # Updates other than `decide` and the step each one emits when it succeeds.
 UPDATE_STEPS = {
-    "withdraw": "withdrawn",
-    "resubmit": "resubmitted",
-    "extend_deadline": "deadline_extended",
+    Calls.WITHDRAW: StepKind.WITHDRAWN,
+    Calls.RESUBMIT: StepKind.RESUBMITTED,
+    Calls.EXTEND_DEADLINE: StepKind.DEADLINE_EXTENDED,
 }
 
 
