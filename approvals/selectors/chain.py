@@ -21,9 +21,13 @@ from .home import display_names
 class Move:
     """An escalation or re-route of a level: from whom to whom, when."""
 
-    kind: str
+    kind: str  # StepKind.ESCALATED or StepKind.REROUTED
     at: datetime | None
     to: list[str]
+
+    @property
+    def escalation(self) -> bool:
+        return self.kind == StepKind.ESCALATED
 
 
 @dataclass
