@@ -18,11 +18,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from temporalio.service import RPCError
 
+from ..amounts import money_text
 from ..models import ExpenseRequest, RequestStatus
+from ..step_words import parse_iso
 from ..temporal.client import TemporalUnavailable
 from ..temporal.history import RawEvent, fetch_history
 from ..workflow.contract import Calls, StepKind
-from .timeline_entries import Names, money, parse_iso
+from .timeline_entries import Names
 
 # Activities whose input is a Transition (state + steps) or carries one.
 STATE_CARRIERS = {
@@ -158,7 +160,7 @@ def state_as_of(events: list[RawEvent], event_id: int, steps: list[int]) -> AsOf
     result.status = status
     result.status_label = str(RequestStatus(status).label) if status in RequestStatus else status
     result.title = str(best.get("title", ""))
-    result.amount = money(best.get("amount_cents"), str(best.get("currency", "")))
+    result.amount = money_text(best.get("amount_cents"), str(best.get("currency", "")))
     result.levels = [
         _level(raw, names) for raw in best.get("levels") or [] if isinstance(raw, dict)
     ]

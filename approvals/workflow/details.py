@@ -13,8 +13,8 @@ and the last step of a record the audit head (`worker.activities`): `StepCommon`
 Imports nothing but the standard library and the contract: the sandbox loads this.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: TypedDict reads NotRequired only from
+# evaluated annotations on Python 3.11.
 from typing import NotRequired, TypedDict, cast
 
 from .contract import StepEvent, StepKind
