@@ -1,12 +1,11 @@
 """The workflow's transitions: pure functions that change a `Machine` and say what happened.
 
-Each takes the run's state, its input and the clock (`now`, the workflow's time) and
-returns the steps that happened, in order: a `Happened` per step, with the search
-attribute values right after it. Nothing here talks to Temporal or Django, so a
-transition schedules no command; `effects.Effects` turns the steps into the outbox
-and the search-attribute upserts, and the workflow awaits the lookups (routing,
-managers) between two transitions. Who may do what and who a level goes to is
-decided in rules.py. Unit and property tests call these functions directly.
+Each takes the run's state, its input and the clock (`now`, the workflow's time) and returns the
+steps that happened, in order: a `Happened` per step, with the search attribute values right after
+it. Nothing here talks to Temporal or Django, so a transition schedules no command;
+`effects.Effects` turns the steps into the outbox and the search-attribute upserts, and the
+workflow awaits the lookups (routing, managers) between two transitions. Who may do what and who a
+level goes to is decided in rules.py. Unit and property tests call these functions directly.
 """
 
 from __future__ import annotations
@@ -36,6 +35,7 @@ from .contract import (
     Via,
     WaitingReason,
     WithdrawInput,
+    eur_cents_of,
     line_states,
 )
 from .state import Machine, SearchValues, search_values
@@ -286,7 +286,7 @@ def withdraw(m: Machine, w: WithdrawInput, now: datetime) -> Steps:
 def new_content(m: Machine, r: ResubmitInput) -> int:
     """Before routing a resubmission: the levels its EUR amount needs (the pinned version's
     facts now carry that amount)."""
-    base = r.base_amount_cents or r.amount_cents
+    base = eur_cents_of(r)
     if m.facts is not None:
         m.facts.amount_cents = base
     return m.policy.levels_for(base)
@@ -297,7 +297,7 @@ def resubmitted(m: Machine, r: ResubmitInput, now: datetime) -> Steps:
     state = m.state
     old_amount, old_title = state.amount_cents, state.title
     state.title, state.amount_cents = r.title.strip(), r.amount_cents
-    state.base_amount_cents = r.base_amount_cents or r.amount_cents
+    state.base_amount_cents = eur_cents_of(r)
     # The edited report's lines, all open again in the new round.
     state.lines = line_states(r.lines, r.amount_cents, state.currency, state.base_amount_cents)
     state.round += 1
