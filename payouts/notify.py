@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import formats, timezone, translation
@@ -19,6 +18,7 @@ from django.utils.translation import gettext as _
 from accounts.language import language_of
 from accounts.models import User
 from approvals.amounts import minor_text
+from approvals.links import request_url
 from approvals.models import ExpenseRequest, Notification
 
 from .models import Payment
@@ -66,7 +66,7 @@ def tell_paid(request_ids: list[int]) -> int:
                 )
                 % values
             )
-            body += f"\n\n{settings.APP_BASE_URL.rstrip('/')}/requests/{payment.request_id}/\n"
+            body += f"\n\n{request_url(payment.request_id)}\n"
         try:
             send_mail(subject, body, None, [user.email])
         except Exception as exc:  # noqa: BLE001 - recorded for /ops/, the payment stands

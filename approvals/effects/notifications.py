@@ -26,7 +26,6 @@ import smtplib
 from dataclasses import dataclass
 from typing import cast
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
@@ -38,7 +37,7 @@ from accounts.models import Delegation, User
 
 from .. import metrics
 from ..amounts import minor_text
-from ..links import LinkClaim, link_url, new_decision_id
+from ..links import LinkClaim, link_url, new_decision_id, request_url
 from ..models import ExpenseRequest, Notification, NotificationStatus
 from ..people import people_cache
 from ..selectors.flags import flags_of_id
@@ -198,7 +197,7 @@ def compose(
     """The mail of `event` for `recipient` (in `language`, else the site's): with decision
     links when it asks them to decide (as an approver, or as the delegate of `principal`)."""
     state = t.state
-    link = f"{settings.APP_BASE_URL.rstrip('/')}/requests/{state.request_id}/"
+    link = request_url(state.request_id)
     decides = bool(recipient) and (recipient in _deciders(event) or bool(principal))
     # In the recipient's language and time zone (their profile; else the organisation's).
     # An explicit `language` (a caller that knows better, e.g. a preview) wins over it.
