@@ -6,6 +6,8 @@ so leaving the company means `is_active = False`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
@@ -113,23 +115,33 @@ class User(AbstractUser):
     def is_auditor(self) -> bool:
         return self.is_superuser or self.role == Role.ADMIN
 
+    def managers_above(self) -> Iterator[User]:
+        """The reports-to chain upward, nearest first, up to (not including) the first
+        person met twice or this person again: the one walk of the ladder (routing,
+        the admin's chain, the cycle check)."""
+        seen = {self.pk}
+        manager = self.reports_to
+        while manager is not None and manager.pk not in seen:
+            seen.add(manager.pk)
+            yield manager
+            manager = manager.reports_to
+
     def clean(self) -> None:
         super().clean()
         if self.reports_to_id is None:
             return
         if self.pk is not None and self.reports_to_id == self.pk:
             raise ValidationError({"reports_to": _("A person cannot report to themselves.")})
-        seen: set[int] = set()
-        manager = self.reports_to
-        while manager is not None:
-            if self.pk is not None and manager.pk == self.pk:
-                raise ValidationError(
-                    {"reports_to": _("This would create a cycle in the reporting chain.")}
-                )
-            if manager.pk in seen:  # an existing cycle above us; refuse to extend it
-                raise ValidationError({"reports_to": _("The reporting chain above has a cycle.")})
-            seen.add(manager.pk)
-            manager = manager.reports_to
+        chain = list(self.managers_above())
+        above = chain[-1].reports_to if chain else None
+        if above is None:  # the chain ends: no cycle
+            return
+        if self.pk is not None and above.pk == self.pk:
+            raise ValidationError(
+                {"reports_to": _("This would create a cycle in the reporting chain.")}
+            )
+        # An existing cycle above us; refuse to extend it.
+        raise ValidationError({"reports_to": _("The reporting chain above has a cycle.")})
 
     def save(self, *args, **kwargs) -> None:
         if self.reports_to_id is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import islice
+
 from django.db.models import Exists, OuterRef, QuerySet
 
 from .models import FINANCE_GROUP, AccountAuditEntry, AccountEvent, Delegation, User
@@ -9,28 +11,13 @@ from .models import FINANCE_GROUP, AccountAuditEntry, AccountEvent, Delegation, 
 
 def manager_chain(*, user: User, depth: int) -> list[User]:
     """The first `depth` managers above `user`, nearest first (shorter at the top)."""
-    chain: list[User] = []
-    seen = {user.pk}
-    manager = user.reports_to
-    while manager is not None and len(chain) < depth and manager.pk not in seen:
-        chain.append(manager)
-        seen.add(manager.pk)
-        manager = manager.reports_to
-    return chain
+    return list(islice(user.managers_above(), depth))
 
 
 def active_ladder(*, user: User) -> list[str]:
     """`user`'s active managers upward, nearest first (inactive ones skipped, cycles cut):
     whom routing may ask, level n of the management part being the n-th."""
-    ladder: list[str] = []
-    seen = {user.pk}
-    manager = user.reports_to
-    while manager is not None and manager.pk not in seen:
-        seen.add(manager.pk)
-        if manager.is_active:
-            ladder.append(manager.username)
-        manager = manager.reports_to
-    return ladder
+    return [manager.username for manager in user.managers_above() if manager.is_active]
 
 
 def admin_usernames() -> list[str]:

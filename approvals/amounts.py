@@ -28,6 +28,28 @@ def reader_convention() -> tuple[str, str]:
     return formats.get_format("DECIMAL_SEPARATOR"), formats.get_format("THOUSAND_SEPARATOR")
 
 
+def amount_text(amount: Decimal, currency: str = "") -> str:
+    """`amount` as people read it: the currency's own decimals (none for JPY), grouped, in
+    the active language's separators ("1,234.50"; German "1.234,50"). No currency code."""
+    return formats.number_format(
+        amount, money.exponent(currency), use_l10n=True, force_grouping=True
+    )
+
+
+def minor_text(minor: int, currency: str = money.BASE_CURRENCY) -> str:
+    """Minor units (cents; yen for JPY) of `currency` as `amount_text` shows them."""
+    return amount_text(money.from_minor(minor, currency), currency)
+
+
+def money_text(minor, currency: str = "") -> str:
+    """Minor units with their currency code ("1,234.50 EUR"), "?" when not a number."""
+    try:
+        text = minor_text(int(minor), currency)
+    except (TypeError, ValueError):
+        return "?"
+    return f"{text} {currency}".strip()
+
+
 def spell(amount: Decimal, currency: str = money.BASE_CURRENCY) -> str:
     """`amount` as the reader types it, so that the field reads it back unchanged."""
     decimal, group = reader_convention()

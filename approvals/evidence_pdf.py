@@ -33,8 +33,9 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from .amounts import money_text
 from .selectors.evidence import Evidence
-from .selectors.timeline_entries import local, money
+from .step_words import local
 
 FONT, BOLD, MONO = "EvidenceSans", "EvidenceSans-Bold", "Courier"
 _FONT_FILES = [
@@ -101,9 +102,9 @@ def _at(moment) -> str:
 
 def _request_section(ev: Evidence, s) -> list:
     e = ev.expense
-    amount = money(e.amount_cents, e.currency)
+    amount = money_text(e.amount_cents, e.currency)
     if e.converted:
-        amount += " (" + money(e.base_amount_cents, "EUR") + ")"
+        amount += " (" + money_text(e.base_amount_cents, "EUR") + ")"
     facts = [
         (_("Title"), e.title),
         (_("Requester"), f"{e.requester.display_name} ({e.requester.username})"),

@@ -11,7 +11,7 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from . import money
+from .amounts import minor_text
 from .models import Category
 from .spend_checks import PER_DAY, PER_NIGHT, PER_PERSON, Code
 
@@ -27,8 +27,7 @@ NAMES = {
 
 
 def eur(cents: int) -> str:
-    amount = money.from_minor(int(cents), money.BASE_CURRENCY)
-    return formats.number_format(amount, 2, use_l10n=True, force_grouping=True)
+    return minor_text(int(cents))
 
 
 def _day(iso: str) -> str:

@@ -136,5 +136,14 @@ def read_token(token: str) -> tuple[LinkClaim, bool]:
 
 def link_url(claim: LinkClaim) -> str:
     """The absolute URL of the link (APP_BASE_URL + /links/<token>/)."""
-    path = reverse("decision-link", args=[make_token(claim)])
+    return absolute_url(reverse("decision-link", args=[make_token(claim)]))
+
+
+def absolute_url(path: str) -> str:
+    """A path of the app (from `reverse`) as the absolute URL a mail carries."""
     return f"{settings.APP_BASE_URL.rstrip('/')}{path}"
+
+
+def request_url(request_id: int) -> str:
+    """The absolute URL of a request's page (mails, digests)."""
+    return absolute_url(reverse("request-detail", args=[request_id]))

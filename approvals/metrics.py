@@ -72,19 +72,6 @@ INBOX_PAGES = Counter(
 QUEUED_TOO_LONG = timedelta(minutes=1)
 
 
-def count_audit_event(kind: str, *, action: str = "", channel: str = "", waited=None, level=0):
-    """Count one newly written audit row (called once per row, never on a retry)."""
-    if kind == "decided":
-        if channel and channel != "update":  # Updates are counted by the service
-            DECISIONS.labels(action=action or "unknown", channel=channel).inc()
-        if waited is not None:
-            TIME_TO_DECISION.labels(level=str(level)).observe(max(waited.total_seconds(), 0))
-    elif kind == "escalated":
-        ESCALATIONS.inc()
-    elif kind == "reminder":
-        REMINDERS.inc()
-    elif kind == "expired":
-        EXPIRIES.inc()
 
 
 class ProjectionCollector(Collector):

@@ -9,9 +9,7 @@ is recorded as failed for /ops/ (Resend), never fails the step.
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import formats, timezone, translation
@@ -19,6 +17,8 @@ from django.utils.translation import gettext as _
 
 from accounts.language import language_of
 from accounts.models import User
+from approvals.amounts import minor_text
+from approvals.links import request_url
 from approvals.models import ExpenseRequest, Notification
 
 from .models import Payment
@@ -51,9 +51,7 @@ def tell_paid(request_ids: list[int]) -> int:
         with translation.override(_language(user)):
             values = {
                 "id": payment.request_id,
-                "amount": formats.number_format(
-                    Decimal(payment.amount_cents) / 100, 2, use_l10n=True, force_grouping=True
-                ),
+                "amount": minor_text(payment.amount_cents),
                 "iban": last_four(payment.iban),
                 "title": request.title,
                 "when": formats.date_format(
@@ -68,7 +66,7 @@ def tell_paid(request_ids: list[int]) -> int:
                 )
                 % values
             )
-            body += f"\n\n{settings.APP_BASE_URL.rstrip('/')}/requests/{payment.request_id}/\n"
+            body += f"\n\n{request_url(payment.request_id)}\n"
         try:
             send_mail(subject, body, None, [user.email])
         except Exception as exc:  # noqa: BLE001 - recorded for /ops/, the payment stands

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
@@ -24,6 +23,7 @@ from accounts.language import language_of
 from accounts.models import User
 from accounts.selectors import admin_usernames
 from approvals import audit_chain
+from approvals.links import request_url
 from approvals.models import AuditEntry, ExpenseRequest, Notification
 
 from .labels import failure_text
@@ -264,7 +264,7 @@ def _tell_failure(o: Outcome) -> None:
         return
     names = [request.requester.username, *admin_usernames()]
     key = f"payout:{o.round}:failed"
-    link = f"{settings.APP_BASE_URL.rstrip('/')}/requests/{o.request_id}/"
+    link = request_url(o.request_id)
     for user in User.objects.filter(username__in=names, is_active=True):
         if Notification.objects.filter(request=request, key=key, recipient=user.username).exists():
             continue

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -35,7 +36,7 @@ from accounts.selectors import admin_usernames
 from core.text import header_line
 
 from .. import metrics, money
-from ..links import LinkClaim, link_url, new_decision_id
+from ..links import LinkClaim, absolute_url, link_url, new_decision_id, request_url
 from ..models import AuditEntry, ExpenseRequest, Notification, NotificationStatus, RequestStatus
 from ..workflow.contract import Action, StepKind, WaitingReason
 from ..workflow.periodic import MailKind, Outcome
@@ -57,10 +58,6 @@ def period_of(kind: str, scheduled_at: str) -> str:
 
 def mail_key(kind: str, period: str) -> str:
     return f"{kind}:{period}"
-
-
-def _base_url() -> str:
-    return settings.APP_BASE_URL.rstrip("/")
 
 
 def _eur(request: ExpenseRequest) -> str:
@@ -95,7 +92,7 @@ def _item(request: ExpenseRequest, now: datetime, on_behalf_of: str = "") -> Ite
         amount_eur=_eur(request),
         due=formats.date_format(timezone.localtime(due), "DATETIME_FORMAT") if due else "—",
         overdue=due is not None and due < now,
-        url=f"{_base_url()}/requests/{request.pk}/",
+        url=request_url(request.pk),
         approvers=", ".join(request.pending_approvers),
         on_behalf_of=on_behalf_of,
     )
@@ -240,7 +237,7 @@ def overdue_report(scheduled_at: str, now: datetime | None = None) -> Report:
                 "at": formats.date_format(timezone.localtime(entry.at), "DATETIME_FORMAT"),
                 "from": ", ".join(entry.detail.get("from", [])) or "—",
                 "to": ", ".join(entry.detail.get("to", [])) or "—",
-                "url": f"{_base_url()}/requests/{entry.request_id}/",
+                "url": request_url(entry.request_id),
             }
         )
     waiting = pending.filter(waiting_reason=WaitingReason.NEEDS_APPROVER).order_by("pk")
@@ -260,7 +257,11 @@ def compose(kind: str, user: User, scheduled_at: str) -> Mail | None:
     """The mail for `user`, in their language; None when there is nothing to tell."""
     with as_reader(user):
         day = formats.date_format(local_time(scheduled_at).date(), "DATE_FORMAT")
-        context: dict = {"name": header_line(user.display_name), "base": _base_url(), "day": day}
+        context: dict = {
+            "name": header_line(user.display_name),
+            "base": absolute_url(""),
+            "day": day,
+        }
         if kind == MailKind.DIGEST:
             items = digest_items(user)
             if not items:
@@ -271,8 +272,8 @@ def compose(kind: str, user: User, scheduled_at: str) -> Mail | None:
             ) % {"day": day, "count": len(items), "overdue": overdue}
             context.update(
                 items=items,
-                inbox=f"{_base_url()}/inbox/",
-                profile=f"{_base_url()}/accounts/profile/",
+                inbox=absolute_url(reverse("inbox")),
+                profile=absolute_url(reverse("profile")),
             )
             template = "approvals/mail/digest"
         else:
@@ -286,7 +287,7 @@ def compose(kind: str, user: User, scheduled_at: str) -> Mail | None:
                 "escalations": len(report.escalations),
                 "waiting": len(report.waiting),
             }
-            context.update(report=report, ops=f"{_base_url()}/ops/")
+            context.update(report=report, ops=absolute_url(reverse("ops")))
             template = "approvals/mail/overdue_report"
         context["subject"] = header_line(subject, limit=1000)
         body = render_to_string(f"{template}.txt", context)

@@ -24,25 +24,27 @@ import contextlib
 import logging
 import smtplib
 from dataclasses import dataclass
+from typing import cast
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
-from django.utils.translation import gettext as _
 
 from accounts.language import as_reader, user_named
 from accounts.models import Delegation, User
 from core.text import clean_text, header_line
 
-from .. import metrics, money
-from ..links import LinkClaim, link_url, new_decision_id
+from .. import metrics
+from ..amounts import minor_text
+from ..links import LinkClaim, link_url, new_decision_id, request_url
 from ..models import ExpenseRequest, Notification, NotificationStatus
 from ..people import people_cache
 from ..selectors.flags import flags_of_id
+from ..step_words import MAIL_SUBJECTS, OUTCOME_SUBJECT
 from ..words import status_word
+from ..workflow import details
 from ..workflow.contract import Action, StepEvent, StepKind, Transition
 
 # Mails that ask their approver recipients to decide the event's level.
@@ -95,7 +97,8 @@ def _recipients(event: StepEvent, t: Transition) -> list[str]:
         return list(event.recipients)
     if event.kind == StepKind.ESCALATED:
         return [*event.recipients, state.requester]
-    if event.kind == StepKind.DECIDED and event.detail.get("action") == Action.REQUEST_CHANGES:
+    decided = event.kind == StepKind.DECIDED and details.decided(event).get("action")
+    if decided == Action.REQUEST_CHANGES:
         return [state.requester]
     if event.kind == StepKind.COMPLETED:
         return [state.requester]
@@ -107,38 +110,12 @@ def _recipients(event: StepEvent, t: Transition) -> list[str]:
 
 def _subject(event: StepEvent, t: Transition) -> str:
     state = t.state
-    title = state.title
-    if event.kind == StepKind.ASSIGNED:
-        return _("Expense request #%(id)s awaits your decision: %(title)s") % {
-            "id": state.request_id,
-            "title": title,
-        }
-    if event.kind == StepKind.REMINDER:
-        return _("Reminder: expense request #%(id)s is due: %(title)s") % {
-            "id": state.request_id,
-            "title": title,
-        }
-    if event.kind == StepKind.ESCALATED:
-        return _("Expense request #%(id)s was escalated: %(title)s") % {
-            "id": state.request_id,
-            "title": title,
-        }
-    if event.kind == StepKind.NEEDS_APPROVER:
-        return _("Expense request #%(id)s needs an approver at level %(level)s: %(title)s") % {
-            "id": state.request_id,
-            "level": event.level,
-            "title": title,
-        }
-    if event.kind == StepKind.DECIDED:
-        return _("Changes requested on expense request #%(id)s: %(title)s") % {
-            "id": state.request_id,
-            "title": title,
-        }
-    return _("Expense request #%(id)s is %(status)s: %(title)s") % {
-        "id": state.request_id,
-        "status": status_word(event.detail.get("outcome", state.status)),
-        "title": title,
-    }
+    values = {"id": state.request_id, "level": event.level, "title": state.title}
+    subject = MAIL_SUBJECTS.get(cast(StepKind, event.kind))
+    if subject is None:  # the request ended
+        outcome = details.completed(event).get("outcome", state.status)
+        return str(OUTCOME_SUBJECT) % {**values, "status": status_word(outcome)}
+    return str(subject) % values
 
 
 def _deciders(event: StepEvent) -> list[str]:
@@ -220,7 +197,7 @@ def compose(
     """The mail of `event` for `recipient` (in `language`, else the site's): with decision
     links when it asks them to decide (as an approver, or as the delegate of `principal`)."""
     state = t.state
-    link = f"{settings.APP_BASE_URL.rstrip('/')}/requests/{state.request_id}/"
+    link = request_url(state.request_id)
     decides = bool(recipient) and (recipient in _deciders(event) or bool(principal))
     # In the recipient's language and time zone (their profile; else the organisation's).
     # An explicit `language` (a caller that knows better, e.g. a preview) wins over it.
@@ -236,7 +213,7 @@ def compose(
             "lines_total": lines_total,
             "approved_total": approved,
             "subject": header_line(subject, limit=1000),
-            "amount": _amount_text(state.amount_cents, state.currency),
+            "amount": minor_text(state.amount_cents, state.currency),
             "currency": state.currency,
             "requester": header_line(state.requester_display),
             "comment": clean_text(event.comment, multiline=True) if event.comment else "",
@@ -305,7 +282,7 @@ def record_transition_failure(t: Transition, cause: str) -> int:
         return 0
     for event in t.events:
         names = audience(event, t)
-        key = f"{event.detail.get('seq', 0)}:{event.kind}"
+        key = f"{details.common(event).get('seq', 0)}:{event.kind}"
         done = set(
             Notification.objects.filter(
                 request_id=t.state.request_id, key=key, recipient__in=list(names)
@@ -336,7 +313,7 @@ def send_for_transition(t: Transition) -> int:
         names = audience(event, t)
         if not names:
             continue
-        key = f"{event.detail.get('seq', 0)}:{event.kind}"
+        key = f"{details.common(event).get('seq', 0)}:{event.kind}"
         for user in User.objects.filter(username__in=names, is_active=True):
             if Notification.objects.filter(
                 request=request, key=key, recipient=user.username
@@ -397,12 +374,3 @@ def resend(notification_id: int) -> bool:
         row.error = ""
         row.save(update_fields=["status", "error"])
     return True
-
-
-def _amount_text(minor: int, currency: str) -> str:
-    """1,234.50 for EUR, 1,500 for JPY: the currency's own decimals, in the active
-    language's separators (1.234,50 in German)."""
-    places = money.exponent(currency)
-    return formats.number_format(
-        money.from_minor(minor, currency), places, use_l10n=True, force_grouping=True
-    )

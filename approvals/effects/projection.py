@@ -7,6 +7,7 @@ never overwrites a newer one, and audit rows are keyed so a retry adds none.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from django.db import transaction
 
@@ -14,7 +15,15 @@ from accounts.models import User
 
 from .. import audit_chain, metrics, money
 from ..models import ApprovalStep, AuditEntry, ExpenseLine, ExpenseRequest, LineStatus
-from ..workflow.contract import ApprovalState, StepEvent, StepKind
+from ..workflow import details
+from ..workflow.contract import ApprovalState, StepEvent, StepKind, Via
+
+# The counter a newly written audit row of these kinds adds one to (decisions: `_count`).
+COUNTED = {
+    StepKind.ESCALATED: metrics.ESCALATIONS,
+    StepKind.REMINDER: metrics.REMINDERS,
+    StepKind.EXPIRED: metrics.EXPIRIES,
+}
 
 
 def _dt(value: str) -> datetime | None:
@@ -232,21 +241,28 @@ def record(
 
 
 def _count(entry: AuditEntry) -> None:
-    waited = None
-    if entry.kind == StepKind.DECIDED and entry.at is not None:
-        assigned = (
-            AuditEntry.objects.filter(
-                request_id=entry.request_id, kind="assigned", level=entry.level, at__lte=entry.at
-            )
-            .order_by("-at")
-            .values_list("at", flat=True)
-            .first()
+    """Count one newly written audit row (called once per row, never on a retry)."""
+    counter = COUNTED.get(entry.kind)
+    if counter is not None:
+        counter.inc()
+    if entry.kind != StepKind.DECIDED:
+        return
+    if entry.channel and entry.channel != Via.UPDATE:  # Updates are counted by the service
+        action = cast(details.DecidedDetail, entry.detail).get("action", "")
+        metrics.DECISIONS.labels(action=str(action) or "unknown", channel=entry.channel).inc()
+    if entry.at is None:
+        return
+    assigned = (
+        AuditEntry.objects.filter(
+            request_id=entry.request_id,
+            kind=StepKind.ASSIGNED,
+            level=entry.level,
+            at__lte=entry.at,
         )
-        waited = entry.at - assigned if assigned else None
-    metrics.count_audit_event(
-        entry.kind,
-        action=str(entry.detail.get("action", "")),
-        channel=entry.channel,
-        waited=waited,
-        level=entry.level,
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
     )
+    if assigned:
+        waited = (entry.at - assigned).total_seconds()
+        metrics.TIME_TO_DECISION.labels(level=str(entry.level)).observe(max(waited, 0))

@@ -10,11 +10,10 @@ from decimal import Decimal
 
 from django import forms
 from django.urls import reverse_lazy
-from django.utils import formats
 from django.utils.translation import gettext_lazy
 
 from .. import money
-from ..amounts import decimals_error, reader_convention, refusal_text, spell
+from ..amounts import amount_text, decimals_error, reader_convention, refusal_text, spell
 
 # What the amount column holds (12 digits, 2 decimals): the bound of an amount in a
 # currency other than EUR, whose limit is its EUR value (checked at submission), and
@@ -108,10 +107,7 @@ class AmountField(forms.Field):
             key = "negative" if self.allow_zero else "min_value"
             raise forms.ValidationError(self.error_messages[key], code="min_value")
         if value > self.max_value:
-            places = money.exponent(self.currency)
-            limit = formats.number_format(
-                self.max_value, places, use_l10n=True, force_grouping=True
-            )
+            limit = amount_text(self.max_value, self.currency)
             raise forms.ValidationError(
                 self.error_messages["max_value"] % {"limit_value": limit}, code="max_value"
             )

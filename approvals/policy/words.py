@@ -3,10 +3,9 @@ reader's language (the pure module `rules.py` speaks in codes)."""
 
 from __future__ import annotations
 
-from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
-from .. import money
+from ..amounts import minor_text
 from ..workflow.contract import LevelKind
 from .rules import Problem, ProblemCode
 
@@ -68,11 +67,6 @@ def level_name(step) -> str:
 def problem_text(problem: Problem) -> str:
     params = dict(problem.params, rule=problem.rule)
     if "maximum" in params:
-        params["maximum"] = formats.number_format(
-            money.from_minor(params["maximum"], money.BASE_CURRENCY),
-            2,
-            use_l10n=True,
-            force_grouping=True,
-        )
+        params["maximum"] = minor_text(params["maximum"])
     words = PROBLEMS.get(problem.code)
     return str(words) % params if words else problem.code

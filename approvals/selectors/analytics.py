@@ -25,6 +25,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from ..models import AuditEntry, Category, ExpenseLine, ExpenseRequest, LineStatus, RequestStatus
+from ..workflow.contract import StepKind
 
 PERIODS = (7, 30, 90, 365, 0)
 DEFAULT_PERIOD = 90
@@ -107,7 +108,7 @@ def _in_period(qs, since: datetime | None, field_name: str = "at"):
 
 def time_to_decision(since: datetime | None) -> tuple[list[Timing], list[Timing]]:
     decided = list(
-        _in_period(AuditEntry.objects.filter(kind="decided"), since).values_list(
+        _in_period(AuditEntry.objects.filter(kind=StepKind.DECIDED), since).values_list(
             "request_id", "level", "at", "actor_username", "actor_name"
         )
     )
@@ -115,14 +116,15 @@ def time_to_decision(since: datetime | None) -> tuple[list[Timing], list[Timing]
         return [], []
     starts: dict[tuple[int, int], list[tuple[datetime, str]]] = defaultdict(list)
     for request_id, level, at, kind in AuditEntry.objects.filter(
-        request_id__in={d[0] for d in decided}, kind__in=("assigned", "escalated", "rerouted")
+        request_id__in={d[0] for d in decided},
+        kind__in=(StepKind.ASSIGNED, StepKind.ESCALATED, StepKind.REROUTED),
     ).values_list("request_id", "level", "at", "kind"):
         starts[(request_id, level)].append((at, kind))
     levels: dict[int, Timing] = {}
     people: dict[str, Timing] = {}
     for request_id, level, at, username, name in decided:
         before = [(t, k) for t, k in starts.get((request_id, level), []) if t <= at]
-        assigned = [t for t, k in before if k == "assigned"]
+        assigned = [t for t, k in before if k == StepKind.ASSIGNED]
         if not assigned:
             continue  # its assignment is not in the audit table (e.g. imported)
         lt = levels.setdefault(level, Timing(str(level), str(level)))
@@ -137,9 +139,9 @@ def time_to_decision(since: datetime | None) -> tuple[list[Timing], list[Timing]
 
 def weekly(since: datetime | None, now: datetime) -> list[Week]:
     rows = list(
-        _in_period(AuditEntry.objects.filter(kind__in=("escalated", "expired")), since).values_list(
-            "kind", "at"
-        )
+        _in_period(
+            AuditEntry.objects.filter(kind__in=(StepKind.ESCALATED, StepKind.EXPIRED)), since
+        ).values_list("kind", "at")
     )
 
     def monday(at: datetime) -> date:
@@ -158,7 +160,7 @@ def weekly(since: datetime | None, now: datetime) -> list[Week]:
         week = weeks.get(monday(at))
         if week is None:
             continue
-        if kind == "escalated":
+        if kind == StepKind.ESCALATED:
             week.escalations += 1
         else:
             week.expiries += 1

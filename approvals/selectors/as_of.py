@@ -18,11 +18,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from temporalio.service import RPCError
 
+from ..amounts import money_text
 from ..models import ExpenseRequest, RequestStatus
+from ..step_words import parse_iso
 from ..temporal.client import TemporalUnavailable
 from ..temporal.history import RawEvent, fetch_history
-from ..workflow.contract import Calls
-from .timeline_entries import Names, money, parse_iso
+from ..workflow.contract import Calls, StepKind
+from .timeline_entries import Names
 
 # Activities whose input is a Transition (state + steps) or carries one.
 STATE_CARRIERS = {
@@ -95,7 +97,7 @@ def _first_steps_state(events: list[RawEvent], upto: int) -> dict | None:
             Calls.RECORD_FIRST_STEPS
         ):
             steps += [s for s in event.data.get("result") or [] if isinstance(s, dict)]
-    assigned = [s for s in steps if s.get("kind") == "assigned"]
+    assigned = [s for s in steps if s.get("kind") == StepKind.ASSIGNED]
     level = assigned[-1].get("level", 1) if assigned else 0
     waiting = list(assigned[-1].get("recipients") or []) if assigned else []
     return {
@@ -158,7 +160,7 @@ def state_as_of(events: list[RawEvent], event_id: int, steps: list[int]) -> AsOf
     result.status = status
     result.status_label = str(RequestStatus(status).label) if status in RequestStatus else status
     result.title = str(best.get("title", ""))
-    result.amount = money(best.get("amount_cents"), str(best.get("currency", "")))
+    result.amount = money_text(best.get("amount_cents"), str(best.get("currency", "")))
     result.levels = [
         _level(raw, names) for raw in best.get("levels") or [] if isinstance(raw, dict)
     ]

@@ -13,7 +13,7 @@ from datetime import datetime
 from django.utils.translation import gettext as _
 
 from ..models import ApprovalStep, AuditEntry, ExpenseRequest
-from ..workflow.contract import ADMINS
+from ..workflow.contract import ADMINS, Status, StepKind, Via
 from .home import display_names
 
 
@@ -21,9 +21,13 @@ from .home import display_names
 class Move:
     """An escalation or re-route of a level: from whom to whom, when."""
 
-    kind: str
+    kind: str  # StepKind.ESCALATED or StepKind.REROUTED
     at: datetime | None
     to: list[str]
+
+    @property
+    def escalation(self) -> bool:
+        return self.kind == StepKind.ESCALATED
 
 
 @dataclass
@@ -47,12 +51,9 @@ class Step:
 
 def _round_entries(expense: ExpenseRequest) -> list[AuditEntry]:
     """Audit rows of the current round (after the last resubmission)."""
-    entries = list(
-        expense.audit.filter(kind__in=("decided", "escalated", "rerouted", "resubmitted")).order_by(
-            "at", "pk"
-        )
-    )
-    last = max((i for i, e in enumerate(entries) if e.kind == "resubmitted"), default=-1)
+    kinds = (StepKind.DECIDED, StepKind.ESCALATED, StepKind.REROUTED, StepKind.RESUBMITTED)
+    entries = list(expense.audit.filter(kind__in=kinds).order_by("at", "pk"))
+    last = max((i for i, e in enumerate(entries) if e.kind == StepKind.RESUBMITTED), default=-1)
     return entries[last + 1 :]
 
 
@@ -65,7 +66,7 @@ def _override(s: ApprovalStep) -> bool:
         and s.decided_by not in s.approvers
         and not s.on_behalf_of
         and ADMINS not in s.approvers
-        and s.channel != "auto"
+        and s.channel != Via.AUTO
     )
 
 
@@ -80,7 +81,7 @@ def stepper(expense: ExpenseRequest, steps: list[ApprovalStep]) -> list[Step]:
     def named(usernames) -> list[str]:
         return [names.get(n, n) for n in usernames]
 
-    decided = {e.level: e for e in entries if e.kind == "decided"}
+    decided = {e.level: e for e in entries if e.kind == StepKind.DECIDED}
     result = []
     for s in steps:
         decision = decided.get(s.level)
@@ -91,11 +92,11 @@ def stepper(expense: ExpenseRequest, steps: list[ApprovalStep]) -> list[Step]:
                 decided_by=names.get(s.decided_by, s.decided_by) if s.decided_by else "",
                 on_behalf_of=names.get(s.on_behalf_of, s.on_behalf_of) if s.on_behalf_of else "",
                 override=bool(decision and decision.detail.get("override")) or _override(s),
-                current=expense.status == "pending" and s.level == expense.current_level,
+                current=expense.status == Status.PENDING and s.level == expense.current_level,
                 moves=[
                     Move(kind=e.kind, at=e.at, to=named(e.detail.get("to") or []))
                     for e in entries
-                    if e.level == s.level and e.kind in ("escalated", "rerouted")
+                    if e.level == s.level and e.kind in (StepKind.ESCALATED, StepKind.REROUTED)
                 ],
             )
         )

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from .. import audit_chain
 from ..models import AuditEntry, ExpenseRequest
+from ..workflow.contract import StepKind
 from . import timeline as timeline_selectors
 from .timeline_entries import Names, Timeline, action_text
 
@@ -105,7 +106,7 @@ def _decisions(rows: list[AuditEntry], names: Names) -> list[Decision]:
             on_behalf_of=names(row.detail.get("on_behalf_of", "")),
         )
         for row in rows
-        if row.kind == "decided"
+        if row.kind == StepKind.DECIDED
     ]
 
 

@@ -41,7 +41,7 @@ from ..templatetags.amounts import eur_cents as eur_cents_filter
 from ..templatetags.amounts import money as money_filter
 from ..temporal import visibility
 from ..temporal.visibility import Priority
-from ..workflow.contract import SA_DUE, SA_PENDING, SA_REQUESTER
+from ..workflow.contract import SA_DUE, SA_PENDING, SA_REQUESTER, eur_cents_of
 from .requests import request_url
 
 PAGE_SIZE = 25
@@ -342,6 +342,5 @@ def with_budget_left(rows: list[InboxRow]) -> list[InboxRow]:
     left = ports.budgets_left(sorted({row.requester for row in rows}))
     for row in rows:
         if row.requester in left:
-            cents = row.base_amount_cents or row.amount_cents
-            row.budget_left_cents = left[row.requester] - cents
+            row.budget_left_cents = left[row.requester] - eur_cents_of(row)
     return rows

@@ -46,7 +46,7 @@ from .. import inbox_feed, metrics
 from ..models import ExpenseRequest
 from ..temporal.client import TemporalUnavailable
 from ..temporal.visibility import Priority, Throttled
-from ..workflow.contract import Status
+from ..workflow.contract import Status, eur_cents_of
 from .home import waiting_queryset
 from .inbox import (
     PAGE_SIZE,
@@ -350,7 +350,7 @@ def _from_record(
     rows = []
     for r in found:
         row = _record_row(r, set(principals), user.username)
-        cents = row.base_amount_cents or row.amount_cents
+        cents = eur_cents_of(row)
         if (low is not None and cents < low) or (high is not None and cents > high):
             continue
         rows.append(row)

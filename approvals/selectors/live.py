@@ -16,26 +16,15 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 
 from ..models import ExpenseRequest, RequestStatus
+from ..step_words import STEPS
 from .chain import Step
 from .home import waiting_for
 
-# What a pushed event was, by kind (the request page's history says the same).
+# What a pushed event was, by kind (the request page's history says the same): the
+# workflow's steps from their registry, then the kinds other writers add.
 EVENT_LABELS = {
-    "submitted": gettext_lazy("submitted"),
-    "assigned": gettext_lazy("assigned"),
-    "decided": gettext_lazy("decided"),
+    **{kind: words.label for kind, words in STEPS.items()},
     "auto_approved": gettext_lazy("approved automatically"),
-    "reminder": gettext_lazy("reminder sent"),
-    "escalated": gettext_lazy("escalated"),
-    "withdrawn": gettext_lazy("withdrawn"),
-    "resubmitted": gettext_lazy("resubmitted"),
-    "deadline_extended": gettext_lazy("deadline extended"),
-    "signal_ignored": gettext_lazy("decision refused"),
-    "rerouted": gettext_lazy("re-routed"),
-    "needs_approver": gettext_lazy("waiting for an approver"),
-    "notification_failed": gettext_lazy("notification failed"),
-    "expired": gettext_lazy("expired"),
-    "completed": gettext_lazy("completed"),
     "payout_step": gettext_lazy("payout step done"),
     "payout_compensated": gettext_lazy("payout step undone"),
     "payout_paid": gettext_lazy("paid"),

@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
-from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 
-from .. import money as fx
-from .. import ports
-from ..labels import refusal_text
+from .. import ports, step_words
 from ..models import AuditEntry
+from ..step_words import StepFacts, parse_iso
 from ..temporal.history import RawEvent
-from ..workflow.contract import StepKind
 
 HISTORY = "history"
 AUDIT = "audit"
@@ -94,37 +90,6 @@ class Names:
         return ", ".join(self(name) for name in usernames or []) or "—"
 
 
-def money(cents: Any, currency: str = "") -> str:
-    """Minor units (cents; yen for JPY) as a localised amount with the currency's decimals."""
-    try:
-        value = fx.from_minor(int(cents), currency)
-    except (TypeError, ValueError):
-        return "?"
-    amount = formats.number_format(value, fx.exponent(currency), use_l10n=True, force_grouping=True)
-    return f"{amount} {currency}".strip()
-
-
-def local(moment: datetime) -> str:
-    # The language's one date-time style (config/formats/); the timeline's <time> elements
-    # carry the exact instant (ISO 8601, to the second) for ordering and the title.
-    return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
-
-
-def when(value: str | None) -> str:
-    moment = parse_iso(value)
-    return "—" if moment is None else local(moment)
-
-
-def parse_iso(value: Any) -> datetime | None:
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def action_text(action: str) -> str:
     texts = {
         "approve": _("approved"),
@@ -144,85 +109,10 @@ def step_summary(
     currency: str = "",
 ) -> str:
     """One step in words; `currency` is the request's (a resubmission's detail lacks it)."""
-    values = {"level": level, "actor": actor or "—", "to": names.many(recipients)}
     if (words := ports.step_words(kind, detail)) is not None:  # another app's step (payouts)
         return words
-    if kind == StepKind.SUBMITTED:
-        values["amount"] = money(detail.get("amount_cents"), detail.get("currency", ""))
-        return _("Submitted by %(actor)s for %(amount)s") % values
-    if kind == StepKind.ASSIGNED:
-        values["due"] = when(detail.get("due_at"))
-        return _("Level %(level)s assigned to %(to)s, due %(due)s") % values
-    if kind == StepKind.DECIDED:
-        values["action"] = action_text(detail.get("action", ""))
-        text = _("%(actor)s %(action)s at level %(level)s") % values
-        if detail.get("on_behalf_of"):
-            text += " " + _("(on behalf of %(name)s)") % {"name": names(detail["on_behalf_of"])}
-        if detail.get("override"):
-            text += " " + _("(administrator override)")
-        return text
-    if kind == StepKind.REMINDER:
-        values["due"] = when(detail.get("due_at"))
-        return _("Reminder sent to %(to)s for level %(level)s (due %(due)s)") % values
-    if kind == StepKind.ESCALATED:
-        values["from"] = names.many(detail.get("from"))
-        values["to"] = names.many(detail.get("to") or recipients)
-        return _("Level %(level)s escalated from %(from)s to %(to)s") % values
-    if kind == StepKind.SIGNAL_IGNORED:
-        values["action"] = detail.get("action", "")
-        code = detail.get("code")
-        values["reason"] = (
-            refusal_text(code, detail.get("params") or {}) if code else detail.get("reason", "")
-        )
-        return _("Signal from %(actor)s (%(action)s) ignored: %(reason)s") % values
-    if kind == StepKind.REROUTED:
-        values["from"] = names.many(detail.get("from"))
-        values["to"] = names.many(detail.get("to") or recipients)
-        if detail.get("leaver"):
-            values["leaver"] = names(detail["leaver"])
-            return _("Level %(level)s re-routed from %(from)s to %(to)s: %(leaver)s left") % values
-        return _("Level %(level)s re-routed from %(from)s to %(to)s") % values
-    if kind == StepKind.NEEDS_APPROVER:
-        return (
-            _(
-                "Level %(level)s waits for an approver: nobody left may decide it "
-                "(separation of duties); the administrators were told"
-            )
-            % values
-        )
-    if kind == StepKind.NOTIFICATION_FAILED:
-        values["cause"] = detail.get("cause", "")
-        return _("A notification could not be sent: %(cause)s") % values
-    if kind == StepKind.WITHDRAWN:
-        return _("Withdrawn by %(actor)s") % values
-    if kind == StepKind.RESUBMITTED:
-        values.update(
-            old_title=detail.get("old_title", ""),
-            title=detail.get("title", ""),
-            old_amount=money(detail.get("old_amount_cents"), detail.get("currency", currency)),
-            amount=money(detail.get("amount_cents"), detail.get("currency", currency)),
-            round=detail.get("round", ""),
-        )
-        return (
-            _(
-                "Resubmitted by %(actor)s (round %(round)s): “%(old_title)s” %(old_amount)s → "
-                "“%(title)s” %(amount)s"
-            )
-            % values
-        )
-    if kind == StepKind.DEADLINE_EXTENDED:
-        values["seconds"] = detail.get("seconds", "")
-        values["due"] = when(detail.get("due_at"))
-        return (
-            _("Deadline of level %(level)s extended by %(seconds)s s by %(actor)s, now %(due)s")
-            % values
-        )
-    if kind == StepKind.EXPIRED:
-        values["escalations"] = detail.get("escalations", 0)
-        return _("Expired at level %(level)s after %(escalations)s escalations") % values
-    if kind == StepKind.COMPLETED:
-        return _("Outcome: %(outcome)s") % {"outcome": detail.get("outcome", "")}
-    return kind
+    facts = StepFacts(kind, level, actor, detail, recipients, names, currency)
+    return step_words.step_summary(facts)
 
 
 # ---------------------------------------------------------- from each source

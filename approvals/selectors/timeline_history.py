@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.utils.translation import gettext as _
 
+from ..amounts import money_text
 from ..calendars import day_words
 from ..models import ExpenseRequest, Notification
 from ..templatetags.when import relative_text
@@ -18,14 +19,13 @@ from .timeline_entries import (
     action_text,
     actor_of,
     from_step,
-    money,
 )
 
 # Updates other than `decide` and the step each one emits when it succeeds.
 UPDATE_STEPS = {
-    "withdraw": "withdrawn",
-    "resubmit": "resubmitted",
-    "extend_deadline": "deadline_extended",
+    Calls.WITHDRAW: StepKind.WITHDRAWN,
+    Calls.RESUBMIT: StepKind.RESUBMITTED,
+    Calls.EXTEND_DEADLINE: StepKind.DEADLINE_EXTENDED,
 }
 
 
@@ -77,7 +77,7 @@ class HistoryReader:
             )
             % {
                 "title": inp.get("title", ""),
-                "amount": money(inp.get("amount_cents"), inp.get("currency", "")),
+                "amount": money_text(inp.get("amount_cents"), inp.get("currency", "")),
                 "name": inp.get("requester_display") or inp.get("requester", ""),
                 "sla": policy.get("sla_seconds", "?"),
                 "reminder": policy.get("reminder_seconds", "?"),

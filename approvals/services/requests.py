@@ -24,13 +24,13 @@ from decimal import ROUND_DOWN, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 
 from .. import flag_labels, money
-from ..amounts import decimals_error
+from ..amounts import amount_text, decimals_error, minor_text
 from ..lines import Headline, LineData, headline, merchant_key
 from ..models import ExpenseLine, ExpenseRequest, PolicyVersion, ReportRound, RequestStatus
 from ..policy.versions import effective_version, rules_of
@@ -46,8 +46,7 @@ def check_base_amount(
     """Refuse an amount above the policy's maximum, which is in EUR."""
     if base_cents <= policy.max_amount_cents:
         return
-    limit = money.from_minor(policy.max_amount_cents, money.BASE_CURRENCY)
-    limit_text = formats.number_format(limit, 2, use_l10n=True, force_grouping=True)
+    limit_text = minor_text(policy.max_amount_cents)
     if currency == money.BASE_CURRENCY:
         message = _("The amount must be at most %(limit_value)s.") % {"limit_value": limit_text}
     else:
@@ -55,16 +54,9 @@ def check_base_amount(
             "The amount must be at most %(limit)s EUR; %(amount)s %(currency)s is %(base)s EUR."
         ) % {
             "limit": limit_text,
-            "amount": formats.number_format(
-                amount, money.exponent(currency), use_l10n=True, force_grouping=True
-            ),
+            "amount": amount_text(amount, currency),
             "currency": currency,
-            "base": formats.number_format(
-                money.from_minor(base_cents, money.BASE_CURRENCY),
-                2,
-                use_l10n=True,
-                force_grouping=True,
-            ),
+            "base": minor_text(base_cents),
         }
     raise ValidationError({"amount": [message]})
 
@@ -279,14 +271,9 @@ def check_report_total(*, base_cents: int, policy: PolicySnapshot) -> None:
     """Refuse a report whose lines add up to more than the policy's maximum (EUR)."""
     if base_cents <= policy.max_amount_cents:
         return
-
-    def eur(cents: int) -> str:
-        value = money.from_minor(cents, money.BASE_CURRENCY)
-        return formats.number_format(value, 2, use_l10n=True, force_grouping=True)
-
     raise ValidationError(
         _("The report's total must be at most %(limit)s EUR; its lines add up to %(total)s EUR.")
-        % {"limit": eur(policy.max_amount_cents), "total": eur(base_cents)}
+        % {"limit": minor_text(policy.max_amount_cents), "total": minor_text(base_cents)}
     )
 
 

@@ -11,7 +11,7 @@ from django import template
 from django.utils import formats
 
 from .. import money as fx
-from ..amounts import EXAMPLE, spell
+from ..amounts import EXAMPLE, amount_text, spell
 
 register = template.Library()
 
@@ -25,9 +25,7 @@ def money(value, currency: str = "") -> str:
         amount = Decimal(str(value))
     except InvalidOperation:
         return str(value)
-    places = fx.exponent(currency)
-    text = formats.number_format(amount, places, use_l10n=True, force_grouping=True)
-    return f"{text} {currency}".strip()
+    return f"{amount_text(amount, currency)} {currency}".strip()
 
 
 @register.filter

@@ -36,6 +36,7 @@ from ..workflow.contract import (
     LineInput,
     PolicySnapshot,
     Status,
+    eur_cents_of,
     workflow_id,
 )
 from .client import TemporalUnavailable, call
@@ -95,7 +96,7 @@ def line_inputs(request: ExpenseRequest) -> list[LineInput]:
     lines = list(request.lines.all())
     if len(lines) == 1:
         only = lines[0]
-        base = request.base_amount_cents or request.amount_cents
+        base = eur_cents_of(request)
         return [LineInput(1, request.amount_cents, request.currency, base, only.category)]
     out = []
     for line in lines:
@@ -179,7 +180,7 @@ async def start_workflow(client: Client, inp: ApprovalInput) -> None:
                     SearchAttributePair(SA_STATUS, Status.PENDING),
                     SearchAttributePair(SA_REQUESTER, inp.requester),
                     # AmountCents is in EUR cents (the base currency), whatever the currency.
-                    SearchAttributePair(SA_AMOUNT, inp.base_amount_cents or inp.amount_cents),
+                    SearchAttributePair(SA_AMOUNT, eur_cents_of(inp)),
                 ]
             ),
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum, nonmember
+from typing import Protocol
 
 from ..calendar import Calendar
 
@@ -227,6 +228,22 @@ class ApprovalInput:
     # The organisation's business calendar at submission (pinned like the policy); people
     # with their own come with the route. None: plain time.
     calendar: Calendar | None = None
+
+
+class EurAmounts(Protocol):
+    """Anything with a request's amounts: an input, the state, a request row, an inbox row."""
+
+    @property
+    def amount_cents(self) -> int: ...
+
+    @property
+    def base_amount_cents(self) -> int | None: ...
+
+
+def eur_cents_of(x: EurAmounts) -> int:
+    """The EUR amount (cents) the policy, AmountCents and budgets read: the pinned EUR
+    amount, or the amount itself for a request from before rates existed (0 or None)."""
+    return x.base_amount_cents or x.amount_cents
 
 
 @dataclass

@@ -33,6 +33,7 @@ from .contract import (
     Via,
     WaitingReason,
     WithdrawInput,
+    eur_cents_of,
 )
 from .state import Machine
 
@@ -253,7 +254,7 @@ def payout_cents(m: Machine) -> int:
     state = m.state
     if any(line.status != LINE_OPEN for line in state.lines):
         return sum(line.base_amount_cents for line in open_lines(m))
-    return state.base_amount_cents or state.amount_cents
+    return eur_cents_of(state)
 
 
 def signal_refusal(m: Machine, d: DecisionInput, lines: bool = False) -> RefusalInfo | None:
@@ -295,7 +296,7 @@ def resubmit_refusal(m: Machine, r: ResubmitInput) -> RefusalInfo | None:
         return refusal(Refusal.TITLE_TOO_LONG, max=MAX_TITLE)
     if r.amount_cents <= 0:
         return refusal(Refusal.AMOUNT_NOT_POSITIVE)
-    if (r.base_amount_cents or r.amount_cents) > m.policy.max_amount_cents:
+    if eur_cents_of(r) > m.policy.max_amount_cents:
         return refusal(Refusal.AMOUNT_ABOVE_MAXIMUM)
     if len(r.comment) > MAX_COMMENT:
         return refusal(Refusal.COMMENT_TOO_LONG, max=MAX_COMMENT)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from . import clock, rules
+from . import clock, details, rules
 from .contract import Managers, Status, StepEvent, StepKind, Via
 from .state import Machine
 from .transitions import Steps, assign, finish, step
@@ -40,7 +40,7 @@ def timer_fired(m: Machine, now: datetime) -> tuple[Steps, bool]:
                 level=level.level,
                 recipients=list(level.approvers),
                 channel=Via.TIMER,
-                detail={"due_at": level.due_at},
+                detail=details.ReminderDetail(due_at=level.due_at),
             )
             return [step(m, event, now)], False
         return [], False
@@ -49,7 +49,7 @@ def timer_fired(m: Machine, now: datetime) -> tuple[Steps, bool]:
             kind=StepKind.EXPIRED,
             level=level.level,
             channel=Via.TIMER,
-            detail={"escalations": level.escalations},
+            detail=details.ExpiredDetail(escalations=level.escalations),
         )
         return finish(m, Status.EXPIRED, event, now), False
     return [], True
@@ -81,6 +81,8 @@ def escalate(
         level=number,
         recipients=list(level.approvers),
         channel=Via.ESCALATION,
-        detail={"from": previous, "to": level.approvers, "escalations": level.escalations},
+        detail=details.EscalatedDetail(
+            {"from": previous, "to": level.approvers, "escalations": level.escalations}
+        ),
     )
     return [step(m, event, now), *assign(m, level, Via.ESCALATION, now)]

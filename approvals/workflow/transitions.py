@@ -1,12 +1,11 @@
 """The workflow's transitions: pure functions that change a `Machine` and say what happened.
 
-Each takes the run's state, its input and the clock (`now`, the workflow's time) and
-returns the steps that happened, in order: a `Happened` per step, with the search
-attribute values right after it. Nothing here talks to Temporal or Django, so a
-transition schedules no command; `effects.Effects` turns the steps into the outbox
-and the search-attribute upserts, and the workflow awaits the lookups (routing,
-managers) between two transitions. Who may do what and who a level goes to is
-decided in rules.py. Unit and property tests call these functions directly.
+Each takes the run's state, its input and the clock (`now`, the workflow's time) and returns the
+steps that happened, in order: a `Happened` per step, with the search attribute values right after
+it. Nothing here talks to Temporal or Django, so a transition schedules no command;
+`effects.Effects` turns the steps into the outbox and the search-attribute upserts, and the
+workflow awaits the lookups (routing, managers) between two transitions. Who may do what and who a
+level goes to is decided in rules.py. Unit and property tests call these functions directly.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import clock, rules
+from . import clock, details, rules
 from .contract import (
     Action,
     ApprovalInput,
@@ -36,6 +35,7 @@ from .contract import (
     Via,
     WaitingReason,
     WithdrawInput,
+    eur_cents_of,
     line_states,
 )
 from .state import Machine, SearchValues, search_values
@@ -68,7 +68,9 @@ def submitted(m: Machine, inp: ApprovalInput, now: datetime) -> Steps:
                 actor=inp.requester,
                 actor_display=inp.requester_display,
                 actor_role="requester",
-                detail={"amount_cents": inp.amount_cents, "currency": inp.currency},
+                detail=details.SubmittedDetail(
+                    amount_cents=inp.amount_cents, currency=inp.currency
+                ),
             ),
             now,
         )
@@ -99,8 +101,7 @@ def activate(m: Machine, number: int, now: datetime) -> Steps:
         level = state.levels[number - 1]
         level.approvers = rules.route_level(m, level)
         return assign_or_wait(m, level, Via.TIMER, now)
-    completed = StepEvent(kind=StepKind.COMPLETED, detail={"outcome": Status.APPROVED})
-    return finish(m, Status.APPROVED, completed, now)
+    return finish(m, Status.APPROVED, completed(Status.APPROVED), now)
 
 
 def assign_or_wait(
@@ -119,7 +120,7 @@ def assign_or_wait(
         level=level.level,
         recipients=list(m.route.admins) if m.route else [],
         channel=channel,
-        detail={"cause": cause or "nobody left who may decide this level"},
+        detail=details.NeedsApproverDetail(cause=cause or "nobody left who may decide this level"),
     )
     return [step(m, event, now)]
 
@@ -132,7 +133,7 @@ def assign(m: Machine, level: LevelState, channel: Via, now: datetime) -> Steps:
         level=level.level,
         recipients=list(level.approvers),
         channel=channel,
-        detail={"due_at": level.due_at},
+        detail=details.AssignedDetail(due_at=level.due_at),
     )
     return [step(m, event, now)]
 
@@ -155,9 +156,12 @@ def finish(m: Machine, status: Status, event: StepEvent, now: datetime) -> Steps
     m.state.due_at = ""
     steps = [step(m, event, now)]
     if event.kind != StepKind.COMPLETED:
-        completed = StepEvent(kind=StepKind.COMPLETED, detail={"outcome": status})
-        steps.append(step(m, completed, now))
+        steps.append(step(m, completed(status), now))
     return steps
+
+
+def completed(outcome: Status) -> StepEvent:
+    return StepEvent(kind=StepKind.COMPLETED, detail=details.CompletedDetail(outcome=outcome))
 
 
 # -------------------------------------------------------------- decisions
@@ -196,12 +200,12 @@ def decide(m: Machine, d: DecisionInput, channel: Via, now: datetime, lines: boo
     state.decisions.append(record)
     level.decided_by, level.decided_at = d.actor.username, at
     level.comment, level.channel, level.on_behalf_of = comment, channel, on_behalf_of
-    detail = {
-        "action": action,
-        "decision_id": d.decision_id,
-        "on_behalf_of": on_behalf_of,
-        "override": record.override,
-    }
+    detail = details.DecidedDetail(
+        action=action,
+        decision_id=d.decision_id,
+        on_behalf_of=on_behalf_of,
+        override=record.override,
+    )
     if rejected:  # the audit row lists them with their reasons
         detail["rejected_lines"] = [{"line": r.n, "reason": r.reason} for r in rejected]
         detail["open_lines"] = [line.n for line in rules.open_lines(m)]
@@ -243,17 +247,9 @@ def reject_lines(m: Machine, d: DecisionInput, level: int) -> list[LineRejection
 def ignore_signal(m: Machine, d: DecisionInput, refused: RefusalInfo, now: datetime) -> Steps:
     """A signalled decision the rules refused: kept on the state and the timeline."""
     at = now.isoformat()
-    m.state.ignored_signals.append(
-        IgnoredSignal(
-            d.decision_id,
-            d.actor.username,
-            d.action,
-            refused.code,
-            at,
-            code=refused.code,
-            params=refused.params,
-        )
-    )
+    ignored = IgnoredSignal(d.decision_id, d.actor.username, d.action, refused.code, at)
+    ignored.code, ignored.params = refused.code, refused.params
+    m.state.ignored_signals.append(ignored)
     event = StepEvent(
         kind=StepKind.SIGNAL_IGNORED,
         level=m.state.current_level,
@@ -262,13 +258,13 @@ def ignore_signal(m: Machine, d: DecisionInput, refused: RefusalInfo, now: datet
         actor_role=d.actor.role,
         comment=d.comment,
         channel=Via.SIGNAL,
-        detail={
-            "reason": refused.code,
-            "code": refused.code,
-            "params": refused.params,
-            "action": d.action,
-            "decision_id": d.decision_id,
-        },
+        detail=details.SignalIgnoredDetail(
+            reason=refused.code,
+            code=refused.code,
+            params=refused.params,
+            action=d.action,
+            decision_id=d.decision_id,
+        ),
     )
     return [step(m, event, now)]
 
@@ -290,7 +286,7 @@ def withdraw(m: Machine, w: WithdrawInput, now: datetime) -> Steps:
 def new_content(m: Machine, r: ResubmitInput) -> int:
     """Before routing a resubmission: the levels its EUR amount needs (the pinned version's
     facts now carry that amount)."""
-    base = r.base_amount_cents or r.amount_cents
+    base = eur_cents_of(r)
     if m.facts is not None:
         m.facts.amount_cents = base
     return m.policy.levels_for(base)
@@ -301,7 +297,7 @@ def resubmitted(m: Machine, r: ResubmitInput, now: datetime) -> Steps:
     state = m.state
     old_amount, old_title = state.amount_cents, state.title
     state.title, state.amount_cents = r.title.strip(), r.amount_cents
-    state.base_amount_cents = r.base_amount_cents or r.amount_cents
+    state.base_amount_cents = eur_cents_of(r)
     # The edited report's lines, all open again in the new round.
     state.lines = line_states(r.lines, r.amount_cents, state.currency, state.base_amount_cents)
     state.round += 1
@@ -313,13 +309,13 @@ def resubmitted(m: Machine, r: ResubmitInput, now: datetime) -> Steps:
         actor_role="requester",
         comment=r.comment,
         channel=Via.UPDATE,
-        detail={
-            "old_amount_cents": old_amount,
-            "amount_cents": r.amount_cents,
-            "old_title": old_title,
-            "title": state.title,
-            "round": state.round,
-        },
+        detail=details.ResubmittedDetail(
+            old_amount_cents=old_amount,
+            amount_cents=r.amount_cents,
+            old_title=old_title,
+            title=state.title,
+            round=state.round,
+        ),
     )
     return [step(m, event, now)]
 
@@ -356,7 +352,7 @@ def extend(m: Machine, e: ExtendInput, now: datetime) -> Steps:
         actor_role=e.actor.role,
         comment=e.reason,
         channel=Via.UPDATE,
-        detail={"seconds": e.seconds, "due_at": level.due_at},
+        detail=details.DeadlineExtendedDetail(seconds=e.seconds, due_at=level.due_at),
     )
     return [step(m, event, now)]
 
@@ -370,13 +366,15 @@ def rerouted(
         level=level.level,
         recipients=list(level.approvers),
         channel=Via.REROUTE,
-        detail={
-            "from": previous,
-            "to": list(level.approvers),
-            "reason": r.reason,
-            "leaver": r.leaver,
-            "reroute_id": r.reroute_id,
-        },
+        detail=details.ReroutedDetail(
+            {
+                "from": previous,
+                "to": list(level.approvers),
+                "reason": r.reason,
+                "leaver": r.leaver,
+                "reroute_id": r.reroute_id,
+            }
+        ),
     )
     return [step(m, event, now), *assign_or_wait(m, level, Via.REROUTE, now)]
 
@@ -444,6 +442,8 @@ def notification_failed(
         kind=StepKind.NOTIFICATION_FAILED,
         level=level,
         channel=Via.AUTO,
-        detail={"cause": cause, "error_type": error_type, "for_seq": seq, "kinds": kinds},
+        detail=details.NotificationFailedDetail(
+            cause=cause, error_type=error_type, for_seq=seq, kinds=kinds
+        ),
     )
     return [step(m, event, now)]

@@ -62,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
         Status,
         Via,
         WithdrawInput,
+        eur_cents_of,
         line_states,
     )
     from .effects import Effects
@@ -92,13 +93,8 @@ class ExpenseApprovalWorkflow:
                 current_level=0,
                 levels=[],
                 policy_version=inp.policy_version,
-                base_amount_cents=inp.base_amount_cents or inp.amount_cents,
-                lines=line_states(
-                    inp.lines,
-                    inp.amount_cents,
-                    inp.currency,
-                    inp.base_amount_cents or inp.amount_cents,
-                ),
+                base_amount_cents=eur_cents_of(inp),
+                lines=line_states(inp.lines, inp.amount_cents, inp.currency, eur_cents_of(inp)),
             ),
             policy=inp.policy,
             authenticated=inp.authenticated_decisions,
