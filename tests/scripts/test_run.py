@@ -100,7 +100,9 @@ class MakeRun:
                 self.ready.set()
 
     def get(self, path: str) -> tuple[int, str]:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as r:
+        # The first page loads the app in the web process: seconds idle, far more while
+        # the suite's other workers keep both cores busy (10 s timed out at load 15).
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=60) as r:
             return r.status, r.read().decode()
 
     def ctrl_c(self) -> int:
@@ -168,7 +170,7 @@ class Browserless:
         return next(c.value for c in self.jar if c.name == "csrftoken")
 
     def get(self, path: str):
-        with self.opener.open(self.base + path, timeout=20) as response:
+        with self.opener.open(self.base + path, timeout=60) as response:  # see MakeRun.get
             return response.geturl(), response.read().decode()
 
     def post(self, path: str, data: dict):
@@ -177,7 +179,7 @@ class Browserless:
         body = urllib.parse.urlencode({**data, "csrfmiddlewaretoken": self.csrf()}).encode()
         request = urllib.request.Request(self.base + path, data=body, method="POST")
         request.add_header("Referer", self.base + path)
-        with self.opener.open(request, timeout=30) as response:
+        with self.opener.open(request, timeout=60) as response:
             return response.geturl(), response.read().decode()
 
 
