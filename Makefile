@@ -78,8 +78,15 @@ lint: deps
 	@$(PY) -m ruff check .
 	@DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run >/dev/null
 
+# pytest-xdist workers: each has its own Temporal dev server, test database (pytest-django
+# suffixes it: test_approvals_gw0, ...), live servers on free ports and tmp dirs; Redis keys
+# carry a per-test prefix. Most of the suite waits on Temporal timers, processes and
+# Chromium, so more workers than cores pays: see "Tests in parallel" in README.md.
+# PYTEST_ARGS comes last: `make test PYTEST_ARGS="-n 0 tests/api"` runs in one process.
+TEST_WORKERS ?= 3
 test: deps chromium tesseract gettext poppler docker-compose node-deps lint
-	@$(FAST_HASHER) DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 $(PY) -m pytest $(PYTEST_ARGS)
+	@$(FAST_HASHER) DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 $(PY) -m pytest \
+		-n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 stress: deps
 	@$(FAST_HASHER) DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 STRESS_N=$${STRESS_N:-500} $(PY) -m pytest tests/reliability/test_crash.py -s $(PYTEST_ARGS)

@@ -169,13 +169,29 @@ def main() -> int:
                 "admin … password 'demo'; Ctrl-C stops everything)\n",
                 flush=True,
             )
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        return 1
-    except KeyboardInterrupt:
+        return 0 if wait_for_ctrl_c(children) else 1
+    except KeyboardInterrupt:  # Ctrl-C while starting
         return 0
     finally:
         stop()
+
+
+def wait_for_ctrl_c(children: list[subprocess.Popen]) -> bool:
+    """Wait until Ctrl-C (or SIGTERM): True; or until a child ends by itself: False.
+
+    Ctrl-C reaches the web process (same process group) as well as us. The signals only
+    set a flag from here on, so a busy machine that lets the web process exit before we
+    run cannot turn our Ctrl-C into "a child died" (exit 1), and a second Ctrl-C during
+    `stop()` cannot interrupt it halfway and leave the dev server running."""
+    signals: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda number, _frame: signals.append(number))
+    while not signals and all(child.poll() is None for child in children):
+        time.sleep(0.2)
+    # A child that died of this very Ctrl-C: our own signal is pending with it (one kill
+    # reaches the whole group); its handler runs at the latest during this short sleep.
+    time.sleep(0.2)
+    return bool(signals)
 
 
 if __name__ == "__main__":

@@ -85,7 +85,8 @@ def _fast_passwords(settings):
 
 @pytest.fixture
 def demo_org(db):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    with open(os.devnull, "w") as devnull:  # closed: an open one is a ResourceWarning
+        call_command("seed_demo", stdout=devnull)
     from accounts.models import User
 
     return {u.username: u for u in User.objects.all()}

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.core import signing
 from django.utils.translation import gettext as _
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from ..labels import ServiceCode
 from ..selectors.inbox import decode_page_token, encode_page_token, page_salt
@@ -45,7 +45,7 @@ def inbox(
     try:
         token = decode_page_token(page, salt=salt)
     except signing.BadSignature:
-        return 400, {"detail": _("That page token is not valid here.")}
+        return Status(400, {"detail": _("That page token is not valid here.")})
     try:
         result = inbox_result(
             user=user,
@@ -53,11 +53,11 @@ def inbox(
             filters=Filters(min_amount=min_amount, max_amount=max_amount, overdue=overdue),
         )
     except PageExpired:
-        return 400, {"detail": _("That page token has expired; start at the first page.")}
+        return Status(400, {"detail": _("That page token has expired; start at the first page.")})
     if result.unavailable:
         # Temporal is unreachable: a client retries; throttled is served late (as_of).
         error = ServiceError(ServiceCode.UNAVAILABLE)
-        return 503, {"code": error.code, "message": error.message}
+        return Status(503, {"code": error.code, "message": error.message})
     rows, next_token = result.rows, result.next_token
     return {
         "rows": [

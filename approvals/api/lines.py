@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from ninja import Status
 
 from .. import money
 from ..amounts import plain_refusal_text
@@ -13,11 +14,11 @@ from ..lines import LineData
 from ..models import ExpenseRequest
 
 
-def lines_in(items, *, max_amount) -> tuple[list[LineData], tuple | None]:
+def lines_in(items, *, max_amount) -> tuple[list[LineData], Status | None]:
     """The API's lines through the web form's line validation: the lines, or a 422 whose
     `loc` names the line (0-based, as in the body) and the field, in the form's words."""
     if not items:
-        return [], (422, {"detail": [_error(["lines"], too_few_lines(), "min_lines")]})
+        return [], Status(422, {"detail": [_error(["lines"], too_few_lines(), "min_lines")]})
     lines, errors = [], []
     for index, item in enumerate(items):
         for name in ("amount", "vat"):
@@ -53,14 +54,14 @@ def lines_in(items, *, max_amount) -> tuple[list[LineData], tuple | None]:
             ]
             continue
         lines.append(form.line())
-    return lines, ((422, {"detail": errors}) if errors else None)
+    return lines, (Status(422, {"detail": errors}) if errors else None)
 
 
 def _error(loc: list, msg: str, kind: str) -> dict:
     return {"loc": ["body", "payload", *loc], "msg": msg, "type": kind}
 
 
-def submission_errors(form, exc: ValidationError) -> tuple[int, dict]:
+def submission_errors(form, exc: ValidationError) -> Status:
     """The service's refusals: a line's (`lines.<n>.<field>`, n 1-based) at its line."""
     if hasattr(exc, "error_dict"):
         detail = []
@@ -73,8 +74,10 @@ def submission_errors(form, exc: ValidationError) -> tuple[int, dict]:
                     else:
                         loc = [key if key != "__all__" else "lines"]
                     detail.append(_error(loc, message, error.code or "invalid"))
-        return 422, {"detail": detail}
-    return 422, {"detail": [_error(["lines"], m, exc.code or "invalid") for m in exc.messages]}
+        return Status(422, {"detail": detail})
+    return Status(
+        422, {"detail": [_error(["lines"], m, exc.code or "invalid") for m in exc.messages]}
+    )
 
 
 def line_out(expense: ExpenseRequest, line) -> dict:

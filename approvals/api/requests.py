@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.urls import reverse
-from ninja import Path, Query, Router
+from ninja import Path, Query, Router, Status
 
 from accounts import stepup
 from accounts.models import User
@@ -62,35 +62,37 @@ PK = Path(..., ge=1, le=2**63 - 1, description="The request's number")
 def _refused(exc: services.ServiceError):
     """A refusal in words (the caller's language: Accept-Language); 503 for an outage."""
     status = 503 if exc.code == ServiceCode.UNAVAILABLE else 409
-    return status, {"code": exc.code, "message": exc.message}
+    return Status(status, {"code": exc.code, "message": exc.message})
 
 
-def _form_errors(form) -> tuple[int, dict]:
+def _form_errors(form) -> Status:
     """A Django form's errors in ninja's 422 shape."""
-    return 422, {
-        "detail": [
-            {
-                "loc": ["body", "payload", field],
-                "msg": str(message),
-                "type": error.code or "invalid",
-            }
-            for field, errors in form.errors.as_data().items()
-            for error in errors
-            for message in error.messages
-        ]
-    }
+    return Status(
+        422,
+        {
+            "detail": [
+                {
+                    "loc": ["body", "payload", field],
+                    "msg": str(message),
+                    "type": error.code or "invalid",
+                }
+                for field, errors in form.errors.as_data().items()
+                for error in errors
+                for message in error.messages
+            ]
+        },
+    )
 
 
-def _amount_errors(value) -> tuple[int, dict] | None:
+def _amount_errors(value) -> Status | None:
     """422 in the form's shape if `value` is no amount at all (see `money.read_plain`)."""
     try:
         money.read_plain(value)
     except money.AmountRefused:
-        return 422, {
-            "detail": [
-                {"loc": ["body", "payload", "amount"], "msg": plain_refusal_text(), "type": "plain"}
-            ]
-        }
+        loc = ["body", "payload", "amount"]
+        return Status(
+            422, {"detail": [{"loc": loc, "msg": plain_refusal_text(), "type": "plain"}]}
+        )
     return None
 
 
@@ -248,7 +250,7 @@ def submit(request, payload: SubmitIn):
     except ValidationError as exc:  # no rate, or above the maximum once in EUR
         return submission_errors(form, exc)
     expense.refresh_from_db()
-    return (200 if seen else 201), request_out(expense, steps=True)
+    return Status(200 if seen else 201, request_out(expense, steps=True))
 
 
 @router.get(
@@ -309,7 +311,7 @@ def decide(request, payload: DecisionIn, pk: int = PK):
     ):
         if not selectors.can_view(user=request.auth, request=expense):
             raise Http404("No such request")
-        return 403, {"detail": step_up_api_refusal()}
+        return Status(403, {"detail": step_up_api_refusal()})
     if refused := _line_errors(payload):
         return refused
     return _as_approver(
@@ -330,14 +332,14 @@ def decide(request, payload: DecisionIn, pk: int = PK):
     )
 
 
-def _line_error(index: int | None, field: str, message: str, kind: str) -> tuple[int, dict]:
+def _line_error(index: int | None, field: str, message: str, kind: str) -> Status:
     loc = ["body", "payload", "rejected_lines"]
     if index is not None:
         loc += [index, field]
-    return 422, {"detail": [{"loc": loc, "msg": str(message), "type": kind}]}
+    return Status(422, {"detail": [{"loc": loc, "msg": str(message), "type": kind}]})
 
 
-def _line_errors(payload: DecisionIn) -> tuple[int, dict] | None:
+def _line_errors(payload: DecisionIn) -> Status | None:
     """422 in words for line rejections that cannot be sent: on a reject or a request for
     changes (those are about the whole report), a line twice, a reason missing."""
     if not payload.rejected_lines:

@@ -8,9 +8,12 @@ to the reader (`Cache-Control: private`) and never sniffed into another type.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
+from django.core.handlers.asgi import ASGIRequest
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
@@ -20,6 +23,22 @@ from ..models import ExpenseLine
 # Shown in the browser rather than downloaded: types whose bytes were checked.
 INLINE_TYPES = {"image/png", "image/jpeg", "image/webp", "image/gif", "application/pdf"}
 PRIVATE = "private, max-age=300"
+
+
+def file_response(request: HttpRequest, handle, **options) -> FileResponse:
+    """A FileResponse (its length, type and file name from `handle`) that ASGI streams a
+    block at a time: given the file's own (synchronous) iterator, Django's ASGI handler
+    reads the whole file into a list first and warns. Under WSGI the file as it is."""
+    response = FileResponse(handle, **options)
+    if isinstance(request, ASGIRequest):
+        response.streaming_content = _blocks(handle, response)
+    return response
+
+
+async def _blocks(handle, response: FileResponse) -> AsyncIterator[bytes]:
+    read = sync_to_async(handle.read, thread_sensitive=False)
+    while block := await read(response.block_size):  # the ASGI handler sets the size
+        yield block
 
 
 def _line(request: HttpRequest, pk: int, n: int) -> ExpenseLine:
@@ -50,7 +69,8 @@ def line_receipt(request: HttpRequest, pk: int, n: int) -> HttpResponse:
     handle.seek(0)
     kind = receipt_preview.sniff(head)
     suffix = Path(line.receipt.name).suffix.lower()
-    response = FileResponse(
+    response = file_response(
+        request,
         handle,
         as_attachment=kind not in INLINE_TYPES,
         filename=f"receipt-{pk}-{n}{suffix}",

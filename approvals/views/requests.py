@@ -38,6 +38,7 @@ from ..selectors.lines import approved_total, lines_of, report_total
 from ..selectors.live import EVENT_LABELS, live_words
 from ..temporal.starter import current_max_amount
 from . import reports
+from .receipts import file_response
 
 # How a level's state and a history entry read on the page.
 STEP_LABELS = {
@@ -421,4 +422,4 @@ def request_receipt(request: HttpRequest, pk: int) -> FileResponse:
     except FileNotFoundError as exc:
         raise Http404("No receipt") from exc
     suffix = Path(receipt.name).suffix.lower()
-    return FileResponse(handle, as_attachment=True, filename=f"{name}{suffix}")
+    return file_response(request, handle, as_attachment=True, filename=f"{name}{suffix}")

@@ -48,6 +48,7 @@ def fetch(user: WebUser, path: str) -> tuple[int, dict, str]:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.xdist_group("heavy")  # 24 clients at once: never beside a crash test
 def test_a_flooded_web_process_answers_pages_and_sheds_badges_never_a_500(
     tmp_path, demo_org, settings, request
 ):

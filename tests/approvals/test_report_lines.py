@@ -9,12 +9,14 @@ import io
 import re
 import shutil
 import sys
+import warnings
 from datetime import date
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.core import mail
 from django.core.files.base import ContentFile
-from django.test import Client
+from django.test import AsyncClient, Client
 from django.urls import reverse
 from PIL import Image
 
@@ -177,6 +179,33 @@ def test_receipt_and_preview_follow_the_request_pages_access_rule(demo_org):
         client_for(demo_org["emma"]).get(f"/requests/{report.pk}/lines/9/receipt/").status_code
         == 404
     )
+
+
+def test_under_asgi_a_receipt_streams_through_an_async_iterator(demo_org):
+    """Served by ASGI (AsyncClient: an ASGIRequest, as under uvicorn) the receipt is read a
+    block at a time by an async iterator: no "must consume synchronous iterators" warning
+    (Django would read the whole file into memory first), the same headers and bytes."""
+    report = make_report(demo_org["emma"])
+    client = AsyncClient()
+    client.force_login(demo_org["max"])
+
+    async def download(url: str):
+        response = await client.get(url)
+        return response, b"".join([part async for part in response.streaming_content])
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="StreamingHttpResponse must consume")
+        for url, name in (
+            (f"/requests/{report.pk}/lines/2/receipt/", f"receipt-{report.pk}-2"),
+            (f"/requests/{report.pk}/receipt/?line=2", f"receipt-{report.pk}-2"),
+        ):
+            response, body = async_to_sync(download)(url)
+            assert response.status_code == 200 and response.is_async, url
+            line = ExpenseLine.objects.get(request=report, position=2)
+            with line.receipt.open("rb") as handle:
+                assert body == handle.read()
+            assert response["Content-Length"] == str(len(body))
+            assert name in response["Content-Disposition"]
 
 
 def test_the_preview_is_a_private_png_of_at_most_600_px_cached_by_hash(demo_org, media):

@@ -28,8 +28,10 @@ ADMIN_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/a
 
 @pytest.fixture
 def scratch_database():
-    """An empty PostgreSQL database of this test's own (named after the test DB)."""
+    """An empty PostgreSQL database of this test's own (named after the test DB and the
+    pytest-xdist worker, so parallel workers never drop each other's)."""
     name = os.environ.get("DATABASE_TEST_NAME", "test_approvals") + "_entrypoint"
+    name += os.environ.get("PYTEST_XDIST_WORKER", "")
     parts = urlsplit(ADMIN_URL)
     server = parts._replace(path="/postgres").geturl()
     with psycopg.connect(server, autocommit=True) as conn:

@@ -36,7 +36,13 @@ from tests.support.processes import ManagedProcess, process_env
 from tests.support.servers import RestartableDevServer, free_port
 from tests.support.web import WebUser
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(1800)]
+# One worker runs the crash tests one after the other (make test runs pytest-xdist with
+# --dist loadgroup): each kill -9s and restarts a dev server, a worker and a web process.
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.timeout(1800),
+    pytest.mark.xdist_group("heavy"),
+]
 
 N = int(os.environ.get("STRESS_N", "50"))
 # 1, 2, 4 levels: from 10,000 EUR three managers, then finance (default policy, from 5,000)

@@ -33,7 +33,12 @@ from tests.support.processes import ManagedProcess, process_env
 from tests.support.requests import state_of, submit
 from tests.support.servers import DevServer
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(900)]
+# With the other crash and flood tests on one worker (see test_crash.py).
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.timeout(900),
+    pytest.mark.xdist_group("heavy"),
+]
 N = int(os.environ.get("PAYOUT_CRASH_N", "16"))
 
 

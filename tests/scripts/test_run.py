@@ -15,6 +15,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 
@@ -86,7 +87,10 @@ class MakeRun:
             start_new_session=True,
         )
         threading.Thread(target=self._read, daemon=True).start()
-        assert self.ready.wait(120), "".join(self.output)
+        # Migrating a new SQLite file, seeding and four Django processes one after the
+        # other: about 20 s on an idle machine, several times that while the suite's
+        # other workers keep both cores busy.
+        assert self.ready.wait(300), "".join(self.output)
         return self
 
     def _read(self) -> None:
@@ -96,12 +100,15 @@ class MakeRun:
                 self.ready.set()
 
     def get(self, path: str) -> tuple[int, str]:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as r:
+        # The first page loads the app in the web process: seconds idle, far more while
+        # the suite's other workers keep both cores busy (10 s timed out at load 15).
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=60) as r:
             return r.status, r.read().decode()
 
     def ctrl_c(self) -> int:
         os.killpg(self.proc.pid, signal.SIGINT)  # what the terminal sends the job
-        return self.proc.wait(60)
+        # run.py gives each child 10 s to stop before it kills it.
+        return self.proc.wait(90)
 
     def leftovers(self) -> list[str]:
         """Processes still running that this run started (by their distinctive arguments)."""
@@ -117,6 +124,7 @@ class MakeRun:
         return found
 
 
+@pytest.mark.timeout(900)  # two whole starts and stops (MakeRun: up to 300 s + 90 s each)
 def test_make_run_serves_the_app_and_ctrl_c_stops_every_child_twice(tmp_path):
     for attempt in (1, 2):  # the second run reuses var/: running it again works
         app = MakeRun(tmp_path / "var").start()
@@ -162,7 +170,7 @@ class Browserless:
         return next(c.value for c in self.jar if c.name == "csrftoken")
 
     def get(self, path: str):
-        with self.opener.open(self.base + path, timeout=20) as response:
+        with self.opener.open(self.base + path, timeout=60) as response:  # see MakeRun.get
             return response.geturl(), response.read().decode()
 
     def post(self, path: str, data: dict):
@@ -171,7 +179,7 @@ class Browserless:
         body = urllib.parse.urlencode({**data, "csrfmiddlewaretoken": self.csrf()}).encode()
         request = urllib.request.Request(self.base + path, data=body, method="POST")
         request.add_header("Referer", self.base + path)
-        with self.opener.open(request, timeout=30) as response:
+        with self.opener.open(request, timeout=60) as response:
             return response.geturl(), response.read().decode()
 
 
@@ -195,6 +203,7 @@ def sealed_decision(key_id: str, key: bytes, decision_id: str) -> tuple[str, lis
     return base64.b64encode(payload.data).decode(), meta
 
 
+@pytest.mark.timeout(600)
 def test_make_run_refuses_a_decision_sealed_with_the_old_development_key(tmp_path):
     """Issue 25: `make run` used to derive its payload key (id `dev`) from a SECRET_KEY
     written in settings.py, so anyone could seal a decision the worker trusted and approve

@@ -1,5 +1,7 @@
 import asyncio
+import contextlib
 import os
+import signal
 import sys
 import tempfile
 
@@ -42,6 +44,17 @@ def web_concurrency(with_worker: bool) -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server without its own signal handling: once serve() returns, uvicorn
+    raises the signal it stopped on again, so Ctrl-C became a KeyboardInterrupt that
+    cancelled the worker in the middle (and a traceback, exit 1) and SIGTERM killed the
+    process. `handle` turns both into a graceful stop of the web server, then the worker."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
 class Command(BaseCommand):
     help = "Serve the ASGI app with uvicorn; --with-worker also runs the worker in this process."
 
@@ -73,7 +86,11 @@ class Command(BaseCommand):
                 log_level="warning",
                 **proxy_options(),
             )
-            server = uvicorn.Server(config)
+            server = _Server(config)
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                # uvicorn's own handler: a second Ctrl-C stops without waiting for requests.
+                loop.add_signal_handler(sig, server.handle_exit, sig, None)
             stop = asyncio.Event()
             passes = (sweep_leavers,)
             tasks = [asyncio.create_task(worker.run(stop, passes=passes))] if with_worker else []
