@@ -76,6 +76,7 @@ run: deps
 
 lint: deps
 	@$(PY) -m ruff check .
+	@$(PY) -m ruff format --check .
 	@DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run >/dev/null
 
 # pytest-xdist workers: each has its own Temporal dev server, test database (pytest-django

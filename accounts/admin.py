@@ -195,7 +195,6 @@ class AccountAuditEntryAdmin(AppendOnlyAdmin):
     fields = readonly_fields
 
 
-
 @admin.register(Passkey)
 class PasskeyAdmin(admin.ModelAdmin):
     """People add passkeys themselves (/accounts/passkeys/); an admin may remove a lost one."""
@@ -221,4 +220,3 @@ class IdentityEventAdmin(AppendOnlyAdmin):
     search_fields = ("subject_username", "actor")
     fields = ("at", "kind", "subject_username", "actor", "details")
     readonly_fields = fields
-

@@ -50,10 +50,13 @@ def tell_change(entry_id: int, held: int) -> None:
     with translation.override(_language(person)):
         values["when"] = formats.date_format(timezone.localtime(entry.at), "SHORT_DATETIME_FORMAT")
         subject = _("Your bank details were changed")
-        body = _(
-            "Your bank details for expense payouts were changed on %(when)s: "
-            "IBAN %(old)s is now %(new)s (BIC %(bic)s)."
-        ) % values
+        body = (
+            _(
+                "Your bank details for expense payouts were changed on %(when)s: "
+                "IBAN %(old)s is now %(new)s (BIC %(bic)s)."
+            )
+            % values
+        )
         if entry.needs_confirmation:
             body += "\n\n" + ngettext(
                 "%(count)d payment waits until finance has confirmed the change.",
@@ -74,20 +77,27 @@ def tell_change(entry_id: int, held: int) -> None:
                 timezone.localtime(entry.at), "SHORT_DATETIME_FORMAT"
             )
             subject = _("Bank details of %(name)s changed") % values
-            body = _(
-                "%(name)s changed their bank details on %(when)s: IBAN %(old)s is now "
-                "%(new)s (BIC %(bic)s)."
-            ) % values
+            body = (
+                _(
+                    "%(name)s changed their bank details on %(when)s: IBAN %(old)s is now "
+                    "%(new)s (BIC %(bic)s)."
+                )
+                % values
+            )
             if entry.needs_confirmation:
                 body += "\n\n" + ngettext(
                     "%(count)d payment is on hold until a finance member confirms the change.",
                     "%(count)d payments are on hold until a finance member confirms the change.",
                     held,
                 ) % {"count": held}
-                body += " " + _(
-                    "Confirm only after checking the new account with %(name)s through a "
-                    "channel you already know (not by replying to this mail)."
-                ) % values
+                body += (
+                    " "
+                    + _(
+                        "Confirm only after checking the new account with %(name)s through a "
+                        "channel you already know (not by replying to this mail)."
+                    )
+                    % values
+                )
                 body += f"\n\n{_base()}/payouts/\n"
         _send(member, subject, body)
 

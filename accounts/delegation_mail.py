@@ -28,11 +28,14 @@ def tell_delegate(delegation_id: int) -> None:
             "end": formats.date_format(item.ends_on, "SHORT_DATE_FORMAT"),
         }
         subject = _("%(name)s named you as their delegate") % values
-        body = _(
-            "%(name)s is away from %(start)s to %(end)s and named you to decide their pending "
-            "approvals meanwhile. What waits for them shows in your inbox, marked with their "
-            "name; your decisions are recorded as made on their behalf."
-        ) % values
+        body = (
+            _(
+                "%(name)s is away from %(start)s to %(end)s and named you to decide their pending "
+                "approvals meanwhile. What waits for them shows in your inbox, marked with their "
+                "name; your decisions are recorded as made on their behalf."
+            )
+            % values
+        )
         body += f"\n\n{settings.APP_BASE_URL.rstrip('/')}/inbox/\n"
     try:
         send_mail(subject, body, None, [item.delegate.email])

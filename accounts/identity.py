@@ -132,12 +132,9 @@ def manager_set(*, user: User, manager: User | None) -> bool:
     return True
 
 
-def record(
-    kind: IdentityEventKind, *, subject: User | str, actor: str, **details
-) -> IdentityEvent:
+def record(kind: IdentityEventKind, *, subject: User | str, actor: str, **details) -> IdentityEvent:
     """One row of the identity audit; `actor` is a username or "scim", "sso"."""
     username = subject if isinstance(subject, str) else subject.username
     return IdentityEvent.objects.create(
         kind=kind, subject_username=username, actor=actor, details=details
     )
-

@@ -55,12 +55,14 @@ def passkeys_page(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, _("The passkey could not be registered. Please try again."))
             else:
                 identity.record(
-                    IdentityEventKind.PASSKEY_ADDED, subject=request.user,
-                    actor=request.user.username, name=passkey.name,
+                    IdentityEventKind.PASSKEY_ADDED,
+                    subject=request.user,
+                    actor=request.user.username,
+                    name=passkey.name,
                 )
-                messages.success(request, _("The passkey “%(name)s” was added.") % {
-                    "name": passkey.name
-                })
+                messages.success(
+                    request, _("The passkey “%(name)s” was added.") % {"name": passkey.name}
+                )
                 return redirect("passkeys")
         status = 400
     if prompt is None and not stepup.is_fresh(request):
@@ -73,7 +75,6 @@ def passkeys_page(request: HttpRequest) -> HttpResponse:
         "passkeys": Passkey.objects.filter(owner=request.user),
     }
     return render(request, "accounts/passkeys.html", context, status=status)
-
 
 
 @login_required
@@ -92,8 +93,10 @@ def passkey_delete(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(Passkey, pk=pk, owner=request.user)
     item.delete()
     identity.record(
-        IdentityEventKind.PASSKEY_REMOVED, subject=request.user,
-        actor=request.user.username, name=item.name,
+        IdentityEventKind.PASSKEY_REMOVED,
+        subject=request.user,
+        actor=request.user.username,
+        name=item.name,
     )
     messages.success(request, _("The passkey “%(name)s” was removed.") % {"name": item.name})
     return redirect("passkeys")

@@ -103,8 +103,11 @@ def _failed(user: User, purpose: str, method: str) -> None:
     except ValueError:
         cache.set(key, 1, LOCK_SECONDS)
     identity.record(
-        IdentityEventKind.STEP_UP_FAILED, subject=user, actor=user.username,
-        purpose=purpose, method=method,
+        IdentityEventKind.STEP_UP_FAILED,
+        subject=user,
+        actor=user.username,
+        purpose=purpose,
+        method=method,
     )
 
 
@@ -112,8 +115,11 @@ def _confirmed(request: HttpRequest, user: User, purpose: str, method: str) -> N
     cache.delete(_lock_key(user))
     mark_fresh(request)
     identity.record(
-        IdentityEventKind.STEP_UP, subject=user, actor=user.username,
-        purpose=purpose, method=method,
+        IdentityEventKind.STEP_UP,
+        subject=user,
+        actor=user.username,
+        purpose=purpose,
+        method=method,
     )
 
 

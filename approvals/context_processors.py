@@ -11,9 +11,7 @@ def navigation(request):
         # "API tokens" in the menu only for people who use them (else under the profile);
         # a callable, so pages that never show the menu never ask.
         "uses_tokens": lambda: bool(
-            user
-            and user.is_authenticated
-            and (user.is_superuser or user.access_tokens.exists())
+            user and user.is_authenticated and (user.is_superuser or user.access_tokens.exists())
         ),
         # The navigation badge, rendered with the page (a callable: only pages with the
         # menu ask). The same count as GET /inbox/count/, which pushed events refresh.

@@ -72,8 +72,6 @@ INBOX_PAGES = Counter(
 QUEUED_TOO_LONG = timedelta(minutes=1)
 
 
-
-
 class ProjectionCollector(Collector):
     """Gauges computed from the projection at scrape time (a few indexed counts)."""
 

@@ -23,9 +23,7 @@ class Http:
         for attempt in range(2):  # a keep-alive connection the server closed: once more
             try:
                 if self.writer is None:
-                    self.reader, self.writer = await asyncio.open_connection(
-                        "127.0.0.1", self.port
-                    )
+                    self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
                 return await self._once(method, path, headers, body)
             except (ConnectionError, asyncio.IncompleteReadError) as exc:
                 await self.close()

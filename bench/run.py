@@ -817,8 +817,7 @@ def table(r: dict) -> str:
         f"| {fmt(i['naive']['p50_ms'])} | {fmt(i['naive']['p95_ms'])} | | |",
         f"| | **ratio inbox / bare** | {i['ratio_p50']:.2f}× | {i['ratio_p95']:.2f}× "
         f"| ≤ {TARGETS['inbox_ratio']}× | {ok['inbox']} |",
-        f"| | **ratio naive / inbox** | {i.get('naive_over_inbox_p50', float('nan')):.0f}× "
-        "| | | |",
+        f"| | **ratio naive / inbox** | {i.get('naive_over_inbox_p50', float('nan')):.0f}× | | | |",
         f"| decision | POST /requests/<pk>/decide/ (HTTP) "
         f"| {fmt(d['web']['p50_ms'])} | {fmt(d['web']['p95_ms'])} | | |",
         f"| | bare execute_update('decide') "

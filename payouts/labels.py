@@ -84,15 +84,19 @@ def payout_summary(kind: str, detail: dict) -> str:
         values["batch"] = detail.get("batch", "")
         return _("Paid by SEPA credit transfer in payout batch #%(batch)s") % values
     if kind == "payout_on_hold":
-        return _(
-            "Payout (attempt %(round)s) on hold: the requester's bank details changed and "
-            "wait for finance's confirmation"
-        ) % values
+        return (
+            _(
+                "Payout (attempt %(round)s) on hold: the requester's bank details changed and "
+                "wait for finance's confirmation"
+            )
+            % values
+        )
     if kind == "payout_released":
         values["by"] = detail.get("by", "")
-        return _(
-            "Payout (attempt %(round)s) scheduled again: %(by)s confirmed the new bank details"
-        ) % values
+        return (
+            _("Payout (attempt %(round)s) scheduled again: %(by)s confirmed the new bank details")
+            % values
+        )
     if kind == "payout_failed":
         values["reason"] = failure_text(detail.get("reason", ""))
         return _("Payout (attempt %(round)s) failed: %(reason)s") % values

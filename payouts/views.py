@@ -93,8 +93,7 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "batch": batch,
             "payments": [selectors.PaymentRow.of(p) for p in payments],
             "failed_at_file": [
-                {"request_id": pk, "reason_text": failure_text(code)}
-                for pk, code in failed
+                {"request_id": pk, "reason_text": failure_text(code)} for pk, code in failed
             ],
         },
     )

@@ -286,8 +286,13 @@ def scenarios() -> dict[str, Callable[[dict], object]]:
             for n, (merchant, amount) in enumerate(lines, start=1):
                 cents = int(Decimal(amount) * 100)
                 ExpenseLine.objects.create(
-                    request=request, position=n, merchant=merchant, amount=Decimal(amount),
-                    currency="EUR", base_amount_cents=cents, category="travel",
+                    request=request,
+                    position=n,
+                    merchant=merchant,
+                    amount=Decimal(amount),
+                    currency="EUR",
+                    base_amount_cents=cents,
+                    category="travel",
                 )
         request.refresh_from_db()
         return request
@@ -300,7 +305,9 @@ def scenarios() -> dict[str, Callable[[dict], object]]:
         from approvals.workflow.workflow import ExpenseApprovalWorkflow
 
         decision = DecisionInput(
-            decision_id=decision_id, actor=actor_for(user), action="approve",
+            decision_id=decision_id,
+            actor=actor_for(user),
+            action="approve",
             rejected_lines=[LineRejection(1, "by mail")],
         )
 

@@ -40,8 +40,15 @@ PEOPLE: dict[str, set[str] | None] = {
     "max": {"inbox", "request-detail", "link-approve", "link-reject", "home"},
     "diana": {"inbox", "home"},
     "admin": {
-        "audit", "audit-detail", "ops", "analytics", "home", "payouts", "policy-list",
-        "policy-detail", "request-detail",
+        "audit",
+        "audit-detail",
+        "ops",
+        "analytics",
+        "home",
+        "payouts",
+        "policy-list",
+        "policy-detail",
+        "request-detail",
     },
 }
 # Also at 375 px: (language, person, page).

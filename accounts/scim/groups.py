@@ -76,8 +76,11 @@ def _people(values) -> list[User]:
 
 def _record(team, person: User, added: bool) -> None:
     identity.record(
-        IdentityEventKind.GROUP_CHANGED, subject=person, actor=ACTOR,
-        group=str(team), change="added" if added else "removed",
+        IdentityEventKind.GROUP_CHANGED,
+        subject=person,
+        actor=ACTOR,
+        group=str(team),
+        change="added" if added else "removed",
     )
 
 

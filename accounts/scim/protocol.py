@@ -52,8 +52,10 @@ def _authorised(request: HttpRequest) -> bool:
     token = settings.SCIM_TOKEN
     header = request.headers.get("Authorization", "")
     scheme, _sep, given = header.partition(" ")
-    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(
-        given.strip().encode(), token.encode()
+    return (
+        bool(token)
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(given.strip().encode(), token.encode())
     )
 
 

@@ -128,9 +128,7 @@ def _save(user: User, changes: dict, *, created: bool) -> User:
     active = changes.pop("active", None)
     manager_given = "manager" in changes
     manager = changes.pop("manager", None)
-    if (
-        User.objects.filter(username__iexact=user.username).exclude(pk=user.pk).exists()
-    ):
+    if User.objects.filter(username__iexact=user.username).exclude(pk=user.pk).exists():
         raise ScimError(409, f"userName {user.username!r} is taken.", "uniqueness")
     if created:
         user.set_unusable_password()  # signs in through the identity provider

@@ -49,8 +49,13 @@ def service_provider_config(request: HttpRequest) -> HttpResponse:
 @endpoint(("GET",))
 def resource_types(request: HttpRequest) -> HttpResponse:
     types = [
-        {"id": "User", "name": "User", "endpoint": "/Users", "schema": USER,
-         "schemaExtensions": [{"schema": ENTERPRISE, "required": False}]},
+        {
+            "id": "User",
+            "name": "User",
+            "endpoint": "/Users",
+            "schema": USER,
+            "schemaExtensions": [{"schema": ENTERPRISE, "required": False}],
+        },
         {"id": "Group", "name": "Group", "endpoint": "/Groups", "schema": GROUP},
     ]
     for t in types:
@@ -60,8 +65,10 @@ def resource_types(request: HttpRequest) -> HttpResponse:
 
 @endpoint(("GET",))
 def schemas(request: HttpRequest) -> HttpResponse:
-    found = [{"id": s, "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"]}
-             for s in (USER, ENTERPRISE, GROUP)]
+    found = [
+        {"id": s, "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"]}
+        for s in (USER, ENTERPRISE, GROUP)
+    ]
     return list_response(found, total=len(found), start=1)
 
 
@@ -86,8 +93,8 @@ def users_view(request: HttpRequest) -> HttpResponse:
         if lookup is None:
             raise ScimError(400, f"Cannot filter on {clause.attribute!r}.", "invalidFilter")
         if lookup == "pk":
-            query &= Q(pk=identity.as_pk(clause.value)) if identity.as_pk(clause.value) else Q(
-                pk__in=[]
+            query &= (
+                Q(pk=identity.as_pk(clause.value)) if identity.as_pk(clause.value) else Q(pk__in=[])
             )
         else:
             query &= Q(**{lookup: clause.value})

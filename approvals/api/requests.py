@@ -90,9 +90,7 @@ def _amount_errors(value) -> Status | None:
         money.read_plain(value)
     except money.AmountRefused:
         loc = ["body", "payload", "amount"]
-        return Status(
-            422, {"detail": [{"loc": loc, "msg": plain_refusal_text(), "type": "plain"}]}
-        )
+        return Status(422, {"detail": [{"loc": loc, "msg": plain_refusal_text(), "type": "plain"}]})
     return None
 
 
@@ -110,9 +108,7 @@ def _lines_out(expense: ExpenseRequest) -> tuple[list[dict], dict]:
             **line_out(expense, line),
             "rejected_level": line.rejected_level,
             "rejected_by": line.rejected_by,
-            "receipt_preview_url": reverse(
-                "line-receipt-preview", args=[expense.pk, line.position]
-            )
+            "receipt_preview_url": reverse("line-receipt-preview", args=[expense.pk, line.position])
             if line.receipt
             else None,
         }

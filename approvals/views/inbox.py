@@ -224,8 +224,6 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
     if error:
         messages.error(request, error)
     for r in results:
-
-
         (messages.success if r["ok"] else messages.error)(
             request, f"#{r['request_id']}: {r['message']}"
         )

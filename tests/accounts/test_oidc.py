@@ -34,8 +34,15 @@ def configured(settings):
 
 def token(**claims) -> str:
     now = int(time.time())
-    body = {"iss": "https://idp.example.com", "aud": "approvals", "sub": "s1", "nonce": "n",
-            "iat": now, "exp": now + 60, **claims}
+    body = {
+        "iss": "https://idp.example.com",
+        "aud": "approvals",
+        "sub": "s1",
+        "nonce": "n",
+        "iat": now,
+        "exp": now + 60,
+        **claims,
+    }
     return jwt.encode(body, SECRET, algorithm="HS256")
 
 
@@ -54,9 +61,15 @@ def test_an_id_token_is_checked_for_issuer_and_audience(configured):
 def test_claims_map_groups_to_teams_and_roles(configured, demo_org):
     configured.IDENTITY_GROUP_FINANCE = ["00000000-aaaa-finance-object-id"]
     backend = oidc.Backend()
-    claims = {"sub": "entra-sub-1", "preferred_username": "ivan", "email": "ivan@example.com",
-              "given_name": "Ivan", "family_name": "Iwanow",
-              "groups": ["00000000-aaaa-finance-object-id", "IT"], "manager": "victor"}
+    claims = {
+        "sub": "entra-sub-1",
+        "preferred_username": "ivan",
+        "email": "ivan@example.com",
+        "given_name": "Ivan",
+        "family_name": "Iwanow",
+        "groups": ["00000000-aaaa-finance-object-id", "IT"],
+        "manager": "victor",
+    }
     users = backend.filter_users_by_claims(claims)
     assert [u.username for u in users] == ["ivan"]  # linked once by username
     ivan = backend.update_user(users[0], claims)

@@ -50,36 +50,59 @@ def test_entra_finds_the_group_by_display_name_without_members(scim, demo_org):
 
 def test_entra_add_and_remove_members(scim, demo_org):
     emma, ivan = demo_org["emma"], demo_org["ivan"]
-    add = {"schemas": [PATCH], "Operations": [
-        {"op": "Add", "path": "members", "value": [{"value": str(emma.pk)}]}]}
+    add = {
+        "schemas": [PATCH],
+        "Operations": [{"op": "Add", "path": "members", "value": [{"value": str(emma.pk)}]}],
+    }
     assert scim("patch", "Groups/finance", add).status_code == 204
     emma.refresh_from_db()
     assert emma.groups.filter(name="finance").exists() and emma.role == Role.FINANCE
     assert "emma" in members(scim, "finance")
 
-    remove = {"schemas": [PATCH], "Operations": [
-        {"op": "Remove", "path": "members", "value": [{"value": str(emma.pk)}]}]}
+    remove = {
+        "schemas": [PATCH],
+        "Operations": [{"op": "Remove", "path": "members", "value": [{"value": str(emma.pk)}]}],
+    }
     assert scim("patch", "Groups/finance", remove).status_code == 204
     emma.refresh_from_db()
     assert not emma.groups.filter(name="finance").exists() and emma.role == Role.EMPLOYEE
     # IT: ivan leaves through Okta's filtered remove
-    okta = {"schemas": [PATCH], "Operations": [
-        {"op": "remove", "path": f'members[value eq "{ivan.pk}"]'}]}
+    okta = {
+        "schemas": [PATCH],
+        "Operations": [{"op": "remove", "path": f'members[value eq "{ivan.pk}"]'}],
+    }
     assert scim("patch", "Groups/IT", okta).status_code == 204
     assert "ivan" not in members(scim, "IT")
-    kinds = list(IdentityEvent.objects.filter(kind="group_changed").values_list(
-        "subject_username", "details__change"))
+    kinds = list(
+        IdentityEvent.objects.filter(kind="group_changed").values_list(
+            "subject_username", "details__change"
+        )
+    )
     assert {("emma", "added"), ("emma", "removed"), ("ivan", "removed")} <= set(kinds)
 
 
 def test_administrators_make_superusers_and_back(scim, demo_org):
     finn = demo_org["finn"]
-    scim("patch", "Groups/administrators", {"Operations": [
-        {"op": "add", "path": "members", "value": [{"value": str(finn.pk)}]}]})
+    scim(
+        "patch",
+        "Groups/administrators",
+        {"Operations": [{"op": "add", "path": "members", "value": [{"value": str(finn.pk)}]}]},
+    )
     finn.refresh_from_db()
     assert finn.is_superuser and finn.is_staff and finn.role == Role.ADMIN
-    scim("patch", "Groups/administrators", {"Operations": [
-        {"op": "replace", "path": "members", "value": [{"value": str(demo_org["admin"].pk)}]}]})
+    scim(
+        "patch",
+        "Groups/administrators",
+        {
+            "Operations": [
+                {
+                    "op": "replace",
+                    "path": "members",
+                    "value": [{"value": str(demo_org["admin"].pk)}],
+                }
+            ]
+        },
+    )
     finn.refresh_from_db()
     assert not finn.is_superuser and finn.role == Role.EMPLOYEE
     assert members(scim, "administrators") == {"admin"}
@@ -87,16 +110,23 @@ def test_administrators_make_superusers_and_back(scim, demo_org):
 
 def test_okta_push_group_post_and_put(scim, demo_org):
     emma = demo_org["emma"]
-    created = scim("post", "Groups", {
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-        "displayName": "Finance Team",
-        "members": [{"value": str(emma.pk), "display": "emma"}],
-    })
+    created = scim(
+        "post",
+        "Groups",
+        {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Finance Team",
+            "members": [{"value": str(emma.pk), "display": "emma"}],
+        },
+    )
     assert created.status_code == 201
     assert created.json()["id"] == "finance"
     assert members(scim, "finance") == {"emma"}
-    put = scim("put", "Groups/finance", {"displayName": "Finance Team", "members": [
-        {"value": str(demo_org["fiona"].pk)}]})
+    put = scim(
+        "put",
+        "Groups/finance",
+        {"displayName": "Finance Team", "members": [{"value": str(demo_org["fiona"].pk)}]},
+    )
     assert put.status_code == 200 and members(scim, "finance") == {"fiona"}
 
 
@@ -104,8 +134,11 @@ def test_a_group_that_is_no_team_is_refused(scim, demo_org):
     answer = scim("post", "Groups", {"displayName": "Marketing", "members": []})
     assert answer.status_code == 400 and answer.json()["scimType"] == "invalidValue"
     assert scim("get", "Groups/marketing").status_code == 404
-    unknown = scim("patch", "Groups/finance", {"Operations": [
-        {"op": "add", "path": "members", "value": [{"value": "999999"}]}]})
+    unknown = scim(
+        "patch",
+        "Groups/finance",
+        {"Operations": [{"op": "add", "path": "members", "value": [{"value": "999999"}]}]},
+    )
     assert unknown.status_code == 400
 
 

@@ -96,20 +96,25 @@ def test_entra_patch_replace_attributes_and_manager(scim, demo_org):
             },
             {"op": "Replace", "path": "name.familyName", "value": "Neumann"},
             {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": str(diana.pk)},
-            {"op": "Add", "path": "phoneNumbers[type eq \"work\"].value", "value": "+49 30 1"},
+            {"op": "Add", "path": 'phoneNumbers[type eq "work"].value', "value": "+49 30 1"},
         ],
     }
     answer = scim("patch", f"Users/{person['id']}", patch)
     assert answer.status_code == 200, answer.content
     nina = User.objects.get(pk=int(person["id"]))
     assert (nina.username, nina.email, nina.last_name) == (
-        "nina@contoso.example", "nina@contoso.example", "Neumann",
+        "nina@contoso.example",
+        "nina@contoso.example",
+        "Neumann",
     )
     assert nina.reports_to == diana
     assert answer.json()[ENTERPRISE]["manager"]["value"] == str(diana.pk)
     # Okta/Entra remove the manager
-    scim("patch", f"Users/{person['id']}", {"Operations": [
-        {"op": "remove", "path": f"{ENTERPRISE}:manager"}]})
+    scim(
+        "patch",
+        f"Users/{person['id']}",
+        {"Operations": [{"op": "remove", "path": f"{ENTERPRISE}:manager"}]},
+    )
     nina.refresh_from_db()
     assert nina.reports_to is None
 
@@ -117,8 +122,15 @@ def test_entra_patch_replace_attributes_and_manager(scim, demo_org):
 def test_a_manager_cycle_is_refused_in_words(scim, demo_org):
     max_ = demo_org["max"]
     emma = demo_org["emma"]
-    answer = scim("patch", f"Users/{max_.pk}", {"Operations": [
-        {"op": "replace", "path": f"{ENTERPRISE}:manager", "value": {"value": str(emma.pk)}}]})
+    answer = scim(
+        "patch",
+        f"Users/{max_.pk}",
+        {
+            "Operations": [
+                {"op": "replace", "path": f"{ENTERPRISE}:manager", "value": {"value": str(emma.pk)}}
+            ]
+        },
+    )
     assert answer.status_code == 400
     assert answer.json()["scimType"] == "invalidValue"
     max_.refresh_from_db()
@@ -169,14 +181,17 @@ def test_unsupported_filters_and_bad_json_are_scim_errors(scim, demo_org):
     assert no_ops.status_code == 400
 
 
-@pytest.mark.parametrize(
-    "header", ["", "Bearer wrong-token", f"Basic {TOKEN}", f"Bearer {TOKEN}x"]
-)
+@pytest.mark.parametrize("header", ["", "Bearer wrong-token", f"Basic {TOKEN}", f"Bearer {TOKEN}x"])
 def test_without_the_token_nothing_is_answered(settings, demo_org, header):
     settings.SCIM_TOKEN = TOKEN
     client = Client(HTTP_AUTHORIZATION=header) if header else Client()
-    for path in ("Users", f"Users/{demo_org['emma'].pk}", "Groups", "Groups/finance",
-                 "ServiceProviderConfig"):
+    for path in (
+        "Users",
+        f"Users/{demo_org['emma'].pk}",
+        "Groups",
+        "Groups/finance",
+        "ServiceProviderConfig",
+    ):
         answer = client.get("/scim/v2/" + path)
         assert answer.status_code == 401, path
         assert answer["WWW-Authenticate"].startswith("Bearer")
@@ -212,8 +227,11 @@ def test_a_new_user_may_be_created_inactive(scim, demo_org):
 
 def test_roles_are_untouched_by_attribute_updates(scim, demo_org):
     max_ = demo_org["max"]
-    scim("patch", f"Users/{max_.pk}", {"Operations": [
-        {"op": "replace", "value": {"title": "Head of Sales"}}]})
+    scim(
+        "patch",
+        f"Users/{max_.pk}",
+        {"Operations": [{"op": "replace", "value": {"title": "Head of Sales"}}]},
+    )
     max_.refresh_from_db()
     assert max_.title == "Head of Sales" and max_.role == Role.MANAGER
 
@@ -224,15 +242,32 @@ def test_hostile_values_are_refused_in_words_never_a_500(scim, demo_org):
     huge = scim("get", 'Users?filter=id eq "99999999999999999999999999"').json()
     assert huge["totalResults"] == 0
     for value in ({"a": 1}, ["x"], True):
-        answer = scim("patch", f"Users/{emma.pk}", {"Operations": [
-            {"op": "replace", "path": "userName", "value": value}]})
+        answer = scim(
+            "patch",
+            f"Users/{emma.pk}",
+            {"Operations": [{"op": "replace", "path": "userName", "value": value}]},
+        )
         assert answer.status_code == 400, value
-    manager = scim("patch", f"Users/{emma.pk}", {"Operations": [
-        {"op": "replace", "path": f"{ENTERPRISE}:manager", "value": "99999999999999999999999"}]})
+    manager = scim(
+        "patch",
+        f"Users/{emma.pk}",
+        {
+            "Operations": [
+                {
+                    "op": "replace",
+                    "path": f"{ENTERPRISE}:manager",
+                    "value": "99999999999999999999999",
+                }
+            ]
+        },
+    )
     assert manager.status_code == 400
     emma.refresh_from_db()
     assert emma.username == "emma" and emma.reports_to.username == "max"
-    long_name = scim("patch", f"Users/{emma.pk}", {"Operations": [
-        {"op": "replace", "path": "name.givenName", "value": "E" * 500}]})
+    long_name = scim(
+        "patch",
+        f"Users/{emma.pk}",
+        {"Operations": [{"op": "replace", "path": "name.givenName", "value": "E" * 500}]},
+    )
     assert long_name.status_code == 200
     assert scim("get", "Users?count=-5&startIndex=-1").status_code == 200

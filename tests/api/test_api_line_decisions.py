@@ -26,7 +26,10 @@ def test_an_approve_rejects_lines_through_the_api(demo_org, worker):
     state = answer.json()
     assert state["status"] == "pending" and state["pending_approvers"] == ["diana"]
     assert [(x["n"], x["status"]) for x in state["lines"]] == [
-        (1, "open"), (2, "open"), (3, "open"), (4, "rejected")
+        (1, "open"),
+        (2, "open"),
+        (3, "open"),
+        (4, "rejected"),
     ]
     assert state["lines"][3]["reason"] == "Guest list missing"
     assert state["decisions"][0]["rejected_lines"] == [{"n": 4, "reason": "Guest list missing"}]
@@ -38,15 +41,33 @@ def test_an_approve_rejects_lines_through_the_api(demo_org, worker):
 @pytest.mark.parametrize(
     ("body", "code", "params", "loc"),
     [
-        ({"action": "approve", "rejected_lines": [{"line": 2, "reason": "  "}]},
-         Refusal.LINE_REASON_REQUIRED, {"line": 2}, [0, "reason"]),
-        ({"action": "approve", "rejected_lines": [{"line": 2, "reason": "a"},
-                                                  {"line": 2, "reason": "b"}]},
-         Refusal.LINE_TWICE, {"line": 2}, [1, "line"]),
-        ({"action": "reject", "comment": "no", "rejected_lines": [{"line": 2, "reason": "a"}]},
-         Refusal.LINES_ONLY_WHEN_APPROVING, {}, []),
-        ({"action": "approve", "rejected_lines": [{"line": 9, "reason": "Not mine"}]},
-         Refusal.LINE_UNKNOWN, {"line": 9}, []),  # the workflow's validator says so
+        (
+            {"action": "approve", "rejected_lines": [{"line": 2, "reason": "  "}]},
+            Refusal.LINE_REASON_REQUIRED,
+            {"line": 2},
+            [0, "reason"],
+        ),
+        (
+            {
+                "action": "approve",
+                "rejected_lines": [{"line": 2, "reason": "a"}, {"line": 2, "reason": "b"}],
+            },
+            Refusal.LINE_TWICE,
+            {"line": 2},
+            [1, "line"],
+        ),
+        (
+            {"action": "reject", "comment": "no", "rejected_lines": [{"line": 2, "reason": "a"}]},
+            Refusal.LINES_ONLY_WHEN_APPROVING,
+            {},
+            [],
+        ),
+        (
+            {"action": "approve", "rejected_lines": [{"line": 9, "reason": "Not mine"}]},
+            Refusal.LINE_UNKNOWN,
+            {"line": 9},
+            [],
+        ),  # the workflow's validator says so
     ],
     ids=["no reason", "a line twice", "on a reject", "no such line"],
 )

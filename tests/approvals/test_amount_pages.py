@@ -223,14 +223,10 @@ def test_a_resubmission_reads_german_amounts_and_shows_the_old_one_as_typed(demo
     emma = german_or_english(demo_org["emma"], "de")
     page = emma.get(f"/requests/{request.pk}/").content.decode()
     assert re.search(r'name="lines-0-amount" value="1\.450,00" inputmode="decimal"', page)
-    refused = emma.post(
-        f"/requests/{request.pk}/resubmit/", {"title": "Hotel", "amount": "1.380"}
-    )
+    refused = emma.post(f"/requests/{request.pk}/resubmit/", {"title": "Hotel", "amount": "1.380"})
     assert refused.status_code == 400
     assert "zwei Arten" in refused.content.decode()
-    done = emma.post(
-        f"/requests/{request.pk}/resubmit/", {"title": "Hotel", "amount": "1.380,50"}
-    )
+    done = emma.post(f"/requests/{request.pk}/resubmit/", {"title": "Hotel", "amount": "1.380,50"})
     assert done.status_code == 302
     wait_status(request, "pending")
     assert request.amount == Decimal("1380.50")

@@ -23,8 +23,13 @@ def form(**data) -> DecisionForm:
 
 
 def test_the_form_reads_ticked_lines_and_their_reasons():
-    f = form(action="approve", reject_line=["4", "2"], line_reason_2="Too dear",
-             line_reason_4="No guest list", line_reason_3="not ticked: left aside")
+    f = form(
+        action="approve",
+        reject_line=["4", "2"],
+        line_reason_2="Too dear",
+        line_reason_4="No guest list",
+        line_reason_3="not ticked: left aside",
+    )
     assert f.is_valid(), f.errors
     assert f.rejected_lines == {2: "Too dear", 4: "No guest list"}
 

@@ -103,9 +103,7 @@ def test_another_session_a_message_or_another_language_is_rendered_anew(worker):
     assert any("approvals_expenseline" in sql for sql in queries)
 
 
-def test_a_new_call_that_finds_the_same_rows_serves_the_page_with_its_own_as_of(
-    worker, settings
-):
+def test_a_new_call_that_finds_the_same_rows_serves_the_page_with_its_own_as_of(worker, settings):
     settings.INBOX_CACHE_MAX_AGE = 0  # every view asks visibility again
     team = make_team()
     boss = client_for(team["manager"])

@@ -46,8 +46,15 @@ def test_metrics_is_open_from_loopback_and_needs_the_token_from_elsewhere(db, se
     proxied = Client().get("/metrics", HTTP_X_FORWARDED_FOR="203.0.113.9")
     assert proxied.status_code == 403
     # Whatever header a proxy (or a client) sets, and whatever it claims: the token.
-    for header in ("Forwarded", "X-Real-IP", "X-Forwarded-Host", "Via", "True-Client-IP",
-                   "X-Client-IP", "CF-Connecting-IP"):
+    for header in (
+        "Forwarded",
+        "X-Real-IP",
+        "X-Forwarded-Host",
+        "Via",
+        "True-Client-IP",
+        "X-Client-IP",
+        "CF-Connecting-IP",
+    ):
         for claim in ("for=127.0.0.1", "127.0.0.1", "::1"):
             claimed = Client().get("/metrics", headers={header: claim})
             assert claimed.status_code == 403, (header, claim)
@@ -92,10 +99,14 @@ def test_counters_move_after_real_decisions(demo_org, worker):
     # The projection is written just before the audit rows are counted: wait for both.
     def counted():
         scraped = scrape()
-        done = value(scraped, "approvals_requests", status="rejected") == 1 and (
-            value(scraped, "approvals_decisions_total", action="reject", channel="signal")
-            - value(before, "approvals_decisions_total", action="reject", channel="signal")
-        ) == 1
+        done = (
+            value(scraped, "approvals_requests", status="rejected") == 1
+            and (
+                value(scraped, "approvals_decisions_total", action="reject", channel="signal")
+                - value(before, "approvals_decisions_total", action="reject", channel="signal")
+            )
+            == 1
+        )
         return scraped if done else None
 
     after = wait_for(counted, timeout=20, message="the signal decision was never counted")

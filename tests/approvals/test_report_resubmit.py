@@ -163,8 +163,14 @@ def test_a_resubmission_runs_the_spend_checks_on_its_new_lines(demo_org, worker)
     other = services.expense_submit(  # finn's hotel, the same merchant, day and amount
         requester=demo_org["finn"],
         title="Munich",
-        lines=[LineData(amount=Decimal("199.00"), currency="EUR", category="travel",
-                        merchant="Hotel Vier Jahreszeiten")],  # fmt: skip
+        lines=[
+            LineData(
+                amount=Decimal("199.00"),
+                currency="EUR",
+                category="travel",
+                merchant="Hotel Vier Jahreszeiten",
+            )
+        ],  # fmt: skip
     )
     request = changes_requested(demo_org)
     assert not LineFlag.objects.filter(request=request, code="duplicate").exists()
@@ -174,10 +180,20 @@ def test_a_resubmission_runs_the_spend_checks_on_its_new_lines(demo_org, worker)
         title="Hamburg",
         comment="hotel corrected",
         lines=[
-            LineData(amount=Decimal("38.50"), currency="EUR", category="travel",
-                     merchant="Taxi", origin=1),
-            LineData(amount=Decimal("199.00"), currency="EUR", category="travel",
-                     merchant="Hotel Vier Jahreszeiten", date=other.lines.get().date),
+            LineData(
+                amount=Decimal("38.50"),
+                currency="EUR",
+                category="travel",
+                merchant="Taxi",
+                origin=1,
+            ),
+            LineData(
+                amount=Decimal("199.00"),
+                currency="EUR",
+                category="travel",
+                merchant="Hotel Vier Jahreszeiten",
+                date=other.lines.get().date,
+            ),
         ],  # fmt: skip
     )
     flag = LineFlag.objects.get(request=request, code="duplicate")

@@ -108,8 +108,12 @@ def test_the_mail_link_asks_too(demo_org, large):
 
 def test_the_administrator_override_asks_too(demo_org, large):
     client = client_for(demo_org["admin"])
-    form = {"action": "approve", "reason": "max is away", "decision_id": str(uuid.uuid4()),
-            "level": 1}
+    form = {
+        "action": "approve",
+        "reason": "max is away",
+        "decision_id": str(uuid.uuid4()),
+        "level": 1,
+    }
     asked = client.post(f"/requests/{large.pk}/override/", form)
     assert 'data-testid="step-up"' in asked.content.decode()
     assert level_of(large) == 1

@@ -513,8 +513,7 @@ def test_withdraw_while_pending_as_htmx_returns_the_updated_body(demo_org, worke
     assert response.status_code == 200 and "<html" not in html
     assert (
         f'id="status-{request.pk}" class="badge s-withdrawn" data-testid="status" '
-        'data-status="withdrawn">withdrawn<'
-        in html
+        'data-status="withdrawn">withdrawn<' in html
     )
     assert 'data-testid="withdraw"' not in html
     assert "Your request was withdrawn." in html  # out-of-band into #messages

@@ -309,9 +309,7 @@ def test_two_processes_share_one_budget(tmp_path):
     that many), and the server (limit 10/s) never had to throttle them."""
     server = DevServer(extra_args=visibility_limit(10)).start()
     try:
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_ALLOW"))
-        }
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_ALLOW"))}
         env.update(
             DJANGO_SETTINGS_MODULE="config.settings",
             DJANGO_DEBUG="1",

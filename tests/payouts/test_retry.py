@@ -26,7 +26,11 @@ def test_retry_after_reopening_the_cost_centre_pays_once(demo_org, worker):
     wait_payment(request, "paid")
     assert payout_result(request).status.name == "COMPLETED"
     assert counts(request) == {
-        "reservations": 1, "held": 1, "posted": 2, "reversed": 0, "payments": 1,
+        "reservations": 1,
+        "held": 1,
+        "posted": 2,
+        "reversed": 0,
+        "payments": 1,
     }
 
 
@@ -42,7 +46,11 @@ def test_a_retry_after_compensation_keeps_one_round_held(demo_org, worker):
     wait_payment(request, "scheduled")
     # Round 1 was compensated (reversed, released); round 2 holds and posts once.
     assert counts(request) == {
-        "reservations": 2, "held": 1, "posted": 4, "reversed": 2, "payments": 1,
+        "reservations": 2,
+        "held": 1,
+        "posted": 4,
+        "reversed": 2,
+        "payments": 1,
     }
 
 

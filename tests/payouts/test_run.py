@@ -31,9 +31,7 @@ def test_run_pays_the_batch_into_a_schema_valid_sepa_file(demo_org, worker):
     doc = schema.to_dict(batch.sepa_xml)
     info = doc["CstmrCdtTrfInitn"]["PmtInf"][0]
     assert info["DbtrAcct"]["Id"]["IBAN"] == "DE89370400440532013000"
-    credited = {
-        t["CdtrAcct"]["Id"]["IBAN"]: t["Amt"]["InstdAmt"]["$"] for t in info["CdtTrfTxInf"]
-    }
+    credited = {t["CdtrAcct"]["Id"]["IBAN"]: t["Amt"]["InstdAmt"]["$"] for t in info["CdtTrfTxInf"]}
     emma, finn = demo_org["emma"], demo_org["finn"]
     assert {k: float(v) for k, v in credited.items()} == {emma.iban: 120.5, finn.iban: 80.0}
     for request in requests:

@@ -29,7 +29,11 @@ def test_approved_request_is_scheduled_then_paid_by_the_run(demo_org, worker):
     payment = wait_payment(request, "scheduled")
     assert payment.amount_cents == 50000 and payment.batch.status == "open"
     assert counts(request) == {
-        "reservations": 1, "held": 1, "posted": 2, "reversed": 0, "payments": 1,
+        "reservations": 1,
+        "held": 1,
+        "posted": 2,
+        "reversed": 0,
+        "payments": 1,
     }
     result = run_payout()
     assert result.paid == [request.pk] and result.failed == []
@@ -38,7 +42,9 @@ def test_approved_request_is_scheduled_then_paid_by_the_run(demo_org, worker):
     batch = Batch.objects.get(pk=result.batch_id)
     assert batch.status == "closed" and "<NbOfTxs>1</NbOfTxs>" in batch.sepa_xml
     assert saga_audit(request) == [
-        ("payout_step", "budget"), ("payout_step", "ledger"), ("payout_step", "batch"),
+        ("payout_step", "budget"),
+        ("payout_step", "ledger"),
+        ("payout_step", "batch"),
         ("payout_paid", ""),
     ]
     assert balance(request) == 0
@@ -51,7 +57,11 @@ def test_closed_cost_centre_fails_at_the_budget_with_nothing_to_undo(demo_org, w
     assert payment.reason == "cost_centre_closed"
     assert payout_result(request).status.name == "FAILED"
     assert counts(request) == {
-        "reservations": 0, "held": 0, "posted": 0, "reversed": 0, "payments": 1,
+        "reservations": 0,
+        "held": 0,
+        "posted": 0,
+        "reversed": 0,
+        "payments": 1,
     }
     assert saga_audit(request) == [("payout_failed", "cost_centre_closed")]
     told = {m.to[0] for m in mail.outbox if "payout" in m.subject.lower()}
@@ -67,7 +77,11 @@ def test_exceeded_budget_fails_at_the_budget_and_keeps_the_other_holds(demo_org,
     assert counts(second)["reservations"] == 0
     assert saga_audit(second) == [("payout_failed", "budget_exceeded")]
     assert counts(first) == {
-        "reservations": 1, "held": 1, "posted": 2, "reversed": 0, "payments": 1,
+        "reservations": 1,
+        "held": 1,
+        "posted": 2,
+        "reversed": 0,
+        "payments": 1,
     }
 
 
@@ -77,7 +91,11 @@ def test_closed_ledger_account_fails_at_the_ledger_and_releases_the_budget(demo_
     assert wait_payment(request, "failed").reason == "ledger_account_closed"
     payout_result(request)
     assert counts(request) == {
-        "reservations": 1, "held": 0, "posted": 0, "reversed": 0, "payments": 1,
+        "reservations": 1,
+        "held": 0,
+        "posted": 0,
+        "reversed": 0,
+        "payments": 1,
     }
     assert saga_audit(request) == [
         ("payout_step", "budget"),
@@ -92,7 +110,11 @@ def test_missing_iban_fails_at_the_batch_and_undoes_ledger_then_budget(demo_org,
     assert wait_payment(request, "failed").reason == "no_iban"
     payout_result(request)
     assert counts(request) == {
-        "reservations": 1, "held": 0, "posted": 2, "reversed": 2, "payments": 1,
+        "reservations": 1,
+        "held": 0,
+        "posted": 2,
+        "reversed": 2,
+        "payments": 1,
     }
     assert balance(request) == 0
     assert saga_audit(request) == [
@@ -119,7 +141,11 @@ def test_invalid_iban_at_file_time_fails_the_payment_and_undoes_every_step(demo_
     assert payout_result(request).status.name == "FAILED"
     wait_payment(paid, "paid")
     assert counts(request) == {
-        "reservations": 1, "held": 0, "posted": 2, "reversed": 2, "payments": 1,
+        "reservations": 1,
+        "held": 0,
+        "posted": 2,
+        "reversed": 2,
+        "payments": 1,
     }
     assert saga_audit(request) == [
         ("payout_step", "budget"),

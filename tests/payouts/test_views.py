@@ -112,9 +112,7 @@ def test_bank_page_saves_a_valid_iban_and_refuses_a_bad_one(demo_org):
     finn = User.objects.get(username="finn")
     before = finn.iban
     # There is no way to name someone else: a user field in the POST is ignored.
-    client.post(
-        "/accounts/bank/", {**form, "iban": "GB82WEST12345698765432", "user": finn.pk}
-    )
+    client.post("/accounts/bank/", {**form, "iban": "GB82WEST12345698765432", "user": finn.pk})
     finn.refresh_from_db()
     assert finn.iban == before
 

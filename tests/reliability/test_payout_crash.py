@@ -159,8 +159,9 @@ def test_every_payout_ends_exactly_once_when_the_worker_is_killed(
     finally:
         worker.stop()
     steps = Counter(
-        AuditEntry.objects.filter(request_id__in=emma_ids | finn_ids, source="payout")
-        .values_list("request_id", "kind", "key")
+        AuditEntry.objects.filter(request_id__in=emma_ids | finn_ids, source="payout").values_list(
+            "request_id", "kind", "key"
+        )
     )
     assert all(count == 1 for count in steps.values())
     print(

@@ -107,9 +107,7 @@ def test_cors_answers_only_the_temporal_ui_origin(client):
     assert preflight["Access-Control-Allow-Credentials"] == "true"
     assert "X-Namespace" in preflight["Access-Control-Allow-Headers"]
     assert "POST" in preflight["Access-Control-Allow-Methods"]
-    answer = post(
-        client, "decode", body("x"), HTTP_ORIGIN=UI, HTTP_AUTHORIZATION=f"Bearer {TOKEN}"
-    )
+    answer = post(client, "decode", body("x"), HTTP_ORIGIN=UI, HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
     assert answer["Access-Control-Allow-Origin"] == UI
     foreign = client.options("/codec/decode", HTTP_ORIGIN="http://evil.example")
     assert "Access-Control-Allow-Origin" not in foreign

@@ -34,18 +34,21 @@ def test_an_id_from_someone_elses_signal_shows_nothing_and_applies_nothing(demo_
     wait_pending_level(request, 2)
 
     emma = api_for(demo_org["emma"])
-    stolen = emma.post(f"/requests/{request.pk}/decision", {"action": "approve",
-                                                             "decision_id": link_id})
-    missing = emma.post(f"/requests/{request.pk + 10_000}/decision",
-                        {"action": "approve", "decision_id": link_id})
+    stolen = emma.post(
+        f"/requests/{request.pk}/decision", {"action": "approve", "decision_id": link_id}
+    )
+    missing = emma.post(
+        f"/requests/{request.pk + 10_000}/decision", {"action": "approve", "decision_id": link_id}
+    )
     assert stolen.status_code == missing.status_code == 404
     assert stolen.json() == missing.json()
     for secret in ("finn", "maria", "1500", "pending_approvers"):
         assert secret not in stolen.content.decode()
 
     diana = api_for(demo_org["diana"])
-    taken = diana.post(f"/requests/{request.pk}/decision", {"action": "approve",
-                                                             "decision_id": link_id})
+    taken = diana.post(
+        f"/requests/{request.pk}/decision", {"action": "approve", "decision_id": link_id}
+    )
     assert taken.status_code == 409, taken.content
     assert taken.json()["code"] == Refusal.DECISION_ID_TAKEN
     assert "pending_approvers" not in taken.json()
@@ -53,8 +56,9 @@ def test_an_id_from_someone_elses_signal_shows_nothing_and_applies_nothing(demo_
     assert [d.actor for d in state.decisions] == ["maria"]
     assert state.pending_approvers == ["diana"]
 
-    mine = diana.post(f"/requests/{request.pk}/decision", {"action": "approve",
-                                                            "decision_id": new_id()})
+    mine = diana.post(
+        f"/requests/{request.pk}/decision", {"action": "approve", "decision_id": new_id()}
+    )
     assert mine.status_code == 200 and mine.json()["status"] == "approved"
 
 
@@ -66,21 +70,25 @@ def test_an_update_id_is_bound_to_its_actor(demo_org, worker):
     wait_pending_level(request, 1)
     max_ = api_for(demo_org["max"])
     decision_id = new_id()
-    first = max_.post(f"/requests/{request.pk}/decision", {"action": "approve",
-                                                           "decision_id": decision_id})
+    first = max_.post(
+        f"/requests/{request.pk}/decision", {"action": "approve", "decision_id": decision_id}
+    )
     assert first.status_code == 200 and first.json()["pending_approvers"] == ["diana"]
 
     finn = api_for(demo_org["finn"])
-    replay = finn.post(f"/requests/{request.pk}/decision", {"action": "approve",
-                                                            "decision_id": decision_id})
+    replay = finn.post(
+        f"/requests/{request.pk}/decision", {"action": "approve", "decision_id": decision_id}
+    )
     assert replay.status_code == 404 and "diana" not in replay.content.decode()
     diana = api_for(demo_org["diana"])
-    taken = diana.post(f"/requests/{request.pk}/decision", {"action": "approve",
-                                                             "decision_id": decision_id})
+    taken = diana.post(
+        f"/requests/{request.pk}/decision", {"action": "approve", "decision_id": decision_id}
+    )
     assert taken.status_code == 409 and taken.json()["code"] == Refusal.DECISION_ID_TAKEN
 
-    again = max_.post(f"/requests/{request.pk}/decision", {"action": "approve",
-                                                           "decision_id": decision_id})
+    again = max_.post(
+        f"/requests/{request.pk}/decision", {"action": "approve", "decision_id": decision_id}
+    )
     assert again.status_code == 200 and again.json()["pending_approvers"] == ["diana"]
     state = wait_state(request, lambda s: s.status == "pending")
     assert [d.actor for d in state.decisions] == ["max"]

@@ -203,9 +203,9 @@ async def test_idle_socket_closes_when_its_session_expires(people, settings):
     socket, connected, _ = await connect(finn, cookie=cookie)
     assert connected
     key = browser.session.session_key
-    await database_sync_to_async(
-        Session.objects.filter(session_key=key).update
-    )(expire_date=timezone.now())
+    await database_sync_to_async(Session.objects.filter(session_key=key).update)(
+        expire_date=timezone.now()
+    )
     assert await _closed_within_a_second(socket) == 4401
 
 

@@ -76,8 +76,9 @@ class Org:
         @activity.defn(name=Calls.RECORD_TRANSITION)
         async def record_transition(t: Transition) -> None:
             for event in t.events:
-                self.events.append((event.kind, datetime.fromisoformat(event.detail["at"]),
-                                    event.detail))
+                self.events.append(
+                    (event.kind, datetime.fromisoformat(event.detail["at"]), event.detail)
+                )
 
         @activity.defn(name=Calls.RECORD_FIRST_STEPS)
         async def record_first_steps(t: Transition) -> list[StepEvent]:
@@ -88,8 +89,13 @@ class Org:
         async def send_notifications(t: Transition) -> None:
             return None
 
-        return [resolve_route, resolve_managers, record_transition, record_first_steps,
-                send_notifications]
+        return [
+            resolve_route,
+            resolve_managers,
+            record_transition,
+            record_first_steps,
+            send_notifications,
+        ]
 
     def at(self, kind: str) -> list[datetime]:
         """When each `kind` step happened (Berlin time), less the start's drift: the test
@@ -99,9 +105,7 @@ class Org:
         drift = start - self.start
         assert timedelta(0) <= drift < timedelta(minutes=10), drift
         # To the second: a timer fires, and a step is stamped, a few milliseconds late.
-        return [
-            second(when - drift).astimezone(BERLIN) for k, when, _ in self.events if k == kind
-        ]
+        return [second(when - drift).astimezone(BERLIN) for k, when, _ in self.events if k == kind]
 
 
 def second(moment: datetime) -> datetime:
@@ -120,8 +124,9 @@ def cal(subdivision: str = "BE"):
     return calendar_for(Person(), today=date(2027, 1, 1))
 
 
-async def run(start: datetime, org: Org, *, escalations: int = 0, extend: int = 0,
-              working: bool = True) -> ApprovalState:
+async def run(
+    start: datetime, org: Org, *, escalations: int = 0, extend: int = 0, working: bool = True
+) -> ApprovalState:
     """Submit at `start` (the test server's clock moved there first) and wait for the end."""
     org.start = start
     env = await start_time_skipping()
@@ -132,16 +137,28 @@ async def run(start: datetime, org: Org, *, escalations: int = 0, extend: int = 
         assert now < start, "the chosen moment must lie ahead of the test server's clock"
         await env.sleep(start - now)
         queue = f"calendar-{uuid.uuid4().hex[:8]}"
-        async with Worker(client, task_queue=queue, workflows=[ExpenseApprovalWorkflow],
-                          activities=org.activities(), workflow_runner=sandbox_runner()):
-            policy = PolicySnapshot(sla_seconds=48 * HOUR, reminder_seconds=24 * HOUR,
-                                    max_escalations=escalations)
+        async with Worker(
+            client,
+            task_queue=queue,
+            workflows=[ExpenseApprovalWorkflow],
+            activities=org.activities(),
+            workflow_runner=sandbox_runner(),
+        ):
+            policy = PolicySnapshot(
+                sla_seconds=48 * HOUR, reminder_seconds=24 * HOUR, max_escalations=escalations
+            )
             if working:
                 policy.sla_working_seconds, policy.reminder_working_seconds = 16 * HOUR, 8 * HOUR
             inp = ApprovalInput(
-                request_id=1, requester="emma", requester_display="Emma", title="Trip",
-                amount_cents=50_000, currency="EUR", submitted_at=start.isoformat(),
-                policy=policy, calendar=cal("BE"),
+                request_id=1,
+                requester="emma",
+                requester_display="Emma",
+                title="Trip",
+                amount_cents=50_000,
+                currency="EUR",
+                submitted_at=start.isoformat(),
+                policy=policy,
+                calendar=cal("BE"),
             )
             handle = await client.start_workflow(
                 ExpenseApprovalWorkflow.run, inp, id=workflow_id(1), task_queue=queue

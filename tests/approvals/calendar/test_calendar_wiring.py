@@ -70,9 +70,17 @@ def test_the_lookups_bring_the_calendars_of_people_with_their_own(demo_org):
 def test_record_transition_answers_the_audit_head(demo_org):
     request = submitted(demo_org["emma"])
     state = ApprovalState(
-        request_id=request.pk, requester="emma", requester_display="Emma", title="Trip",
-        amount_cents=30000, currency="EUR", submitted_at=request.created_at.isoformat(),
-        status="pending", current_level=0, levels=[], seq=1,
+        request_id=request.pk,
+        requester="emma",
+        requester_display="Emma",
+        title="Trip",
+        amount_cents=30000,
+        currency="EUR",
+        submitted_at=request.created_at.isoformat(),
+        status="pending",
+        current_level=0,
+        levels=[],
+        seq=1,
     )
     event = StepEvent(kind="submitted", actor="emma", detail={"seq": 1, "at": state.submitted_at})
     head = ActivityEnvironment().run(record_transition, Transition(state=state, events=[event]))

@@ -68,7 +68,10 @@ def test_the_default_policy_routes_by_amount_category_and_groups(euros, category
 def test_levels_past_the_top_of_the_ladder_go_to_the_admins():
     victor = OrgSnapshot(ladder=[], admins=["admin"], groups=EMMA.groups, people=EMMA.people)
     assert chain("12000.00", org=victor) == [
-        ("manager", ["admin"]), ("manager", ["admin"]), ("manager", ["admin"]), FIN
+        ("manager", ["admin"]),
+        ("manager", ["admin"]),
+        ("manager", ["admin"]),
+        FIN,
     ]
 
 
@@ -83,8 +86,8 @@ def rules_with(*rules: PolicyRule, **kw) -> PolicyRules:
 
 def test_conditions_on_role_department_and_cost_centre():
     cfo = PolicyRule(
-        "Sales travel", Conditions(roles=["employee"], departments=["sales"],
-                                   cost_centres=["CC-7"]),
+        "Sales travel",
+        Conditions(roles=["employee"], departments=["sales"], cost_centres=["CC-7"]),
         [LevelRule(PERSON, person="victor")],
     )
     sales = OrgSnapshot(**{**EMMA.__dict__, "department": "sales"})
@@ -99,9 +102,15 @@ def test_conditions_on_role_department_and_cost_centre():
 def test_all_members_is_one_level_per_member_and_nothing_is_added_twice():
     rules = rules_with(
         PolicyRule("Both finance", Conditions(), [LevelRule(GROUP, group="finance", mode=ALL)]),
-        PolicyRule("Again", Conditions(), [LevelRule(GROUP, group="finance", mode=ALL),
-                                           LevelRule(MANAGER, manager=1),
-                                           LevelRule(MANAGER, manager=2)]),
+        PolicyRule(
+            "Again",
+            Conditions(),
+            [
+                LevelRule(GROUP, group="finance", mode=ALL),
+                LevelRule(MANAGER, manager=1),
+                LevelRule(MANAGER, manager=2),
+            ],
+        ),
     )
     specs = evaluate(RouteFacts(100, "travel"), EMMA, rules)
     assert [(s.kind, s.approvers) for s in specs] == [
@@ -118,8 +127,11 @@ def test_an_inactive_named_person_leaves_the_level_to_the_admins():
 
 
 def test_an_amount_range_is_from_inclusive_below_exclusive():
-    rules = rules_with(PolicyRule("Mid", Conditions(min_cents=100, below_cents=200),
-                                  [LevelRule(PERSON, person="ivan")]))
+    rules = rules_with(
+        PolicyRule(
+            "Mid", Conditions(min_cents=100, below_cents=200), [LevelRule(PERSON, person="ivan")]
+        )
+    )
     assert chain("0.99", rules=rules) == [M1]
     assert chain("1.00", rules=rules) == [M1, ("ivan", ["ivan"])]
     assert chain("1.99", rules=rules) == [M1, ("ivan", ["ivan"])]
@@ -145,18 +157,26 @@ def test_the_default_policy_has_no_problem():
     [
         (PolicyRule("", Conditions(), [LevelRule(PERSON, person="ivan")]), ProblemCode.NO_NAME),
         (PolicyRule("x", Conditions(), []), ProblemCode.NO_LEVELS),
-        (PolicyRule("x", Conditions(min_cents=500, below_cents=500),
-                    [LevelRule(PERSON, person="ivan")]), ProblemCode.EMPTY_RANGE),
-        (PolicyRule("x", Conditions(min_cents=100_000_000),
-                    [LevelRule(PERSON, person="ivan")]), ProblemCode.ABOVE_MAXIMUM),
-        (PolicyRule("x", Conditions(), [LevelRule(MANAGER, manager=0)]),
-         ProblemCode.MANAGER_RANGE),
-        (PolicyRule("x", Conditions(), [LevelRule(PERSON, person="olga")]),
-         ProblemCode.UNKNOWN_PERSON),
-        (PolicyRule("x", Conditions(), [LevelRule(GROUP, group="legal")]),
-         ProblemCode.UNKNOWN_GROUP),
-        (PolicyRule("x", Conditions(), [LevelRule(GROUP, group="empty")]),
-         ProblemCode.EMPTY_GROUP),
+        (
+            PolicyRule(
+                "x", Conditions(min_cents=500, below_cents=500), [LevelRule(PERSON, person="ivan")]
+            ),
+            ProblemCode.EMPTY_RANGE,
+        ),
+        (
+            PolicyRule("x", Conditions(min_cents=100_000_000), [LevelRule(PERSON, person="ivan")]),
+            ProblemCode.ABOVE_MAXIMUM,
+        ),
+        (PolicyRule("x", Conditions(), [LevelRule(MANAGER, manager=0)]), ProblemCode.MANAGER_RANGE),
+        (
+            PolicyRule("x", Conditions(), [LevelRule(PERSON, person="olga")]),
+            ProblemCode.UNKNOWN_PERSON,
+        ),
+        (
+            PolicyRule("x", Conditions(), [LevelRule(GROUP, group="legal")]),
+            ProblemCode.UNKNOWN_GROUP,
+        ),
+        (PolicyRule("x", Conditions(), [LevelRule(GROUP, group="empty")]), ProblemCode.EMPTY_GROUP),
     ],
 )
 def test_a_rule_that_cannot_work_is_explained(rule, expected):

@@ -83,9 +83,7 @@ def test_only_our_client_makes_authenticated_payloads(temporal_server):
         )
         stranger = await Client.connect(
             temporal_server.address,
-            data_converter=dataclasses.replace(
-                DataConverter.default, payload_codec=stranger_codec
-            ),
+            data_converter=dataclasses.replace(DataConverter.default, payload_codec=stranger_codec),
         )
         workflow_id = f"codec-probe-{uuid.uuid4().hex[:8]}"
         async with Worker(

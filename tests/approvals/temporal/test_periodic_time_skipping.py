@@ -147,9 +147,7 @@ def test_the_digest_is_in_german_when_the_site_language_is(pending, settings):
     settings.LANGUAGE_CODE = "de"
     run_periodic(DailyDigestWorkflow, MORNING)
     (message,) = digests("max")
-    assert message.subject.startswith("Ihre Freigabe-Übersicht für 01.12.2026"), (
-        message.subject
-    )
+    assert message.subject.startswith("Ihre Freigabe-Übersicht für 01.12.2026"), message.subject
     assert "wartet auf Ihre Entscheidung" in message.body
     assert "Taxi to the airport" in message.body
 

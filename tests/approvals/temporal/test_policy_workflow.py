@@ -81,7 +81,9 @@ def test_a_finance_level_waits_on_every_member_and_the_first_one_takes_it(demo_o
     body = client.get(f"/api/v1/requests/{request.pk}").json()
     assert body["policy_version"] == 1
     assert [(s["kind"], s["label"]) for s in body["steps"]] == [
-        ("manager", "manager"), ("manager", "manager"), ("group", "finance")
+        ("manager", "manager"),
+        ("manager", "manager"),
+        ("group", "finance"),
     ]
 
 

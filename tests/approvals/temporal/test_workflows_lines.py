@@ -46,6 +46,7 @@ from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+
 def test_the_workflow_keeps_every_line_of_the_report_open(demo_org, worker):
     request = submit_report(demo_org["emma"])
     state = wait_pending_level(request, 1)
@@ -58,8 +59,10 @@ def test_the_workflow_keeps_every_line_of_the_report_open(demo_org, worker):
     assert {x.status for x in state.lines} == {"open"}
     assert len(state.levels) == 2 and state.pending_approvers == ["max"]
     # The workflow holds the audit chain's newest hash from its first record on (issue 31).
-    wait_for(lambda: state_of(request).audit_head == audit_chain.audit_head(request.pk),
-             message="the workflow does not hold the audit head")
+    wait_for(
+        lambda: state_of(request).audit_head == audit_chain.audit_head(request.pk),
+        message="the workflow does not hold the audit head",
+    )
     assert len(state_of(request).audit_head) == 64
 
 
@@ -156,8 +159,9 @@ def test_a_line_rejection_needs_a_reason_and_a_line_of_the_report(demo_org, work
     with translation.override("en"):
         missing = refusal(request, demo_org["max"], rejected_lines={2: "   "})
         unknown = refusal(request, demo_org["max"], rejected_lines={7: "Not mine"})
-        on_reject = refusal(request, demo_org["max"], "reject", comment="no",
-                            rejected_lines={2: "Too dear"})
+        on_reject = refusal(
+            request, demo_org["max"], "reject", comment="no", rejected_lines={2: "Too dear"}
+        )
     assert missing == "Give a reason for rejecting line 2."
     assert unknown == "This report has no line 7."
     assert on_reject.startswith("Single lines can only be rejected while approving the rest")

@@ -55,7 +55,10 @@ def test_three_level_request_needs_manager_director_and_vp(demo_org, worker):
     state = wait_pending_level(request, 1)
     # The default policy adds the finance group (any one member) from 5,000 EUR.
     assert [lv.approvers for lv in state.levels] == [
-        ["max"], ["diana"], ["victor"], ["felix", "fiona"]
+        ["max"],
+        ["diana"],
+        ["victor"],
+        ["felix", "fiona"],
     ]
     assert decide(request, demo_org["max"]).pending_approvers == ["diana"]
     assert decide(request, demo_org["diana"]).pending_approvers == ["victor"]

@@ -44,8 +44,9 @@ PRODUCED: set[str] = set()  # refusal codes the tables below produced
 
 
 # ----------------------------------------------------------------- builders
-def level(number, approvers, status=LevelStatus.WAITING, decided_by="", on_behalf_of="",
-          original=None) -> LevelState:
+def level(
+    number, approvers, status=LevelStatus.WAITING, decided_by="", on_behalf_of="", original=None
+) -> LevelState:
     return LevelState(
         level=number,
         approvers=list(approvers),
@@ -56,18 +57,38 @@ def level(number, approvers, status=LevelStatus.WAITING, decided_by="", on_behal
     )
 
 
-def approve(lvl, actor, on_behalf_of="", round_=1, channel=Via.UPDATE, action=Action.APPROVE,
-            decision_id=""):
+def approve(
+    lvl, actor, on_behalf_of="", round_=1, channel=Via.UPDATE, action=Action.APPROVE, decision_id=""
+):
     return DecisionRecord(
-        seq=lvl, level=lvl, action=action, actor=actor, actor_display="", actor_role="",
-        comment="", at=NOW.isoformat(), channel=channel, decision_id=decision_id,
-        on_behalf_of=on_behalf_of, round=round_,
+        seq=lvl,
+        level=lvl,
+        action=action,
+        actor=actor,
+        actor_display="",
+        actor_role="",
+        comment="",
+        at=NOW.isoformat(),
+        channel=channel,
+        decision_id=decision_id,
+        on_behalf_of=on_behalf_of,
+        round=round_,
     )
 
 
-def machine(current=1, levels=None, decisions=(), status=Status.PENDING, requester="emma",
-            round_=1, ready=True, busy=False, due=NOW, route=None,
-            signal_ids=()) -> rules.Machine:
+def machine(
+    current=1,
+    levels=None,
+    decisions=(),
+    status=Status.PENDING,
+    requester="emma",
+    round_=1,
+    ready=True,
+    busy=False,
+    due=NOW,
+    route=None,
+    signal_ids=(),
+) -> rules.Machine:
     """emma's three-level request; levels before `current` approved by their approver."""
     if levels is None:
         levels = []
@@ -81,22 +102,45 @@ def machine(current=1, levels=None, decisions=(), status=Status.PENDING, request
         if not decisions:
             decisions = [approve(n, LADDER[n - 1]) for n in range(1, current)]
     state = ApprovalState(
-        request_id=1, requester=requester, requester_display=requester, title="Train",
-        amount_cents=50_000, currency="EUR", submitted_at=NOW.isoformat(), status=status,
-        current_level=current, levels=levels, decisions=list(decisions), round=round_,
+        request_id=1,
+        requester=requester,
+        requester_display=requester,
+        title="Train",
+        amount_cents=50_000,
+        currency="EUR",
+        submitted_at=NOW.isoformat(),
+        status=status,
+        current_level=current,
+        levels=levels,
+        decisions=list(decisions),
+        round=round_,
     )
     return rules.Machine(
-        state=state, policy=PolicySnapshot(), ready=ready, busy=busy, due=due,
+        state=state,
+        policy=PolicySnapshot(),
+        ready=ready,
+        busy=busy,
+        due=due,
         route=route if route is not None else Route(ladder=list(LADDER), admins=["admin"]),
         signal_ids=set(signal_ids),
     )
 
 
-def decision(who, action=Action.APPROVE, comment="", lvl=0, override=False, admin=False,
-             delegate_for=(), decision_id="d-1", round_=0) -> DecisionInput:
+def decision(
+    who,
+    action=Action.APPROVE,
+    comment="",
+    lvl=0,
+    override=False,
+    admin=False,
+    delegate_for=(),
+    decision_id="d-1",
+    round_=0,
+) -> DecisionInput:
     actor = Actor(username=who, is_admin=admin, delegate_for=list(delegate_for))
-    return DecisionInput(decision_id, actor, action, comment=comment, level=lvl,
-                         override=override, round=round_)
+    return DecisionInput(
+        decision_id, actor, action, comment=comment, level=lvl, override=override, round=round_
+    )
 
 
 def expect(info, code, params=None):
@@ -160,88 +204,226 @@ HOLDS_OTHER = machine(
 
 DECISIONS = [
     ("approver approves", machine(), decision("max"), None, None),
-    ("approver rejects with a comment", machine(), decision("max", Action.REJECT, "no"), None,
-     None),
-    ("unknown action", machine(), decision("max", "delete"), Refusal.UNKNOWN_ACTION,
-     {"action": "delete"}),
-    ("unknown action is cut to 40 characters", machine(), decision("max", "x" * 99),
-     Refusal.UNKNOWN_ACTION, {"action": "x" * 40}),
+    (
+        "approver rejects with a comment",
+        machine(),
+        decision("max", Action.REJECT, "no"),
+        None,
+        None,
+    ),
+    (
+        "unknown action",
+        machine(),
+        decision("max", "delete"),
+        Refusal.UNKNOWN_ACTION,
+        {"action": "delete"},
+    ),
+    (
+        "unknown action is cut to 40 characters",
+        machine(),
+        decision("max", "x" * 99),
+        Refusal.UNKNOWN_ACTION,
+        {"action": "x" * 40},
+    ),
     ("requester", machine(), decision("emma"), Refusal.OWN_REQUEST, {}),
-    ("requester as admin override", machine(requester="admin"),
-     decision("admin", override=True, admin=True, comment="why"), Refusal.OWN_REQUEST, {}),
-    ("requester as delegate of the approver", machine(),
-     decision("emma", delegate_for=["max"]), Refusal.OWN_REQUEST, {}),
-    ("requester before routing", machine(ready=False), decision("emma"), Refusal.OWN_REQUEST,
-     {}),
+    (
+        "requester as admin override",
+        machine(requester="admin"),
+        decision("admin", override=True, admin=True, comment="why"),
+        Refusal.OWN_REQUEST,
+        {},
+    ),
+    (
+        "requester as delegate of the approver",
+        machine(),
+        decision("emma", delegate_for=["max"]),
+        Refusal.OWN_REQUEST,
+        {},
+    ),
+    ("requester before routing", machine(ready=False), decision("emma"), Refusal.OWN_REQUEST, {}),
     ("not routed yet", machine(ready=False), decision("max"), Refusal.STILL_ROUTING, {}),
     ("re-routing", machine(busy=True), decision("max"), Refusal.STILL_ROUTING, {}),
-    ("closed", machine(status=Status.APPROVED), decision("max"), Refusal.NOT_AWAITING,
-     {"status": Status.APPROVED}),
-    ("changes requested", machine(status=Status.CHANGES_REQUESTED), decision("max"),
-     Refusal.NOT_AWAITING, {"status": Status.CHANGES_REQUESTED}),
-    ("link of an earlier round", machine(), decision("max", round_=7), Refusal.ROUND_OVER,
-     {"round": 7}),
+    (
+        "closed",
+        machine(status=Status.APPROVED),
+        decision("max"),
+        Refusal.NOT_AWAITING,
+        {"status": Status.APPROVED},
+    ),
+    (
+        "changes requested",
+        machine(status=Status.CHANGES_REQUESTED),
+        decision("max"),
+        Refusal.NOT_AWAITING,
+        {"status": Status.CHANGES_REQUESTED},
+    ),
+    (
+        "link of an earlier round",
+        machine(),
+        decision("max", round_=7),
+        Refusal.ROUND_OVER,
+        {"round": 7},
+    ),
     ("link of this round", machine(), decision("max", round_=1), None, None),
     ("level not reached", machine(), decision("diana", lvl=2), Refusal.LEVEL_NOT_YET, {}),
     ("negative level", machine(), decision("max", lvl=-1), Refusal.LEVEL_NOT_YET, {}),
-    ("named level already decided", AT_2, decision("max", lvl=1), Refusal.LEVEL_MOVED_ON,
-     {"level": 1, "by": "max", "on_behalf_of": ""}),
-    ("named level decided by a delegate", DELEGATED_1, decision("max", lvl=1),
-     Refusal.LEVEL_MOVED_ON, {"level": 1, "by": "maria", "on_behalf_of": "max"}),
-    ("the level's approver names the current level", AT_2, decision("diana", lvl=2), None,
-     None),
-    ("reject without comment", machine(), decision("max", Action.REJECT),
-     Refusal.COMMENT_REQUIRED, {}),
-    ("request changes with blanks", machine(), decision("max", Action.REQUEST_CHANGES, "  "),
-     Refusal.COMMENT_REQUIRED, {}),
-    ("comment too long", machine(), decision("max", comment="x" * (rules.MAX_COMMENT + 1)),
-     Refusal.COMMENT_TOO_LONG, {"max": rules.MAX_COMMENT}),
-    ("comment at the limit", machine(), decision("max", comment="x" * rules.MAX_COMMENT), None,
-     None),
-    ("earlier level's approver, level unnamed (lost race)", AT_2, decision("max"),
-     Refusal.LEVEL_MOVED_ON, {"level": 1, "by": "max", "on_behalf_of": ""}),
-    ("delegate of an earlier level's approver (lost race)", AT_2,
-     decision("maria", delegate_for=["max"]), Refusal.LEVEL_MOVED_ON,
-     {"level": 1, "by": "max", "on_behalf_of": ""}),
-    ("principal of a delegate's decision tries the next level", DELEGATED_1, decision("max"),
-     Refusal.LEVEL_MOVED_ON, {"level": 1, "by": "maria", "on_behalf_of": "max"}),
-    ("admin who overrode level 1 overrides level 2", OVERRIDDEN_1,
-     decision("admin", comment="again", override=True, admin=True), Refusal.ALREADY_APPROVED,
-     {}),
-    ("delegate who approved level 1 acts for level 2's approver", DELEGATED_1,
-     decision("maria", delegate_for=["diana"]), Refusal.ALREADY_APPROVED, {}),
-    ("delegate for a principal who already approved", PRINCIPAL_AGAIN,
-     decision("felix", delegate_for=["max"]), Refusal.PRINCIPAL_ALREADY_APPROVED,
-     {"principal": "max"}),
-    ("delegate who decided another level", HOLDS_OTHER,
-     decision("felix", delegate_for=["diana"]), Refusal.DELEGATE_HOLDS_OTHER_LEVEL,
-     {"principal": "diana"}),
+    (
+        "named level already decided",
+        AT_2,
+        decision("max", lvl=1),
+        Refusal.LEVEL_MOVED_ON,
+        {"level": 1, "by": "max", "on_behalf_of": ""},
+    ),
+    (
+        "named level decided by a delegate",
+        DELEGATED_1,
+        decision("max", lvl=1),
+        Refusal.LEVEL_MOVED_ON,
+        {"level": 1, "by": "maria", "on_behalf_of": "max"},
+    ),
+    ("the level's approver names the current level", AT_2, decision("diana", lvl=2), None, None),
+    (
+        "reject without comment",
+        machine(),
+        decision("max", Action.REJECT),
+        Refusal.COMMENT_REQUIRED,
+        {},
+    ),
+    (
+        "request changes with blanks",
+        machine(),
+        decision("max", Action.REQUEST_CHANGES, "  "),
+        Refusal.COMMENT_REQUIRED,
+        {},
+    ),
+    (
+        "comment too long",
+        machine(),
+        decision("max", comment="x" * (rules.MAX_COMMENT + 1)),
+        Refusal.COMMENT_TOO_LONG,
+        {"max": rules.MAX_COMMENT},
+    ),
+    (
+        "comment at the limit",
+        machine(),
+        decision("max", comment="x" * rules.MAX_COMMENT),
+        None,
+        None,
+    ),
+    (
+        "earlier level's approver, level unnamed (lost race)",
+        AT_2,
+        decision("max"),
+        Refusal.LEVEL_MOVED_ON,
+        {"level": 1, "by": "max", "on_behalf_of": ""},
+    ),
+    (
+        "delegate of an earlier level's approver (lost race)",
+        AT_2,
+        decision("maria", delegate_for=["max"]),
+        Refusal.LEVEL_MOVED_ON,
+        {"level": 1, "by": "max", "on_behalf_of": ""},
+    ),
+    (
+        "principal of a delegate's decision tries the next level",
+        DELEGATED_1,
+        decision("max"),
+        Refusal.LEVEL_MOVED_ON,
+        {"level": 1, "by": "maria", "on_behalf_of": "max"},
+    ),
+    (
+        "admin who overrode level 1 overrides level 2",
+        OVERRIDDEN_1,
+        decision("admin", comment="again", override=True, admin=True),
+        Refusal.ALREADY_APPROVED,
+        {},
+    ),
+    (
+        "delegate who approved level 1 acts for level 2's approver",
+        DELEGATED_1,
+        decision("maria", delegate_for=["diana"]),
+        Refusal.ALREADY_APPROVED,
+        {},
+    ),
+    (
+        "delegate for a principal who already approved",
+        PRINCIPAL_AGAIN,
+        decision("felix", delegate_for=["max"]),
+        Refusal.PRINCIPAL_ALREADY_APPROVED,
+        {"principal": "max"},
+    ),
+    (
+        "delegate who decided another level",
+        HOLDS_OTHER,
+        decision("felix", delegate_for=["diana"]),
+        Refusal.DELEGATE_HOLDS_OTHER_LEVEL,
+        {"principal": "diana"},
+    ),
     ("someone else's manager", machine(), decision("diana"), Refusal.NOT_APPROVER, {}),
     ("a stranger", machine(), decision("finn"), Refusal.NOT_APPROVER, {}),
-    ("delegate of someone not on the level", machine(), decision("maria", delegate_for=["ivan"]),
-     Refusal.NOT_APPROVER, {}),
-    ("delegate of the requester (who sits on the level)", machine(
-        levels=[level(1, ["emma", "max"], LevelStatus.PENDING)]
-    ), decision("maria", delegate_for=["emma"]), Refusal.NOT_APPROVER, {}),
+    (
+        "delegate of someone not on the level",
+        machine(),
+        decision("maria", delegate_for=["ivan"]),
+        Refusal.NOT_APPROVER,
+        {},
+    ),
+    (
+        "delegate of the requester (who sits on the level)",
+        machine(levels=[level(1, ["emma", "max"], LevelStatus.PENDING)]),
+        decision("maria", delegate_for=["emma"]),
+        Refusal.NOT_APPROVER,
+        {},
+    ),
     ("active delegate", machine(), decision("maria", delegate_for=["ivan", "max"]), None, None),
-    ("admin without override", machine(), decision("admin", admin=True),
-     Refusal.NOT_APPROVER_USE_OVERRIDE, {}),
-    ("admin override without reason", machine(), decision("admin", override=True, admin=True),
-     Refusal.OVERRIDE_NEEDS_REASON, {}),
-    ("admin override with blank reason", machine(),
-     decision("admin", override=True, admin=True, comment="   "), Refusal.OVERRIDE_NEEDS_REASON,
-     {}),
-    ("admin override with a reason", machine(),
-     decision("admin", override=True, admin=True, comment="max is on leave"), None, None),
-    ("override flag without admin rights", machine(), decision("diana", override=True,
-     comment="x"), Refusal.NOT_APPROVER, {}),
-    ("admin group member", machine(levels=[level(1, ["admin", "admin2"], LevelStatus.PENDING)]),
-     decision("admin2", admin=True), None, None),
+    (
+        "admin without override",
+        machine(),
+        decision("admin", admin=True),
+        Refusal.NOT_APPROVER_USE_OVERRIDE,
+        {},
+    ),
+    (
+        "admin override without reason",
+        machine(),
+        decision("admin", override=True, admin=True),
+        Refusal.OVERRIDE_NEEDS_REASON,
+        {},
+    ),
+    (
+        "admin override with blank reason",
+        machine(),
+        decision("admin", override=True, admin=True, comment="   "),
+        Refusal.OVERRIDE_NEEDS_REASON,
+        {},
+    ),
+    (
+        "admin override with a reason",
+        machine(),
+        decision("admin", override=True, admin=True, comment="max is on leave"),
+        None,
+        None,
+    ),
+    (
+        "override flag without admin rights",
+        machine(),
+        decision("diana", override=True, comment="x"),
+        Refusal.NOT_APPROVER,
+        {},
+    ),
+    (
+        "admin group member",
+        machine(levels=[level(1, ["admin", "admin2"], LevelStatus.PENDING)]),
+        decision("admin2", admin=True),
+        None,
+        None,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "m", "d", "code", "params"), DECISIONS,
-                         ids=[row[0] for row in DECISIONS])
+@pytest.mark.parametrize(
+    ("case", "m", "d", "code", "params"), DECISIONS, ids=[row[0] for row in DECISIONS]
+)
 def test_decision_refusal(case, m, d, code, params):
     expect(rules.decision_refusal(m, d), code, params)
 
@@ -261,20 +443,35 @@ AUTHORITY = [
     ("own right", machine(), decision("max"), "", None),
     ("own right beats delegation", machine(), decision("max", delegate_for=["diana"]), "", None),
     ("delegate", machine(), decision("maria", delegate_for=["max"]), "max", None),
-    ("first principal on the level", machine(levels=[level(1, ["a", "b"], LevelStatus.PENDING)]),
-     decision("c", delegate_for=["x", "b", "a"]), "b", None),
-    ("admin override", machine(), decision("admin", admin=True, override=True, comment="x"), "",
-     None),
-    ("admin", machine(), decision("admin", admin=True), None,
-     Refusal.NOT_APPROVER_USE_OVERRIDE),
+    (
+        "first principal on the level",
+        machine(levels=[level(1, ["a", "b"], LevelStatus.PENDING)]),
+        decision("c", delegate_for=["x", "b", "a"]),
+        "b",
+        None,
+    ),
+    (
+        "admin override",
+        machine(),
+        decision("admin", admin=True, override=True, comment="x"),
+        "",
+        None,
+    ),
+    ("admin", machine(), decision("admin", admin=True), None, Refusal.NOT_APPROVER_USE_OVERRIDE),
     ("stranger", machine(), decision("finn"), None, Refusal.NOT_APPROVER),
-    ("principal already approved", PRINCIPAL_AGAIN, decision("felix", delegate_for=["max"]), None,
-     Refusal.PRINCIPAL_ALREADY_APPROVED),
+    (
+        "principal already approved",
+        PRINCIPAL_AGAIN,
+        decision("felix", delegate_for=["max"]),
+        None,
+        Refusal.PRINCIPAL_ALREADY_APPROVED,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "m", "d", "behalf", "code"), AUTHORITY,
-                         ids=[row[0] for row in AUTHORITY])
+@pytest.mark.parametrize(
+    ("case", "m", "d", "behalf", "code"), AUTHORITY, ids=[row[0] for row in AUTHORITY]
+)
 def test_authority(case, m, d, behalf, code):
     on_behalf_of, info = rules.authority(m, d)
     assert on_behalf_of == behalf
@@ -296,8 +493,11 @@ def test_is_override_only_for_an_admin_deciding_someone_elses_level(d, expected)
 
 
 def test_signal_refusal_needs_a_decision_id_then_applies_the_decision_rules():
-    expect(rules.signal_refusal(machine(), decision("max", decision_id="")),
-           Refusal.SIGNAL_WITHOUT_ID, {})
+    expect(
+        rules.signal_refusal(machine(), decision("max", decision_id="")),
+        Refusal.SIGNAL_WITHOUT_ID,
+        {},
+    )
     assert rules.signal_refusal(machine(), decision("max")) is None
     expect(rules.signal_refusal(machine(), decision("diana")), Refusal.NOT_APPROVER, {})
 
@@ -341,8 +541,7 @@ def extended(times, seconds):
         (4, 86400, 86400, None, None),
         (5, 86400, 3600, Refusal.EXTENSIONS_EXHAUSTED, {"max": 5}),
         (1, 30 * 86400, 86400, None, None),
-        (1, 30 * 86400, 86401, Refusal.EXTENSION_TOTAL_EXCEEDED,
-         {"max_days": 31, "left_days": 1}),
+        (1, 30 * 86400, 86401, Refusal.EXTENSION_TOTAL_EXCEEDED, {"max_days": 31, "left_days": 1}),
         (0, 0, 30 * 86400, None, None),
     ],
 )
@@ -374,8 +573,12 @@ def withdraw(who="emma"):
         (machine(), withdraw(), None, None),
         (machine(status=Status.CHANGES_REQUESTED), withdraw(), None, None),
         (machine(), withdraw("max"), Refusal.ONLY_REQUESTER_WITHDRAWS, {}),
-        (machine(status=Status.APPROVED), withdraw(), Refusal.CANNOT_WITHDRAW,
-         {"status": Status.APPROVED}),
+        (
+            machine(status=Status.APPROVED),
+            withdraw(),
+            Refusal.CANNOT_WITHDRAW,
+            {"status": Status.APPROVED},
+        ),
         (machine(busy=True), withdraw(), Refusal.CANNOT_WITHDRAW, {"status": Status.PENDING}),
     ],
 )
@@ -384,8 +587,13 @@ def test_withdraw_refusal(m, w, code, params):
 
 
 def resubmit(who="emma", title="Train", amount=50_000, comment="", base=0):
-    return ResubmitInput(actor=Actor(username=who), title=title, amount_cents=amount,
-                         comment=comment, base_amount_cents=base)
+    return ResubmitInput(
+        actor=Actor(username=who),
+        title=title,
+        amount_cents=amount,
+        comment=comment,
+        base_amount_cents=base,
+    )
 
 
 CHANGES = machine(status=Status.CHANGES_REQUESTED)
@@ -399,19 +607,31 @@ TOP = PolicySnapshot().max_amount_cents
         (CHANGES, resubmit(amount=TOP), None, None),
         (CHANGES, resubmit("max"), Refusal.ONLY_REQUESTER_RESUBMITS, {}),
         (machine(), resubmit(), Refusal.CHANGES_NOT_REQUESTED, {}),
-        (machine(status=Status.CHANGES_REQUESTED, busy=True), resubmit(),
-         Refusal.CHANGES_NOT_REQUESTED, {}),
+        (
+            machine(status=Status.CHANGES_REQUESTED, busy=True),
+            resubmit(),
+            Refusal.CHANGES_NOT_REQUESTED,
+            {},
+        ),
         (CHANGES, resubmit(title="  "), Refusal.TITLE_EMPTY, {}),
-        (CHANGES, resubmit(title="t" * (rules.MAX_TITLE + 1)), Refusal.TITLE_TOO_LONG,
-         {"max": rules.MAX_TITLE}),
+        (
+            CHANGES,
+            resubmit(title="t" * (rules.MAX_TITLE + 1)),
+            Refusal.TITLE_TOO_LONG,
+            {"max": rules.MAX_TITLE},
+        ),
         (CHANGES, resubmit(amount=0), Refusal.AMOUNT_NOT_POSITIVE, {}),
         (CHANGES, resubmit(amount=-5), Refusal.AMOUNT_NOT_POSITIVE, {}),
         (CHANGES, resubmit(amount=TOP + 1), Refusal.AMOUNT_ABOVE_MAXIMUM, {}),
         # The maximum is in EUR: the converted amount counts when there is one.
         (CHANGES, resubmit(amount=TOP * 2, base=TOP), None, None),
         (CHANGES, resubmit(amount=100, base=TOP + 1), Refusal.AMOUNT_ABOVE_MAXIMUM, {}),
-        (CHANGES, resubmit(comment="c" * (rules.MAX_COMMENT + 1)), Refusal.COMMENT_TOO_LONG,
-         {"max": rules.MAX_COMMENT}),
+        (
+            CHANGES,
+            resubmit(comment="c" * (rules.MAX_COMMENT + 1)),
+            Refusal.COMMENT_TOO_LONG,
+            {"max": rules.MAX_COMMENT},
+        ),
     ],
 )
 def test_resubmit_refusal(m, r, code, params):
@@ -438,8 +658,7 @@ MAX_EXT = rules.MAX_EXTENSION_SECONDS
         (machine(requester="admin"), extend("admin", admin=True), Refusal.OWN_DEADLINE, {}),
         (machine(), extend("max", 0), Refusal.EXTENSION_OUT_OF_RANGE, {"max_days": 30}),
         (machine(), extend("max", -1), Refusal.EXTENSION_OUT_OF_RANGE, {"max_days": 30}),
-        (machine(), extend("max", MAX_EXT + 1), Refusal.EXTENSION_OUT_OF_RANGE,
-         {"max_days": 30}),
+        (machine(), extend("max", MAX_EXT + 1), Refusal.EXTENSION_OUT_OF_RANGE, {"max_days": 30}),
         (machine(), extend("diana"), Refusal.NOT_APPROVER_OR_ADMIN, {}),
     ],
 )
@@ -454,8 +673,11 @@ def test_extend_refusal(m, e, code, params):
         (machine(due=None), None, None),  # a level waiting on nobody can be re-routed
         (machine(ready=False), Refusal.NOT_PENDING, {"status": Status.PENDING}),
         (machine(status=Status.WITHDRAWN), Refusal.NOT_PENDING, {"status": Status.WITHDRAWN}),
-        (machine(status=Status.CHANGES_REQUESTED), Refusal.NOT_PENDING,
-         {"status": Status.CHANGES_REQUESTED}),
+        (
+            machine(status=Status.CHANGES_REQUESTED),
+            Refusal.NOT_PENDING,
+            {"status": Status.CHANGES_REQUESTED},
+        ),
     ],
 )
 def test_reroute_refusal(m, code, params):
@@ -476,9 +698,7 @@ def test_approved_by_counts_this_rounds_approvals_and_their_principals():
         approve(2, "ivan", round_=2, action=Action.REJECT),
         approve(2, "felix", round_=2, channel=Via.AUTO),  # not a person's approval
     ]
-    assert rules.approved_by(machine(decisions=decisions, round_=1)) == {
-        "max", "maria", "diana"
-    }
+    assert rules.approved_by(machine(decisions=decisions, round_=1)) == {"max", "maria", "diana"}
     assert rules.approved_by(machine(decisions=decisions, round_=2)) == {"max"}
     assert rules.approved_by(machine(decisions=decisions, round_=3)) == set()
 
@@ -544,14 +764,21 @@ def test_above_level_counts_from_the_levels_approver_after_a_leaver_left_the_lad
     assert rules.above_level(route, 2) == []  # by position alone victor would be skipped
 
 
-def route_case(approved, lvl, ladder=LADDER, admins=("admin",), requester="emma",
-               preferred=None):
-    decisions = [approve(n + 1, who, on_behalf_of=behalf)
-                 for n, (who, behalf) in enumerate(approved)]
-    m = machine(decisions=decisions, requester=requester,
-                route=Route(ladder=list(ladder), admins=list(admins)))
-    target = level(lvl, preferred if preferred is not None else
-                   ([ladder[lvl - 1]] if lvl <= len(ladder) else list(admins)))
+def route_case(approved, lvl, ladder=LADDER, admins=("admin",), requester="emma", preferred=None):
+    decisions = [
+        approve(n + 1, who, on_behalf_of=behalf) for n, (who, behalf) in enumerate(approved)
+    ]
+    m = machine(
+        decisions=decisions,
+        requester=requester,
+        route=Route(ladder=list(ladder), admins=list(admins)),
+    )
+    target = level(
+        lvl,
+        preferred
+        if preferred is not None
+        else ([ladder[lvl - 1]] if lvl <= len(ladder) else list(admins)),
+    )
     return rules.route_level(m, target)
 
 
@@ -569,7 +796,8 @@ def test_route_level_climbs_past_someone_who_approved_as_a_delegate():
 
 def test_route_level_goes_to_the_admins_who_may_past_the_top():
     assert route_case([("max", ""), ("victor", "diana")], 3, admins=["admin", "a2"]) == [
-        "admin", "a2"
+        "admin",
+        "a2",
     ]
     assert route_case([("admin", ""), ("a2", "")], 3, ladder=[], admins=["admin", "a2"]) == []
 
@@ -587,8 +815,12 @@ def test_route_level_without_a_route_keeps_only_allowed_preferred_people():
     assert rules.route_level(m, level(1, ["emma"])) == []
 
 
-CHAINS = {"max": ["diana", "victor"], "maria": ["diana", "victor"], "diana": ["victor"],
-          "victor": []}
+CHAINS = {
+    "max": ["diana", "victor"],
+    "maria": ["diana", "victor"],
+    "diana": ["victor"],
+    "victor": [],
+}
 
 
 @pytest.mark.parametrize(
@@ -626,9 +858,7 @@ def test_replacement(leaver, chain, admins, barred, expected):
 # ------------------------------------------------------- per-line decisions
 def with_lines(m: rules.Machine, *rejected: int, count: int = 4) -> rules.Machine:
     """emma's trip as four lines (taxi, hotel, train, dinner); `rejected` rejected by max."""
-    m.state.lines = [
-        LineState(n, 1000 * n, "EUR", 1000 * n, "travel") for n in range(1, count + 1)
-    ]
+    m.state.lines = [LineState(n, 1000 * n, "EUR", 1000 * n, "travel") for n in range(1, count + 1)]
     for line in m.state.lines:
         if line.n in rejected:
             line.status, line.rejected_level, line.rejected_by = "rejected", 1, "max"
@@ -643,44 +873,111 @@ def lines_decision(who, *rejections, action=Action.APPROVE, comment=""):
 
 
 LINE_DECISIONS = [
-    ("approve rejecting one line", with_lines(machine()), lines_decision("max", (4, "private")),
-     None, None),
-    ("approve rejecting every line (the report is rejected)", with_lines(machine()),
-     lines_decision("max", *[(n, "no") for n in range(1, 5)]), None, None),
-    ("no such line", with_lines(machine()), lines_decision("max", (5, "no")),
-     Refusal.LINE_UNKNOWN, {"line": 5}),
-    ("line 0", with_lines(machine()), lines_decision("max", (0, "no")),
-     Refusal.LINE_UNKNOWN, {"line": 0}),
-    ("a line rejected at an earlier level", with_lines(machine(current=2), 4),
-     lines_decision("diana", (4, "again")), Refusal.LINE_ALREADY_REJECTED,
-     {"line": 4, "level": 1, "by": "max"}),
-    ("the same line twice", with_lines(machine()), lines_decision("max", (2, "a"), (2, "b")),
-     Refusal.LINE_TWICE, {"line": 2}),
-    ("no reason", with_lines(machine()), lines_decision("max", (3, "")),
-     Refusal.LINE_REASON_REQUIRED, {"line": 3}),
-    ("only spaces", with_lines(machine()), lines_decision("max", (1, "ok"), (3, "  \n ")),
-     Refusal.LINE_REASON_REQUIRED, {"line": 3}),
-    ("a reason too long", with_lines(machine()),
-     lines_decision("max", (3, "x" * (rules.MAX_LINE_REASON + 1))),
-     Refusal.LINE_REASON_TOO_LONG, {"line": 3, "max": rules.MAX_LINE_REASON}),
-    ("lines on a reject", with_lines(machine()),
-     lines_decision("max", (3, "x"), action=Action.REJECT, comment="no"),
-     Refusal.LINES_ONLY_WHEN_APPROVING, {}),
-    ("lines on request changes", with_lines(machine()),
-     lines_decision("max", (3, "x"), action=Action.REQUEST_CHANGES, comment="fix"),
-     Refusal.LINES_ONLY_WHEN_APPROVING, {}),
+    (
+        "approve rejecting one line",
+        with_lines(machine()),
+        lines_decision("max", (4, "private")),
+        None,
+        None,
+    ),
+    (
+        "approve rejecting every line (the report is rejected)",
+        with_lines(machine()),
+        lines_decision("max", *[(n, "no") for n in range(1, 5)]),
+        None,
+        None,
+    ),
+    (
+        "no such line",
+        with_lines(machine()),
+        lines_decision("max", (5, "no")),
+        Refusal.LINE_UNKNOWN,
+        {"line": 5},
+    ),
+    (
+        "line 0",
+        with_lines(machine()),
+        lines_decision("max", (0, "no")),
+        Refusal.LINE_UNKNOWN,
+        {"line": 0},
+    ),
+    (
+        "a line rejected at an earlier level",
+        with_lines(machine(current=2), 4),
+        lines_decision("diana", (4, "again")),
+        Refusal.LINE_ALREADY_REJECTED,
+        {"line": 4, "level": 1, "by": "max"},
+    ),
+    (
+        "the same line twice",
+        with_lines(machine()),
+        lines_decision("max", (2, "a"), (2, "b")),
+        Refusal.LINE_TWICE,
+        {"line": 2},
+    ),
+    (
+        "no reason",
+        with_lines(machine()),
+        lines_decision("max", (3, "")),
+        Refusal.LINE_REASON_REQUIRED,
+        {"line": 3},
+    ),
+    (
+        "only spaces",
+        with_lines(machine()),
+        lines_decision("max", (1, "ok"), (3, "  \n ")),
+        Refusal.LINE_REASON_REQUIRED,
+        {"line": 3},
+    ),
+    (
+        "a reason too long",
+        with_lines(machine()),
+        lines_decision("max", (3, "x" * (rules.MAX_LINE_REASON + 1))),
+        Refusal.LINE_REASON_TOO_LONG,
+        {"line": 3, "max": rules.MAX_LINE_REASON},
+    ),
+    (
+        "lines on a reject",
+        with_lines(machine()),
+        lines_decision("max", (3, "x"), action=Action.REJECT, comment="no"),
+        Refusal.LINES_ONLY_WHEN_APPROVING,
+        {},
+    ),
+    (
+        "lines on request changes",
+        with_lines(machine()),
+        lines_decision("max", (3, "x"), action=Action.REQUEST_CHANGES, comment="fix"),
+        Refusal.LINES_ONLY_WHEN_APPROVING,
+        {},
+    ),
     # Every earlier rule comes first: lines never open a door the rules closed.
-    ("requester rejecting lines", with_lines(machine()), lines_decision("emma", (1, "x")),
-     Refusal.OWN_REQUEST, {}),
-    ("stranger rejecting lines", with_lines(machine()), lines_decision("finn", (1, "x")),
-     Refusal.NOT_APPROVER, {}),
-    ("approver of level 1 again at level 2", with_lines(machine(current=2)),
-     lines_decision("max", (1, "x")), Refusal.LEVEL_MOVED_ON, None),
+    (
+        "requester rejecting lines",
+        with_lines(machine()),
+        lines_decision("emma", (1, "x")),
+        Refusal.OWN_REQUEST,
+        {},
+    ),
+    (
+        "stranger rejecting lines",
+        with_lines(machine()),
+        lines_decision("finn", (1, "x")),
+        Refusal.NOT_APPROVER,
+        {},
+    ),
+    (
+        "approver of level 1 again at level 2",
+        with_lines(machine(current=2)),
+        lines_decision("max", (1, "x")),
+        Refusal.LEVEL_MOVED_ON,
+        None,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "m", "d", "code", "params"), LINE_DECISIONS,
-                         ids=[row[0] for row in LINE_DECISIONS])
+@pytest.mark.parametrize(
+    ("case", "m", "d", "code", "params"), LINE_DECISIONS, ids=[row[0] for row in LINE_DECISIONS]
+)
 def test_line_refusals(case, m, d, code, params):
     expect(rules.decision_refusal(m, d), code, params)
 
@@ -763,13 +1060,9 @@ def test_refusal_text_in_english():
         assert labels.refusal_text(Refusal.NOT_AWAITING, {"status": "changes_requested"}) == (
             "This request is no longer awaiting a decision (it is changes requested)."
         )
-        assert labels.refusal_text("NoSuchCode") == (
-            "The request could not be changed: NoSuchCode"
-        )
+        assert labels.refusal_text("NoSuchCode") == ("The request could not be changed: NoSuchCode")
         # Words missing a parameter never raise: the sentence up to the placeholder.
-        assert labels.refusal_text(Refusal.COMMENT_TOO_LONG) == (
-            "The comment is too long (at most"
-        )
+        assert labels.refusal_text(Refusal.COMMENT_TOO_LONG) == ("The comment is too long (at most")
 
 
 @pytest.mark.parametrize("code", REFUSAL_CODES + SERVICE_CODES)

@@ -64,7 +64,11 @@ class Harness:
     """The workflow's transitions with the lookups answered from an org chart."""
 
     def __init__(
-        self, org: Org, requester: str, levels: int, policy: PolicyRules | None = None,
+        self,
+        org: Org,
+        requester: str,
+        levels: int,
+        policy: PolicyRules | None = None,
         amount: int = 100,
     ) -> None:
         self.org = org
@@ -74,9 +78,16 @@ class Harness:
         self.levels_needed = levels
         self.m = rules.Machine(
             state=ApprovalState(
-                request_id=1, requester=requester, requester_display=requester, title="T",
-                amount_cents=100, currency="EUR", submitted_at=START.isoformat(),
-                status=Status.PENDING, current_level=0, levels=[],
+                request_id=1,
+                requester=requester,
+                requester_display=requester,
+                title="T",
+                amount_cents=100,
+                currency="EUR",
+                submitted_at=START.isoformat(),
+                status=Status.PENDING,
+                current_level=0,
+                levels=[],
             ),
             policy=PolicySnapshot(sla_seconds=3600, reminder_seconds=1800, max_escalations=2),
             # A pinned policy version: the chain is the specs its rules make for these facts.
@@ -124,15 +135,16 @@ def line_rejections(h: Harness, draw) -> list[LineRejection]:
     open_numbers = [line.n for line in rules.open_lines(h.m)]
     if open_numbers and draw(st.sampled_from(["some", "some", "all", "bad"])) != "bad":
         chosen = draw(st.sampled_from(["some", "all"]))
-        numbers = open_numbers if chosen == "all" else draw(
-            st.lists(st.sampled_from(open_numbers), min_size=1, max_size=2, unique=True)
+        numbers = (
+            open_numbers
+            if chosen == "all"
+            else draw(st.lists(st.sampled_from(open_numbers), min_size=1, max_size=2, unique=True))
         )
         return [LineRejection(n, "private") for n in numbers]
     numbers = [line.n for line in h.m.state.lines] + [0, len(h.m.state.lines) + 1]
     chosen = draw(st.lists(st.sampled_from(numbers), min_size=1, max_size=4))
     return [
-        LineRejection(n, draw(st.sampled_from(["private", "no receipt", "", " "])))
-        for n in chosen
+        LineRejection(n, draw(st.sampled_from(["private", "no receipt", "", " "]))) for n in chosen
     ]
 
 
@@ -147,16 +159,21 @@ def decide(h: Harness, draw) -> None:
         "admin": h.org.active_admins(),
     }.get(who) or h.org.people()
     actor = h.org.actor(draw(st.sampled_from(pool)))
-    action = draw(st.sampled_from(
-        [Action.APPROVE] * 5 + [Action.REQUEST_CHANGES, Action.REQUEST_CHANGES, Action.REJECT]
-    ))
+    action = draw(
+        st.sampled_from(
+            [Action.APPROVE] * 5 + [Action.REQUEST_CHANGES, Action.REQUEST_CHANGES, Action.REJECT]
+        )
+    )
     d = DecisionInput(
         decision_id=f"d{state.seq}",
         actor=actor,
         action=action,
         comment=draw(st.sampled_from(["ok", "ok", "", "  "])),
-        level=draw(st.sampled_from([0, 0, state.current_level, state.current_level - 1,
-                                    state.current_level + 1])),
+        level=draw(
+            st.sampled_from(
+                [0, 0, state.current_level, state.current_level - 1, state.current_level + 1]
+            )
+        ),
         override=actor.is_admin and draw(st.sampled_from([True, True, False])),
         rejected_lines=line_rejections(h, draw),
     )
@@ -224,8 +241,12 @@ def resubmit(h: Harness, draw) -> None:
     """The requester's resubmission: what ExpenseApprovalWorkflow.resubmit does."""
     m = h.m
     h.amount = draw(st.sampled_from(AMOUNTS))
-    r = ResubmitInput(actor=Actor(username=m.state.requester), title="T2", amount_cents=h.amount,
-                      lines=report_lines(draw(st.integers(0, 4))))
+    r = ResubmitInput(
+        actor=Actor(username=m.state.requester),
+        title="T2",
+        amount_cents=h.amount,
+        lines=report_lines(draw(st.integers(0, 4))),
+    )
     if rules.resubmit_refusal(m, r) is not None:
         return
     m.busy = True
@@ -279,7 +300,7 @@ def check(h: Harness) -> None:
         return
     level = rules.current(m)
     assert level.status == LevelStatus.PENDING
-    for lv in state.levels[state.current_level:]:
+    for lv in state.levels[state.current_level :]:
         assert lv.status == LevelStatus.WAITING
     assert state.pending_approvers == sorted(set(level.approvers))
     # Whoever the level waits on may take it: neither the requester nor an approver.
@@ -341,13 +362,18 @@ def policies(draw) -> PolicyRules:
     """Random policy versions: management by amount plus 0-3 rules adding groups (any one
     member or every member), named people or the n-th manager."""
     adds = st.one_of(
-        st.builds(LevelRule, kind=st.just(GROUP), group=st.sampled_from(["finance", "IT"]),
-                  mode=st.sampled_from([ANY, ALL])),
+        st.builds(
+            LevelRule,
+            kind=st.just(GROUP),
+            group=st.sampled_from(["finance", "IT"]),
+            mode=st.sampled_from([ANY, ALL]),
+        ),
         st.builds(LevelRule, kind=st.just(PERSON), person=st.sampled_from(["p0", "p1", "p2"])),
         st.builds(LevelRule, kind=st.just(MANAGER), manager=st.integers(1, 4)),
     )
     rule = st.builds(
-        PolicyRule, name=st.just("r"),
+        PolicyRule,
+        name=st.just("r"),
         when=st.builds(Conditions, min_cents=st.sampled_from([0, 50_000, 500_000])),
         adds=st.lists(adds, min_size=1, max_size=2),
     )
@@ -361,8 +387,13 @@ def test_separation_of_duties_holds_with_group_levels(org, policy, data):
     one level per member), named people and n-th managers after the management levels."""
     draw = data.draw
     requester = draw(st.sampled_from(org.people()), label="requester")
-    h = Harness(org, requester, levels=0, policy=policy,
-                amount=draw(st.sampled_from(AMOUNTS), label="amount"))
+    h = Harness(
+        org,
+        requester,
+        levels=0,
+        policy=policy,
+        amount=draw(st.sampled_from(AMOUNTS), label="amount"),
+    )
     start(h)
     check(h)
     for _ in range(draw(st.integers(1, 20), label="steps")):
@@ -390,8 +421,7 @@ def test_separation_of_duties_holds_with_group_levels(org, policy, data):
 
 def test_the_harness_reaches_every_outcome():
     """The property above is only as good as its paths: one example of each by hand."""
-    org = Org({"emma": "max", "max": "diana", "diana": None}, ["admin"],
-              {"maria": ["max"]})
+    org = Org({"emma": "max", "max": "diana", "diana": None}, ["admin"], {"maria": ["max"]})
     org.reports_to["maria"] = "diana"
     h = Harness(org, "emma", levels=3)
     start(h)
@@ -418,5 +448,7 @@ def test_the_harness_reaches_every_outcome():
     check(h)
     assert h.m.state.status == Status.APPROVED
     assert [(d.actor, d.on_behalf_of) for d in h.m.state.decisions] == [
-        ("maria", "max"), ("admin", ""), ("admin2", "")
+        ("maria", "max"),
+        ("admin", ""),
+        ("admin2", ""),
     ]
