@@ -317,13 +317,9 @@ if REDIS_URL:
         }
     }
     # Sessions read from Redis, written through to the database (sign-out deletes both).
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}} | {
-        "sessions": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": f"{REDIS_PREFIX}:s",
-        }
-    }
+    _SESSIONS = {"LOCATION": REDIS_URL, "KEY_PREFIX": f"{REDIS_PREFIX}:s"}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES["sessions"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", **_SESSIONS}
     SESSION_ENGINE, SESSION_CACHE_ALIAS = "django.contrib.sessions.backends.cached_db", "sessions"
 else:
     # Embedded mode: the worker runs inside the web process (see README), so an
