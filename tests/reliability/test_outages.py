@@ -111,6 +111,9 @@ def test_activity_retries_while_the_database_refuses_the_worker(
     tmp_path, demo_org, task_queue, temporal_server, settings
 ):
     """The worker's database goes away mid-flight; the decision is kept and projected later."""
+    # A query waits for the worker subprocess to poll: on a busy machine its start alone
+    # can take longer than the views' 5 s (this test is about the database, not the start).
+    settings.TEMPORAL_CALL_TIMEOUT = 30
     name = connection.settings_dict["NAME"]
     env = process_env(database_name=name, temporal=temporal_server.address, task_queue=task_queue)
     env["PGAPPNAME"] = "approvals-worker-under-test"
