@@ -133,9 +133,12 @@ def test_a_scim_deactivation_moves_the_waiting_level_live(live_app, new_page, se
     assert IdentityEvent.objects.filter(kind="deprovisioned", subject_username="max").exists()
 
 
-def _authenticator(page):
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable")
+def _authenticator(page, cdp=None):
+    """A virtual authenticator; a second one goes through the same CDP session (a second
+    session's `WebAuthn.enable` left Chromium waiting out the whole request now and then)."""
+    if cdp is None:
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("WebAuthn.enable")
     found = cdp.send(
         "WebAuthn.addVirtualAuthenticator",
         {
@@ -191,7 +194,7 @@ def test_a_large_approval_asks_for_the_passkey(live_app, new_page):
 
     # Without the authenticator (another one, which holds no passkey of max's): refused.
     cdp.send("WebAuthn.removeVirtualAuthenticator", {"authenticatorId": authenticator})
-    _authenticator(page)
+    _authenticator(page, cdp)
     second = submit(emma, "12500.00", title="Second stand")
     wait_pending_level(second, 1)
     page.goto(f"{app_url}/inbox/")
@@ -244,7 +247,7 @@ def test_a_bank_change_asks_for_the_passkey_and_changes_nothing_without_it(live_
 
     # Another authenticator, which holds no passkey of emma's: refused, unchanged.
     cdp.send("WebAuthn.removeVirtualAuthenticator", {"authenticatorId": authenticator})
-    _authenticator(page)
+    _authenticator(page, cdp)
     page.goto(f"{app_url}/accounts/bank/")
     page.fill("input[name=iban]", "DE41370400440532013088")
     page.click("[data-testid=save-bank]")
