@@ -57,6 +57,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from asynchttp import Http  # noqa: E402
 from load_setup import (  # noqa: E402
+    applied,
     approver,
     log,
     lost,
@@ -137,6 +138,7 @@ class Run:
         self.badge_shed = 0  # 503 with Retry-After: the browser keeps its badge
         self.badge_inline = 0  # pages that brought the badge's count (no request of its own)
         self.decision_errors = 0
+        self.uncertain: list[int] = []  # decisions answered with an error (see decide)
         self.sources: dict[str, int] = {}
         self.start = 0.0
         self.stop_at = 0.0
@@ -206,7 +208,8 @@ class Run:
         missing = [pk for pk in self.plan[name] if pk not in shown]
         # The page holds 25 rows: the bench's approvers have fewer; any missing is bad.
         if missing and len(shown) < 25:
-            self.bad.append(f"missing rows {missing[:3]}")
+            source = AS_OF.search(html)
+            self.bad.append(f"missing rows {missing[:3]} ({source.group(1) if source else '?'})")
         for pk in shown:
             at = self.decided_at.get(pk)
             if at is not None and t0 - at > 2.0:
@@ -232,6 +235,11 @@ class Run:
             status, _, text = await self.failover(http, index, "POST", path, headers, body)
         if status != 200 or "decision-refused" in text:
             self.decision_errors += 1
+            # "Not reachable, try again" may still have been decided (an Update that
+            # outlived the view's timeout): the row may leave, so the page is not
+            # checked for it; after the run the projection says what became of it.
+            self.plan[name].discard(pk)
+            self.uncertain.append(pk)
             return
         now = time.monotonic()
         self.plan[name].discard(pk)
@@ -402,6 +410,7 @@ def main() -> int:
         )
         result["killed"] = killed
         result["lost_decisions"] = lost(run.approved)
+        result["decisions_answered_with_an_error_yet_approved"] = applied(run.uncertain)
         if CEILING_S > 0:
             log("CPU ceiling of one web process…")
             web = webs[ports.index(run.alive_ports[0])]

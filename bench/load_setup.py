@@ -211,3 +211,10 @@ def lost(approved: list[int], timeout: float = 120) -> list[int]:
         if not missing or time.monotonic() > deadline:
             return missing
         time.sleep(2)
+
+
+def applied(ids: list[int]) -> int:
+    """How many of the decisions answered with an error were approved all the same."""
+    from approvals.models import ExpenseRequest
+
+    return ExpenseRequest.objects.filter(pk__in=ids, status="approved").count()

@@ -90,8 +90,8 @@ class InboxResult:
     source: str  # fresh | fetched | coalesced | stale | record
     unavailable: bool = False  # Temporal unreachable (the page says so, with the rows)
     changes: list[int] = field(default_factory=list)  # request ids the feed changed
-    # A current result only (fresh, fetched, coalesced): a digest of the rows it shows,
-    # so a page rendered from the same rows can be served again (views/inbox_pages.py).
+    # A digest of the rows it shows, so a page rendered from the same rows can be served
+    # again (views/inbox_pages.py); "" where there is none (Redis away).
     version: str = ""
     principals: list[str] = field(default_factory=list)  # the user and whom they stand in for
 
@@ -281,20 +281,22 @@ def _served(entry, source, principals, user, filters, token) -> InboxResult:
         filters=filters,
         arrivals=token is None and not entry["next"],
     )
-    version = ""
-    if source in ("fresh", "fetched", "coalesced"):
-        # What the page shows of the rows: a refresh that finds the same rows is the
-        # same version (views/inbox_pages.py serves the page rendered from it).
-        stamp = [principals, [_dump(r) for r in rows], entry["next"]]
-        version = hashlib.sha256(json.dumps(stamp, default=str).encode()).hexdigest()[:32]
     return InboxResult(
         rows=rows,
         next_token=base64.b64decode(entry["next"]) if entry["next"] else None,
         as_of=datetime.fromtimestamp(entry["fetched_at"], tz=UTC),
         source=source,
         changes=sorted(changes),
-        version=version,
+        version=rows_version(principals, rows, entry["next"]),
     )
+
+
+def rows_version(principals, rows, next_token: str) -> str:
+    """What the page shows of the rows: a refresh (or a late result, or the record) that
+    finds the same rows is the same version (views/inbox_pages.py serves the page
+    rendered from it; whether the result is behind is part of that page's key)."""
+    stamp = [principals, [_dump(r) for r in rows], next_token]
+    return hashlib.sha256(json.dumps(stamp, default=str).encode()).hexdigest()[:32]
 
 
 def belongs(event: dict, *, principals: list[str], me: str, filters: Filters) -> bool:
@@ -361,6 +363,7 @@ def _from_record(
         as_of=timezone.now(),
         source="record",
         unavailable=unavailable,
+        version=rows_version(principals, rows, ""),
     )
 
 

@@ -113,7 +113,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.headers.get("HX-Target") == "inbox-list":
         template += "#inbox-list"
     response = render(request, template, context)
-    inbox_pages.keep(key, response)
+    inbox_pages.keep(request, result, response)
     return response
 
 

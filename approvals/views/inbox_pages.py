@@ -8,13 +8,14 @@ process that renders every view cannot answer a company's approvers at once on t
 cores (BENCHMARKS.md).
 
 What makes it safe:
-- the key is this session (its key and CSRF cookie, so the forms' tokens stay
+- the key is this session (its key and CSRF secret, so the forms' tokens stay
   valid for it), the user, the language and time zone, the full URL and the htmx
   target, and the result's version (a digest of the rows it shows, for these
   principals): a row that arrives, leaves or changes is another version;
-- only a current result has a version (fresh, fetched or coalesced; never the
-  last good result served late, nor the record); a page is served only after
-  `login_required` passed for this request, and never to a request with messages;
+- whether the result is behind (the last good result served late, or the record:
+  that page refreshes itself) or Temporal unreachable is part of the key; a page is
+  served only after `login_required` passed for this request, and never to a
+  request with messages;
 - every serve gets fresh decision ids (a double-click guard per form, never shared
   between two page loads) and the "as of" line of the current result.
 
@@ -52,7 +53,9 @@ def page_key(request: HttpRequest, result: InboxResult) -> str:
         return ""
     parts = [
         session_key,
-        request.COOKIES.get(settings.CSRF_COOKIE_NAME, ""),
+        # The CSRF secret in effect: the cookie's, or the one this response sets (a page
+        # kept after its render is found by the next request, which sends that cookie).
+        request.META.get("CSRF_COOKIE", ""),
         str(request.user.pk),
         translation.get_language() or "",
         timezone.get_current_timezone_name(),
@@ -60,6 +63,9 @@ def page_key(request: HttpRequest, result: InboxResult) -> str:
         request.headers.get("HX-Request", ""),
         request.headers.get("HX-Target", ""),
         result.version,
+        # A late result or the record refreshes itself (and an unreachable server is
+        # said on the page): not the page of a current result with the same rows.
+        f"{result.behind:d}{result.unavailable:d}",
     ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
 
@@ -83,7 +89,10 @@ def served(request: HttpRequest, key: str, result: InboxResult) -> HttpResponse 
     return HttpResponse(html)
 
 
-def keep(key: str, response: HttpResponse) -> None:
+def keep(request: HttpRequest, result: InboxResult, response: HttpResponse) -> None:
+    """Keep the rendered page under the key the next request of this session will
+    have (computed again: the render may have set the CSRF cookie)."""
+    key = page_key(request, result)
     if not key or response.status_code != 200:
         return
     try:

@@ -21,6 +21,7 @@ import uuid
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role, User
 from approvals import inbox_feed, metrics
@@ -144,14 +145,32 @@ def test_spent_budget_serves_the_last_good_result_then_the_record_when_cold(
     assert (source, ids) == ("stale", [request.pk])
     assert age >= 1 and 'data-testid="inbox-error"' not in html
     assert counter(metrics.VISIBILITY_THROTTLED, priority="refresh", reason="budget") == before + 1
+    # Viewed again while still late: the page rendered for these rows (no query for
+    # their lines), still late, still refreshing itself, with its own age.
+    assert 'hx-trigger="load delay:' in html
+    with CaptureQueriesContext(connection) as seen:
+        source, age, ids, again = page(boss)
+    assert (source, ids) == ("stale", [request.pk]) and age >= 1
+    assert not [q for q in seen.captured_queries if "approvals_expenseline" in q["sql"]]
+    assert 'hx-trigger="load delay:' in again and "Temporal is busy" in again
 
     # Someone whose inbox was never listed: the projection's rows, said so, no error.
+    # A session's first page (it sets the CSRF cookie) is the one its second view gets.
     other = team()
     cold = submit(other["employee"], "140.00")
     wait_pending_level(cold, 1)
-    source, _age, ids, html = page(client_for(other["manager"]))
+    newcomer = client_for(other["manager"])
+    newcomer.cookies.pop("csrftoken", None)
+    source, _age, ids, html = page(newcomer)
     assert (source, ids) == ("record", [cold.pk])
     assert "Showing the approval record" in html and 'data-testid="inbox-error"' not in html
+    assert "csrftoken" in newcomer.cookies
+    with CaptureQueriesContext(connection) as seen:
+        source, _age, ids, again = page(newcomer)
+    assert (source, ids) == ("record", [cold.pk])
+    assert not [q for q in seen.captured_queries if "approvals_expenseline" in q["sql"]]
+    token = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+    assert token.search(again) and token.search(again).group(1) == token.search(html).group(1)
     # The badge never spends visibility: it counts from the projection.
     badge = client_for(other["manager"]).get("/inbox/count/").content.decode()
     assert 'data-testid="inbox-count">1<' in badge
