@@ -12,12 +12,12 @@ What makes it safe:
   valid for it), the user, the language and time zone, the full URL and the htmx
   target, and the result's version (a digest of the rows it shows, for these
   principals): a row that arrives, leaves or changes is another version;
-- whether the result is behind (the last good result served late, or the record:
-  that page refreshes itself) or Temporal unreachable is part of the key; a page is
+- whether Temporal is unreachable (said on the page) is part of the key; a page is
   served only after `login_required` passed for this request, and never to a
   request with messages;
 - every serve gets fresh decision ids (a double-click guard per form, never shared
-  between two page loads) and the "as of" line of the current result.
+  between two page loads), the "as of" line of the current result and the list's
+  opening tag (which asks again by itself while the result is behind).
 
 What may be older than the "as of" line, at most INBOX_PAGE_MAX_AGE: what the page
 reads besides the rows (a row's budget left, after another report's payout; its
@@ -42,6 +42,7 @@ from ..selectors.inbox_results import InboxResult
 
 DECISION_ID = re.compile(rb'name="decision_id" value="[0-9a-f-]{36}"')
 AS_OF = re.compile(rb'<p class="as-of" data-testid="inbox-as-of".*?</p>', re.DOTALL)
+LIST_OPEN = re.compile(rb'<div id="inbox-list"[^>]*>')
 
 
 def page_key(request: HttpRequest, result: InboxResult) -> str:
@@ -63,9 +64,9 @@ def page_key(request: HttpRequest, result: InboxResult) -> str:
         request.headers.get("HX-Request", ""),
         request.headers.get("HX-Target", ""),
         result.version,
-        # A late result or the record refreshes itself (and an unreachable server is
-        # said on the page): not the page of a current result with the same rows.
-        f"{result.behind:d}{result.unavailable:d}",
+        # An unreachable server is said on the page (whether the list refreshes itself,
+        # for a late result or the record, is made current on each serve, below).
+        f"{result.unavailable:d}",
     ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
 
@@ -85,6 +86,16 @@ def served(request: HttpRequest, key: str, result: InboxResult) -> HttpResponse 
     html = DECISION_ID.sub(lambda _: b'name="decision_id" value="%s"' % new_id(), html)
     as_of = render_to_string("approvals/_inbox_as_of.html", {"result": result}, request)
     html = AS_OF.sub(lambda _: as_of.strip().encode(), html, count=1)
+    opening = render_to_string(
+        "approvals/_inbox_list_open.html",
+        {
+            "result": result,
+            "refresh_query": request.GET.urlencode(),
+            "refresh_seconds": int(settings.INBOX_REFRESH_SECONDS),
+        },
+        request,
+    )
+    html = LIST_OPEN.sub(lambda _: opening.strip().encode(), html, count=1)
     get_token(request)  # the CSRF cookie stays set, as on a rendered page
     return HttpResponse(html)
 
