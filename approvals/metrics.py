@@ -65,8 +65,7 @@ INBOX_RESULTS = Counter(
 )
 INBOX_PAGES = Counter(
     "approvals_inbox_pages_total",
-    "Inbox pages from a fresh result: rendered, or reused as rendered before "
-    "(views/inbox_pages.py).",
+    "Inbox pages: rendered, or reused as rendered before for the same rows (views/inbox_pages.py).",
     ["outcome"],
 )
 QUEUED_TOO_LONG = timedelta(minutes=1)
