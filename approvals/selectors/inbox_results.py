@@ -294,7 +294,7 @@ def _served(entry, source, principals, user, filters, token) -> InboxResult:
 def rows_version(principals, rows, next_token: str) -> str:
     """What the page shows of the rows: a refresh (or a late result, or the record) that
     finds the same rows is the same version (views/inbox_pages.py serves the page
-    rendered from it; whether the result is behind is part of that page's key)."""
+    rendered from it, with the "as of" line and the list's refresh made current)."""
     stamp = [principals, [_dump(r) for r in rows], next_token]
     return hashlib.sha256(json.dumps(stamp, default=str).encode()).hexdigest()[:32]
 
