@@ -59,8 +59,9 @@ VISIBILITY_THROTTLED = Counter(
 )
 INBOX_RESULTS = Counter(
     "approvals_inbox_results_total",
-    "Inbox results served, by source: fresh (cached, unchanged), fetched, coalesced "
-    "(another request's call), stale (last good when throttled), record (the projection).",
+    "Inbox results served, by source: fresh (cached, unchanged), events (cached, with "
+    "the events since: no call needed), fetched, coalesced (another request's call), "
+    "stale (last good when throttled), record (the projection).",
     ["source"],
 )
 INBOX_PAGES = Counter(

@@ -140,6 +140,7 @@ class Run:
         self.decision_errors = 0
         self.uncertain: list[int] = []  # decisions answered with an error (see decide)
         self.sources: dict[str, int] = {}
+        self.page_by_source: dict[str, list[float]] = {}  # the approvers' pages' seconds
         self.start = 0.0
         self.stop_at = 0.0
         self.ended = 0.0
@@ -181,6 +182,10 @@ class Run:
                 if value.startswith("csrftoken="):
                     http.csrf = value.split(";")[0].split("=", 1)[1]
             self.check_page(name, status, html, t0)
+            source = AS_OF.search(html) if status == 200 else None
+            self.page_by_source.setdefault(source.group(1) if source else str(status), []).append(
+                t1 - t0
+            )
             if BADGE_ON_LOAD.search(html):  # as htmx would: only a page that asks for it
                 status_b, headers_b, _ = await self.get(http, name, "/inbox/count/", index)
                 self.badge_s.append((t1 - self.start, time.monotonic() - t1))
@@ -335,6 +340,7 @@ def report(run: Run, counters: dict, elapsed: float, cpu: dict) -> dict:
         "rows_shown_over_2s_after_decision": run.late_rows,
         "failovers": run.failovers,
         "sources_seen": run.sources,
+        "inbox_by_source": {k: dist(v) for k, v in sorted(run.page_by_source.items())},
         **counters,
         "visibility_calls_per_view": counters["visibility_calls"] / max(1, views),
         "visibility_calls_per_s": counters["visibility_calls"] / elapsed,

@@ -226,8 +226,9 @@ class InboxPage(Schema):
     # and the filters.
     next_page: str
     # When Temporal's visibility last answered for this page (results are reused until
-    # an event says they changed), and where the rows came from: fresh, fetched,
-    # coalesced, stale (Temporal busy or unreachable: the last good result) or record
-    # (the projection, before any result was stored).
+    # an event says they changed), and where the rows came from: fresh, events (the
+    # stored result with the workflow's events since, where they say all a call would),
+    # fetched, coalesced, stale (Temporal busy or unreachable: the last good result) or
+    # record (the projection, before any result was stored).
     as_of: datetime
     source: str

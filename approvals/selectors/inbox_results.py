@@ -5,6 +5,8 @@ The order of preference for one page (the query and page token are the key):
 1. **fresh**: a stored result whose principals have had no event since its call
    and that is younger than INBOX_CACHE_MAX_AGE (the safety net for a missed
    event): no call;
+   **events**: the same, where principals had events since and those events say
+   all a call would (`_maintained`): the result they maintain, no call;
 2. **fetched** / **coalesced**: one visibility call through the budget
    (`temporal/visibility.py`, priority INBOX); identical queries in flight wait
    for that one call, in this process (a future) and across processes (a claim
@@ -205,8 +207,14 @@ def _result(user: User, token: bytes | None, filters: Filters, principals) -> In
         log.warning("inbox results: the shared store is unreachable", exc_info=True)
         return _without_store(user, query, token, principals, filters)
     now = time.time()
-    if entry is not None and entry["gens"] == gens and now - entry["fetched_at"] < _max_age():
-        return _served(entry, "fresh", principals, user, filters, token)
+    if entry is not None and now - entry["fetched_at"] < _max_age():
+        if entry["gens"] == gens:
+            return _served(entry, "fresh", principals, user, filters, token)
+        # Something changed: the events say what. Where they say all of it, the result
+        # they maintain is served without a call (see `_maintained`).
+        maintained = _maintained(entry, gens, principals, user, filters, token)
+        if maintained is not None:
+            return maintained
     # Nothing changed, only older than the safety net: spend from above a reserve, so
     # inboxes an event changed go first.
     unchanged = entry is not None and entry["gens"] == gens
@@ -266,9 +274,48 @@ def _max_age() -> float:
     return inbox_feed.max_age()
 
 
+def _maintained(entry, gens, principals, user, filters, token) -> InboxResult | None:
+    """The stored result with the events since laid over it, when that is the whole
+    answer a call would give (source "events", no call); None when only a call can say.
+
+    The events are the workflow's own (`inbox_feed.note_change`, written before any
+    push), so they are what visibility will say once it has caught up. They are the
+    whole answer when the stored result is the complete listing (the first page, no
+    next one) and stays within one page, or, on a longer listing, when no row left or
+    arrived on this page (a row leaving would pull one up from the next page; an
+    arrival may belong on any page). Not when more events came than a principal's feed
+    keeps."""
+    events = sum(now - then for now, then in zip(gens, entry["gens"], strict=False))
+    if len(gens) != len(entry["gens"]) or events > inbox_feed.FEED_MAX_PER_PRINCIPAL:
+        return None
+    result, changes, stored_ids = _overlaid(entry, principals, user, filters, token)
+    if len(result.rows) > PAGE_SIZE:
+        return None
+    if token is not None or entry["next"]:
+        arrived = any(
+            rid not in stored_ids
+            and belongs(event, principals=principals, me=user.username, filters=filters)
+            for rid, event in changes.items()
+        )
+        if arrived or {r.request_id for r in result.rows} != stored_ids:
+            return None
+    metrics.INBOX_RESULTS.labels(source="events").inc()
+    result.source = "events"
+    return result
+
+
 def _served(entry, source, principals, user, filters, token) -> InboxResult:
     metrics.INBOX_RESULTS.labels(source=source).inc()
+    result, _, _ = _overlaid(entry, principals, user, filters, token)
+    result.source = source
+    return result
+
+
+def _overlaid(entry, principals, user, filters, token) -> tuple[InboxResult, dict, set[int]]:
+    """The stored result with the events since its call laid over it, those events (by
+    request id) and the ids the result stored."""
     rows = [_load(r) for r in entry["rows"]]
+    stored_ids = {r.request_id for r in rows}
     since = entry["started_at"] - VISIBILITY_LAG
     changes = _quietly(inbox_feed.changes_since, principals, since, default={})
     # Arrivals only where the result is the whole listing: in a longer one the row may
@@ -281,14 +328,15 @@ def _served(entry, source, principals, user, filters, token) -> InboxResult:
         filters=filters,
         arrivals=token is None and not entry["next"],
     )
-    return InboxResult(
+    result = InboxResult(
         rows=rows,
         next_token=base64.b64decode(entry["next"]) if entry["next"] else None,
         as_of=datetime.fromtimestamp(entry["fetched_at"], tz=UTC),
-        source=source,
+        source="",
         changes=sorted(changes),
         version=rows_version(principals, rows, entry["next"]),
     )
+    return result, changes, stored_ids
 
 
 def rows_version(principals, rows, next_token: str) -> str:
