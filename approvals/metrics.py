@@ -60,8 +60,9 @@ VISIBILITY_THROTTLED = Counter(
 INBOX_RESULTS = Counter(
     "approvals_inbox_results_total",
     "Inbox results served, by source: fresh (cached, unchanged), events (cached, with "
-    "the events since: no call needed), fetched, coalesced (another request's call), "
-    "stale (last good when throttled), record (the projection).",
+    "the events since: no call needed), refreshing (older than the safety net, the call "
+    "made in the background), fetched, coalesced (another request's call), stale (last "
+    "good when throttled), record (the projection).",
     ["source"],
 )
 INBOX_PAGES = Counter(

@@ -7,12 +7,18 @@ The order of preference for one page (the query and page token are the key):
    event): no call;
    **events**: the same, where principals had events since and those events say
    all a call would (`_maintained`): the result they maintain, no call;
+   **refreshing**: either of those, older than the safety net: served at once, and
+   the call is made in the background (`refresh_later`): no view waits for it; the
+   page says its age and refreshes itself;
 2. **fetched** / **coalesced**: one visibility call through the budget
    (`temporal/visibility.py`, priority INBOX); identical queries in flight wait
    for that one call, in this process (a future) and across processes (a claim
    in Redis, then the stored result);
-3. **stale**: the budget is spent, Temporal throttles or is unreachable: the
-   last good result, with its age, and the page refreshes itself;
+   (a cold inbox, or a change only a call can place: a longer listing's row that
+   left or arrived);
+3. **stale**: that call could not be made (the budget is spent, Temporal throttles
+   or is unreachable): the last good result, with its age, and the page refreshes
+   itself;
 4. **record**: nothing stored for this query yet (a cold inbox on Monday
    morning): the first page from the projection (written by the activities
    before they push), stated on the page, which refreshes itself.
@@ -31,6 +37,7 @@ import base64
 import hashlib
 import json
 import logging
+import queue
 import threading
 import time
 from concurrent.futures import Future
@@ -104,7 +111,7 @@ class InboxResult:
     @property
     def behind(self) -> bool:
         """Served from an older result or the record: the page refreshes itself."""
-        return self.source in ("stale", "record")
+        return self.source in ("stale", "refreshing", "record")
 
 
 # ------------------------------------------------------------------ coalescing
@@ -215,16 +222,29 @@ def _result(user: User, token: bytes | None, filters: Filters, principals) -> In
         maintained = _maintained(entry, gens, principals, user, filters, token)
         if maintained is not None:
             return maintained
-    # Nothing changed, only older than the safety net: spend from above a reserve, so
-    # inboxes an event changed go first.
-    unchanged = entry is not None and entry["gens"] == gens
-    priority = Priority.REFRESH if unchanged else Priority.INBOX
+    elif entry is not None:
+        # Older than the safety net: the call is made in the background (nothing changed:
+        # from above a reserve, so inboxes an event changed go first) and this view gets
+        # the stored result with the events since, saying its age, refreshing itself.
+        late = _maintained(entry, gens, principals, user, filters, token, source="refreshing")
+        if late is not None:
+            unchanged = entry["gens"] == gens
+            refresh_later(
+                key,
+                (query, token, principals, user.username, gens),
+                Priority.REFRESH if unchanged else Priority.INBOX,
+            )
+            late.unavailable = _recently_unavailable(key)
+            return late
+    # A cold inbox, or a change only a call can place: the call now, if the budget allows.
     unavailable = False
     # The budget's wait, the call (up to TEMPORAL_CALL_TIMEOUT) or another request's
     # call: none of it needs the database, so its connection goes back to the pool.
     release_connection()
     try:
-        fetched, source = _coalesced(key, query, token, principals, user.username, gens, priority)
+        fetched, source = _coalesced(
+            key, query, token, principals, user.username, gens, Priority.INBOX
+        )
         return _served(fetched, source, principals, user, filters, token)
     except Throttled:
         pass
@@ -240,6 +260,68 @@ def _result(user: User, token: bytes | None, filters: Filters, principals) -> In
         result = _from_record(user, principals, filters)
     result.unavailable = unavailable
     return result
+
+
+# ------------------------------------------------------------------ in the background
+# Refreshes of results older than the safety net: one thread per process, one job per
+# key at a time, so no view waits for the budget or the call (the inbox p95 of issue 28).
+_jobs: queue.Queue = queue.Queue(maxsize=5000)
+_queued: set[str] = set()
+_unavailable: dict[str, float] = {}  # key -> when its refresh found Temporal unreachable
+_worker: threading.Thread | None = None
+_epoch = 0
+_idle = threading.Event()
+_idle.set()
+
+
+def refresh_later(key: str, call: tuple, priority: Priority) -> None:
+    """Ask this process's refresher for a call for `key` (once while one is queued)."""
+    global _worker
+    with _lock:
+        if key in _queued:
+            return
+        _queued.add(key)
+        if _worker is None or not _worker.is_alive():
+            _worker = threading.Thread(target=_refresher, name="inbox-refresh", daemon=True)
+            _worker.start()
+    try:
+        _jobs.put_nowait((_epoch, key, call, priority))
+    except queue.Full:  # the next view asks again
+        with _lock:
+            _queued.discard(key)
+
+
+def _refresher() -> None:
+    while True:
+        epoch, key, (query, token, principals, username, gens), priority = _jobs.get()
+        with _lock:  # reset() bumps the epoch under the lock, then waits for idle
+            current = epoch == _epoch
+            if current:
+                _idle.clear()
+        try:
+            if current:
+                _coalesced(key, query, token, principals, username, gens, priority)
+                _unavailable.pop(key, None)
+        except (TemporalUnavailable, RPCError):
+            if len(_unavailable) > 10000:
+                _unavailable.clear()
+            _unavailable[key] = time.monotonic()
+        except Throttled:
+            pass  # the budget is spent: the next view asks again
+        except Exception:  # noqa: BLE001 - a refresh must never end the refresher
+            log.warning("inbox results: a background refresh failed", exc_info=True)
+        finally:
+            with _lock:
+                _queued.discard(key)
+            if _jobs.empty():
+                _idle.set()
+
+
+def _recently_unavailable(key: str) -> bool:
+    """Whether this process's last refresh of `key` found Temporal unreachable (said on
+    the page) within the safety net's age."""
+    at = _unavailable.get(key)
+    return at is not None and time.monotonic() - at < max(_max_age(), 5.0)
 
 
 def release_connection() -> None:
@@ -274,9 +356,12 @@ def _max_age() -> float:
     return inbox_feed.max_age()
 
 
-def _maintained(entry, gens, principals, user, filters, token) -> InboxResult | None:
+def _maintained(
+    entry, gens, principals, user, filters, token, *, source: str = "events"
+) -> InboxResult | None:
     """The stored result with the events since laid over it, when that is the whole
-    answer a call would give (source "events", no call); None when only a call can say.
+    answer a call would give (as `source`: "events", no call; "refreshing", older than
+    the safety net); None when only a call can say.
 
     The events are the workflow's own (`inbox_feed.note_change`, written before any
     push), so they are what visibility will say once it has caught up. They are the
@@ -299,8 +384,8 @@ def _maintained(entry, gens, principals, user, filters, token) -> InboxResult | 
         )
         if arrived or {r.request_id for r in result.rows} != stored_ids:
             return None
-    metrics.INBOX_RESULTS.labels(source="events").inc()
-    result.source = "events"
+    metrics.INBOX_RESULTS.labels(source=source).inc()
+    result.source = source
     return result
 
 
@@ -448,6 +533,18 @@ def _load(data: dict) -> InboxRow:
 
 
 def reset() -> None:
-    """Forget in-flight calls (tests)."""
+    """Forget in-flight calls and queued refreshes (tests): a refresh asked for before
+    is not made, and one under way is waited for (at most 10 s)."""
+    global _epoch
     with _lock:
+        _epoch += 1
         _inflight.clear()
+        _queued.clear()
+    while True:
+        try:
+            _jobs.get_nowait()
+        except queue.Empty:
+            break
+    _idle.wait(10)
+    _idle.set()
+    _unavailable.clear()

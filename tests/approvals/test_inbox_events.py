@@ -3,7 +3,9 @@ stored result say all a visibility call would, the page is served from them with
 call (source "events"); where they cannot, a call is asked for.
 
 The budget is spent before each view (one token an hour), so "a call was asked for"
-shows as the last good result (`stale`): no Temporal is needed to tell the two apart.
+shows as the last good result (`stale`), or, older than the safety net, as the stored
+result served while the call is asked for in the background (`refreshing`): no
+Temporal is needed to tell them apart.
 Both stores: this process's (embedded mode) and Redis (own key prefix).
 """
 
@@ -16,11 +18,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from accounts.models import Role, User
-from approvals import inbox_feed
+from approvals import inbox_feed, metrics
 from approvals.selectors import inbox_results
 from approvals.selectors.inbox import PAGE_SIZE, InboxRow, inbox_query
 from approvals.temporal import visibility
 from approvals.workflow.contract import Status
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -146,12 +149,24 @@ def test_an_event_for_someone_else_changes_nothing_here(store, boss):
     assert view(boss) == ("fresh", [1])
 
 
-def test_older_than_the_safety_net_asks_for_a_call_even_with_events(store, boss, settings):
+def test_older_than_the_safety_net_is_served_at_once_and_refreshed_in_the_background(
+    store, boss, settings
+):
     me = boss.username
     stored(boss, [row(1, me), row(2, me)])
     inbox_feed.note_change(event(1, pending=[], previous=[me]))
     settings.INBOX_CACHE_MAX_AGE = 0.5
-    assert view(boss) == ("stale", [2])
+    before = metrics.VISIBILITY_THROTTLED.labels(priority="inbox", reason="budget")._value.get()
+    assert view(boss) == ("refreshing", [2])
+    # The call was asked for in the background (an event changed this inbox: priority
+    # "inbox"); the budget is spent, so it was not made, and the next view asks again.
+    wait_for(
+        lambda: metrics.VISIBILITY_THROTTLED.labels(priority="inbox", reason="budget")._value.get()
+        > before,
+        timeout=5,
+        message="no background refresh was asked for",
+    )
+    assert view(boss) == ("refreshing", [2])
 
 
 def test_more_events_than_a_feed_keeps_asks_for_a_call(store, boss, monkeypatch):
