@@ -228,7 +228,8 @@ class InboxPage(Schema):
     # When Temporal's visibility last answered for this page (results are reused until
     # an event says they changed), and where the rows came from: fresh, events (the
     # stored result with the workflow's events since, where they say all a call would),
-    # refreshing (the same, older than the safety net: a call is under way), fetched, coalesced, stale (Temporal busy or unreachable: the last good result) or
-    # record (the projection, before any result was stored).
+    # refreshing (the same, older than the safety net: a call is under way), fetched,
+    # coalesced, stale (Temporal busy or unreachable: the last good result) or record
+    # (the projection, before any result was stored).
     as_of: datetime
     source: str
