@@ -161,8 +161,10 @@ def test_older_than_the_safety_net_is_served_at_once_and_refreshed_in_the_backgr
     # The call was asked for in the background (an event changed this inbox: priority
     # "inbox"); the budget is spent, so it was not made, and the next view asks again.
     wait_for(
-        lambda: metrics.VISIBILITY_THROTTLED.labels(priority="inbox", reason="budget")._value.get()
-        > before,
+        lambda: (
+            metrics.VISIBILITY_THROTTLED.labels(priority="inbox", reason="budget")._value.get()
+            > before
+        ),
         timeout=5,
         message="no background refresh was asked for",
     )

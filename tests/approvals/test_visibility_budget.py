@@ -123,8 +123,7 @@ def test_server_throttle_serves_the_last_good_result_with_its_age(on_slow_server
         assert "a newer list is on its way" in html
     assert set(sources) == {"refreshing"}, sources
     wait_for(
-        lambda: counter(metrics.VISIBILITY_THROTTLED, priority="refresh", reason="server")
-        > before,
+        lambda: counter(metrics.VISIBILITY_THROTTLED, priority="refresh", reason="server") > before,
         timeout=10,
         message="the server never throttled a background refresh",
     )
@@ -156,8 +155,9 @@ def test_spent_budget_serves_the_last_good_result_then_the_record_when_cold(
     assert (source, ids) == ("refreshing", [request.pk])
     assert age >= 1 and 'data-testid="inbox-error"' not in html
     wait_for(
-        lambda: counter(metrics.VISIBILITY_THROTTLED, priority="refresh", reason="budget")
-        == before + 1,
+        lambda: (
+            counter(metrics.VISIBILITY_THROTTLED, priority="refresh", reason="budget") == before + 1
+        ),
         timeout=5,
         message="the background refresh never met the spent budget",
     )
