@@ -359,7 +359,7 @@ TEMPORAL_VISIBILITY_PAGE_WAIT = float(os.environ.get("TEMPORAL_VISIBILITY_PAGE_W
 # after INBOX_REFRESH_SECONDS (approvals/inbox_feed.py, selectors/inbox_results.py).
 INBOX_CACHE_MAX_AGE = float(os.environ.get("INBOX_CACHE_MAX_AGE", "30"))
 INBOX_REFRESH_SECONDS = float(os.environ.get("INBOX_REFRESH_SECONDS", "5"))
-INBOX_PAGE_MAX_AGE = float(os.environ.get("INBOX_PAGE_MAX_AGE", "60"))  # views/inbox_pages.py
+INBOX_PAGE_MAX_AGE = float(os.environ.get("INBOX_PAGE_MAX_AGE", "120"))  # views/inbox_pages.py
 RECONCILE_INTERVAL_SECONDS = float(os.environ.get("RECONCILE_INTERVAL_SECONDS", "5"))
 # Payload encryption keys, `id:base64key` pairs, newest first (approvals/temporal/codec.py).
 # With DEBUG and none set, a random key is made into VAR_DIR on first start and kept.

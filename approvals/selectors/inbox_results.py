@@ -9,7 +9,8 @@ The order of preference for one page (the query and page token are the key):
    all a call would (`_maintained`): the result they maintain, no call;
    **refreshing**: either of those, older than the safety net: served at once, and
    the call is made in the background (`refresh_later`): no view waits for it; the
-   page says its age and refreshes itself;
+   page says its age (it does not refresh itself: the events keep its rows current,
+   and 500 open inboxes asking every few seconds would be load for nothing);
 2. **fetched** / **coalesced**: one visibility call through the budget
    (`temporal/visibility.py`, priority INBOX); identical queries in flight wait
    for that one call, in this process (a future) and across processes (a claim
@@ -111,7 +112,7 @@ class InboxResult:
     @property
     def behind(self) -> bool:
         """Served from an older result or the record: the page refreshes itself."""
-        return self.source in ("stale", "refreshing", "record")
+        return self.source in ("stale", "record")
 
 
 # ------------------------------------------------------------------ coalescing
@@ -225,7 +226,7 @@ def _result(user: User, token: bytes | None, filters: Filters, principals) -> In
     elif entry is not None:
         # Older than the safety net: the call is made in the background (nothing changed:
         # from above a reserve, so inboxes an event changed go first) and this view gets
-        # the stored result with the events since, saying its age, refreshing itself.
+        # the stored result with the events since, saying its age.
         late = _maintained(entry, gens, principals, user, filters, token, source="refreshing")
         if late is not None:
             unchanged = entry["gens"] == gens

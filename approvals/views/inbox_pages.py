@@ -11,7 +11,8 @@ What makes it safe:
 - the key is this session (its key and CSRF secret, so the forms' tokens stay
   valid for it), the user, the language and time zone, the full URL and the htmx
   target, and the result's version (a digest of the rows it shows, for these
-  principals): a row that arrives, leaves or changes is another version;
+  principals): a row that arrives, leaves or changes is another version, and so is
+  a row that became overdue since;
 - whether Temporal is unreachable (said on the page) is part of the key; a page is
   served only after `login_required` passed for this request, and never to a
   request with messages;
@@ -64,6 +65,8 @@ def page_key(request: HttpRequest, result: InboxResult) -> str:
         request.headers.get("HX-Request", ""),
         request.headers.get("HX-Target", ""),
         result.version,
+        # A row that passed its deadline since is shown as overdue: another page.
+        "".join("1" if row.overdue else "0" for row in result.rows),
         # An unreachable server is said on the page (whether the list refreshes itself,
         # for a late result or the record, is made current on each serve, below).
         f"{result.unavailable:d}",

@@ -124,3 +124,42 @@ def test_a_new_call_that_finds_the_same_rows_serves_the_page_with_its_own_as_of(
     assert queries == []  # the same rows: not rendered again
     assert AGE.search(again).group(1) == "refreshing"
     assert f'data-request-id="{pk}"' in again
+
+
+def test_a_row_that_became_overdue_since_is_another_page():
+    """The same rows (the same version), one of them now past its deadline: the page
+    shows it as overdue, so the page kept from before is not the one served."""
+    from datetime import timedelta
+
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.utils import timezone
+
+    from accounts.models import User
+    from approvals.selectors.inbox import InboxRow
+    from approvals.selectors.inbox_results import InboxResult
+    from approvals.views.inbox_pages import page_key
+
+    request = RequestFactory().get("/inbox/")
+    request.user = User.objects.create_user("pages-overdue")
+    request.session = SessionStore()
+    request.session.create()
+    request._messages = FallbackStorage(request)
+    row = InboxRow(
+        request_id=1,
+        title="Trip",
+        requester_display="Emma",
+        requester="emma",
+        amount_cents=100,
+        currency="EUR",
+        submitted_at=timezone.now().isoformat(),
+        due_at=timezone.now() + timedelta(hours=1),
+        pending=["pages-overdue"],
+    )
+    result = InboxResult(
+        rows=[row], next_token=None, as_of=timezone.now(), source="fresh", version="v1"
+    )
+    before = page_key(request, result)
+    assert before and page_key(request, result) == before
+    row.due_at = timezone.now() - timedelta(seconds=1)
+    assert page_key(request, result) not in ("", before)
