@@ -258,6 +258,11 @@ def reset() -> None:
     """Forget everything of this process (tests; Redis keys expire on their own)."""
     global _local
     _local = _Local()
+    reset_pages()
+
+
+def reset_pages() -> None:
+    """Forget this process's kept pages (tests)."""
     with _pages_lock:
         _pages.clear()
 

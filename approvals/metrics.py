@@ -67,7 +67,8 @@ INBOX_RESULTS = Counter(
 )
 INBOX_PAGES = Counter(
     "approvals_inbox_pages_total",
-    "Inbox pages: rendered, or reused as rendered before for the same rows (views/inbox_pages.py).",
+    "Inbox pages: rendered, reused as rendered before for the same rows, or trimmed (the "
+    "last page without the rows that left since) (views/inbox_pages.py).",
     ["outcome"],
 )
 QUEUED_TOO_LONG = timedelta(minutes=1)

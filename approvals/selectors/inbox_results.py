@@ -38,15 +38,11 @@ import base64
 import hashlib
 import json
 import logging
-import queue
-import threading
 import time
-from concurrent.futures import Future
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from django.conf import settings
 from django.utils import timezone
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -57,6 +53,7 @@ from ..models import ExpenseRequest
 from ..temporal.client import TemporalUnavailable
 from ..temporal.visibility import Priority, Throttled
 from ..workflow.contract import Status, eur_cents_of
+from . import inbox_calls
 from .home import waiting_queryset
 from .inbox import (
     PAGE_SIZE,
@@ -68,13 +65,12 @@ from .inbox import (
     row_from_event,
     sort_by_deadline,
 )
+from .inbox_calls import coalesced, dump_row, load_row, quietly, recently_unavailable, refresh_later
 
 log = logging.getLogger(__name__)
 # Visibility may lag the event that announced a change by this much: events this
 # much older than a call are still laid over its result.
 VISIBILITY_LAG = 5.0
-# How long a request waits for the same query's call made by another process.
-COALESCE_WAIT = 0.5
 
 
 class PageExpired(Exception):
@@ -113,79 +109,6 @@ class InboxResult:
     def behind(self) -> bool:
         """Served from an older result or the record: the page refreshes itself."""
         return self.source in ("stale", "record")
-
-
-# ------------------------------------------------------------------ coalescing
-_lock = threading.Lock()
-_inflight: dict[str, Future] = {}
-
-
-def _fetch(key, query, token, principals, username, gens, priority) -> dict:
-    started = time.time()
-    rows, next_token = fetch_inbox_page(
-        query, token=token, principals=set(principals), username=username, priority=priority
-    )
-    entry = {
-        "rows": [_dump(r) for r in rows],
-        "next": base64.b64encode(next_token).decode() if next_token else "",
-        "started_at": started,
-        "fetched_at": time.time(),
-        "gens": gens,
-    }
-    _quietly(inbox_feed.save, key, entry)
-    return entry
-
-
-def _quietly(fn, *args, default=None):
-    """A shared-store operation that may fail (Redis away) without failing the page."""
-    try:
-        return fn(*args)
-    except Exception:  # noqa: BLE001 - the page goes on without it
-        log.warning("inbox results: %s failed", fn.__name__, exc_info=True)
-        return default
-
-
-def _wait_for_other_process(key: str, gens: list[int]) -> dict | None:
-    deadline = time.monotonic() + COALESCE_WAIT
-    while time.monotonic() < deadline:
-        time.sleep(0.02)
-        entry = _quietly(inbox_feed.load, key)
-        if entry is not None and entry["gens"] == gens:
-            return entry
-    return None
-
-
-def _coalesced(key, query, token, principals, username, gens, priority) -> tuple[dict, str]:
-    """One call for identical queries in flight: (entry, 'fetched' | 'coalesced')."""
-    with _lock:
-        future = _inflight.get(key)
-        leader = future is None
-        if leader:
-            future = Future()
-            _inflight[key] = future
-    if not leader:
-        return future.result(timeout=float(settings.TEMPORAL_CALL_TIMEOUT) + 1), "coalesced"
-    try:
-        if not _quietly(inbox_feed.claim, key, float(settings.TEMPORAL_CALL_TIMEOUT), default=True):
-            entry = _wait_for_other_process(key, gens)
-            if entry is None:
-                raise Throttled("coalesce")
-            source = "coalesced"
-        else:
-            try:
-                entry = _fetch(key, query, token, principals, username, gens, priority)
-            finally:
-                _quietly(inbox_feed.release, key)
-            source = "fetched"
-        future.set_result(entry)
-        return entry, source
-    except BaseException as exc:
-        future.set_exception(exc)
-        future.exception()  # retrieved: no "never retrieved" warning when nobody waited
-        raise
-    finally:
-        with _lock:
-            _inflight.pop(key, None)
 
 
 # ------------------------------------------------------------------ the result
@@ -235,7 +158,7 @@ def _result(user: User, token: bytes | None, filters: Filters, principals) -> In
                 (query, token, principals, user.username, gens),
                 Priority.REFRESH if unchanged else Priority.INBOX,
             )
-            late.unavailable = _recently_unavailable(key)
+            late.unavailable = recently_unavailable(key)
             return late
     # A cold inbox, or a change only a call can place: the call now, if the budget allows.
     unavailable = False
@@ -243,7 +166,7 @@ def _result(user: User, token: bytes | None, filters: Filters, principals) -> In
     # call: none of it needs the database, so its connection goes back to the pool.
     release_connection()
     try:
-        fetched, source = _coalesced(
+        fetched, source = coalesced(
             key, query, token, principals, user.username, gens, Priority.INBOX
         )
         return _served(fetched, source, principals, user, filters, token)
@@ -261,68 +184,6 @@ def _result(user: User, token: bytes | None, filters: Filters, principals) -> In
         result = _from_record(user, principals, filters)
     result.unavailable = unavailable
     return result
-
-
-# ------------------------------------------------------------------ in the background
-# Refreshes of results older than the safety net: one thread per process, one job per
-# key at a time, so no view waits for the budget or the call (the inbox p95 of issue 28).
-_jobs: queue.Queue = queue.Queue(maxsize=5000)
-_queued: set[str] = set()
-_unavailable: dict[str, float] = {}  # key -> when its refresh found Temporal unreachable
-_worker: threading.Thread | None = None
-_epoch = 0
-_idle = threading.Event()
-_idle.set()
-
-
-def refresh_later(key: str, call: tuple, priority: Priority) -> None:
-    """Ask this process's refresher for a call for `key` (once while one is queued)."""
-    global _worker
-    with _lock:
-        if key in _queued:
-            return
-        _queued.add(key)
-        if _worker is None or not _worker.is_alive():
-            _worker = threading.Thread(target=_refresher, name="inbox-refresh", daemon=True)
-            _worker.start()
-    try:
-        _jobs.put_nowait((_epoch, key, call, priority))
-    except queue.Full:  # the next view asks again
-        with _lock:
-            _queued.discard(key)
-
-
-def _refresher() -> None:
-    while True:
-        epoch, key, (query, token, principals, username, gens), priority = _jobs.get()
-        with _lock:  # reset() bumps the epoch under the lock, then waits for idle
-            current = epoch == _epoch
-            if current:
-                _idle.clear()
-        try:
-            if current:
-                _coalesced(key, query, token, principals, username, gens, priority)
-                _unavailable.pop(key, None)
-        except (TemporalUnavailable, RPCError):
-            if len(_unavailable) > 10000:
-                _unavailable.clear()
-            _unavailable[key] = time.monotonic()
-        except Throttled:
-            pass  # the budget is spent: the next view asks again
-        except Exception:  # noqa: BLE001 - a refresh must never end the refresher
-            log.warning("inbox results: a background refresh failed", exc_info=True)
-        finally:
-            with _lock:
-                _queued.discard(key)
-            if _jobs.empty():
-                _idle.set()
-
-
-def _recently_unavailable(key: str) -> bool:
-    """Whether this process's last refresh of `key` found Temporal unreachable (said on
-    the page) within the safety net's age."""
-    at = _unavailable.get(key)
-    return at is not None and time.monotonic() - at < max(_max_age(), 5.0)
 
 
 def release_connection() -> None:
@@ -400,10 +261,10 @@ def _served(entry, source, principals, user, filters, token) -> InboxResult:
 def _overlaid(entry, principals, user, filters, token) -> tuple[InboxResult, dict, set[int]]:
     """The stored result with the events since its call laid over it, those events (by
     request id) and the ids the result stored."""
-    rows = [_load(r) for r in entry["rows"]]
+    rows = [load_row(r) for r in entry["rows"]]
     stored_ids = {r.request_id for r in rows}
     since = entry["started_at"] - VISIBILITY_LAG
-    changes = _quietly(inbox_feed.changes_since, principals, since, default={})
+    changes = quietly(inbox_feed.changes_since, principals, since, default={})
     # Arrivals only where the result is the whole listing: in a longer one the row may
     # already be on a later page (the next call places it).
     rows = overlay(
@@ -429,8 +290,13 @@ def rows_version(principals, rows, next_token: str) -> str:
     """What the page shows of the rows: a refresh (or a late result, or the record) that
     finds the same rows is the same version (views/inbox_pages.py serves the page
     rendered from it, with the "as of" line and the list's refresh made current)."""
-    stamp = [principals, [_dump(r) for r in rows], next_token]
+    stamp = [principals, [dump_row(r) for r in rows], next_token]
     return hashlib.sha256(json.dumps(stamp, default=str).encode()).hexdigest()[:32]
+
+
+def row_digest(row: InboxRow) -> str:
+    """What the page shows of one row, as a digest (views/inbox_pages.py)."""
+    return hashlib.sha256(json.dumps(dump_row(row), default=str).encode()).hexdigest()[:24]
 
 
 def belongs(event: dict, *, principals: list[str], me: str, filters: Filters) -> bool:
@@ -521,31 +387,6 @@ def _record_row(r: ExpenseRequest, principals: set[str], me: str) -> InboxRow:
     )
 
 
-def _dump(row: InboxRow) -> dict:
-    data = asdict(row)
-    data["due_at"] = row.due_at.isoformat() if row.due_at else None
-    data.pop("budget_left_cents", None)
-    return data
-
-
-def _load(data: dict) -> InboxRow:
-    due = data.get("due_at")
-    return InboxRow(**{**data, "due_at": datetime.fromisoformat(due) if due else None})
-
-
 def reset() -> None:
-    """Forget in-flight calls and queued refreshes (tests): a refresh asked for before
-    is not made, and one under way is waited for (at most 10 s)."""
-    global _epoch
-    with _lock:
-        _epoch += 1
-        _inflight.clear()
-        _queued.clear()
-    while True:
-        try:
-            _jobs.get_nowait()
-        except queue.Empty:
-            break
-    _idle.wait(10)
-    _idle.set()
-    _unavailable.clear()
+    """Forget in-flight calls and queued refreshes (tests)."""
+    inbox_calls.reset()

@@ -11,6 +11,7 @@ Both stores: this process's (embedded mode) and Redis (own key prefix).
 
 from __future__ import annotations
 
+import base64
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -70,8 +71,8 @@ def stored(user: User, rows: list[InboxRow], *, next_token: bytes | None = None,
     inbox_feed.save(
         key,
         {
-            "rows": [inbox_results._dump(r) for r in rows],
-            "next": inbox_results.base64.b64encode(next_token).decode() if next_token else "",
+            "rows": [inbox_results.dump_row(r) for r in rows],
+            "next": base64.b64encode(next_token).decode() if next_token else "",
             "started_at": started,
             "fetched_at": started,
             "gens": inbox_feed.generations(principals),

@@ -163,3 +163,47 @@ def test_a_row_that_became_overdue_since_is_another_page():
     assert before and page_key(request, result) == before
     row.due_at = timezone.now() - timedelta(seconds=1)
     assert page_key(request, result) not in ("", before)
+
+
+def test_after_a_decision_the_page_is_the_last_one_without_that_row(worker, settings):
+    """The approver's own decision: the next view is the page rendered before, without
+    the decided row (no query for the page's lines), and it is what a render gives."""
+    from approvals import metrics
+
+    team = make_team()
+    boss = client_for(team["manager"])
+    first = submit(team["employee"], "100.00", title="Trim one").pk
+    second = submit(team["employee"], "120.00", title="Trim two").pk
+    wait_inbox(boss, {first, second})
+    view(boss)  # rendered and kept for this session
+    response = boss.post(
+        f"/requests/{first}/decide/",
+        {"action": "approve", "decision_id": "5b0e4f7e-3c1a-4d7e-9a51-0c8d2f3b6a10", "level": 1},
+        headers={"HX-Request": "true", "HX-Target": f"row-msg-{first}"},
+    )
+    assert response.status_code == 200 and "decision-refused" not in response.content.decode()
+    trimmed_before = metrics.INBOX_PAGES.labels(outcome="trimmed")._value.get()
+
+    def without_first():
+        html, queries = view(boss)
+        ids = [int(pk) for pk in re.findall(r'data-request-id="(\d+)"', html)]
+        return (html, queries) if ids == [second] else None
+
+    trimmed, queries = wait_for(without_first, timeout=15, message="the decided row stayed")
+    assert metrics.INBOX_PAGES.labels(outcome="trimmed")._value.get() == trimmed_before + 1
+    assert not any("approvals_expenseline" in sql for sql in queries)
+    assert f"<!--r{first}-->" not in trimmed and f"<!--r{second}-->" in trimmed
+    assert 'data-testid="inbox-count">1<' in trimmed  # the badge's count read again
+
+    # The same page as a render of the same rows gives (decision ids and "as of" aside).
+    inbox_feed.reset_pages()
+    rendered, queries = view(boss)
+    assert any("approvals_expenseline" in sql for sql in queries)
+
+    def same(html: str) -> str:
+        html = DECISION_IDS.sub("", html)
+        # The CSRF secret is the same; Django masks it anew on every render.
+        html = re.sub(r'(csrfmiddlewaretoken" value=|X-CSRFToken": )"[^"]+"', "", html)
+        return re.sub(r'<p class="as-of".*?</p>', "", html, flags=re.DOTALL)
+
+    assert same(trimmed) == same(rendered)
