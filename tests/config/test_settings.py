@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import clean_env, django_eval, run
+from tests.support.processes import clean_env, run, settings_eval
 
 
 def settings_of(env: dict[str, str], *names: str) -> dict:
-    result = django_eval("{" + ", ".join(f"{n!r}: settings.{n}" for n in names) + "}", env)
+    result = settings_eval("{" + ", ".join(f"{n!r}: settings.{n}" for n in names) + "}", env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 

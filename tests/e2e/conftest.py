@@ -25,11 +25,14 @@ def live_app(transactional_db, demo_org, task_queue, temporal_server):
     app.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser():
-    # Per test, not per session: Playwright's sync API keeps an event loop
+    # Per module, not per session: Playwright's sync API keeps an event loop
     # running on the main thread while it lives, and pytest-django reorders
-    # tests so async tests may run after the browser tests.
+    # tests so async tests may run after the browser tests (no module here has
+    # one). Not per test either: launching Chromium took 2-3 s a test on the
+    # 2-core machine. Tests share nothing through it: each page has a context
+    # of its own (new_page), with its own cookies, storage and cache.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
