@@ -166,3 +166,23 @@ def test_home_shows_what_waits_where_mine_stand_and_delegations(demo_org, worker
     assert 'data-testid="home-attention"' not in home
     admin_home = client_for(demo_org["admin"]).get("/").content.decode()
     assert 'data-testid="attention-overdue" data-count="1"' in admin_home
+
+
+def test_a_pushed_refresh_keeps_the_words_an_action_just_showed(demo_org, worker):
+    """The override's answer says what happened; the live refresh that follows (an htmx GET
+    on request-changed) must not send an empty #messages over it (CI flake of session 9)."""
+    request = _pending(demo_org["emma"])
+    admin = client_for(demo_org["admin"])
+    done = admin.post(
+        f"/requests/{request.pk}/override/",
+        {"action": "approve", "reason": "max is on leave", "level": "1"},
+        headers=HTMX,
+    ).content.decode()
+    assert '<div id="messages" hx-swap-oob="true">' in done
+    assert "Approved as an administrator override." in done
+    wait_status(request, "approved")
+    refresh = admin.get(
+        f"/requests/{request.pk}/", headers={**HTMX, "HX-Trigger": "request-body"}
+    ).content.decode()
+    assert 'id="request-body"' in refresh
+    assert 'id="messages"' not in refresh
