@@ -9,6 +9,7 @@ import logging
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -34,8 +35,9 @@ def _send(user: User, subject: str, body: str) -> None:
         log.exception("bank-detail mail to %s failed", user.username)
 
 
-def _base() -> str:
-    return settings.APP_BASE_URL.rstrip("/")
+def _link(name: str) -> str:
+    """The absolute URL of the page named `name` (the URLconf's path, not a copy of it)."""
+    return f"{settings.APP_BASE_URL.rstrip('/')}{reverse(name)}"
 
 
 def tell_change(entry_id: int, held: int) -> None:
@@ -67,7 +69,7 @@ def tell_change(entry_id: int, held: int) -> None:
             "If you did not make this change, tell the finance team at once and change "
             "your password."
         )
-        body += f"\n\n{_base()}/accounts/bank/\n"
+        body += f"\n\n{_link('bank-details')}\n"
     _send(person, subject, body)
     for member in finance_people():
         if member.pk == person.pk:
@@ -98,7 +100,7 @@ def tell_change(entry_id: int, held: int) -> None:
                     )
                     % values
                 )
-                body += f"\n\n{_base()}/payouts/\n"
+                body += f"\n\n{_link('payout-batches')}\n"
         _send(member, subject, body)
 
 

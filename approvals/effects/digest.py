@@ -36,6 +36,7 @@ from accounts.selectors import admin_usernames
 from core.text import header_line
 
 from .. import metrics, money
+from ..amounts import minor_text
 from ..links import LinkClaim, absolute_url, link_url, new_decision_id, request_url
 from ..models import AuditEntry, ExpenseRequest, Notification, NotificationStatus, RequestStatus
 from ..workflow.contract import Action, StepKind, WaitingReason
@@ -61,11 +62,11 @@ def mail_key(kind: str, period: str) -> str:
 
 
 def _eur(request: ExpenseRequest) -> str:
+    """The request's amount in EUR in the reader's language ("1.234,50 EUR" in German)."""
     cents = request.base_amount_cents
     if cents is None:  # from before rates existed: only EUR requests are comparable
         cents = request.amount_cents if request.currency == money.BASE_CURRENCY else 0
-    places = money.exponent(money.BASE_CURRENCY)
-    return f"{money.from_minor(cents, money.BASE_CURRENCY):,.{places}f} EUR"
+    return f"{minor_text(cents)} {money.BASE_CURRENCY}"
 
 
 @dataclass

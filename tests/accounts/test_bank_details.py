@@ -5,6 +5,7 @@ details (no user parameter; the admin shows them read-only)."""
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.test import Client
 
@@ -77,7 +78,9 @@ def test_a_change_is_audited_and_mailed_to_the_person_and_finance(demo_org):
     assert "Your bank details were changed" in told["emma@example.com"].subject
     assert NEW_IBAN not in told["emma@example.com"].body  # masked: last four only
     assert NEW_IBAN[-4:] in told["emma@example.com"].body
-    assert "/payouts/" in told["fiona@example.com"].body
+    base = settings.APP_BASE_URL.rstrip("/")
+    assert f"{base}/payouts/\n" in told["fiona@example.com"].body  # where finance confirms
+    assert f"{base}/accounts/bank/\n" in told["emma@example.com"].body  # her own page
     # The audit log is append-only.
     with pytest.raises(ValueError):
         row.save()

@@ -61,7 +61,7 @@ def test_max_reads_german_mails_and_emma_english_ones(demo_org, worker, settings
 
 def test_the_digest_is_in_the_readers_language_date_style_and_time_zone(demo_org, worker, settings):
     User.objects.filter(username="max").update(language="de", time_zone="Europe/Lisbon")
-    request = submit(demo_org["emma"], "500.00", title="Hotel Hamburg")
+    request = submit(demo_org["emma"], "1234.50", title="Hotel Hamburg")
     wait_pending_level(request, 1)
     request.refresh_from_db()
     max_ = User.objects.get(username="max")
@@ -75,6 +75,7 @@ def test_the_digest_is_in_the_readers_language_date_style_and_time_zone(demo_org
     with timezone.override("Europe/Lisbon"):
         due = timezone.localtime(request.due_at).strftime("%d.%m.%Y, %H:%M")
     assert due in german.body  # German style, in his own time zone
+    assert "1.234,50 EUR" in german.body and "1,234.50" not in german.body  # his separators
     # Decision links, as in the assignment mail: his own, for this level and round.
     links = re.findall(r"https?://\S+/links/\S+/", german.body)
     assert len(links) == 2 and all(link in german.html for link in links)
