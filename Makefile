@@ -79,12 +79,11 @@ lint: deps
 	@$(PY) -m ruff format --check .
 	@DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run >/dev/null
 
-# pytest-xdist workers (TEST_WORKERS=3 make test): each has its own Temporal dev server,
-# test database (test_approvals_gw0, ...), live servers on free ports and tmp dirs; Redis
-# keys carry a per-test prefix. Default 0 (one process): on this 2-core machine -n 3 took
-# 23 min 19 s, no faster than one process (~24 min), and its timing tests ran late, so
-# one process stays the default (README, "Tests in parallel"; BENCHMARKS.md).
-TEST_WORKERS ?= 0
+# pytest-xdist workers (TEST_WORKERS=0 make test: one process): each has its own Temporal
+# dev server, test database (test_approvals_gw0, ...), live servers on free ports and tmp
+# dirs; Redis keys carry a per-test prefix. Default 2: on this 2-core machine, quiet, two
+# workers took 18 min 11 s against 24-27 min in one process (README, "Tests in parallel").
+TEST_WORKERS ?= 2
 test: deps chromium tesseract gettext poppler docker-compose node-deps lint
 	@$(FAST_HASHER) DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=1 $(PY) -m pytest \
 		-n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
