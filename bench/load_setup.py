@@ -22,7 +22,6 @@ def log(message: str) -> None:
 def seed(n_approvers: int) -> dict:
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
-
     from django.utils import timezone
 
     from accounts.bank import make_iban

@@ -5,6 +5,7 @@ approvals work alone; payouts registers every hook, and approvals calls every on
 from __future__ import annotations
 
 import ast
+import os
 from decimal import Decimal
 
 import pytest
@@ -142,10 +143,11 @@ def test_the_ports_defaults_are_safe_when_nothing_is_plugged():
 def test_approvals_alone_seeds_and_renders_the_request_page_and_ops():
     """Without payouts' registration: seed_demo makes the people (no cost centres), the
     request page shows no payment or budget, /ops/ no payout panels; with it, they are back."""
-    with ports.only():
-        call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    with ports.only(), open(os.devnull, "w") as devnull:
+        call_command("seed_demo", stdout=devnull)
     assert not User.objects.filter(cost_centre__isnull=False).exists()
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    with open(os.devnull, "w") as devnull:
+        call_command("seed_demo", stdout=devnull)
     org = {u.username: u for u in User.objects.all()}
     assert org["emma"].cost_centre.code == "CC-ENG"
 

@@ -86,7 +86,8 @@ class MakeRun:
             text=True,
             start_new_session=True,
         )
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
         # Migrating a new SQLite file, seeding and four Django processes one after the
         # other: about 20 s on an idle machine, several times that while the suite's
         # other workers keep both cores busy.
@@ -108,7 +109,10 @@ class MakeRun:
     def ctrl_c(self) -> int:
         os.killpg(self.proc.pid, signal.SIGINT)  # what the terminal sends the job
         # run.py gives each child 10 s to stop before it kills it.
-        return self.proc.wait(90)
+        code = self.proc.wait(90)
+        self.reader.join(10)  # the pipe ends with the process; closed once read to the end
+        self.proc.stdout.close()
+        return code
 
     def leftovers(self) -> list[str]:
         """Processes still running that this run started (by their distinctive arguments)."""

@@ -4,6 +4,7 @@ version pinning at submission, and the what-if on seeded past requests."""
 from __future__ import annotations
 
 import importlib
+import os
 import re
 from datetime import timedelta
 from decimal import Decimal
@@ -64,7 +65,8 @@ def test_a_fresh_database_has_the_contracts_default_policy_as_version_1(demo_org
     version = effective_version()
     assert (version.number, version.status) == (1, PolicyStatus.PUBLISHED)
     assert PolicyRules.from_dict(version.rules) == demo_policy()
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115 - idempotent
+    with open(os.devnull, "w") as devnull:  # idempotent
+        call_command("seed_demo", stdout=devnull)
     assert PolicyVersion.objects.count() == 1
 
 
