@@ -161,6 +161,10 @@ def main() -> int:
         "first_page": None,
         "live_insert": True,
         "new_decision_id": new_decision_id,
+        # What the context processor would read from the database (the badge's count,
+        # whether the menu lists API tokens): fixed here, this bench has no database.
+        "inbox_waiting": len(rows),
+        "uses_tokens": False,
     }
     page = get_template("approvals/inbox.html")
     row_template = get_template("approvals/_inbox_row.html")
