@@ -121,7 +121,8 @@ def test_activity_retries_while_the_database_refuses_the_worker(
     worker.start()
     try:
         request = submit(demo_org["emma"], "300.00")
-        wait_pending_level(request, 1)
+        # The worker subprocess may still be starting (under -n 2 it took longer than 20 s).
+        wait_pending_level(request, 1, timeout=120)
         wait_for(lambda: AuditEntry.objects.filter(request=request, kind="assigned").exists())
         admin_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
         admin_sql(
