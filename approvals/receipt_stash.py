@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 
 from django.core import signing
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 SALT = "approvals.receipt-stash"
@@ -47,5 +48,8 @@ def unstash(token: str, *, user_id: int) -> File | None:
         return None
     if not default_storage.exists(name):
         return None
-    handle = default_storage.open(name, "rb")
-    return File(handle, name=f"{uuid.uuid4().hex}{PurePosixPath(name).suffix}")
+    # Read whole (a receipt is at most 10 MB, checked when it was stashed): an open handle
+    # handed on would stay open after the line's copy is saved (a ResourceWarning per file).
+    with default_storage.open(name, "rb") as handle:
+        data = handle.read()
+    return ContentFile(data, name=f"{uuid.uuid4().hex}{PurePosixPath(name).suffix}")

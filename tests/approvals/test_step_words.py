@@ -94,7 +94,8 @@ def test_the_samples_carry_exactly_the_keys_of_their_detail_type(kind):
 
 @pytest.mark.parametrize("kind", list(StepKind))
 def test_every_kind_is_worded_in_english_and_german(kind):
-    catalog = gettext.GNUTranslations(MO.open("rb"))
+    with MO.open("rb") as mo:
+        catalog = gettext.GNUTranslations(mo)
     words = step_words.STEPS[kind]
     with translation.override("en"):
         label, text = str(words.label), summary(kind)

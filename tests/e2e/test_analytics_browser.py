@@ -7,6 +7,7 @@ import csv
 import io
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -101,7 +102,7 @@ def test_analytics_page_with_seeded_data_and_csv(live_app, new_page, demo_org):
 
     with page.expect_download() as download:
         page.click("[data-testid=analytics-csv]")
-    body = open(download.value.path(), encoding="utf-8").read()  # noqa: SIM115
+    body = Path(download.value.path()).read_text(encoding="utf-8")
     rows = {(r[0], r[1], r[3]): r[4] for r in csv.reader(io.StringIO(body))}
     assert rows[("time_to_decision_by_level", "1", "median_seconds")] == "10800"
     assert rows[("time_to_decision_by_approver", "max", "p90_seconds")] == "25200"
