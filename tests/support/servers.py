@@ -103,7 +103,16 @@ class WorkerThread:
         async def main() -> None:
             self.loop = asyncio.get_running_loop()
             self.stop_event = asyncio.Event()
-            client = await temporal_client.connect()
+            # A dev server that has just opened its port can still answer "Frontend is not
+            # healthy yet" for a moment on a loaded machine: ask again, for up to 25 s.
+            for attempt in range(50):
+                try:
+                    client = await temporal_client.connect()
+                    break
+                except RuntimeError as exc:
+                    if "not healthy" not in str(exc) or attempt == 49:
+                        raise
+                    await asyncio.sleep(0.5)
             build = getattr(worker_mod, self.builder)
             worker = build(client, task_queue=self.task_queue)
             tasks = []
