@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.core.mail import send_mail
-from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+from core.urls import page_url
 
 from .bank import mask
 from .language import language_of
@@ -33,11 +33,6 @@ def _send(user: User, subject: str, body: str) -> None:
         send_mail(subject, body, None, [user.email])
     except Exception:  # noqa: BLE001 - a mail server away must not fail the change
         log.exception("bank-detail mail to %s failed", user.username)
-
-
-def _link(name: str) -> str:
-    """The absolute URL of the page named `name` (the URLconf's path, not a copy of it)."""
-    return f"{settings.APP_BASE_URL.rstrip('/')}{reverse(name)}"
 
 
 def tell_change(entry_id: int, held: int) -> None:
@@ -69,7 +64,7 @@ def tell_change(entry_id: int, held: int) -> None:
             "If you did not make this change, tell the finance team at once and change "
             "your password."
         )
-        body += f"\n\n{_link('bank-details')}\n"
+        body += f"\n\n{page_url('bank-details')}\n"
     _send(person, subject, body)
     for member in finance_people():
         if member.pk == person.pk:
@@ -100,7 +95,7 @@ def tell_change(entry_id: int, held: int) -> None:
                     )
                     % values
                 )
-                body += f"\n\n{_link('payout-batches')}\n"
+                body += f"\n\n{page_url('payout-batches')}\n"
         _send(member, subject, body)
 
 

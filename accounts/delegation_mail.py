@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.core.mail import send_mail
-from django.urls import reverse
 from django.utils import formats
 from django.utils.translation import gettext as _
+
+from core.urls import page_url
 
 from .language import as_reader
 from .models import Delegation
@@ -37,7 +37,7 @@ def tell_delegate(delegation_id: int) -> None:
             )
             % values
         )
-        body += f"\n\n{settings.APP_BASE_URL.rstrip('/')}{reverse('inbox')}\n"
+        body += f"\n\n{page_url('inbox')}\n"
     try:
         send_mail(subject, body, None, [item.delegate.email])
     except Exception:  # noqa: BLE001 - a mail server away must not undo the delegation

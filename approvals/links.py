@@ -31,6 +31,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.urls import reverse
 
+from core.urls import absolute_url
+
 SALT = "approvals.decision-link"
 
 
@@ -137,11 +139,6 @@ def read_token(token: str) -> tuple[LinkClaim, bool]:
 def link_url(claim: LinkClaim) -> str:
     """The absolute URL of the link (APP_BASE_URL + /links/<token>/)."""
     return absolute_url(reverse("decision-link", args=[make_token(claim)]))
-
-
-def absolute_url(path: str) -> str:
-    """A path of the app (from `reverse`) as the absolute URL a mail carries."""
-    return f"{settings.APP_BASE_URL.rstrip('/')}{path}"
 
 
 def request_url(request_id: int) -> str:
