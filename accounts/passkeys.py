@@ -71,6 +71,7 @@ def registration_options(request: HttpRequest, user: User) -> str:
         user_name=user.username,
         user_id=f"user-{user.pk}".encode(),
         user_display_name=user.display_name,
+        timeout=settings.WEBAUTHN_TIMEOUT_MS,
         authenticator_selection=AuthenticatorSelectionCriteria(
             resident_key=ResidentKeyRequirement.PREFERRED,
             user_verification=UserVerificationRequirement.PREFERRED,
@@ -117,6 +118,7 @@ def authentication_options(request: HttpRequest, user: User, *, purpose: str) ->
             PublicKeyCredentialDescriptor(id=bytes(p.credential_id)) for p in user.passkeys.all()
         ],
         user_verification=UserVerificationRequirement.PREFERRED,
+        timeout=settings.WEBAUTHN_TIMEOUT_MS,
     )
     _keep_challenge(request, f"stepup:{purpose}", options.challenge)
     return options_to_json(options)

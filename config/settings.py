@@ -208,6 +208,8 @@ STEP_UP_FRESH_SECONDS = env_int("STEP_UP_FRESH_SECONDS", 300)
 # WebAuthn relying party (passkeys): unset, the id is the host the page was served from.
 WEBAUTHN_RP_ID = os.environ.get("WEBAUTHN_RP_ID", "").strip()
 WEBAUTHN_RP_NAME = os.environ.get("WEBAUTHN_RP_NAME", "Approvals")
+# How long the browser's passkey prompt waits for the person (the WebAuthn `timeout`).
+WEBAUTHN_TIMEOUT_MS = env_int("WEBAUTHN_TIMEOUT_MS", 60_000)
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     *(["django.contrib.auth.backends.ModelBackend"] if LOCAL_LOGIN else []),

@@ -155,7 +155,9 @@ def _authenticator(page, cdp=None):
     return cdp, found["authenticatorId"]
 
 
-def test_a_large_approval_asks_for_the_passkey(live_app, new_page):
+def test_a_large_approval_asks_for_the_passkey(live_app, new_page, settings):
+    # The browser's prompt gives up on an unknown authenticator after this (60 s in production).
+    settings.WEBAUTHN_TIMEOUT_MS = 5_000
     # WebAuthn needs a domain as relying party id: the app at localhost, not 127.0.0.1.
     app_url = live_app.url.replace("127.0.0.1", "localhost")
     page = new_page()
@@ -202,19 +204,22 @@ def test_a_large_approval_asks_for_the_passkey(live_app, new_page):
     row.wait_for()
     row.locator("[data-testid=approve]").click()
     row.locator("[data-testid=step-up-confirm]").click()
-    row.locator("[data-testid=step-up-passkey-error]").wait_for(timeout=70_000)
+    row.locator("[data-testid=step-up-passkey-error]").wait_for(timeout=30_000)
     assert not row.locator("[data-testid=decision-done]").count()
     state = wait_state(second, lambda s: True)
     assert state.current_level == 1 and not state.decisions
 
 
-def test_a_bank_change_asks_for_the_passkey_and_changes_nothing_without_it(live_app, new_page):
+def test_a_bank_change_asks_for_the_passkey_and_changes_nothing_without_it(
+    live_app, new_page, settings
+):
     """DESIGN: changing bank details asks for a passkey when the person has one (else the
     password). emma registers one; her change waits for the passkey prompt, goes through
     with Chromium's virtual authenticator (audited as a passkey step-up), and with an
     authenticator that holds none of hers changes nothing."""
     from accounts.models import AccountAuditEntry
 
+    settings.WEBAUTHN_TIMEOUT_MS = 5_000  # the refused prompt gives up after this
     app_url = live_app.url.replace("127.0.0.1", "localhost")
     page = new_page()
     cdp, authenticator = _authenticator(page)
@@ -240,7 +245,10 @@ def test_a_bank_change_asks_for_the_passkey_and_changes_nothing_without_it(live_
     assert prompt.get_attribute("data-method") == "passkey"
     assert User.objects.get(username="emma").iban == before  # nothing changed yet
     prompt.locator("[data-testid=step-up-confirm]").click()
-    wait_for(lambda: User.objects.get(username="emma").iban == "DE47370400440532013077")
+    # The saved form redirects back to this page; wait for that page's words so the next
+    # navigation does not interrupt the redirect.
+    page.locator("#messages .msg.success").wait_for()
+    assert User.objects.get(username="emma").iban == "DE47370400440532013077"
     entry = AccountAuditEntry.objects.filter(subject__username="emma").latest("at")
     assert entry.detail["step_up"] == "passkey"
     assert entry.detail["new_iban"] == "DE47370400440532013077"
@@ -253,5 +261,5 @@ def test_a_bank_change_asks_for_the_passkey_and_changes_nothing_without_it(live_
     page.click("[data-testid=save-bank]")
     prompt = page.locator("[data-testid=step-up]")
     prompt.locator("[data-testid=step-up-confirm]").click()
-    prompt.locator("[data-testid=step-up-passkey-error]").wait_for(timeout=70_000)
+    prompt.locator("[data-testid=step-up-passkey-error]").wait_for(timeout=30_000)
     assert User.objects.get(username="emma").iban == "DE47370400440532013077"
