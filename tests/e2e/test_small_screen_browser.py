@@ -8,7 +8,7 @@ import pytest
 
 from approvals.links import LinkClaim, link_url, new_decision_id
 from scripts.pages import ANONYMOUS, PAGES, PEOPLE, pages_for
-from tests.support.browser import login
+from tests.support.browser import goto_settled, login
 from tests.support.requests import decide, submit, wait_pending_level
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -50,7 +50,7 @@ def test_every_page_fits_375_px_for_every_role(live_app, new_page, demo_org, set
     if who != ANONYMOUS:
         login(page, live_app, who)
     for spec in pages_for(who):
-        response = page.goto(spec.url(live_app.url, **values), wait_until="networkidle")
+        response = goto_settled(page, spec.url(live_app.url, **values))
         assert response is not None and response.status == 200, (who, spec.name)
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > WIDTH:

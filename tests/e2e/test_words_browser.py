@@ -14,7 +14,7 @@ import pytest
 from accounts.models import User
 from scripts.pages import ANONYMOUS, PEOPLE, pages_for
 from tests.e2e.test_small_screen_browser import page_values
-from tests.support.browser import login
+from tests.support.browser import goto_settled, login
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -79,7 +79,7 @@ def test_every_page_shows_words_dates_and_names_as_people_read_them(
     if who != ANONYMOUS:
         login(page, live_app, who)
     for spec in pages_for(who):
-        response = page.goto(spec.url(live_app.url, **values), wait_until="networkidle")
+        response = goto_settled(page, spec.url(live_app.url, **values))
         assert response is not None and response.status == 200, (who, spec.name)
         assert page.evaluate("document.documentElement.lang") == language, spec.name
         text = visible_text(page)
