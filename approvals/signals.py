@@ -8,7 +8,9 @@ deactivation commits) without importing approvals; the re-route is here.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -30,6 +32,19 @@ def _send(group: str, event: dict) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        _deliver(layer, group, event)
+        return
+    # This thread runs an event loop (a sync caller inside one, as Playwright's sync API
+    # makes the tests' main thread): async_to_sync refuses it, so a thread of its own sends.
+    sender = threading.Thread(target=_deliver, args=(layer, group, event), daemon=True)
+    sender.start()
+    sender.join(timeout=5)
+
+
+def _deliver(layer, group: str, event: dict) -> None:
     try:
         async_to_sync(layer.group_send)(group, event)
     except Exception:  # a layer outage must not break logging out; pushes re-check anyway

@@ -229,3 +229,19 @@ async def test_password_change_and_deactivation_close_other_sessions_sockets(peo
     max_.is_active = False
     await database_sync_to_async(max_.save)(update_fields=["is_active"])
     assert await _closed_within_a_second(socket) == 4401
+
+
+async def test_a_save_made_inside_a_running_event_loop_still_closes_the_sockets(
+    people, redis_layer, monkeypatch
+):
+    """A sync caller inside an event loop (as Playwright's sync API makes the browser tests'
+    main thread) saves a person: async_to_sync refuses that thread, so the receiver sends
+    from a thread of its own instead of logging "could not tell" and leaving the socket."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    finn = people["finn"]
+    _browser, cookie = await database_sync_to_async(_signed_in)(finn)
+    socket, connected, _ = await connect(finn, cookie=cookie)
+    assert connected
+    finn.set_password("another-long-password-43")
+    finn.save()  # in this thread, whose loop is running
+    assert await _closed_within_a_second(socket) == 4401
