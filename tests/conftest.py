@@ -26,6 +26,21 @@ from tests.support.servers import DevServer, WorkerThread
 KEPT_BY_FLUSH = frozenset({"django_content_type", "auth_permission"})
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, dropped cleanly at the end: the live servers' and
+    worker threads' connections (the threads are daemons, their connections stay open)
+    are ended first, or the drop fails with "is being accessed by other users"."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _flush_by_delete():
     """Empty the tables after a `transaction=True` test with DELETE instead of TRUNCATE.

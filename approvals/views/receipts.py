@@ -8,14 +8,13 @@ to the reader (`Cache-Control: private`) and never sniffed into another type.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
-from django.core.handlers.asgi import ASGIRequest
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
+
+from core.static_files import stream_blocks
 
 from .. import receipt_preview, selectors
 from ..models import ExpenseLine
@@ -27,18 +26,8 @@ PRIVATE = "private, max-age=300"
 
 def file_response(request: HttpRequest, handle, **options) -> FileResponse:
     """A FileResponse (its length, type and file name from `handle`) that ASGI streams a
-    block at a time: given the file's own (synchronous) iterator, Django's ASGI handler
-    reads the whole file into a list first and warns. Under WSGI the file as it is."""
-    response = FileResponse(handle, **options)
-    if isinstance(request, ASGIRequest):
-        response.streaming_content = _blocks(handle, response)
-    return response
-
-
-async def _blocks(handle, response: FileResponse) -> AsyncIterator[bytes]:
-    read = sync_to_async(handle.read, thread_sensitive=False)
-    while block := await read(response.block_size):  # the ASGI handler sets the size
-        yield block
+    block at a time (core/static_files.py); under WSGI the file as it is."""
+    return stream_blocks(request, FileResponse(handle, **options))
 
 
 def _line(request: HttpRequest, pk: int, n: int) -> ExpenseLine:
