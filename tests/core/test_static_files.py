@@ -13,6 +13,8 @@ from asgiref.sync import async_to_sync
 from django.core.asgi import get_asgi_application
 from django.test import Client
 
+from tests.support.asgi import http_scope
+
 ROOT = Path(__file__).resolve().parents[2]
 APP_JS = "/static/js/app.js"
 
@@ -22,20 +24,7 @@ def asgi_get(path: str, *headers: tuple[bytes, bytes]) -> tuple[int, dict, bytes
     The handler's warning about a synchronous iterator fails the call."""
     app = get_asgi_application()
     sent: list[dict] = []
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"localhost"), *headers],
-        "client": ("127.0.0.1", 50000),
-        "server": ("localhost", 80),
-    }
+    scope = http_scope("GET", path, *headers)
 
     requests = [{"type": "http.request", "body": b"", "more_body": False}]
 

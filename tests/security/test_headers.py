@@ -16,6 +16,7 @@ import pytest
 from django.test import Client
 
 from config.asgi import application
+from tests.support.asgi import http_scope
 
 from .routes import project_routes
 
@@ -91,20 +92,7 @@ def test_templates_hold_no_inline_script_handler_or_style():
 # ------------------------------------------------------------- size cap
 async def call(headers: list[tuple[bytes, bytes]], chunks: list[bytes] | None = None):
     """Call the real ASGI application; return (status, body, bytes the app read)."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/requests/new/",
-        "raw_path": b"/requests/new/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"localhost"), *headers],
-        "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 8000),
-    }
+    scope = http_scope("POST", "/requests/new/", *headers)
     pending = list(chunks or [])
     read = 0
     sent: list[dict] = []
